@@ -1,0 +1,3 @@
+from imurun.cli import main
+
+raise SystemExit(main())

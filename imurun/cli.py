@@ -1,0 +1,67 @@
+"""`imurun` command line: a table of subcommands, each living in its own module.
+
+A command module exposes `add_arguments(parser)` and `main(args) -> int`; its top-level imports
+stay light (numpy, numba, Qt and bleak are imported inside `main`) so that `imurun --help` and
+`imurun CMD --help` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from imurun import __version__
+from imurun.errors import ImurunError
+
+# command -> (module, one-line help). Order is the order shown in --help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("imurun.demo", "replay the bundled recording with dashboard and coach (headless: console)"),
+    "run": ("imurun.ble.run", "live run: connect to a sensor over BLE, coach, record"),
+    "scan": ("imurun.ble.scan", "list nearby sensors that match a firmware profile"),
+    "replay": ("imurun.replay", "stream a recorded session through the engine as the live path would"),
+    "analyze": ("imurun.analyze", "analyse a session: write steps.csv and summary.json"),
+    "report": ("imurun.report.cli", "write a self-contained HTML report of a session"),
+    "validate": ("imurun.validate", "score detected steps against a truth / reference steps file"),
+    "info": ("imurun.session.info", "summarise a session file"),
+    "simulate": ("imurun.sources.simulate", "write a synthetic session with its ground-truth steps"),
+    "emulate": ("imurun.ble.emulate", "serve a recorded session as a virtual BLE sensor (fake BlueZ)"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imurun",
+        description="Real-time running-form coach from a pelvis-mounted IMU.",
+    )
+    parser.add_argument("--version", action="version", version=f"imurun {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(importlib.import_module(COMMANDS[args.command][0]).main(args) or 0)
+    except ImurunError as exc:
+        print(f"imurun {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"imurun {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `imurun replay ... | head`
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

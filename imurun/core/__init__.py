@@ -1,0 +1,1 @@
+"""The real-time gait engine: numba kernels over explicit state, driven by core.engine.Engine."""

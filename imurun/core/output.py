@@ -1,0 +1,73 @@
+"""What the engine emits: one row per step (STEP_DTYPE) and a continuously updated Status.
+
+Columns and their meaning are fixed by DESIGN.md ("Per-step metrics"). Angles in degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STEP_DTYPE = np.dtype(
+    [
+        ("t", "f8"),  # initial contact (IC) time, s, session clock
+        ("side", "U1"),  # foot that lands: "L" or "R"
+        ("activity", "U4"),  # "walk" or "run"
+        ("step_time_s", "f8"),  # this IC to the next one
+        ("cadence_spm", "f8"),  # 60 / step_time_s
+        ("contact_time_s", "f8"),
+        ("flight_time_s", "f8"),
+        ("vertical_osc_cm", "f8"),  # peak-to-peak vertical pelvis displacement over the step
+        ("braking_mps", "f8"),  # forward speed lost after IC
+        ("braking_peak_ms2", "f8"),  # peak deceleration in that braking phase (positive)
+        ("pelvic_drop_deg", "f8"),  # largest swing-side drop over the step, rel. standing
+        ("tilt_deg", "f8"),  # mean anterior tilt over the step, rel. standing
+        ("tilt_peak_deg", "f8"),  # largest anterior tilt over the step, rel. standing
+        ("rotation_range_deg", "f8"),  # pelvic yaw range over the stride ending at this step
+        ("lumbar_ext_deg", "f8"),  # trunk-minus-pelvis sagittal angle, or tilt proxy (status)
+        ("trunk_lean_deg", "f8"),  # forward trunk lean; NaN without a trunk sensor
+    ]
+)
+STEP_COLUMNS: tuple[str, ...] = STEP_DTYPE.names
+METRIC_COLUMNS: tuple[str, ...] = tuple(c for c in STEP_COLUMNS if c not in ("t", "side", "activity"))
+
+
+def empty_steps(n: int = 0) -> np.ndarray:
+    return np.zeros(n, dtype=STEP_DTYPE)
+
+
+@dataclass
+class Status:
+    """Engine state a person (or a sink) cares about, refreshed by every process() call."""
+
+    t: float = 0.0  # session time of the last sample seen
+    calibration: str = "none"  # none | standing (still >= 2 s) | gait (up averaged over gait)
+    activity: str = "still"  # still | walk | run
+    cadence_spm: float = 0.0  # smoothed; 0 when not in gait
+    sample_rate_hz: float = 0.0  # rate seen (median of recent sample intervals)
+    samples: int = 0
+    steps: int = 0
+    last_ic_t: float = float("nan")  # most recent IC detected (before its step row completes)
+    last_ic_side: str = ""
+    gaps: int = 0  # time jumps > 1.5 nominal periods
+    gap_time_s: float = 0.0
+    lost_samples: int = 0  # estimated from gap durations
+    nan_samples: int = 0
+    saturated_samples: int = 0
+    rate_changes: int = 0
+    mount_changes: int = 0  # sensor slipped: alignment re-estimated
+    trunk: bool = False  # a trunk sensor is feeding lumbar_ext_deg / trunk_lean_deg
+    # metric column -> why it is a proxy or has low confidence (empty = all good)
+    flags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def packet_loss(self) -> float:
+        total = self.samples + self.lost_samples
+        return self.lost_samples / total if total else 0.0
+
+
+@dataclass
+class EngineOutput:
+    steps: np.ndarray  # STEP_DTYPE rows completed by this block
+    status: Status
