@@ -33,6 +33,24 @@ STEP_COLUMNS: tuple[str, ...] = STEP_DTYPE.names
 METRIC_COLUMNS: tuple[str, ...] = tuple(c for c in STEP_COLUMNS if c not in ("t", "side", "activity"))
 
 
+# Per-sample signals in the pelvis frame P (x forward, y left, z up), emitted only when the engine
+# is built with emit_signals=True (the dashboard's traces). Gravity removed from acc_*.
+SIGNAL_DTYPE = np.dtype(
+    [
+        ("t", "f8"),
+        ("acc_ap", "f4"),  # forward (anterior) acceleration, m/s^2
+        ("acc_ml", "f4"),  # left acceleration, m/s^2
+        ("acc_v", "f4"),  # upward acceleration, m/s^2
+        ("gyr_x", "f4"),  # rad/s about P.x (roll rate)
+        ("gyr_y", "f4"),  # rad/s about P.y (pitch rate)
+        ("gyr_z", "f4"),  # rad/s about P.z (yaw rate)
+        ("tilt_deg", "f4"),  # anterior tilt rel. standing
+        ("obliquity_deg", "f4"),  # roll rel. standing, left side up positive
+        ("rotation_deg", "f4"),  # yaw rel. running heading
+    ]
+)
+
+
 def empty_steps(n: int = 0) -> np.ndarray:
     return np.zeros(n, dtype=STEP_DTYPE)
 
@@ -71,3 +89,4 @@ class Status:
 class EngineOutput:
     steps: np.ndarray  # STEP_DTYPE rows completed by this block
     status: Status
+    signals: np.ndarray | None = None  # SIGNAL_DTYPE rows of this block (emit_signals=True only)

@@ -1,0 +1,20 @@
+"""The sink interface: everything downstream of the engine (DESIGN.md data path).
+
+Sources never see sinks and sinks never see sources: a pipeline hands each sink the block it fed
+the engine and what the engine returned for it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from imurun.blocks import SampleBlock
+from imurun.core.output import EngineOutput
+
+
+class Sink(Protocol):
+    def consume(self, block: SampleBlock, out: EngineOutput) -> None:
+        """Called once per processed block, in order. Must not block for long (live path)."""
+
+    def close(self) -> None:
+        """End of session: flush files, stop audio, finish drawing."""
