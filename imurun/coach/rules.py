@@ -1,0 +1,218 @@
+"""Coaching rules: a pure function of the step stream with explicit state (like sosfilt with zi).
+
+    cues, state = coach_steps(steps, t_emit, state, profile)
+
+`steps` are the STEP_DTYPE rows an engine block delivered and `t_emit` the session time of that
+block (when the steps became known); every cue is timed at `t_emit`. The input state is never
+modified, so the same inputs always give the same cues.
+
+Each rule watches one metric over the last `window_steps` running steps (per side where the side
+matters). A rule turns active when at least `min_steps` of them are beyond its threshold and turns
+inactive (fixed) only when `min_steps` of them are back inside a tighter limit (hysteresis). An
+active rule's cue is given when its cooldown (same cue and side) and the any-cue cooldown allow;
+the highest priority wins. A rule fixed after its cue earns a short praise. Walking and standing
+(no running steps) are silent and reset the windows. Thresholds and formulas: docs/coaching.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imurun.coach.cues import Cue
+from imurun.coach.profile import RunnerProfile
+
+SIDE_NAMES = {"L": "Left", "R": "Right"}
+_OTHER = {"L": "R", "R": "L"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    cue: str
+    metric: str  # STEP_DTYPE column
+    label: str  # for the reason text
+    unit: str
+    above: bool  # True: too high is bad; False: too low is bad
+    on: float  # beyond this = bad (cadence: computed from the target at run time)
+    off: float  # inside this = good
+    side: str = ""  # side named by the cue; "" = not side-specific
+    stance: str = ""  # evaluate only steps landing on this foot ("" = all)
+
+
+@functools.lru_cache(maxsize=8)
+def rule_table(profile: RunnerProfile) -> tuple[Rule, ...]:
+    th, h = profile.thresholds, profile.thresholds.hysteresis
+    rules = [
+        # Cadence limits depend on the target, known only once the baseline is measured.
+        Rule("cadence", "quicker_steps", "cadence_spm", "cadence", "spm", False, math.nan, math.nan),
+        Rule("braking", "quicker_steps", "braking_mps", "braking", "m/s", True, th.braking_mps,
+             th.braking_mps * (1 - h)),
+    ]
+    # The pelvis drops on the swing side: landing on the left foot, the right hip drops.
+    for side in ("R", "L"):
+        rules.append(Rule(f"drop_{side}", "level_hips", "pelvic_drop_deg", "pelvic drop", "deg", True,
+                          th.pelvic_drop_deg, th.pelvic_drop_deg * (1 - h), side, _OTHER[side]))
+    rules += [
+        Rule("tilt", "ease_arch", "tilt_deg", "anterior tilt", "deg", True,
+             th.tilt_deg, th.tilt_deg * (1 - h)),
+        Rule("lumbar_ext", "ease_arch", "lumbar_ext_deg", "lumbar extension", "deg", True,
+             th.lumbar_ext_deg, th.lumbar_ext_deg * (1 - h)),
+        Rule("trunk_lean", "lean_forward", "trunk_lean_deg", "trunk lean", "deg", False,
+             th.trunk_lean_min_deg, th.trunk_lean_min_deg * (1 + h)),
+    ]
+    return tuple(rules)
+
+
+@dataclass
+class CoachState:
+    run_start_t: float = math.nan  # IC time of the first running step
+    started: bool = False  # start reminder given
+    baseline: list[float] = field(default_factory=list)  # cadences measured for a relative target
+    target_spm: float = math.nan
+    values: dict[str, list[float]] = field(default_factory=dict)  # rule -> last metric values
+    active: dict[str, bool] = field(default_factory=dict)
+    cued: dict[str, bool] = field(default_factory=dict)  # rule active and its cue given
+    praise: dict[str, str] = field(default_factory=dict)  # rule fixed after its cue -> how, awaiting praise
+    last_cue_t: dict[tuple[str, str], float] = field(default_factory=dict)  # (cue, side) -> t
+    last_any_t: float = -math.inf
+
+
+def coach_steps(
+    steps: np.ndarray, t_emit: float, state: CoachState, profile: RunnerProfile
+) -> tuple[list[Cue], CoachState]:
+    if len(steps) == 0:
+        return [], state
+    state = copy.deepcopy(state)
+    cues: list[Cue] = []
+    for step in steps:
+        if step["activity"] != "run":
+            _reset(state)
+            continue
+        _update(state, step, t_emit, profile)
+        cue = _decide(state, t_emit, profile)
+        if cue is not None:
+            cues.append(cue)
+            state.last_any_t = t_emit
+            state.last_cue_t[(cue.cue, cue.side)] = t_emit
+    return cues, state
+
+
+def cadence_target(state: CoachState, profile: RunnerProfile) -> float:
+    """Target cadence in spm, NaN while a relative target's baseline is still being measured."""
+    return profile.cadence.target_spm or state.target_spm
+
+
+def _reset(state: CoachState) -> None:
+    """Not running: forget the patterns (new evidence is needed once running resumes)."""
+    state.values.clear()
+    state.active.clear()
+    state.cued.clear()
+    state.praise.clear()
+
+
+def _limits(rule: Rule, state: CoachState, profile: RunnerProfile) -> tuple[float, float]:
+    if rule.name != "cadence":
+        return rule.on, rule.off
+    target, tol = cadence_target(state, profile), profile.cadence.tolerance_pct / 100
+    # Fixed once back within the tolerance shrunk by the hysteresis fraction.
+    return target * (1 - tol), target * (1 - tol * (1 - profile.thresholds.hysteresis))
+
+
+def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProfile) -> None:
+    t = float(step["t"])
+    if math.isnan(state.run_start_t):
+        state.run_start_t = t
+    _measure_baseline(state, t - state.run_start_t, float(step["cadence_spm"]), profile)
+    n, k = profile.timing.window_steps, profile.timing.min_steps
+    for rule in rule_table(profile):
+        if rule.stance and step["side"] != rule.stance:
+            continue
+        on, off = _limits(rule, state, profile)
+        values = state.values.setdefault(rule.name, [])
+        values.append(float(step[rule.metric]))
+        del values[:-n]
+        bad, good = _count(values, on, off, rule.above)
+        if not state.active.get(rule.name) and bad >= k:
+            state.active[rule.name] = True
+            state.praise.pop(rule.name, None)  # relapsed before the praise was given
+        elif state.active.get(rule.name) and good >= k:
+            state.active[rule.name] = False
+            recently = t_emit - state.last_cue_t.get(("praise", rule.cue), -math.inf)
+            if state.cued.pop(rule.name, False) and recently >= profile.timing.cue_cooldown_s:
+                state.praise[rule.name] = f"{rule.cue} fixed: {_describe(rule, values, good, off, 'good')}"
+
+
+def _measure_baseline(state: CoachState, run_time: float, cadence: float, profile: RunnerProfile) -> None:
+    """Relative target: median step cadence over baseline_s of running after the quiet start."""
+    c = profile.cadence
+    if c.target_spm or not math.isnan(state.target_spm):
+        return
+    start = profile.timing.quiet_start_s
+    if run_time < start:
+        return
+    if run_time < start + c.baseline_s:
+        if math.isfinite(cadence) and cadence > 0:
+            state.baseline.append(cadence)
+    elif state.baseline:
+        state.target_spm = float(np.median(state.baseline)) * (1 + c.increase_pct / 100)
+        state.baseline = []
+
+
+def _count(values: list[float], on: float, off: float, above: bool) -> tuple[int, int]:
+    """How many values are beyond `on` (bad) and inside `off` (good); NaN counts as neither."""
+    v = np.asarray(values)
+    if above:
+        return int(np.sum(v > on)), int(np.sum(v < off))
+    return int(np.sum(v < on)), int(np.sum(v > off))
+
+
+def _describe(rule: Rule, values: list[float], count: int, limit: float, verdict: str) -> str:
+    where = f"{rule.stance}-stance " if rule.stance else ""
+    beyond = (">" if rule.above else "<") if verdict == "bad" else ("<" if rule.above else ">")
+    return (
+        f"{rule.label} median {np.nanmedian(values):.1f} {rule.unit}, {count} of last {len(values)} "
+        f"{where}steps {beyond} {limit:.1f} {rule.unit}"
+    )
+
+
+def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:
+    words, prio, timing = profile.wording, profile.priority, profile.timing
+    if not state.started:
+        state.started = True
+        return Cue(t_emit, "start", "", prio.start, "first running steps", words.start)
+    if t_emit - state.run_start_t < timing.quiet_start_s or t_emit - state.last_any_t < timing.any_cooldown_s:
+        return None
+    best: Rule | None = None
+    for rule in rule_table(profile):
+        last = state.last_cue_t.get((rule.cue, rule.side), -math.inf)
+        if state.active.get(rule.name) and t_emit - last >= timing.cue_cooldown_s:
+            if best is None or getattr(prio, rule.cue) > getattr(prio, best.cue):
+                best = rule
+    if best is not None:
+        for rule in rule_table(profile):  # rules sharing this cue and side are answered too
+            if rule.cue == best.cue and rule.side == best.side and state.active.get(rule.name):
+                state.cued[rule.name] = True
+        on, _ = _limits(best, state, profile)
+        values = state.values[best.name]
+        bad, _ = _count(values, on, math.nan, best.above)
+        reason = _describe(best, values, bad, on, "bad")
+        if best.name == "cadence":
+            reason += f" (target {cadence_target(state, profile):.1f} spm)"
+        text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))
+        state.praise.clear()  # praise right after a new correction would be misread
+        return Cue(t_emit, best.cue, best.side, getattr(prio, best.cue), reason, text)
+    if state.praise:  # one praise for everything fixed meanwhile
+        sides = {r.side for r in rule_table(profile) if r.name in state.praise}
+        reason = "; ".join(state.praise.values())
+        for rule in rule_table(profile):  # the other side fixed a moment later: no second praise
+            if rule.name in state.praise:
+                state.last_cue_t[("praise", rule.cue)] = t_emit
+        state.praise.clear()
+        side = sides.pop() if len(sides) == 1 else ""
+        return Cue(t_emit, "praise", side, prio.praise, reason, words.praise)
+    return None
