@@ -1,0 +1,156 @@
+"""CoachSink: engine output -> rules -> cue log, console text and sound (imurun/sinks.py protocol)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from imurun.blocks import SampleBlock
+from imurun.coach.cues import Cue, CueLog
+from imurun.coach.live import open_live
+from imurun.coach.profile import RunnerProfile
+from imurun.coach.rules import SIDE_NAMES, CoachState, cadence_target, coach_steps
+from imurun.coach.speech import SPEECH_RATE_HZ, SpeechUnavailable, render_phrase
+from imurun.coach.tones import chime, resample
+from imurun.coach.wav import WavOutput
+from imurun.core.output import EngineOutput
+from imurun.errors import ImurunError
+
+
+class AudioOutput(Protocol):
+    rate_hz: int
+
+    def play(self, t: float, pcm: np.ndarray) -> None: ...
+    def set_metronome(self, t: float, beats_per_min: float | None) -> None: ...
+    def advance(self, t: float) -> None: ...
+    def close(self) -> None: ...
+
+
+def print_notice(message: str) -> None:
+    print(f"imurun: {message}", file=sys.stderr)
+
+
+def build_outputs(
+    specs: Sequence[str], profile: RunnerProfile, notice: Callable[[str], None] = print_notice
+) -> list[AudioOutput]:
+    """Audio outputs from specs `live`, `wav:PATH`, `none` (console text is always on)."""
+    outputs: list[AudioOutput] = []
+    for spec in specs:
+        if spec == "none":
+            continue
+        if spec == "live":
+            live = open_live(profile.metronome.volume, notice)
+            if live is not None:
+                outputs.append(live)
+        elif spec.startswith("wav:") and len(spec) > 4:
+            outputs.append(WavOutput(Path(spec[4:]), profile.metronome.volume))
+        else:
+            raise ImurunError(f"audio output {spec!r}: expected live, wav:PATH or none")
+    return outputs
+
+
+class CueSounds:
+    """What each cue sounds like at each output rate; every phrase is rendered once, up front."""
+
+    def __init__(self, profile: RunnerProfile, rates: set[int], notice: Callable[[str], None]):
+        self._profile = profile
+        self._cache: dict[tuple[str, int], np.ndarray] = {}
+        self.speech = bool(rates)
+        w = profile.wording
+        texts = [w.start, w.quicker_steps, w.ease_arch, w.lean_forward, w.praise]
+        texts += [w.level_hips.replace("{side}", name) for name in SIDE_NAMES.values()]
+        try:
+            for text in texts:
+                for rate in rates:
+                    self._phrase(text, rate)
+        except SpeechUnavailable as exc:
+            notice(f"no speech ({exc}); cues are text only")
+            self.speech = False
+
+    def _phrase(self, text: str, rate: int) -> np.ndarray:
+        key = (text, rate)
+        if key not in self._cache:
+            v = self._profile.voice
+            pcm = render_phrase(text, v.name, v.rate_wpm) * np.float32(v.volume)
+            self._cache[key] = resample(pcm, SPEECH_RATE_HZ, rate)
+        return self._cache[key]
+
+    def sound(self, cue: Cue, rate: int) -> np.ndarray | None:
+        if not self.speech:
+            return None
+        speech = self._phrase(cue.text, rate)
+        if cue.cue == "praise":
+            return np.concatenate([chime(rate, 0.5 * self._profile.voice.volume), speech])
+        return speech
+
+
+class CoachSink:
+    """Turns each block's steps into cues: logged to cue_log, one line to console, played on outputs.
+
+    A cue is timed at the session time of the block that delivered its step (the block's last
+    sample), so the WAV renderer places it exactly there and the live output plays it at once.
+    """
+
+    def __init__(
+        self,
+        profile: RunnerProfile,
+        outputs: Sequence[AudioOutput] = (),
+        cue_log: Path | None = None,
+        console: Callable[[str], None] | None = print,
+        notice: Callable[[str], None] = print_notice,
+    ):
+        self.profile = profile
+        self.outputs = list(outputs)
+        self.state = CoachState()
+        self.cues: list[Cue] = []
+        self._sounds = CueSounds(profile, {o.rate_hz for o in self.outputs}, notice)
+        self._log = CueLog(cue_log) if cue_log is not None else None
+        self._console = console
+        self._notice = notice
+        self._metronome: float | None = None
+
+    def consume(self, block: SampleBlock, out: EngineOutput) -> None:
+        t = float(block.t[-1]) if len(block) else out.status.t
+        cues, self.state = coach_steps(out.steps, t, self.state, self.profile)
+        for cue in cues:
+            self._give(cue)
+        self._update_metronome(t, out.status.activity == "run")
+        self._each_output(lambda o: o.advance(t))
+
+    def _give(self, cue: Cue) -> None:
+        self.cues.append(cue)
+        if self._log is not None:
+            self._log.write(cue)
+        if self._console is not None:
+            side = f" {cue.side}" if cue.side else ""
+            self._console(f"[{cue.t:8.2f} s] {cue.text}  ({cue.cue}{side}: {cue.reason})")
+        for output in list(self.outputs):
+            pcm = self._sounds.sound(cue, output.rate_hz)
+            if pcm is not None:
+                self._each_output(lambda o, pcm=pcm: o.play(cue.t, pcm), [output])
+
+    def _update_metronome(self, t: float, running: bool) -> None:
+        """Clicks at the target cadence while running (none while its baseline is measured)."""
+        target = cadence_target(self.state, self.profile)
+        want = target if self.profile.metronome.enabled and running and target > 0 else None
+        if want != self._metronome:
+            self._metronome = want
+            self._each_output(lambda o: o.set_metronome(t, want))
+
+    def _each_output(self, call: Callable[[AudioOutput], None], outputs: list | None = None) -> None:
+        """Audio never ends a run: an output that fails is dropped with a one-line notice."""
+        for output in list(self.outputs if outputs is None else outputs):
+            try:
+                call(output)
+            except Exception as exc:  # noqa: BLE001 - PortAudio, disk full, ...: keep coaching
+                self._notice(f"audio output {type(output).__name__} failed ({exc}); continuing without it")
+                self.outputs.remove(output)
+
+    def close(self) -> None:
+        self._each_output(lambda o: o.close())
+        if self._log is not None:
+            self._log.close()
