@@ -1,0 +1,201 @@
+"""The Engine: owns the state, packs the settings, and turns kernel output into step rows.
+
+    eng = Engine(sample_rate_hz=200.0)
+    out = eng.process(t, acc, gyr)      # any block size >= 1; identical steps for any split
+    out.steps, out.status
+
+Live runs, replays, the demo, analyze and the benchmarks all drive this one class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imurun.core import state as S
+from imurun.core.kernel import N_SIG, STEP_COLS, process_block
+from imurun.core.metrics import N_M
+from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
+
+_METRIC_NAMES = (
+    "step_time_s",
+    "cadence_spm",
+    "contact_time_s",
+    "flight_time_s",
+    "vertical_osc_cm",
+    "braking_mps",
+    "braking_peak_ms2",
+    "pelvic_drop_deg",
+    "tilt_deg",
+    "tilt_peak_deg",
+    "rotation_range_deg",
+    "lumbar_ext_deg",
+    "trunk_lean_deg",
+)
+assert len(_METRIC_NAMES) == N_M
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings of the engine; every threshold the kernels use, with its unit."""
+
+    kp_still: float = 2.0  # 1/s, accelerometer trust while still
+    kp_gait: float = 0.2  # 1/s, in gait (time constant ~5 s)
+    ki: float = 0.01  # 1/s^2, gyro-bias integral gain in gait
+    tau_corr_gait: float = 1.0  # s, earth-frame low-pass of the attitude error in gait
+    still_gyr_rad_s: float = 0.08
+    still_acc_ms2: float = 0.4
+    standing_s: float = 2.0  # still this long = a standing calibration
+    flight_sf_g: float = 0.3  # vertical specific force below which the runner is airborne
+    contact_sf_g: float = 0.5  # its crossing marks landing and toe-off edges
+    walk_peak_sf_g: float = 1.08  # walking: smallest loading peak that counts as a step
+    walk_ic_offset_s: float = 0.04  # walking: IC precedes the loading peak by this much
+    min_step_s: float = 0.25  # 240 spm
+    max_step_s: float = 1.6  # 37.5 spm
+    max_gap_s: float = 0.25  # longer gaps break the step sequence
+    sat_acc_ms2: float = 15.9 * 9.80665
+    sat_gyr_rad_s: float = np.deg2rad(1990.0)
+    forward_min_s: float = 3.0  # gait needed before the forward axis is trusted
+    mount_moved_deg: float = 20.0
+    ring_s: float = 12.0  # history kept for steps waiting for alignment
+
+
+class Engine:
+    """Real-time gait engine for one pelvis sensor (and optionally a trunk sensor)."""
+
+    def __init__(
+        self,
+        sample_rate_hz: float = 200.0,
+        config: EngineConfig | None = None,
+        emit_signals: bool = False,
+    ):
+        if not 10.0 <= sample_rate_hz <= 2000.0:
+            raise ValueError(f"sample_rate_hz must be within 10..2000 Hz, got {sample_rate_hz}")
+        self.sample_rate_hz = float(sample_rate_hz)
+        self.config = config or EngineConfig()
+        self.emit_signals = emit_signals
+        self.state = S.new_state(self.sample_rate_hz, self.config.ring_s)
+        self._c = _pack(self.sample_rate_hz, self.config)
+        self._empty3 = np.empty((0, 3))
+        self._sig0 = np.empty((0, N_SIG))
+
+    def process(
+        self,
+        t: np.ndarray,
+        acc: np.ndarray,
+        gyr: np.ndarray,
+        trunk_acc: np.ndarray | None = None,
+        trunk_gyr: np.ndarray | None = None,
+    ) -> EngineOutput:
+        """Feed samples (session seconds, m/s^2, rad/s, sensor frame); get the steps they closed."""
+        t = np.ascontiguousarray(t, dtype=np.float64).reshape(-1)
+        acc = np.ascontiguousarray(acc, dtype=np.float64).reshape(-1, 3)
+        gyr = np.ascontiguousarray(gyr, dtype=np.float64).reshape(-1, 3)
+        n = t.shape[0]
+        if acc.shape[0] != n or gyr.shape[0] != n:
+            raise ValueError(f"t, acc, gyr lengths differ: {n}, {acc.shape[0]}, {gyr.shape[0]}")
+        has_trunk = trunk_acc is not None
+        if has_trunk:
+            if trunk_gyr is None:
+                raise ValueError("trunk_acc given without trunk_gyr")
+            tacc = np.ascontiguousarray(trunk_acc, dtype=np.float64).reshape(-1, 3)
+            tgyr = np.ascontiguousarray(trunk_gyr, dtype=np.float64).reshape(-1, 3)
+            if tacc.shape[0] != n or tgyr.shape[0] != n:
+                raise ValueError("trunk samples must be on the pelvis sensor's timestamps")
+        else:
+            tacc = tgyr = self._empty3
+        # an IC needs >= min_step_s (0.25 s), i.e. >= 4 samples at any rate we accept
+        rows = np.empty((n // 4 + S.MAX_PENDING + 2, STEP_COLS))
+        sig = np.empty((n, N_SIG)) if self.emit_signals else self._sig0
+        k = process_block(
+            self.state, self._c, t, acc, gyr, tacc, tgyr, has_trunk, rows, sig, self.emit_signals
+        )
+        return EngineOutput(
+            steps=_to_steps(rows[:k]),
+            status=self.status(),
+            signals=_to_signals(sig) if self.emit_signals else None,
+        )
+
+    def status(self) -> Status:
+        f = self.state.f
+        still = f[S.STILL_TIME] >= 0.3
+        in_gait = np.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
+        activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
+        flags = {}
+        cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
+        if cal == "gait":
+            flags["tilt_deg"] = flags["pelvic_drop_deg"] = (
+                "low confidence: no standing calibration (baseline = mean gait posture)"
+            )
+        if f[S.TRUNK] != 1.0:
+            flags["lumbar_ext_deg"] = "proxy: anterior pelvic tilt (no trunk sensor)"
+            flags["trunk_lean_deg"] = "unavailable: no trunk sensor"
+        flags["contact_time_s"] = "not estimated for walking steps (NaN); running only"
+        if f[S.N_FORCED] > 0:
+            flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
+        if f[S.N_MOUNT] > 0:
+            flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
+        return Status(
+            t=float(f[S.T_PREV]) if np.isfinite(f[S.T_PREV]) else 0.0,
+            calibration=cal,
+            activity=activity,
+            cadence_spm=float(f[S.CAD_EMA]) if activity != "still" else 0.0,
+            sample_rate_hz=1.0 / float(f[S.DT_EMA]),
+            samples=int(f[S.N_SAMPLES]),
+            steps=int(f[S.N_STEPS]),
+            last_ic_t=float(f[S.LAST_IC_T]),
+            last_ic_side=("L", "R")[int(f[S.LAST_IC_SIDE])] if f[S.LAST_IC_SIDE] >= 0 else "",
+            gaps=int(f[S.N_GAPS]),
+            gap_time_s=float(f[S.GAP_TIME]),
+            lost_samples=int(f[S.N_LOST]),
+            nan_samples=int(f[S.N_NAN]),
+            saturated_samples=int(f[S.N_SAT]),
+            rate_changes=int(f[S.N_RATE_CHANGES]),
+            mount_changes=int(f[S.N_MOUNT]),
+            trunk=bool(f[S.TRUNK]),
+            flags=flags,
+        )
+
+
+def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
+    c = np.zeros(S.N_C)
+    c[S.C_RATE] = rate
+    c[S.C_KP_STILL] = cfg.kp_still
+    c[S.C_KP_GAIT] = cfg.kp_gait
+    c[S.C_KI] = cfg.ki
+    c[S.C_TAU_CORR_GAIT] = cfg.tau_corr_gait
+    c[S.C_STILL_GYR] = cfg.still_gyr_rad_s
+    c[S.C_STILL_ACC] = cfg.still_acc_ms2
+    c[S.C_STAND_S] = cfg.standing_s
+    c[S.C_FLIGHT_SF] = cfg.flight_sf_g
+    c[S.C_CROSS_SF] = cfg.contact_sf_g
+    c[S.C_WALK_PEAK_SF] = cfg.walk_peak_sf_g
+    c[S.C_WALK_IC_OFFSET] = cfg.walk_ic_offset_s
+    c[S.C_MIN_STEP] = cfg.min_step_s
+    c[S.C_MAX_STEP] = cfg.max_step_s
+    c[S.C_MAX_GAP] = cfg.max_gap_s
+    c[S.C_SAT_ACC] = cfg.sat_acc_ms2
+    c[S.C_SAT_GYR] = cfg.sat_gyr_rad_s
+    c[S.C_FWD_MIN_S] = cfg.forward_min_s
+    c[S.C_MOUNT_DEG] = cfg.mount_moved_deg
+    return c
+
+
+def _to_steps(rows: np.ndarray) -> np.ndarray:
+    out = np.zeros(rows.shape[0], dtype=STEP_DTYPE)
+    if rows.shape[0] == 0:
+        return out
+    out["t"] = rows[:, 0]
+    out["side"] = np.where(rows[:, 1] == 0.0, "L", "R")
+    out["activity"] = np.where(rows[:, 2] == 1.0, "run", "walk")
+    for j, name in enumerate(_METRIC_NAMES):
+        out[name] = rows[:, 3 + j]
+    return out
+
+
+def _to_signals(sig: np.ndarray) -> np.ndarray:
+    out = np.empty(sig.shape[0], dtype=SIGNAL_DTYPE)
+    for j, name in enumerate(SIGNAL_DTYPE.names):
+        out[name] = sig[:, j]
+    return out

@@ -1,0 +1,98 @@
+"""Initial-contact (IC) detection and left/right from one sacral IMU, causal, sample by sample.
+
+Both detectors read the vertical specific force sf (acceleration along the AHRS up direction, in g;
+1 at rest, 0 in free fall), which needs no forward axis, so steps are found from the first strides.
+
+Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms) the landing shows as a steep rise of
+sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight level
+(sf = 0): a threshold-and-extrapolate variant of the sacral vertical-acceleration methods compared
+by Kiernan et al. 2023 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the
+mirror image on the falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral
+vertical-acceleration threshold). Emitted ~10-20 ms after the IC.
+
+Walking: no flight. The sacral vertical acceleration peaks in the loading response just after heel
+strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316, whose Gaussian-CWT IC is a
+smoothed vertical-acceleration maximum). IC = the smoothed sf maximum (confirmed 60 ms later, above
+C_WALK_PEAK_SF) minus C_WALK_IC_OFFSET.
+
+Side (McCamley et al. 2012, as in mobgap's LrcMcCamley): the band-passed angular velocity about the
+vertical axis is negative at a left IC and positive at a right IC. Where it is too weak to trust,
+sides alternate.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from imurun.core.state import (
+    ARMED,
+    AV_LP,
+    AV_PREV,
+    C_CROSS_SF,
+    C_FLIGHT_SF,
+    C_MIN_STEP,
+    C_WALK_IC_OFFSET,
+    C_WALK_PEAK_SF,
+    FLIGHT_TIME,
+    LAST_FLIGHT_T,
+    LAST_IC_T,
+    PEAK_T,
+    PEAK_V,
+    TO_T,
+)
+
+KIND_WALK = 0.0
+KIND_RUN = 1.0
+RUN_MODE_S = 1.0  # a flight phase within this time = running mode
+WALK_CONFIRM_S = 0.06
+
+
+@njit(cache=True)
+def detect_ic(f, c, t, dt, sf):
+    """Update detector state with one sample. Returns (found, t_ic, kind)."""
+    found = False
+    t_ic = math.nan
+    kind = KIND_WALK
+    prev = f[AV_PREV]
+    f[AV_PREV] = sf
+    # flight phases arm the running detector
+    if sf < c[C_FLIGHT_SF]:
+        f[FLIGHT_TIME] += dt
+        if f[FLIGHT_TIME] >= 0.02:
+            f[ARMED] = 1.0
+            f[LAST_FLIGHT_T] = t
+    else:
+        f[FLIGHT_TIME] = 0.0
+    lvl = c[C_CROSS_SF]
+    running = t - f[LAST_FLIGHT_T] < RUN_MODE_S
+    if running:
+        slope = (sf - prev) / dt
+        if f[ARMED] == 1.0 and prev < lvl <= sf and slope > 0.0:
+            t_cross = t - (sf - lvl) / slope
+            t_ic = t_cross - max(0.0, min(lvl / slope, 0.05))
+            found = True
+            kind = KIND_RUN
+            f[ARMED] = 0.0
+        elif prev >= lvl > sf and slope < 0.0 and math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]):
+            t_cross = t - (sf - lvl) / slope
+            f[TO_T] = t_cross + min(lvl / -slope, 0.05)
+        f[PEAK_V] = 0.0
+        return found, t_ic, kind
+    # walking: confirmed maximum of the smoothed vertical specific force
+    x = f[AV_LP]
+    since = t - f[LAST_IC_T] if math.isfinite(f[LAST_IC_T]) else 1e9
+    if since < 0.8 * c[C_MIN_STEP]:
+        return found, t_ic, kind
+    if x > f[PEAK_V]:
+        f[PEAK_V] = x
+        f[PEAK_T] = t
+    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and t - f[PEAK_T] >= WALK_CONFIRM_S:
+        t_ic = f[PEAK_T] - c[C_WALK_IC_OFFSET]
+        found = True
+        f[PEAK_V] = 0.0
+    elif t - f[PEAK_T] > 0.5:
+        f[PEAK_V] = x  # forget stale sub-threshold maxima
+        f[PEAK_T] = t
+    return found, t_ic, kind

@@ -1,0 +1,371 @@
+"""The per-sample loop: data checks, attitude, calibration, alignment, IC detection, step closing.
+
+`process_block` is a pure function of (state, settings, samples): it updates the state arrays in
+place and writes completed steps (and optionally per-sample signals) into caller-provided arrays.
+Everything is per sample, so the result does not depend on how a session is cut into blocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from imurun.core import state as S
+from imurun.core.ahrs import G, init_from_acc, mahony_step
+from imurun.core.alignment import accumulate, rotation_sensor_to_pelvis, solve_forward
+from imurun.core.icd import KIND_RUN, detect_ic
+from imurun.core.metrics import N_M, compute_step
+
+STILL_TAU = 0.2  # s, smoothing of the stillness statistics
+STILL_MIN = 0.3  # s of stillness before the sensor counts as still
+BIAS_TAU = 1.0  # s, gyro-bias averaging while still
+TAU_CORR_STILL = 0.02  # s
+AXIS_TAU = 4.0  # s, forward-axis statistics
+GAIT_UP_TAU = 10.0  # s
+SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
+YAW_HP_TAU = 1.5  # s, removes turning from the side signal
+YAW_LP_TAU = 0.04  # s
+ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
+WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
+STEP_COLS = 3 + N_M  # t, side, kind, metrics
+N_SIG = 10
+
+
+@njit(cache=True, inline="always")
+def _lp(alpha, state, x):
+    return state + alpha * (x - state)
+
+
+@njit(cache=True)
+def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
+    """Emit pending steps whose metrics can be computed now. Returns the new n_out."""
+    f = st.f
+    ready = f[S.FWD_READY] == 1.0 and f[S.CAL_STATE] > 0.0
+    cap = st.ring.shape[0]
+    npend = int(f[S.N_PENDING])
+    if npend == 0:
+        return n_out
+    # data of the oldest pending step about to leave the ring: emit with what we have
+    oldest = st.pend[0, S.P_IPREV] if st.pend[0, S.P_IPREV] >= 0 else st.pend[0, S.P_I0]
+    if not (ready or force or npend == S.MAX_PENDING or idx_now - oldest > cap - 64):
+        return n_out
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)
+    trot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(st.tfwd, st.tup_stand, trot)
+    for k in range(npend):
+        row = steps_out[n_out]
+        row[0] = st.pend[k, S.P_T]
+        row[1] = st.pend[k, S.P_SIDE]
+        row[2] = st.pend[k, S.P_KIND]
+        compute_step(st.ring, st.pend[k], rot, trot, has_trunk, row[3:])
+        n_out += 1
+        if not ready:
+            f[S.N_FORCED] += 1.0
+    f[S.N_PENDING] = 0.0
+    f[S.N_STEPS] += npend
+    return n_out
+
+
+@njit(cache=True)
+def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out, emit_signals):
+    """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide)."""
+    f = st.f
+    cap = st.ring.shape[0]
+    mask = cap - 1
+    up = np.empty(3)
+    tup = np.zeros(3)
+    alin = np.empty(3)
+    talin = np.empty(3)
+    rot = np.empty((3, 3))
+    n_out = 0
+    for i in range(t.shape[0]):
+        ti = t[i]
+        a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
+        w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]
+        ok = math.isfinite(ti) and math.isfinite(a0 + a1 + a2 + w0 + w1 + w2)
+        if has_trunk:
+            ok = ok and math.isfinite(tacc[i, 0] + tacc[i, 1] + tacc[i, 2])
+            ok = ok and math.isfinite(tgyr[i, 0] + tgyr[i, 1] + tgyr[i, 2])
+        first = math.isnan(f[S.T_PREV])
+        if ok and not first and ti <= f[S.T_PREV]:
+            ok = False  # time not increasing: unusable sample
+        if emit_signals:
+            sig_out[i, 0] = ti
+            for k in range(1, N_SIG):
+                sig_out[i, k] = np.nan
+        if not ok:
+            f[S.N_NAN] += 1.0
+            f[S.GAP_PENDING] = 1.0
+            continue
+
+        # --- clock: gaps, rate ---------------------------------------------------------------
+        nominal = f[S.DT_EMA]
+        if first:
+            dt = 1.0 / c[S.C_RATE]
+            init_from_acc(st.q, a0, a1, a2)
+            if has_trunk:
+                init_from_acc(st.qt, tacc[i, 0], tacc[i, 1], tacc[i, 2])
+        else:
+            dt = ti - f[S.T_PREV]
+        if dt > 1.5 * nominal:
+            lost = max(0.0, round(dt / nominal) - 1.0)
+            f[S.N_GAPS] += 1.0
+            f[S.GAP_TIME] += dt - nominal
+            f[S.N_LOST] += lost
+            _rate_drop(f, dt, lost, nominal)
+            if dt > c[S.C_MAX_GAP]:  # the step in progress cannot be measured across this gap
+                f[S.LAST_IC_T] = np.nan
+                f[S.LAST_IC_SIDE] = -1.0
+                f[S.LAST_IC_IDX] = -1.0
+                f[S.PREV_IC_IDX] = -1.0
+                f[S.ARMED] = 0.0
+                f[S.PEAK_V] = 0.0
+            dt = nominal  # integrate the attitude over one nominal period only
+        elif not first:
+            f[S.DT_EMA] += 0.01 * (dt - f[S.DT_EMA])
+            f[S.GAP_RUN_N] = 0.0
+        off = abs(f[S.DT_EMA] * c[S.C_RATE] - 1.0)
+        if off > 0.1 and f[S.RATE_OFF] == 0.0:
+            f[S.RATE_OFF] = 1.0
+            f[S.N_RATE_CHANGES] += 1.0
+        elif off < 0.05:
+            f[S.RATE_OFF] = 0.0
+        f[S.GAP_PENDING] = 0.0
+        if (
+            max(abs(a0), abs(a1), abs(a2)) >= c[S.C_SAT_ACC]
+            or max(abs(w0), abs(w1), abs(w2)) >= c[S.C_SAT_GYR]
+        ):
+            f[S.N_SAT] += 1.0
+
+        # --- stillness -----------------------------------------------------------------------
+        al = dt / (STILL_TAU + dt)
+        wn = math.sqrt((w0 - st.bias[0]) ** 2 + (w1 - st.bias[1]) ** 2 + (w2 - st.bias[2]) ** 2)
+        an = abs(math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) - G)
+        f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
+        f[S.STILL_A] = _lp(al, f[S.STILL_A], an) if not first else an
+        if f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC]:
+            f[S.STILL_TIME] += dt
+        else:
+            f[S.STILL_TIME] = 0.0
+        still = f[S.STILL_TIME] >= STILL_MIN
+
+        # --- attitude ------------------------------------------------------------------------
+        ab = dt / (BIAS_TAU + dt)
+        if still:
+            st.bias[0] = _lp(ab, st.bias[0], w0)
+            st.bias[1] = _lp(ab, st.bias[1], w1)
+            st.bias[2] = _lp(ab, st.bias[2], w2)
+            kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
+        elif f[S.CAL_STATE] == 0.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
+            kp, ki, tau = 1.0, 0.0, 0.3
+        else:
+            kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
+        mahony_step(st.q, st.bias, st.eh[0], a0, a1, a2, w0, w1, w2, dt, kp, ki, tau, up)
+        if has_trunk:
+            if still:
+                st.bias_t[0] = _lp(ab, st.bias_t[0], tgyr[i, 0])
+                st.bias_t[1] = _lp(ab, st.bias_t[1], tgyr[i, 1])
+                st.bias_t[2] = _lp(ab, st.bias_t[2], tgyr[i, 2])
+            mahony_step(
+                st.qt, st.bias_t, st.eh[1], tacc[i, 0], tacc[i, 1], tacc[i, 2],
+                tgyr[i, 0], tgyr[i, 1], tgyr[i, 2], dt, kp, ki, tau, tup,
+            )  # fmt: skip
+            f[S.TRUNK] = 1.0
+
+        # --- standing calibration: mean up over the first still period >= C_STAND_S -----------
+        if still and f[S.STILL_TIME] >= c[S.C_STAND_S] and f[S.STILL_CAL_DONE] == 0.0:
+            n = f[S.CAL_STAND_N]
+            for k in range(3):
+                st.up_stand[k] = (st.up_stand[k] * n + up[k]) / (n + 1.0)
+                st.tup_stand[k] = (st.tup_stand[k] * n + tup[k]) / (n + 1.0)
+            f[S.CAL_STAND_N] = n + 1.0
+            f[S.CAL_STATE] = 1.0
+        elif not still and f[S.CAL_STATE] == 1.0:
+            f[S.STILL_CAL_DONE] = 1.0
+            st.up_stand[:] = st.up_stand / math.sqrt(st.up_stand @ st.up_stand)
+            if has_trunk:
+                st.tup_stand[:] = st.tup_stand / math.sqrt(st.tup_stand @ st.tup_stand)
+
+        # --- derived signals -----------------------------------------------------------------
+        sf = (a0 * up[0] + a1 * up[1] + a2 * up[2]) / G
+        alin[0], alin[1], alin[2] = a0 - G * up[0], a1 - G * up[1], a2 - G * up[2]
+        asf = dt / (SF_TAU + dt)
+        sf_lp = _lp(asf, f[S.AV_LP], sf) if not first else sf
+        dsf = (sf_lp - f[S.SF_LP_PREV]) / dt if not first else 0.0
+        f[S.AV_LP] = sf_lp
+        f[S.SF_LP_PREV] = sf_lp
+        wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
+        yr = wc0 * up[0] + wc1 * up[1] + wc2 * up[2]
+        f[S.YAW_HP] = _lp(dt / (YAW_HP_TAU + dt), f[S.YAW_HP], yr)
+        f[S.YAW_LP] = _lp(dt / (YAW_LP_TAU + dt), f[S.YAW_LP], yr - f[S.YAW_HP])
+
+        idx = int(f[S.N_SAMPLES])
+        r = st.ring[idx & mask]
+        r[S.R_T] = ti
+        r[S.R_SF] = sf
+        r[S.R_AX], r[S.R_AY], r[S.R_AZ] = alin[0], alin[1], alin[2]
+        r[S.R_UX], r[S.R_UY], r[S.R_UZ] = up[0], up[1], up[2]
+        r[S.R_WX], r[S.R_WY], r[S.R_WZ] = wc0, wc1, wc2
+        r[S.R_TUX], r[S.R_TUY], r[S.R_TUZ] = tup[0], tup[1], tup[2]
+
+        # --- alignment statistics during gait ------------------------------------------------
+        in_gait = (
+            not still
+            and math.isfinite(f[S.LAST_IC_T])
+            and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
+        )
+        if in_gait:
+            ax_a = dt / (AXIS_TAU + dt)
+            run = f[S.LAST_IC_KIND] == KIND_RUN
+            accumulate(st.cov, st.ev[1] if run else st.ev[0], alin, up, dsf, ax_a)
+            if has_trunk:
+                for k in range(3):
+                    talin[k] = tacc[i, k] - G * tup[k]
+                accumulate(st.tcov, st.ev[3] if run else st.ev[2], talin, tup, dsf, ax_a)
+            f[S.FWD_TIME] += dt
+            ag = dt / (GAIT_UP_TAU + dt) if f[S.GAIT_UP_N] > 0 else 1.0
+            f[S.GAIT_UP_X] = _lp(ag, f[S.GAIT_UP_X], up[0])
+            f[S.GAIT_UP_Y] = _lp(ag, f[S.GAIT_UP_Y], up[1])
+            f[S.GAIT_UP_Z] = _lp(ag, f[S.GAIT_UP_Z], up[2])
+            f[S.GAIT_UP_N] += 1.0
+
+        # --- initial contacts ----------------------------------------------------------------
+        if sf < f[S.MIN_SF]:
+            f[S.MIN_SF] = sf
+        found, t_ic, kind = detect_ic(f, c, ti, dt, sf)
+        if found:
+            side_sig = f[S.YAW_LP]
+            side = 0.0 if side_sig <= 0.0 else 1.0
+            last_t = f[S.LAST_IC_T]
+            gap = t_ic - last_t if math.isfinite(last_t) else np.inf
+            if gap < c[S.C_MIN_STEP]:
+                found = False  # too close to the previous IC: a second peak of the same contact
+            else:
+                if (
+                    gap <= c[S.C_MAX_STEP]
+                    and f[S.LAST_IC_SIDE] >= 0.0
+                    and abs(side_sig) < 0.25 * f[S.YAW_AMP]
+                ):
+                    side = 1.0 - f[S.LAST_IC_SIDE]  # weak evidence: alternate
+                f[S.YAW_AMP] = _lp(0.1, f[S.YAW_AMP], abs(side_sig))
+                i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
+                if gap <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0:
+                    k = int(f[S.N_PENDING])
+                    p = st.pend[k]
+                    p[S.P_T] = last_t
+                    p[S.P_SIDE] = f[S.LAST_IC_SIDE]
+                    step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF]
+                    p[S.P_KIND] = KIND_RUN if step_run else 0.0
+                    p[S.P_T1] = t_ic
+                    p[S.P_TO] = f[S.TO_T] if step_run else np.nan
+                    p[S.P_I0] = f[S.LAST_IC_IDX]
+                    p[S.P_I1] = i_ic
+                    p[S.P_IPREV] = f[S.PREV_IC_IDX]
+                    f[S.N_PENDING] = k + 1.0
+                    f[S.PREV_IC_IDX] = f[S.LAST_IC_IDX]
+                    f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
+                    cad = 60.0 / gap
+                    f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
+                else:
+                    f[S.PREV_IC_IDX] = -1.0
+                f[S.LAST_IC_T] = t_ic
+                f[S.LAST_IC_SIDE] = side
+                f[S.LAST_IC_IDX] = i_ic
+                f[S.LAST_IC_KIND] = kind
+                f[S.MIN_SF] = sf
+                f[S.TO_T] = np.nan
+                _update_alignment(st, c, ti, has_trunk)
+
+        n_out = _flush(st, c, has_trunk, idx, False, steps_out, n_out)
+
+        # --- per-sample pelvis-frame signals (dashboard) ------------------------------------
+        if emit_signals:
+            rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)
+            _signals(rot, alin, up, wc0, wc1, wc2, sf, dt, f, sig_out[i])
+        f[S.T_PREV] = ti
+        f[S.N_SAMPLES] = idx + 1.0
+    return n_out
+
+
+@njit(cache=True)
+def _rate_drop(f, dt, lost, nominal):
+    """Ten gap-sized intervals in a row, all alike, are a lower sample rate: undo their gap counts."""
+    if f[S.GAP_RUN_N] > 0.0 and abs(dt - f[S.GAP_RUN_DT]) > 0.1 * f[S.GAP_RUN_DT]:
+        f[S.GAP_RUN_N] = 0.0
+    if f[S.GAP_RUN_N] == 0.0:
+        f[S.GAP_RUN_DT] = dt
+        f[S.GAP_RUN_LOST] = 0.0
+        f[S.GAP_RUN_TIME] = 0.0
+    f[S.GAP_RUN_N] += 1.0
+    f[S.GAP_RUN_LOST] += lost
+    f[S.GAP_RUN_TIME] += dt - nominal
+    if f[S.GAP_RUN_N] >= 10.0:
+        f[S.N_GAPS] -= f[S.GAP_RUN_N]
+        f[S.N_LOST] -= f[S.GAP_RUN_LOST]
+        f[S.GAP_TIME] -= f[S.GAP_RUN_TIME]
+        f[S.DT_EMA] = f[S.GAP_RUN_DT]
+        f[S.GAP_RUN_N] = 0.0
+
+
+@njit(cache=True)
+def _update_alignment(st, c, t, has_trunk):
+    """At each IC in gait: calibrate up without standing, detect a moved sensor, solve forward."""
+    f = st.f
+    if f[S.GAIT_UP_N] == 0.0:
+        return
+    gu = np.array([f[S.GAIT_UP_X], f[S.GAIT_UP_Y], f[S.GAIT_UP_Z]])
+    gu /= math.sqrt(gu @ gu)
+    if f[S.CAL_STATE] == 0.0 and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
+        st.up_stand[:] = gu  # no standing period: up averaged over gait (flagged)
+        st.tup_stand[:] = np.array([0.0, 0.0, 1.0])
+        f[S.CAL_STATE] = 2.0
+        f[S.STILL_CAL_DONE] = 1.0
+        f[S.MOUNT_CHECK_T] = t + GAIT_UP_TAU
+    elif f[S.CAL_STATE] > 0.0 and t >= f[S.MOUNT_CHECK_T] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
+        cosang = min(1.0, max(-1.0, gu @ st.up_stand))
+        if math.degrees(math.acos(cosang)) > c[S.C_MOUNT_DEG]:
+            st.up_stand[:] = gu  # the sensor moved: re-level on gait, find forward again
+            f[S.CAL_STATE] = 2.0
+            f[S.N_MOUNT] += 1.0
+            f[S.FWD_READY] = 0.0
+            f[S.FWD_TIME] = 0.0
+            f[S.MOUNT_CHECK_T] = t + 2.0 * GAIT_UP_TAU
+    if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
+        return
+    keep = f[S.FWD_READY] == 1.0
+    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep)
+    if has_trunk and f[S.TRUNK] == 1.0:
+        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep)
+    if ratio > 1.15:
+        f[S.FWD_READY] = 1.0
+
+
+@njit(cache=True)
+def _signals(rot, alin, up, w0, w1, w2, sf, dt, f, out):
+    ux = rot[0] @ up
+    uy = rot[1] @ up
+    uz = rot[2] @ up
+    pitch = math.asin(min(1.0, max(-1.0, -ux)))
+    roll = math.atan2(uy, uz)
+    ax, ay = rot[0] @ alin, rot[1] @ alin
+    wx = rot[0, 0] * w0 + rot[0, 1] * w1 + rot[0, 2] * w2
+    wy = rot[1, 0] * w0 + rot[1, 1] * w1 + rot[1, 2] * w2
+    wz = rot[2, 0] * w0 + rot[2, 1] * w1 + rot[2, 2] * w2
+    # forward/left on the horizontal plane (pelvis x and y with their vertical parts removed)
+    fx, fy, fz = 1.0 - ux * ux, -ux * uy, -ux * uz
+    az_ = rot[2] @ alin
+    fn = math.sqrt(fx * fx + fy * fy + fz * fz)
+    lx, ly, lz = -uy * ux, 1.0 - uy * uy, -uy * uz
+    ln = math.sqrt(lx * lx + ly * ly + lz * lz)
+    out[1] = (ax * fx + ay * fy + az_ * fz) / fn
+    out[2] = (ax * lx + ay * ly + az_ * lz) / ln
+    out[3] = (sf - 1.0) * G
+    out[4], out[5], out[6] = wx, wy, wz
+    out[7] = math.degrees(pitch)
+    out[8] = math.degrees(roll)
+    f[S.ROT] += math.degrees((math.sin(roll) * wy + math.cos(roll) * wz) / math.cos(pitch)) * dt
+    f[S.ROT_BASE] += dt / (ROT_TAU + dt) * (f[S.ROT] - f[S.ROT_BASE])
+    out[9] = f[S.ROT] - f[S.ROT_BASE]

@@ -1,0 +1,171 @@
+"""The engine's state as explicit data: a named tuple of fixed-size numpy arrays.
+
+Like scipy.signal's `zi`, everything the kernels remember between samples lives here and nowhere
+else, so a session can be processed in blocks of any size with identical results, and the memory
+footprint is fixed when the engine is built (no growth with session length).
+
+Scalars live in `f` (float64) at the indices below; numba treats these module constants as
+compile-time constants.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+# --- scalar state f[...] -------------------------------------------------------------------
+T_PREV = 0  # last valid sample time
+N_SAMPLES = 1
+DT_EMA = 2  # smoothed sample interval (seen rate = 1 / DT_EMA)
+GAP_PENDING = 3  # a NaN row or gap happened since the last valid sample
+N_GAPS = 4
+GAP_TIME = 5
+N_LOST = 6
+N_NAN = 7
+N_SAT = 8
+N_RATE_CHANGES = 9
+RATE_OFF = 10  # 1 while the seen rate is off nominal by > 10 %
+STILL_W = 11  # low-passed |gyro - bias| (rad/s)
+STILL_A = 12  # low-passed | |acc| - g | (m/s^2)
+STILL_TIME = 13  # how long the sensor has been still, s
+CAL_STATE = 14  # 0 none, 1 standing, 2 gait
+CAL_STAND_N = 15  # samples averaged into the standing up vector
+AHRS_INIT = 16
+TO_T = 17  # running: toe-off of the step in progress (NaN until seen)
+SF_LP_PREV = 18  # previous smoothed vertical specific force (for its derivative)
+FWD_READY = 19  # forward axis and its sign are established
+FWD_EVID = 20  # signed evidence that +x_P is forward (EMA)
+FWD_TIME = 21  # gait time accumulated into the forward estimate
+AV_PREV = 22  # previous vertical specific force (g), for crossings and slopes
+FLIGHT_TIME = 23  # time spent below the flight threshold in the current swing
+ARMED = 24  # 1 after a flight phase: the next rise is an IC (running)
+LAST_IC_T = 25
+LAST_IC_SIDE = 26  # 0 left, 1 right, -1 none
+LAST_IC_IDX = 27  # ring index (absolute sample counter) of the last IC
+LAST_IC_KIND = 28  # 0 walk, 1 run
+PREV_IC_IDX = 29  # IC before the last one (for stride-long rotation range), -1 none
+PEAK_V = 30  # walking: running maximum of the smoothed vertical signal since the last IC
+PEAK_T = 31
+PEAK_IDX = 32
+AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
+AV_LP2 = 34
+YAW_HP = 35  # high-passed yaw rate about up (McCamley side signal)
+YAW_LP = 36
+YAW_LP2 = 37
+CAD_EMA = 38  # smoothed cadence, spm
+N_STEPS = 39
+N_PENDING = 40
+MIN_SF = 41  # minimum vertical specific force since the last IC (g): flight present?
+N_MOUNT = 42
+GAIT_UP_X = 43  # long-term mean of the up vector during gait (sensor frame)
+GAIT_UP_Y = 44
+GAIT_UP_Z = 45
+GAIT_UP_N = 46
+LEAN_EVID = 47  # trunk: signed forward evidence
+TRUNK = 48  # 1 when trunk samples were seen
+STILL_CAL_DONE = 49  # standing calibration frozen
+RUN_EVID = 50  # EMA of step kind (1 run, 0 walk) for the forward-sign rule
+LAST_FLIGHT_T = 51  # last time a flight phase was seen (running mode while recent)
+MOUNT_CHECK_T = 52  # earliest time of the next mount (slip) check
+YAW_AMP = 53  # EMA of |side signal| at ICs (confidence scale)
+ROT = 54  # integrated pelvic yaw (signals only), deg
+ROT_BASE = 55  # its slow trend = running heading
+N_FORCED = 56  # steps emitted before the alignment was ready (low confidence)
+GAP_RUN_N = 57  # consecutive gap-sized intervals of similar length: a lower rate, not gaps
+GAP_RUN_DT = 58
+GAP_RUN_LOST = 59
+GAP_RUN_TIME = 60
+N_F = 61
+
+# --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
+C_RATE = 0  # nominal sample rate, Hz
+C_KP_STILL = 1  # AHRS gains: accelerometer correction (1/s) while still / in gait
+C_KP_GAIT = 2
+C_KI = 3  # gyro-bias integral gain (1/s^2)
+C_TAU_CORR_GAIT = 4  # low-pass on the earth-frame correction in gait, s
+C_STILL_GYR = 5  # rad/s: below this (smoothed) the sensor may be still
+C_STILL_ACC = 6  # m/s^2: | |a| - g | below this may be still
+C_STAND_S = 7  # stillness needed for a standing calibration, s
+C_FLIGHT_SF = 8  # vertical specific force (g) below which the runner is airborne
+C_CROSS_SF = 9  # level (g) whose crossing marks a contact edge
+C_WALK_PEAK_SF = 10  # walking: minimum peak of vertical specific force (g)
+C_WALK_IC_OFFSET = 11  # walking: IC precedes the loading peak by this much, s
+C_MIN_STEP = 12  # plausible step interval, s
+C_MAX_STEP = 13
+C_MAX_GAP = 14  # gaps longer than this break the step sequence, s
+C_SAT_ACC = 15  # saturation limits, m/s^2 and rad/s
+C_SAT_GYR = 16
+C_FWD_MIN_S = 17  # gait time before the forward axis is trusted, s
+C_MOUNT_DEG = 18  # gait-mean up this far from the calibrated up = the sensor moved
+N_C = 19
+
+# --- ring buffer channels (per sample) -------------------------------------------------------
+R_T = 0
+R_SF = 1  # vertical specific force, g (1 at rest)
+R_AX, R_AY, R_AZ = 2, 3, 4  # linear (gravity-free) acceleration, sensor frame, m/s^2
+R_UX, R_UY, R_UZ = 5, 6, 7  # up direction in the sensor frame (AHRS)
+R_WX, R_WY, R_WZ = 8, 9, 10  # bias-corrected angular velocity, sensor frame, rad/s
+R_TUX, R_TUY, R_TUZ = 11, 12, 13  # trunk: up direction in the trunk sensor frame
+N_R = 14
+
+# --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
+# IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time, toe-off time (NaN unknown),
+# absolute sample indices of this IC, the next IC and the previous IC (-1: first of a bout)
+P_T, P_SIDE, P_KIND, P_T1, P_TO, P_I0, P_I1, P_IPREV = 0, 1, 2, 3, 4, 5, 6, 7
+N_P = 8
+MAX_PENDING = 64
+
+
+class EngineState(NamedTuple):
+    f: np.ndarray  # (N_F,) scalars above
+    eh: np.ndarray  # (2, 2) low-passed earth-frame horizontal specific force: pelvis, trunk
+    ev: np.ndarray  # (4, 3) forward-sign evidence: pelvis walk, pelvis run, trunk walk, trunk run
+    q: np.ndarray  # (4,) sensor-to-earth quaternion w, x, y, z (earth z up)
+    bias: np.ndarray  # (3,) gyro bias, rad/s
+    qt: np.ndarray  # (4,) trunk sensor quaternion
+    bias_t: np.ndarray  # (3,) trunk gyro bias
+    up_stand: np.ndarray  # (3,) up in the sensor frame while standing (P.z)
+    cov: np.ndarray  # (3, 3) EMA covariance of horizontal linear acceleration, sensor frame
+    fwd: np.ndarray  # (3,) forward axis P.x in the sensor frame (sign resolved when FWD_READY)
+    tfwd: np.ndarray  # (3,) trunk forward axis in the trunk sensor frame
+    tup_stand: np.ndarray  # (3,) trunk up while standing
+    tcov: np.ndarray  # (3, 3) trunk horizontal-acceleration covariance
+    ring: np.ndarray  # (cap, N_R) last `cap` samples
+    pend: np.ndarray  # (MAX_PENDING, N_P) closed steps waiting for alignment
+
+
+def ring_capacity(sample_rate_hz: float, seconds: float) -> int:
+    """Power of two holding `seconds` at the highest rate we accept (x1.25 for rate drift)."""
+    need = int(np.ceil(seconds * max(sample_rate_hz, 50.0) * 1.25))
+    return 1 << max(need - 1, 1).bit_length()
+
+
+def new_state(sample_rate_hz: float, ring_seconds: float) -> EngineState:
+    f = np.zeros(N_F)
+    f[T_PREV] = np.nan
+    f[DT_EMA] = 1.0 / sample_rate_hz
+    f[LAST_IC_T] = np.nan
+    f[LAST_IC_SIDE] = -1.0
+    f[LAST_IC_IDX] = -1.0
+    f[PREV_IC_IDX] = -1.0
+    f[PEAK_IDX] = -1.0
+    f[TO_T] = np.nan
+    f[LAST_FLIGHT_T] = -np.inf
+    return EngineState(
+        f=f,
+        eh=np.zeros((2, 2)),
+        ev=np.zeros((4, 3)),
+        q=np.array([1.0, 0.0, 0.0, 0.0]),
+        bias=np.zeros(3),
+        qt=np.array([1.0, 0.0, 0.0, 0.0]),
+        bias_t=np.zeros(3),
+        up_stand=np.array([0.0, 0.0, 1.0]),
+        cov=np.zeros((3, 3)),
+        fwd=np.array([1.0, 0.0, 0.0]),
+        tfwd=np.array([1.0, 0.0, 0.0]),
+        tup_stand=np.array([0.0, 0.0, 1.0]),
+        tcov=np.zeros((3, 3)),
+        ring=np.zeros((ring_capacity(sample_rate_hz, ring_seconds), N_R)),
+        pend=np.zeros((MAX_PENDING, N_P)),
+    )

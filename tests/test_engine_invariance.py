@@ -1,0 +1,76 @@
+"""Engine contract: block-size invariance, determinism, fixed memory, bad samples never crash."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imurun.core.engine import Engine
+from imurun.core.output import STEP_DTYPE
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+def _real(name: str):
+    d = np.genfromtxt(REAL / f"{name}.csv", delimiter=",", comments="#", skip_header=9)
+    return d[:, 0], d[:, 1:4], np.deg2rad(d[:, 4:7])
+
+
+@pytest.fixture(scope="module")
+def session():
+    return _real("HA_001_Test11_Trial1")
+
+
+def _run(t, acc, gyr, block):
+    eng = Engine(100.0)
+    parts = [eng.process(t[i : i + block], acc[i : i + block], gyr[i : i + block]).steps
+             for i in range(0, len(t), block)]
+    return np.concatenate(parts)
+
+
+def test_same_steps_for_any_block_size(session):
+    t, acc, gyr = session
+    whole = _run(t, acc, gyr, len(t))
+    assert whole.dtype == STEP_DTYPE and len(whole) > 40
+    for block in (1, 7, 256):
+        split = _run(t, acc, gyr, block)
+        assert split.tobytes() == whole.tobytes(), f"block size {block} changed the steps"
+
+
+def test_state_memory_is_fixed(session):
+    t, acc, gyr = session
+    eng = Engine(100.0)
+    sizes = {k: v.nbytes for k, v in eng.state._asdict().items()}
+    eng.process(t, acc, gyr)
+    eng.process(t + t[-1] + 0.01, acc, gyr)
+    assert {k: v.nbytes for k, v in eng.state._asdict().items()} == sizes
+
+
+def test_nan_rows_gaps_and_time_going_back_are_flagged_not_fatal(session):
+    t, acc, gyr = (x.copy() for x in session)
+    acc[3000:3010] = np.nan  # NaN rows
+    keep = np.ones(len(t), bool)
+    keep[5000:5100] = False  # a 1 s gap
+    t[7000] = t[6999]  # duplicate timestamp
+    eng = Engine(100.0)
+    out = eng.process(t[keep], acc[keep], gyr[keep])
+    st = out.status
+    assert st.nan_samples == 11  # 10 NaN rows + the duplicate
+    assert st.gaps >= 2 and st.lost_samples >= 99
+    promised = [n for n in STEP_DTYPE.names if n not in ("side", "activity", "contact_time_s",
+                                                           "flight_time_s", "rotation_range_deg",
+                                                           "trunk_lean_deg")]
+    for name in promised:
+        assert np.all(np.isfinite(out.steps[name])), name
+
+
+def test_saturation_and_rate_change_are_counted():
+    rng = np.random.default_rng(1)
+    t = np.concatenate([np.arange(0, 10, 0.005), 10 + np.arange(0, 10, 0.01)])  # 200 -> 100 Hz
+    acc = np.tile([0.0, 0.0, 9.80665], (len(t), 1)) + rng.normal(0, 0.02, (len(t), 3))
+    gyr = rng.normal(0, 0.01, (len(t), 3))
+    acc[100:105, 0] = 400.0  # beyond +-16 g
+    out = Engine(200.0).process(t, acc, gyr)
+    assert out.status.saturated_samples == 5
+    assert out.status.rate_changes == 1
+    assert out.status.activity == "still" and len(out.steps) == 0
