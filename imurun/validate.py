@@ -1,0 +1,246 @@
+"""`imurun validate`: score detected steps against a truth / reference steps file.
+
+This is the yardstick every accuracy claim is measured by; docs/validation.md defines each figure.
+Detected initial contacts (ICs) are matched one-to-one to truth ICs within a tolerance by an
+optimal assignment: the matching with the most pairs, and among those the smallest total |dt|
+(scipy's linear_sum_assignment on each connected group of candidate pairs). Side is not part of
+the matching; left/right accuracy is measured over the matched pairs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+TOLERANCES_S = (0.05, 0.10)
+# Timing, side, cadence and metric errors are measured over the matches at this tolerance.
+PRIMARY_TOLERANCE_S = 0.10
+# Tolerances are inclusive; the slack absorbs float representation (1.05 - 1.00 > 0.05 in binary).
+_SLACK_S = 1e-9
+# A derived step time longer than this is a stop or a hole in the reference, not a step.
+MAX_STEP_TIME_S = 2.0
+_NOT_METRICS = ("t", "side", "activity")
+
+
+def match(det_t, truth_t, tol: float):
+    """Optimal one-to-one pairs (detected index, truth index) with |dt| <= tol.
+
+    Maximises the number of pairs, then minimises the sum of |dt|. Candidate pairs split into
+    connected groups (a detection and a truth IC more than 2*tol apart never share one), and each
+    group is solved exactly: non-candidate pairs cost more than any full set of candidate pairs,
+    so the assignment first takes as many candidates as possible, then the cheapest.
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    det_t = np.asarray(det_t, dtype=float)
+    truth_t = np.asarray(truth_t, dtype=float)
+    n, m = det_t.size, truth_t.size
+    none = np.empty(0, dtype=np.intp)
+    if n == 0 or m == 0:
+        return none, none
+    order = np.argsort(truth_t, kind="stable")
+    sorted_t = truth_t[order]
+    lo = np.searchsorted(sorted_t, det_t - 2 * tol, "left")  # wide window, exact test below
+    hi = np.searchsorted(sorted_t, det_t + 2 * tol, "right")
+    counts = hi - lo
+    rows = np.repeat(np.arange(n), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    cols = order[np.arange(rows.size) + starts]
+    cost = np.abs(det_t[rows] - truth_t[cols])
+    keep = cost <= tol + _SLACK_S
+    rows, cols, cost = rows[keep], cols[keep], cost[keep]
+    if rows.size == 0:
+        return none, none
+
+    graph = coo_matrix((np.ones(rows.size), (rows, n + cols)), shape=(n + m, n + m))
+    _, label = connected_components(graph, directed=False)
+    edge_label = label[rows]
+    alone = np.bincount(edge_label)[edge_label] == 1  # the usual case: one candidate, one pair
+    det_idx, truth_idx = [rows[alone]], [cols[alone]]
+    shared = np.flatnonzero(~alone)
+    by_group = shared[np.argsort(edge_label[shared], kind="stable")]
+    bounds = np.flatnonzero(np.diff(edge_label[by_group])) + 1
+    for edges in np.split(by_group, bounds) if by_group.size else ():
+        r, ri = np.unique(rows[edges], return_inverse=True)
+        c, ci = np.unique(cols[edges], return_inverse=True)
+        big = (tol + 1.0) * (min(r.size, c.size) + 1)
+        group_cost = np.full((r.size, c.size), big)
+        group_cost[ri, ci] = cost[edges]
+        a, b = linear_sum_assignment(group_cost)
+        real = group_cost[a, b] < big
+        det_idx.append(r[a[real]])
+        truth_idx.append(c[b[real]])
+    det_idx = np.concatenate(det_idx)
+    truth_idx = np.concatenate(truth_idx)
+    by_time = np.argsort(truth_t[truth_idx], kind="stable")
+    return det_idx[by_time], truth_idx[by_time]
+
+
+def inside_bouts(t, bouts, tol: float):
+    """True for times inside any [t_start - tol, t_end + tol]; all True without bouts."""
+    import numpy as np
+
+    t = np.asarray(t, dtype=float)
+    if bouts is None:
+        return np.ones(t.size, dtype=bool)
+    start = np.asarray(bouts["t_start"], dtype=float)
+    end = np.asarray(bouts["t_end"], dtype=float)
+    return ((t[:, None] >= start - tol - _SLACK_S) & (t[:, None] <= end + tol + _SLACK_S)).any(axis=1)
+
+
+def step_cadence(steps):
+    """Per-step cadence, spm: the file's cadence_spm column, else 60 / (next IC - this IC).
+
+    Derived intervals longer than MAX_STEP_TIME_S are NaN (a stop or a gap in the reference).
+    """
+    import numpy as np
+
+    if "cadence_spm" in (steps.dtype.names or ()):
+        return np.asarray(steps["cadence_spm"], dtype=float)
+    t = np.asarray(steps["t"], dtype=float)
+    order = np.argsort(t, kind="stable")
+    step_time = np.full(t.size, np.nan)
+    step_time[order[:-1]] = np.diff(t[order])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cadence = 60.0 / step_time
+    cadence[~(step_time > 0) | (step_time > MAX_STEP_TIME_S)] = np.nan
+    return cadence
+
+
+def _ratio(num: float, den: float, what: str, notes: list[str]) -> float:
+    if den == 0:
+        note = f"{what} has a zero denominator and is reported as 0"
+        if note not in notes:
+            notes.append(note)
+        return 0.0
+    return num / den
+
+
+def _mean(x) -> float | None:
+    return float(x.mean()) if x.size else None
+
+
+def _rms(x) -> float | None:
+    import numpy as np
+
+    return float(np.sqrt(np.mean(x * x))) if x.size else None
+
+
+def _both_finite(a, b):
+    import numpy as np
+
+    ok = np.isfinite(a) & np.isfinite(b)
+    return a[ok], b[ok]
+
+
+def score(detected, truth, bouts=None) -> dict[str, Any]:
+    """All validation figures of `detected` against `truth` (STEP_DTYPE-like, at least t and side).
+
+    With `bouts` (t_start, t_end, cadence_spm), only detections and truth ICs inside
+    [t_start - tol, t_end + tol] of some bout count, for each tolerance tol. The result is
+    JSON-serialisable; undefined means (nothing to average) are None and explained in "notes".
+    """
+    import numpy as np
+
+    notes: list[str] = []
+    detection = []
+    matched = {}
+    for tol in TOLERANCES_S:
+        det = detected[inside_bouts(detected["t"], bouts, tol)]
+        tru = truth[inside_bouts(truth["t"], bouts, tol)]
+        matched[tol] = det, tru, *match(det["t"], tru["t"], tol)
+        pairs = len(matched[tol][2])
+        precision = _ratio(pairs, len(det), "precision (no detections)", notes)
+        recall = _ratio(pairs, len(tru), "recall (no truth steps)", notes)
+        f1 = _ratio(2 * precision * recall, precision + recall, "F1 (precision + recall = 0)", notes)
+        detection.append(
+            {
+                "tolerance_ms": round(tol * 1000),
+                "detected": len(det),
+                "truth": len(tru),
+                "matched": pairs,
+                "false_positives": len(det) - pairs,
+                "missed": len(tru) - pairs,
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+            }
+        )
+
+    tol = PRIMARY_TOLERANCE_S
+    det, tru, di, ti = matched[tol]
+    dm, tm = det[di], tru[ti]
+    dt_ms = (dm["t"] - tm["t"]) * 1000.0
+    if not di.size:
+        notes.append("no matched steps: timing, side, cadence and metric errors are undefined (null)")
+
+    result: dict[str, Any] = {
+        "detection": detection,
+        "timing": {
+            "tolerance_ms": round(tol * 1000),
+            "matched": int(di.size),
+            "bias_ms": _mean(dt_ms),
+            "mae_ms": _mean(np.abs(dt_ms)),
+        },
+    }
+    same_side = dm["side"] == tm["side"]
+    result["side"] = {"compared": int(di.size), "accuracy": _mean(same_side.astype(float))}
+    if "activity" in (det.dtype.names or ()) and "activity" in (tru.dtype.names or ()):
+        same = (dm["activity"] == tm["activity"]).astype(float)
+        result["activity"] = {"compared": int(di.size), "accuracy": _mean(same)}
+
+    d_cad, t_cad = _both_finite(step_cadence(det)[di], step_cadence(tru)[ti])
+    err = d_cad - t_cad
+    result["cadence"] = {"compared": int(err.size), "mae_spm": _mean(np.abs(err)), "bias_spm": _mean(err)}
+
+    if bouts is not None:
+        result["bouts"] = _score_bouts(detected, bouts)
+
+    metrics = {}
+    for col in truth.dtype.names:
+        if col in _NOT_METRICS or truth[col].dtype.kind != "f" or not np.isfinite(truth[col]).any():
+            continue
+        if col not in (det.dtype.names or ()):
+            notes.append(f"{col}: in the truth but not in the detected steps")
+            metrics[col] = {"compared": 0, "bias": None, "rmse": None}
+            continue
+        d_val, t_val = _both_finite(dm[col].astype(float), tm[col].astype(float))
+        err = d_val - t_val
+        metrics[col] = {"compared": int(err.size), "bias": _mean(err), "rmse": _rms(err)}
+    result["metrics"] = metrics
+    result["notes"] = notes
+    return result
+
+
+def _score_bouts(detected, bouts) -> dict[str, Any]:
+    """Median detected per-step cadence inside each bout [t_start, t_end] vs the bout's cadence."""
+    import numpy as np
+
+    cadence = step_cadence(detected)
+    per_bout = []
+    for start, end, ref in zip(bouts["t_start"], bouts["t_end"], bouts["cadence_spm"], strict=True):
+        inside = (detected["t"] >= start - _SLACK_S) & (detected["t"] <= end + _SLACK_S)
+        values = cadence[inside & np.isfinite(cadence)]
+        per_bout.append(
+            {
+                "t_start": float(start),
+                "t_end": float(end),
+                "cadence_spm": float(ref),
+                "detected_cadence_spm": float(np.median(values)) if values.size else None,
+                "steps": int(inside.sum()),
+            }
+        )
+    err = np.array(
+        [b["detected_cadence_spm"] - b["cadence_spm"] for b in per_bout
+         if b["detected_cadence_spm"] is not None and math.isfinite(b["cadence_spm"])]
+    )
+    return {
+        "count": len(per_bout),
+        "compared": int(err.size),
+        "cadence_mae_spm": _mean(np.abs(err)),
+        "cadence_bias_spm": _mean(err),
+        "per_bout": per_bout,
+    }
