@@ -23,12 +23,23 @@ class LiveOutput:
         self._mixer = Mixer(click(self.rate_hz, metronome_volume))
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()  # main thread -> audio callback
         self._pos = 0  # frames rendered by the callback
-        # Per sound: PortAudio stream time when play() queued it -> DAC time of its first sample.
-        self.latencies_s: list[float] = []
+        # Per sound, on the PortAudio stream clock: (queued by play(), picked up by the callback,
+        # DAC time of its first sample) -- for measuring latency (imurun.coach.latency).
+        self.started: list[tuple[float, float, float]] = []
         self._stream = sd.OutputStream(
             samplerate=self.rate_hz, channels=1, dtype="float32", latency="low", callback=self._callback
         )
         self._stream.start()
+
+    @property
+    def time(self) -> float:
+        """Now on the PortAudio stream clock (the clock of the times in `started`)."""
+        return self._stream.time
+
+    @property
+    def output_latency_s(self) -> float:
+        """The device's output latency as PortAudio reports it."""
+        return float(self._stream.latency)
 
     def play(self, t: float, pcm: np.ndarray) -> None:
         self._inbox.put(("sound", pcm, self._stream.time))
@@ -56,7 +67,7 @@ class LiveOutput:
                 break
             if kind == "sound":
                 self._mixer.add(self._pos, payload)
-                self.latencies_s.append(time_info.outputBufferDacTime - queued_at)
+                self.started.append((queued_at, time_info.currentTime, time_info.outputBufferDacTime))
             else:
                 self._mixer.set_metronome(self._pos, payload, self.rate_hz)
         outdata[:, 0] = self._mixer.render(self._pos, frames)
