@@ -1,0 +1,132 @@
+"""The session summary: the numbers summary.json holds and the report renders.
+
+Keys and their meaning are documented in docs/validation.md ("summary.json") and kept stable.
+Every value is JSON-native: numbers that cannot be computed (no steps, one side missing) are None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from imurun.core.output import METRIC_COLUMNS, Status
+
+SUMMARY_VERSION = 1
+SPLIT_S = 60.0
+SIDES = ("L", "R")
+# The per-minute split columns (medians over the split's steps).
+SPLIT_COLUMNS = ("cadence_spm", "tilt_deg", "contact_time_s", "braking_mps")
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return values[np.isfinite(values)]
+
+
+def _stats(values: np.ndarray) -> dict[str, Any]:
+    """Mean, sample standard deviation (ddof=1) and count of the finite values."""
+    v = _finite(values)
+    return {
+        "mean": _num(v.mean()) if v.size else None,
+        "sd": _num(v.std(ddof=1)) if v.size > 1 else None,
+        "n": int(v.size),
+    }
+
+
+def _median(values: np.ndarray) -> float | None:
+    v = _finite(values)
+    return _num(np.median(v)) if v.size else None
+
+
+def asymmetry_pct(left: float | None, right: float | None) -> float | None:
+    """100 * (L - R) / mean(L, R); only for two positive means (a ratio needs a positive scale)."""
+    if left is None or right is None or left <= 0 or right <= 0:
+        return None
+    return 100.0 * (left - right) / ((left + right) / 2.0)
+
+
+def _metrics(steps: np.ndarray) -> dict[str, Any]:
+    out = {}
+    for col in METRIC_COLUMNS:
+        per_side = {side: _stats(steps[col][steps["side"] == side]) for side in SIDES}
+        out[col] = {
+            **per_side,
+            "all": _stats(steps[col]),
+            "asymmetry_pct": asymmetry_pct(per_side["L"]["mean"], per_side["R"]["mean"]),
+        }
+    return out
+
+
+def _splits(steps: np.ndarray, duration_s: float) -> list[dict[str, Any]]:
+    """One row per minute of session time; the last split ends at the session end."""
+    n = max(math.ceil(duration_s / SPLIT_S), 1)
+    index = np.clip((steps["t"] // SPLIT_S).astype(int), 0, n - 1)
+    rows = []
+    for k in range(n):
+        s = steps[index == k]
+        row: dict[str, Any] = {
+            "t0_s": k * SPLIT_S,
+            "t1_s": min((k + 1) * SPLIT_S, max(duration_s, k * SPLIT_S)),
+            "steps": len(s),
+        }
+        row.update({col: _median(s[col]) for col in SPLIT_COLUMNS})
+        row["pelvic_drop_deg"] = {side: _median(s["pelvic_drop_deg"][s["side"] == side]) for side in SIDES}
+        rows.append(row)
+    return rows
+
+
+def _quality(status: Status) -> dict[str, Any]:
+    return {
+        "calibration": status.calibration,
+        "sample_rate_hz": _num(status.sample_rate_hz),
+        "samples": status.samples,
+        "gaps": status.gaps,
+        "gap_time_s": _num(status.gap_time_s),
+        "lost_samples": status.lost_samples,
+        "packet_loss_pct": _num(100.0 * status.packet_loss),
+        "nan_samples": status.nan_samples,
+        "saturated_samples": status.saturated_samples,
+        "rate_changes": status.rate_changes,
+        "mount_changes": status.mount_changes,
+        "trunk_sensor": status.trunk,
+        "flags": dict(status.flags),
+    }
+
+
+def _header(header: Any) -> dict[str, Any] | None:
+    if header is None:
+        return None
+    if dataclasses.is_dataclass(header):
+        header = dataclasses.asdict(header)
+    return {str(k): v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+            for k, v in dict(header).items()}
+
+
+def _activity_time(steps: np.ndarray, activity: str) -> float:
+    return float(_finite(steps["step_time_s"][steps["activity"] == activity]).sum())
+
+
+def summarize(steps: np.ndarray, status: Status, duration_s: float, header: Any = None) -> dict[str, Any]:
+    """The JSON-serialisable summary of one session's STEP_DTYPE steps and final engine status."""
+    return {
+        "summary_version": SUMMARY_VERSION,
+        "duration_s": float(duration_s),
+        "steps": len(steps),
+        "steps_by_side": {side: int(np.sum(steps["side"] == side)) for side in SIDES},
+        "time_walking_s": _activity_time(steps, "walk"),
+        "time_running_s": _activity_time(steps, "run"),
+        "cadence_mean_spm": _stats(steps["cadence_spm"])["mean"],
+        "cadence_median_spm": _median(steps["cadence_spm"]),
+        "metrics": _metrics(steps),
+        "splits": _splits(steps, duration_s),
+        "quality": _quality(status),
+        "session": _header(header),
+    }
