@@ -112,3 +112,13 @@ def test_unknown_voice_is_one_notice_not_a_crash(tmp_path):
     drive(sink, run_steps(0.5, 30), 10.0)
     assert len(notices) == 1 and "'xx'" in notices[0]
     assert [c.cue for c in sink.cues] == ["start"]
+
+
+def test_an_output_failing_mid_run_is_dropped_with_one_notice(tmp_path):
+    profile = RunnerProfile(cadence=Cadence(target_spm=165.0))
+    notices = []
+    sink = CoachSink(profile, build_outputs(["wav:/dev/full"], profile), tmp_path / "cues.csv", console=None,
+                     notice=notices.append)
+    drive(sink, faulty_session(), 135.0)
+    assert len(notices) == 1 and "WavOutput failed" in notices[0] and "No space left" in notices[0]
+    assert sink.outputs == [] and len(read_cues_csv(tmp_path / "cues.csv")) == 5

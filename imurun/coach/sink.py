@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -128,10 +129,13 @@ class CoachSink:
         if self._console is not None:
             side = f" {cue.side}" if cue.side else ""
             self._console(f"[{cue.t:8.2f} s] {cue.text}  ({cue.cue}{side}: {cue.reason})")
-        for output in list(self.outputs):
+
+        def play(output: AudioOutput) -> None:
             pcm = self._sounds.sound(cue, output.rate_hz)
             if pcm is not None:
-                self._each_output(lambda o, pcm=pcm: o.play(cue.t, pcm), [output])
+                output.play(cue.t, pcm)
+
+        self._each_output(play)
 
     def _update_metronome(self, t: float, running: bool) -> None:
         """Clicks at the target cadence while running (none while its baseline is measured)."""
@@ -141,14 +145,16 @@ class CoachSink:
             self._metronome = want
             self._each_output(lambda o: o.set_metronome(t, want))
 
-    def _each_output(self, call: Callable[[AudioOutput], None], outputs: list | None = None) -> None:
+    def _each_output(self, call: Callable[[AudioOutput], None]) -> None:
         """Audio never ends a run: an output that fails is dropped with a one-line notice."""
-        for output in list(self.outputs if outputs is None else outputs):
+        for output in list(self.outputs):
             try:
                 call(output)
             except Exception as exc:  # noqa: BLE001 - PortAudio, disk full, ...: keep coaching
                 self._notice(f"audio output {type(output).__name__} failed ({exc}); continuing without it")
                 self.outputs.remove(output)
+                with contextlib.suppress(Exception):  # release it; it already said what went wrong
+                    output.close()
 
     def close(self) -> None:
         self._each_output(lambda o: o.close())

@@ -47,10 +47,12 @@ class WavOutput:
 
     def close(self) -> None:
         """Stop the metronome and write until the last sound has finished."""
-        self._mixer.set_metronome(self._written, None, self.rate_hz)
-        while self._mixer.busy:
-            self._write_until(self._written + self.rate_hz)
-        self._wav.close()
+        try:
+            self._mixer.set_metronome(self._written, None, self.rate_hz)
+            while self._mixer.busy:
+                self._write_until(self._written + self.rate_hz)
+        finally:
+            self._wav.close()
 
     def _write_until(self, end: int) -> None:
         if end > self._written:
