@@ -1,0 +1,181 @@
+"""Sample times on the session clock, from device timestamps or from arrival order.
+
+Host receive times never become sample times: with device timestamps (unwrapped) the session time
+is device time minus the device time of the first sample; without them (WitMotion) sample k is
+one estimated period after sample k-1, the period coming from the configured rate corrected by
+the measured clock drift. Host time is used for two things only: the drift estimate (lower
+envelope of host-minus-device offsets, which delivery jitter cannot pull down) and bridging an
+outage in which the device clock restarted or no device clock exists.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class DriftEstimator:
+    """Device clock rate relative to the host clock, in parts per million (device fast > 0).
+
+    Radio delivery only ever delays a packet, so the smallest (host - device) offset within a
+    window tracks the true clock offset; the drift is the slope of those minima between the
+    first window and the latest complete one.
+    """
+
+    WINDOW_S = 5.0
+    MIN_SPAN_S = 20.0
+
+    def __init__(self) -> None:
+        self._host0: float | None = None
+        self._first: tuple[float, float] | None = None  # (device time, min offset)
+        self._last: tuple[float, float] | None = None
+        self._window = 0
+        self._cur: tuple[float, float] = (math.nan, math.inf)
+
+    def add(self, host: np.ndarray, device: np.ndarray) -> None:
+        if len(host) == 0:
+            return
+        if self._host0 is None:
+            self._host0 = float(host[0])
+        windows = np.floor((host - self._host0) / self.WINDOW_S).astype(np.int64)
+        offsets = host - device
+        for w in np.unique(windows):
+            sel = windows == w
+            k = int(np.argmin(offsets[sel]))
+            cand = (float(device[sel][k]), float(offsets[sel][k]))
+            if w != self._window:
+                self._close_window()
+                self._window = int(w)
+                self._cur = cand
+            elif cand[1] < self._cur[1]:
+                self._cur = cand
+
+    def _close_window(self) -> None:
+        if math.isfinite(self._cur[1]):
+            if self._first is None:
+                self._first = self._cur
+            else:
+                self._last = self._cur
+
+    def reset(self) -> None:
+        """The device clock restarted: earlier offsets no longer relate to new ones."""
+        self.__init__()
+
+    @property
+    def ppm(self) -> float:
+        if self._first is None or self._last is None:
+            return math.nan
+        span = self._last[0] - self._first[0]
+        if span < self.MIN_SPAN_S:
+            return math.nan
+        slope = (self._last[1] - self._first[1]) / span  # d(host - device) / d(device)
+        return -slope * 1e6
+
+
+class StreamClock:
+    """Maps one sensor's samples onto the session clock and counts what was lost.
+
+    `anchor` is the session time of this stream's first sample (0 for the first sensor; for a
+    second sensor, its host-measured start offset from the first one).
+    """
+
+    def __init__(self, rate_hz: float, uses_device_time: bool, wrap_s: float = 0.0, anchor: float = 0.0):
+        self.period = 1.0 / rate_hz
+        self.uses_device_time = uses_device_time
+        self.wrap_s = wrap_s
+        self.anchor = anchor
+        self.drift = DriftEstimator()
+        self.lost = 0  # samples missing between received ones
+        self.gaps = 0  # places where samples were missing
+        self.resets = 0  # device clock restarts (re-anchored with host time)
+        self._origin: float | None = None  # unwrapped device time at session time `anchor`
+        self._wraps = 0
+        self._last_raw = math.nan
+        self._last_dev = math.nan  # unwrapped device time of the last sample
+        self._last_t = math.nan  # session time of the last sample
+        self._last_host = math.nan
+        self._count = 0  # samples since the arrival clock was (re)anchored
+        self._outage = False
+
+    @property
+    def last_t(self) -> float:
+        return self._last_t
+
+    def outage(self) -> None:
+        """The link dropped; the next sample may follow a long gap or a device clock restart."""
+        self._outage = True
+
+    def map(self, device_t: np.ndarray, host_t: np.ndarray) -> np.ndarray:
+        """Session times of consecutive samples (device seconds, host arrival seconds)."""
+        if len(host_t) == 0:
+            return np.empty(0)
+        if self.uses_device_time:
+            return self._map_device(np.asarray(device_t, np.float64), np.asarray(host_t, np.float64))
+        return self._map_arrival(np.asarray(host_t, np.float64))
+
+    # -- devices with timestamps ------------------------------------------------------------------
+
+    def _unwrap(self, raw: np.ndarray) -> np.ndarray:
+        if not self.wrap_s:
+            return raw
+        prev = np.concatenate(([self._last_raw], raw[:-1]))
+        wraps = self._wraps + np.cumsum(np.nan_to_num(raw - prev) < -self.wrap_s / 2)
+        self._wraps = int(wraps[-1])
+        self._last_raw = float(raw[-1])
+        return raw + wraps * self.wrap_s
+
+    def _map_device(self, raw: np.ndarray, host: np.ndarray) -> np.ndarray:
+        dev = self._unwrap(raw)
+        if self._origin is None:
+            self._origin = float(dev[0]) - self.anchor
+        elif self._restarted(float(dev[0]), float(host[0])):
+            # Re-anchor: the first new sample lands where host time says, on the period grid.
+            self.resets += 1
+            self.drift.reset()
+            steps = max(1, round((host[0] - self._last_host) / self.period))
+            self._origin = float(dev[0]) - (self._last_t + steps * self.period)
+        self._outage = False
+        t = dev - self._origin
+        self._count_losses(t)
+        self.drift.add(host, dev)
+        self._last_dev, self._last_t, self._last_host = float(dev[-1]), float(t[-1]), float(host[-1])
+        return t
+
+    def _restarted(self, dev0: float, host0: float) -> bool:
+        """Did the device clock jump (backwards, or further than the host saw time pass)?"""
+        ahead = dev0 - self._last_dev
+        host_gap = host0 - self._last_host
+        return ahead <= 0 or (self._outage and ahead > host_gap + 2.0)
+
+    def _count_losses(self, t: np.ndarray) -> None:
+        prev = np.concatenate(([self._last_t], t[:-1])) if math.isfinite(self._last_t) else t[:-1]
+        cur = t if math.isfinite(self._last_t) else t[1:]
+        missing = np.rint((cur - prev) / self.period).astype(np.int64) - 1
+        missing = missing[missing > 0]
+        self.lost += int(missing.sum())
+        self.gaps += len(missing)
+
+    # -- devices without timestamps ---------------------------------------------------------------
+
+    def _map_arrival(self, host: np.ndarray) -> np.ndarray:
+        ppm = self.drift.ppm
+        period = self.period / (1.0 + ppm * 1e-6) if math.isfinite(ppm) else self.period
+        if not math.isfinite(self._last_t):
+            start = self.anchor
+        elif self._outage:
+            # No device clock: bridge the outage with host time, on the period grid.
+            steps = max(1, round((host[0] - self._last_host) / period))
+            self.lost += steps - 1
+            self.gaps += steps > 1
+            self._count += steps - 1
+            start = self._last_t + steps * period
+        else:
+            start = self._last_t + period
+        self._outage = False
+        t = start + period * np.arange(len(host))
+        k = self._count + np.arange(len(host))
+        self.drift.add(host, k * self.period)
+        self._count += len(host)
+        self._last_t, self._last_host = float(t[-1]), float(host[-1])
+        return t
