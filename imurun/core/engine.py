@@ -49,8 +49,8 @@ class EngineConfig:
     standing_s: float = 2.0  # still this long = a standing calibration
     flight_sf_g: float = 0.3  # vertical specific force below which the runner is airborne
     contact_sf_g: float = 0.5  # its crossing marks landing and toe-off edges
-    walk_peak_sf_g: float = 1.08  # walking: smallest loading peak that counts as a step
-    walk_ic_offset_s: float = 0.04  # walking: IC precedes the loading peak by this much
+    walk_peak_sf_g: float = 1.06  # walking: smallest loading peak that counts as a step
+    walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
     min_step_s: float = 0.25  # 240 spm
     max_step_s: float = 1.6  # 37.5 spm
     max_gap_s: float = 0.25  # longer gaps break the step sequence

@@ -25,12 +25,36 @@ TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
 GAIT_UP_TAU = 10.0  # s
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
-YAW_HP_TAU = 1.5  # s, removes turning from the side signal
-YAW_LP_TAU = 0.04  # s
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
+SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+
+
+@njit(cache=True)
+def side_evidence(ring, idx, axis, from_s, to_s, stride_s, dt):
+    """Angular velocity about `axis` (sensor frame) averaged over [now - from_s, now - to_s], minus
+    its mean over the last stride (which removes turning, for the vertical axis).
+
+    axis=None uses the up direction stored with each sample (the yaw rate).
+    """
+    mask = ring.shape[0] - 1
+    k0 = max(0, int(to_s / dt))
+    k1 = max(k0 + 1, int(from_s / dt))
+    n_stride = min(max(k1 + 1, int(stride_s / dt)), idx + 1, ring.shape[0] - 1)
+    recent = 0.0
+    total = 0.0
+    for k in range(n_stride):
+        r = ring[(idx - k) & mask]
+        if axis is None:
+            x = r[S.R_WX] * r[S.R_UX] + r[S.R_WY] * r[S.R_UY] + r[S.R_WZ] * r[S.R_UZ]
+        else:
+            x = r[S.R_WX] * axis[0] + r[S.R_WY] * axis[1] + r[S.R_WZ] * axis[2]
+        total += x
+        if k0 <= k < k1:
+            recent += x
+    return recent / (k1 - k0) - total / n_stride
 
 
 @njit(cache=True, inline="always")
@@ -194,13 +218,9 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         alin[0], alin[1], alin[2] = a0 - G * up[0], a1 - G * up[1], a2 - G * up[2]
         asf = dt / (SF_TAU + dt)
         sf_lp = _lp(asf, f[S.AV_LP], sf) if not first else sf
-        dsf = (sf_lp - f[S.SF_LP_PREV]) / dt if not first else 0.0
+        dsf = (sf_lp - f[S.AV_LP]) / dt if not first else 0.0
         f[S.AV_LP] = sf_lp
-        f[S.SF_LP_PREV] = sf_lp
         wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
-        yr = wc0 * up[0] + wc1 * up[1] + wc2 * up[2]
-        f[S.YAW_HP] = _lp(dt / (YAW_HP_TAU + dt), f[S.YAW_HP], yr)
-        f[S.YAW_LP] = _lp(dt / (YAW_LP_TAU + dt), f[S.YAW_LP], yr - f[S.YAW_HP])
 
         idx = int(f[S.N_SAMPLES])
         r = st.ring[idx & mask]
@@ -235,28 +255,34 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         # --- initial contacts ----------------------------------------------------------------
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
-        found, t_ic, kind = detect_ic(f, c, ti, dt, sf)
+        found, t_ic, kind = detect_ic(f, c, ti, dt, sf, dsf)
         if found:
-            side_sig = f[S.YAW_LP]
-            side = 0.0 if side_sig <= 0.0 else 1.0
             last_t = f[S.LAST_IC_T]
             gap = t_ic - last_t if math.isfinite(last_t) else np.inf
             if gap < c[S.C_MIN_STEP]:
                 found = False  # too close to the previous IC: a second peak of the same contact
             else:
-                if (
-                    gap <= c[S.C_MAX_STEP]
-                    and f[S.LAST_IC_SIDE] >= 0.0
-                    and abs(side_sig) < 0.25 * f[S.YAW_AMP]
-                ):
-                    side = 1.0 - f[S.LAST_IC_SIDE]  # weak evidence: alternate
-                f[S.YAW_AMP] = _lp(0.1, f[S.YAW_AMP], abs(side_sig))
+                in_bout = gap <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
+                stride = 2.0 * gap if in_bout else 2.0 * c[S.C_MAX_STEP]
+                since = ti - t_ic
+                dtn = f[S.DT_EMA]
+                ev = side_evidence(st.ring, idx, None, since + 0.1, 0.0, stride, dtn)
+                f[S.YAW_AMP] = _lp(0.1, f[S.YAW_AMP], abs(ev)) if f[S.YAW_AMP] > 0 else abs(ev)
+                ev /= max(f[S.YAW_AMP], 1e-6)
+                if kind != KIND_RUN and f[S.FWD_READY] == 1.0:
+                    # walking: the pelvis rolls left-side-down into a left IC (reference recordings)
+                    ro = side_evidence(st.ring, idx, st.fwd, since + 0.1, since, stride, dtn)
+                    f[S.ROLL_AMP] = _lp(0.1, f[S.ROLL_AMP], abs(ro)) if f[S.ROLL_AMP] > 0 else abs(ro)
+                    ev += ro / max(f[S.ROLL_AMP], 1e-6)
+                # sides alternate: carry the previous evidence over with its sign flipped
+                f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
+                side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
                 i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
-                if gap <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0:
+                if in_bout:
                     k = int(f[S.N_PENDING])
                     p = st.pend[k]
                     p[S.P_T] = last_t
-                    p[S.P_SIDE] = f[S.LAST_IC_SIDE]
+                    p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
                     step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF]
                     p[S.P_KIND] = KIND_RUN if step_run else 0.0
                     p[S.P_T1] = t_ic
