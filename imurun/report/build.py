@@ -1,0 +1,110 @@
+"""write_report: gather a session's steps, summary and cues, and write the one-file HTML report."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imurun import __version__
+from imurun.coach.cues import Cue, read_cues_csv
+from imurun.coach.profile import RunnerProfile, load_profile
+from imurun.coach.rules import CoachState, cadence_target, coach_steps
+from imurun.errors import InputError
+from imurun.report import html
+from imurun.report.sections import Session, page_sections
+
+
+def default_out_path(session_path: Path) -> Path:
+    return Path(session_path).with_suffix(".report.html")
+
+
+def _cues(session_path: Path, out_html: Path, cues_csv: Path | None) -> tuple[list[Cue], str]:
+    """The cue log given, else cues.csv next to the session or the report, else none."""
+    if cues_csv is not None:
+        return read_cues_csv(cues_csv), f"Cue log: {Path(cues_csv).name}."
+    for folder in dict.fromkeys((session_path.parent, out_html.parent)):
+        candidate = folder / "cues.csv"
+        if candidate.is_file():
+            return read_cues_csv(candidate), f"Cue log: {candidate.name} next to the session output."
+    return [], "No cue log (cues.csv) was found next to the session: cues are not shown."
+
+
+def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, float]:
+    """The coach's cadence target ± its tolerance, spm; NaN when the run never set a target.
+
+    The coach's own rule decides the target (absolute, or the baseline measured after the quiet
+    start), so the band drawn is the one the cues were judged against.
+    """
+    _, state = coach_steps(steps, float(steps["t"][-1]) if len(steps) else 0.0, CoachState(), profile)
+    target = cadence_target(state, profile)
+    if not math.isfinite(target) or target <= 0:
+        return (math.nan, math.nan)
+    tol = profile.cadence.tolerance_pct / 100
+    return (target * (1 - tol), target * (1 + tol))
+
+
+def _summarize_given(steps: np.ndarray, analysed: dict[str, Any]) -> dict[str, Any]:
+    """The summary of steps given by the caller, on the analysis' duration, header and data quality."""
+    from imurun.core.output import Status
+    from imurun.summary import summarize
+
+    summary = summarize(steps, Status(), analysed["duration_s"], analysed.get("session"))
+    summary["quality"] = analysed["quality"]
+    return summary
+
+
+def write_report(
+    session_path: Path | str,
+    out_html: Path | str,
+    steps: np.ndarray | None = None,
+    summary: dict[str, Any] | None = None,
+    cues_csv: Path | str | None = None,
+    profile: RunnerProfile | None = None,
+) -> Path:
+    """Write the HTML report of a session and return its path.
+
+    What is not given is computed: without `steps` or `summary` the session is analysed (the same
+    engine as `imurun analyze`); steps given without a summary are summarised with the analysis'
+    duration and data quality. `profile` (thresholds, cadence target) defaults to the runner's.
+    """
+    session_path, out_html = Path(session_path), Path(out_html)
+    if steps is None or summary is None:
+        from imurun.analyze import analyze
+
+        analysed_steps, analysed = analyze(session_path)
+        if steps is None:
+            steps, summary = analysed_steps, analysed if summary is None else summary
+        else:
+            summary = _summarize_given(steps, analysed)
+    profile = load_profile() if profile is None else profile
+    cues, cue_source = _cues(session_path, out_html, None if cues_csv is None else Path(cues_csv))
+    session = Session(
+        name=session_path.name,
+        steps=np.sort(steps, order="t"),
+        summary=summary,
+        cues=sorted(cues, key=lambda c: c.t),
+        cue_source=cue_source,
+        profile=profile,
+        cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
+    )
+    header = summary.get("session") or {}
+    subtitle = " · ".join(
+        escape(str(x)) for x in (session_path.name, header.get("device"), header.get("placement")) if x
+    )
+    page = html.page(
+        f"Run report — {session_path.stem}",
+        subtitle,
+        page_sections(session),
+        f"imurun {escape(__version__)} · numbers from summary.json (docs/validation.md) · "
+        "reading rules in docs/report.md",
+    )
+    try:
+        out_html.parent.mkdir(parents=True, exist_ok=True)
+        out_html.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(out_html, f"cannot write report: {exc.strerror}") from None
+    return out_html

@@ -1,0 +1,26 @@
+"""`imurun report SESSION.csv [--out report.html]`: one self-contained HTML page about a session."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", type=Path, help="session CSV (as written by a live run or the simulator)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="HTML file to write (default: SESSION with .report.html)"
+    )
+    parser.add_argument(
+        "--cues", type=Path, default=None,
+        help="cue log cues.csv of the run (default: the one next to the session, when present)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from imurun.report.build import default_out_path, write_report
+
+    out = args.out if args.out is not None else default_out_path(args.session)
+    written = write_report(args.session, out, cues_csv=args.cues)
+    print(f"report: {written}")
+    return 0

@@ -1,0 +1,199 @@
+"""The plain-language reading of a run, derived from the step metrics by explicit rules.
+
+Nothing here is free text about the runner: every sentence is a template filled with numbers
+computed below, and it is only said when its rule fires.
+
+Trend rule (per metric, per side where the side matters): compare the median of the first quarter
+of the gait time with the median of the last quarter. A change is reported when it is both
+- larger than the metric's smallest meaningful change (MIN_CHANGE: absolute, or percent), and
+- larger than Z_MIN standard errors of the difference of two medians (SE of a median ~
+  1.2533 sigma / sqrt(n) for normal data; sigma estimated robustly as 1.4826 x MAD),
+so step-to-step scatter alone never reads as a trend. Its onset comes from a hinge fit
+(value = a + b * max(0, t - onset)) to 30-second medians: an onset in the first ONSET_GRADUAL of
+the run reads "gradually over the run", a later one "from minute N".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# (label, unit, STEP_DTYPE column, scale to unit, stance side or "", smallest change, change in %)
+# Smallest changes are design choices: cadence 3 % = the coach's default tolerance
+# (docs/coaching.md); drop 1.5 deg is about the spread of one runner's step-to-step drop.
+SERIES: dict[str, tuple[str, str, str, float, str, float, bool]] = {
+    "cadence": ("cadence", "spm", "cadence_spm", 1.0, "", 3.0, True),
+    "drop_right_hip": ("pelvic drop of the right hip", "°", "pelvic_drop_deg", 1.0, "L", 1.5, False),
+    "drop_left_hip": ("pelvic drop of the left hip", "°", "pelvic_drop_deg", 1.0, "R", 1.5, False),
+    "tilt": ("anterior pelvic tilt", "°", "tilt_deg", 1.0, "", 2.0, False),
+    "lumbar_ext": ("lumbar extension", "°", "lumbar_ext_deg", 1.0, "", 2.0, False),
+    "contact_time": ("ground contact time", "ms", "contact_time_s", 1000.0, "", 5.0, True),
+    "vertical_osc": ("bounce", "cm", "vertical_osc_cm", 1.0, "", 10.0, True),
+    "braking": ("braking", "m/s", "braking_mps", 1.0, "", 15.0, True),
+}
+Z_MIN = 3.0
+ONSET_GRADUAL = 0.2  # onset within this fraction of the span from its start = gradual
+BIN_S = 30.0
+MIN_SPAN_S = 120.0  # shorter gait than this: no trend is judged
+MIN_QUARTER_STEPS = 20
+MIN_GAIT_STEPS = 40  # running steps needed to read the run as running (else walking)
+ASYMMETRY_PCT = 15.0  # drop asymmetry worth a sentence
+ASYMMETRY_MIN_DEG = 1.0
+EXCEED_SHARE = 0.25  # share of steps beyond a coaching threshold worth a sentence
+
+
+def binned_medians(
+    t: np.ndarray, v: np.ndarray, t0: float, t1: float, width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, median of the finite `v` in each bin; NaN for an empty bin) over [t0, t1]."""
+    n = max(int(np.ceil((t1 - t0) / width)), 1)
+    idx = np.clip(((t - t0) // width).astype(int), 0, n - 1)
+    centres = t0 + (np.arange(n) + 0.5) * width
+    medians = np.full(n, np.nan)
+    ok = np.isfinite(v)
+    for i in np.unique(idx[ok]):
+        medians[i] = np.median(v[ok & (idx == i)])
+    return centres, medians
+
+
+@dataclass(frozen=True)
+class Trend:
+    key: str  # SERIES key
+    early: float  # median of the first quarter, in the series' unit
+    late: float
+    onset_s: float  # session time the change began; NaN = gradually over the run
+    span: tuple[float, float]  # gait time judged, s
+
+    @property
+    def change(self) -> float:
+        return self.late - self.early
+
+    @property
+    def direction(self) -> str:
+        return "rose" if self.change > 0 else "fell"
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.change / abs(self.early) if self.early else float("nan")
+
+
+def gait_steps(steps: np.ndarray) -> tuple[str, np.ndarray]:
+    """('run' | 'walk' | '', the steps of that activity): the activity that dominates the session."""
+    run = steps[steps["activity"] == "run"]
+    if len(run) >= MIN_GAIT_STEPS:
+        return "run", run
+    walk = steps[steps["activity"] == "walk"]
+    if len(walk) >= MIN_GAIT_STEPS:
+        return "walk", walk
+    return "", steps[:0]
+
+
+def _values(steps: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+    _, _, column, scale, stance, _, _ = SERIES[key]
+    s = steps if not stance else steps[steps["side"] == stance]
+    v = s[column] * scale
+    ok = np.isfinite(v)
+    return s["t"][ok], v[ok]
+
+
+def _robust_se(v: np.ndarray) -> float:
+    mad = np.median(np.abs(v - np.median(v)))
+    return 1.2533 * 1.4826 * mad / np.sqrt(len(v))
+
+
+def _onset(t: np.ndarray, v: np.ndarray, t0: float, t1: float) -> float:
+    """Hinge fit on BIN_S medians: the onset time minimising the squared error, NaN when gradual."""
+    x, y = binned_medians(t, v, t0, t1, BIN_S)
+    x, y = x[np.isfinite(y)], y[np.isfinite(y)]
+    if len(x) < 4:
+        return float("nan")
+    best, best_sse = float("nan"), np.inf
+    for onset in x[:-2]:
+        a = np.column_stack([np.ones_like(x), np.maximum(0.0, x - onset)])
+        coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+        sse = float(np.sum((a @ coef - y) ** 2))
+        if sse < best_sse:
+            best, best_sse = float(onset), sse
+    return float("nan") if best - t0 < ONSET_GRADUAL * (t1 - t0) else best
+
+
+def find_trends(gait: np.ndarray, keys: tuple[str, ...]) -> list[Trend]:
+    """Trends of the SERIES `keys` over the steps of one activity (see the module docstring)."""
+    if len(gait) == 0:
+        return []
+    t0, t1 = float(gait["t"][0]), float(gait["t"][-1])
+    if t1 - t0 < MIN_SPAN_S:
+        return []
+    q = (t1 - t0) / 4
+    trends = []
+    for key in keys:
+        _, _, _, _, _, min_change, relative = SERIES[key]
+        t, v = _values(gait, key)
+        early, late = v[t <= t0 + q], v[t >= t1 - q]
+        if min(len(early), len(late)) < MIN_QUARTER_STEPS:
+            continue
+        e, lt = float(np.median(early)), float(np.median(late))
+        change = lt - e
+        big = abs(change) >= (min_change / 100 * abs(e) if relative else min_change)
+        se = np.hypot(_robust_se(early), _robust_se(late))
+        if big and abs(change) > Z_MIN * se:
+            trends.append(Trend(key, e, lt, _onset(t, v, t0, t1), (t0, t1)))
+    return trends
+
+
+def _fmt(value: float, unit: str) -> str:
+    digits = 0 if unit in ("spm", "ms") else (2 if unit == "m/s" else 1)
+    sep = "" if unit == "°" else " "
+    return f"{value:.{digits}f}{sep}{unit}"
+
+
+def describe_trend(trend: Trend) -> str:
+    label, unit, *_, relative = SERIES[trend.key]
+    when = (
+        "gradually over the run"
+        if np.isnan(trend.onset_s)
+        else f"from minute {int(trend.onset_s // 60)} on"
+    )
+    size = f" ({abs(trend.percent):.0f} %)" if relative else ""
+    return (
+        f"{label[0].upper()}{label[1:]} {trend.direction} from {_fmt(trend.early, unit)} to "
+        f"{_fmt(trend.late, unit)}{size} {when} (median of the first vs the last quarter)."
+    )
+
+
+def describe_asymmetry(left_hip_deg: float, right_hip_deg: float, asymmetry_pct: float) -> str | None:
+    """A sentence when one hip drops clearly more than the other (values from the summary)."""
+    if not (np.isfinite(left_hip_deg) and np.isfinite(right_hip_deg) and np.isfinite(asymmetry_pct)):
+        return None
+    if abs(asymmetry_pct) < ASYMMETRY_PCT or abs(left_hip_deg - right_hip_deg) < ASYMMETRY_MIN_DEG:
+        return None
+    more, less = ("right", "left") if right_hip_deg > left_hip_deg else ("left", "right")
+    hi, lo = max(left_hip_deg, right_hip_deg), min(left_hip_deg, right_hip_deg)
+    return (
+        f"Your {more} hip dropped more than your {less}: {hi:.1f}° vs {lo:.1f}° on average "
+        f"({abs(asymmetry_pct):.0f} % asymmetry)."
+    )
+
+
+def describe_exceedance(gait: np.ndarray, key: str, threshold: float) -> str | None:
+    """A sentence when at least EXCEED_SHARE of the steps are beyond a coaching threshold."""
+    label, unit, *_ = SERIES[key]
+    _, v = _values(gait, key)
+    if len(v) < MIN_QUARTER_STEPS or not np.isfinite(threshold):
+        return None
+    share = float(np.mean(v > threshold))
+    if share < EXCEED_SHARE:
+        return None
+    return f"{label[0].upper()}{label[1:]} was above {_fmt(threshold, unit)} on {share:.0%} of those steps."
+
+
+def describe_cues(cue_ids: list[str], sides: list[str]) -> str:
+    if not cue_ids:
+        return "The coach gave no cue."
+    counts: dict[str, int] = {}
+    for cue, side in zip(cue_ids, sides, strict=True):
+        name = cue.replace("_", " ") + (f" ({'left' if side == 'L' else 'right'})" if side else "")
+        counts[name] = counts.get(name, 0) + 1
+    parts = ", ".join(f"{n} × {name}" for name, n in counts.items())
+    return f"The coach gave {len(cue_ids)} cue{'s' if len(cue_ids) != 1 else ''}: {parts}."

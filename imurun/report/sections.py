@@ -1,0 +1,299 @@
+"""The report's sections, each a function from the session's numbers to an HTML fragment.
+
+Numbers shown from summary.json go through `html.keyed` (data-key / data-value). L and R in the
+summary are the landing foot; for pelvic drop the hip that drops is the other one, and the page
+names the hip (docs/validation.md, "summary.json").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from imurun.coach.cues import Cue
+from imurun.coach.profile import RunnerProfile
+from imurun.report import narrative as nr
+from imurun.report import plots
+from imurun.report.html import figure, keyed, number, section, table
+
+# (column, label, display unit, scale to display unit, digits): the per-side table's rows.
+METRIC_ROWS: tuple[tuple[str, str, str, float, int], ...] = (
+    ("cadence_spm", "Cadence", "spm", 1.0, 0),
+    ("step_time_s", "Step time", "ms", 1000.0, 0),
+    ("contact_time_s", "Ground contact time", "ms", 1000.0, 0),
+    ("flight_time_s", "Flight time", "ms", 1000.0, 0),
+    ("vertical_osc_cm", "Bounce (vertical oscillation)", "cm", 1.0, 1),
+    ("braking_mps", "Braking (speed lost after landing)", "m/s", 1.0, 2),
+    ("braking_peak_ms2", "Peak braking deceleration", "m/s²", 1.0, 1),
+    ("pelvic_drop_deg", "Pelvic drop (of the swing hip)", "°", 1.0, 1),
+    ("tilt_deg", "Anterior pelvic tilt, mean", "°", 1.0, 1),
+    ("tilt_peak_deg", "Anterior pelvic tilt, peak", "°", 1.0, 1),
+    ("lumbar_ext_deg", "Lumbar extension", "°", 1.0, 1),
+    ("rotation_range_deg", "Pelvic rotation range", "°", 1.0, 1),
+    ("trunk_lean_deg", "Forward trunk lean", "°", 1.0, 1),
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    """Everything a report is made from."""
+
+    name: str
+    steps: np.ndarray  # STEP_DTYPE
+    summary: dict[str, Any]  # summary.json
+    cues: list[Cue]
+    cue_source: str  # where the cue log came from, or why there is none
+    profile: RunnerProfile
+    cadence_band: tuple[float, float]  # target band, spm (NaN when no target is known)
+
+    @property
+    def flags(self) -> dict[str, str]:
+        return (self.summary.get("quality") or {}).get("flags") or {}
+
+    def is_proxy(self, column: str) -> bool:
+        return self.flags.get(column, "").startswith("proxy")
+
+    def has_values(self, column: str) -> bool:
+        return bool(self.summary["metrics"][column]["all"]["n"])
+
+
+def _flag_badge(session: Session, column: str) -> str:
+    reason = session.flags.get(column, "")
+    if not reason:
+        return ""
+    word = "proxy" if reason.startswith("proxy") else "note"
+    return f' <span class="proxy" title="{escape(reason)}">{word}</span>'
+
+
+def headline(session: Session) -> str:
+    s = session.summary
+    tiles = [
+        ("Duration", keyed("duration_s", s["duration_s"], 1, "min", 1 / 60)),
+        ("Steps", keyed("steps", s["steps"], 0)),
+        ("Mean cadence", keyed("cadence_mean_spm", s["cadence_mean_spm"], 0, "spm")),
+        ("Running", keyed("time_running_s", s["time_running_s"], 1, "min", 1 / 60)),
+        ("Walking", keyed("time_walking_s", s["time_walking_s"], 1, "min", 1 / 60)),
+        ("Cues", str(len(session.cues))),
+    ]
+    distance = (s.get("session") or {}).get("distance_m")
+    if distance is not None:  # only a header can know it: an IMU alone does not measure distance
+        tiles.insert(1, ("Distance", keyed("session.distance_m", distance, 2, "km", 1 / 1000)))
+    body = "".join(
+        f'<div class="tile"><div class="label">{label}</div><div class="value">{v}</div></div>'
+        for label, v in tiles
+    )
+    return f'<div class="tiles">{body}</div>'
+
+
+def reading(session: Session) -> str:
+    """The plain-language reading: rule-based sentences (narrative.py), one list item each."""
+    items = "".join(f"<li>{escape(sentence)}</li>" for sentence in sentences(session))
+    return section(
+        "reading", "Reading of the run", f'<ul class="reading">{items}</ul>',
+        "Generated from the numbers below by fixed rules (docs/report.md); nothing else is said.",
+    )
+
+
+def sentences(session: Session) -> list[str]:
+    s, th = session.summary, session.profile.thresholds
+    if s["steps"] == 0:
+        return [f"No steps were detected in these {s['duration_s'] / 60:.1f} minutes: "
+                "nothing to say about running form."]
+    activity, gait = nr.gait_steps(session.steps)
+    out = [
+        f"{s['duration_s'] / 60:.1f} minutes, {s['steps']} steps: {s['time_running_s'] / 60:.1f} min running "
+        f"and {s['time_walking_s'] / 60:.1f} min walking, mean cadence {s['cadence_mean_spm']:.0f} spm."
+    ]
+    if not activity:
+        out.append(f"Too few steps of one kind (under {nr.MIN_GAIT_STEPS}) to judge form or trends.")
+        return out
+    keys = [k for k in nr.SERIES if k != "lumbar_ext" or not session.is_proxy("lumbar_ext_deg")]
+    trends = nr.find_trends(gait, tuple(keys))
+    out += [nr.describe_trend(t) for t in trends]
+    if not trends and gait["t"][-1] - gait["t"][0] >= nr.MIN_SPAN_S:
+        out.append(f"No metric changed beyond its threshold between the first and the last quarter of "
+                   f"the {'running' if activity == 'run' else 'walking'}.")
+    drop = s["metrics"]["pelvic_drop_deg"]
+    # Landing on the right foot, the left hip drops (and the other way round).
+    asym = nr.describe_asymmetry(
+        _nan(drop["R"]["mean"]), _nan(drop["L"]["mean"]), _nan(drop["asymmetry_pct"])
+    )
+    if asym:
+        out.append(asym)
+    word = "running" if activity == "run" else "walking"
+    for key, threshold in (("drop_right_hip", th.pelvic_drop_deg), ("drop_left_hip", th.pelvic_drop_deg),
+                           ("tilt", th.tilt_deg), ("braking", th.braking_mps)):
+        line = nr.describe_exceedance(gait, key, threshold)
+        if line:
+            out.append(line.replace("those steps", f"{word} steps"))
+    out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
+    q = s.get("quality") or {}
+    if q.get("gaps"):
+        out.append(f"The data has {q['gaps']} gap{'s' if q['gaps'] != 1 else ''} "
+                   f"({q['gap_time_s'] or 0:.1f} s in total); steps across a gap are missing.")
+    return out
+
+
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def side_table(session: Session) -> str:
+    m = session.summary["metrics"]
+    rows = []
+    for col, label, unit, scale, digits in METRIC_ROWS:
+        if not m[col]["all"]["n"]:
+            continue  # e.g. trunk lean without a trunk sensor: said in the data-quality section
+        cells = [f"{escape(label)}{_flag_badge(session, col)}"]
+        for side in ("L", "R", "all"):
+            st = m[col][side]
+            cells.append(
+                f"{keyed(f'metrics.{col}.{side}.mean', st['mean'], digits, unit, scale)}"
+                f' <span class="sd">± {keyed(f"metrics.{col}.{side}.sd", st["sd"], digits, "", scale)}</span>'
+            )
+        cells.append(keyed(f"metrics.{col}.asymmetry_pct", m[col]["asymmetry_pct"], 1, "%", sign=True))
+        rows.append(cells)
+    headers = ['<span class="left">Left foot lands</span>', '<span class="right">Right foot lands</span>',
+               "All steps", "L−R asymmetry"]
+    note = ("Mean ± standard deviation per landing foot. Pelvic drop is the drop of the other (swing) "
+            "hip: the left-foot column is the right hip. Asymmetry = 100 × (L − R) / mean(L, R); "
+            "positive means larger on left-foot steps.")
+    return section("summary", "Summary", headline(session) + "<h3>Per side</h3>"
+                   + table(["Metric", *headers], rows, "sides"), note)
+
+
+def _series(steps: np.ndarray, column: str, scale: float = 1.0, by_hip: bool = False) -> list[plots.Series]:
+    """Left and right series of a column; by_hip labels the swing hip (pelvic drop)."""
+    out = []
+    for side, colour, name, hip in (("R", plots.LEFT, "right foot lands", "left hip"),
+                                    ("L", plots.RIGHT, "left foot lands", "right hip")):
+        s = steps[steps["side"] == side]
+        label = f"{hip} ({name})" if by_hip else name
+        out.append(plots.Series(label, s["t"], s[column] * scale, colour))
+    return out
+
+
+def _cues(session: Session, *cue_ids: str) -> list[Cue]:
+    return [c for c in session.cues if c.cue in cue_ids]
+
+
+def charts(session: Session) -> str:
+    steps, th, dur = session.steps, session.profile.thresholds, session.summary["duration_s"]
+    lo, hi = session.cadence_band
+    figs = [
+        figure(plots.time_plot("cadence", "cadence (spm)",
+                               [plots.Series("cadence", steps["t"], steps["cadence_spm"], plots.INK)], dur,
+                               _cues(session, "quicker_steps"), band=session.cadence_band,
+                               band_label=f"target {lo:.0f}–{hi:.0f} spm"),
+               "Cadence per step and its 30-second median; shaded: the coach's target band "
+               f"(target ± {session.profile.cadence.tolerance_pct:g} %). Triangles: “quicker steps” cues."),
+        figure(plots.time_plot("drop", "pelvic drop (°)", _series(steps, "pelvic_drop_deg", by_hip=True), dur,
+                               _cues(session, "level_hips"), threshold=th.pelvic_drop_deg),
+               f"Pelvic drop of each hip per step, relative to standing; dashed: the {th.pelvic_drop_deg:g}° "
+               "coaching threshold. Triangles: “level your hips” cues."),
+    ]
+    proxy = session.is_proxy("lumbar_ext_deg")
+    sag = [plots.Series("anterior tilt", steps["t"], steps["tilt_deg"], "#00838f")]
+    if not proxy and session.has_values("lumbar_ext_deg"):
+        sag.append(plots.Series("lumbar extension", steps["t"], steps["lumbar_ext_deg"], "#7b4fc9"))
+    ylabel = "tilt (°) = lumbar ext. proxy" if proxy else "angle (°)"
+    figs.append(figure(
+        plots.time_plot("tilt", ylabel, sag, dur, _cues(session, "ease_arch"), threshold=th.tilt_deg),
+        "Mean anterior pelvic tilt per step, relative to standing"
+        + (" — also the lumbar-extension proxy (no trunk sensor)" if proxy else "")
+        + f"; dashed: the {th.tilt_deg:g}° threshold. Triangles: “ease the arch” cues."))
+    figs.append(figure(
+        plots.time_plot("braking", "braking (m/s)", _series(steps, "braking_mps"), dur,
+                        _cues(session, "quicker_steps"), threshold=th.braking_mps),
+        f"Forward speed lost after each landing (overstride proxy); dashed: the {th.braking_mps:g} m/s "
+        "threshold. Triangles: “quicker steps” cues."))
+    dist = plots.distribution_plot("dist", [
+        ("pelvic drop (°)", *_series(steps, "pelvic_drop_deg", by_hip=True)),
+        ("contact time (ms)", *_series(steps, "contact_time_s", 1000.0)),
+        ("braking (m/s)", *_series(steps, "braking_mps")),
+        ("anterior tilt (°)", *_series(steps, "tilt_deg")),
+    ])
+    figs.append("<h3>Left vs right</h3>" + figure(
+        dist, "Distributions over all steps; vertical lines: medians. Blue: left hip / right foot lands, "
+        "orange: right hip / left foot lands."))
+    return section("charts", "Over time", "".join(figs))
+
+
+def splits_table(session: Session) -> str:
+    rows = []
+    cue_t = np.array([c.t for c in session.cues])
+    splits = session.summary["splits"]
+    for i, sp in enumerate(splits):
+        k = f"splits.{i}"
+        last = i == len(splits) - 1
+        n_cues = int(np.sum((cue_t >= sp["t0_s"]) & ((cue_t < sp["t1_s"]) | last)))
+        rows.append([
+            f"{number(sp['t0_s'] / 60, 0)}–{number(sp['t1_s'] / 60, 1 if sp['t1_s'] % 60 else 0)}",
+            keyed(f"{k}.steps", sp["steps"], 0),
+            keyed(f"{k}.cadence_spm", sp["cadence_spm"], 0),
+            keyed(f"{k}.pelvic_drop_deg.R", sp["pelvic_drop_deg"]["R"], 1),
+            keyed(f"{k}.pelvic_drop_deg.L", sp["pelvic_drop_deg"]["L"], 1),
+            keyed(f"{k}.tilt_deg", sp["tilt_deg"], 1),
+            keyed(f"{k}.contact_time_s", sp["contact_time_s"], 0, "", 1000.0),
+            keyed(f"{k}.braking_mps", sp["braking_mps"], 2),
+            str(n_cues) if n_cues else "",
+        ])
+    headers = ["Minute", "Steps", "Cadence (spm)", '<span class="left">Left hip drop (°)</span>',
+               '<span class="right">Right hip drop (°)</span>', "Tilt (°)", "Contact (ms)",
+               "Braking (m/s)", "Cues"]
+    body = f'<div class="scroll">{table(headers, rows, "splits")}</div>'
+    return section("splits", "Splits per minute", body,
+                   "Medians over each minute's steps. Distance per split needs speed, which a pelvis IMU "
+                   "alone does not measure.")
+
+
+def cue_log(session: Session) -> str:
+    if not session.cues:
+        return section("cues", "Cue log", f"<p>No cues. {escape(session.cue_source)}</p>")
+    rows = [[f"{int(c.t // 60)}:{c.t % 60:04.1f}", escape(c.cue.replace("_", " ")),
+             {"L": "left", "R": "right"}.get(c.side, ""), str(c.priority), escape(c.reason)]
+            for c in session.cues]
+    body = f'<div class="scroll">{table(["Time", "Cue", "Side", "Priority", "Why"], rows, "cues")}</div>'
+    return section("cues", "Cue log", body, escape(session.cue_source))
+
+
+def quality(session: Session) -> str:
+    q = session.summary.get("quality") or {}
+    cal = q.get("calibration", "none")
+    cal_note = {"standing": "standing calibration: angles are relative to your standing posture",
+                "gait": "no standing still at the start: angles are relative to the mean running posture",
+                "none": "not calibrated: angles are unreliable"}.get(cal, "")
+    cls = {"standing": "ok", "gait": "warn"}.get(cal, "bad")
+    cal_html = f'<span class="{cls}">{keyed("quality.calibration", cal)}</span> — {escape(cal_note)}'
+    rows = [
+        ["Calibration", cal_html],
+        ["Sample rate seen", keyed("quality.sample_rate_hz", q.get("sample_rate_hz"), 1, "Hz")],
+        ["Samples", keyed("quality.samples", q.get("samples"), 0)],
+        ["Packet loss", keyed("quality.packet_loss_pct", q.get("packet_loss_pct"), 2, "%")
+         + f" ({keyed('quality.lost_samples', q.get('lost_samples'), 0)} samples lost)"],
+        ["Gaps", keyed("quality.gaps", q.get("gaps"), 0)
+         + f" ({keyed('quality.gap_time_s', q.get('gap_time_s'), 2, 's')} in total)"],
+        ["Invalid (NaN) samples", keyed("quality.nan_samples", q.get("nan_samples"), 0)],
+        ["Saturated samples", keyed("quality.saturated_samples", q.get("saturated_samples"), 0)],
+        ["Sample-rate changes", keyed("quality.rate_changes", q.get("rate_changes"), 0)],
+        ["Sensor moved (re-levelled)", keyed("quality.mount_changes", q.get("mount_changes"), 0)],
+        ["Trunk sensor", keyed("quality.trunk_sensor", q.get("trunk_sensor"))],
+    ]
+    body = table(["", ""], rows, "quality")
+    flags = session.flags
+    if flags:
+        body += "<h3>Proxies and low-confidence metrics</h3>" + table(
+            ["Metric", "Why"],
+            [[f"<code>{escape(k)}</code>", keyed(f"quality.flags.{k}", v)]
+             for k, v in flags.items()],
+            "flags")
+    return section("quality", "Data quality", body)
+
+
+def page_sections(session: Session) -> Sequence[str]:
+    return (reading(session), side_table(session), charts(session), splits_table(session), cue_log(session),
+            quality(session))
