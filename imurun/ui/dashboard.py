@@ -1,0 +1,430 @@
+"""The live dashboard window: traces, per-step views, big numbers, cue log and status bar.
+
+It reads only DashboardFeed snapshots, on a QTimer in the Qt thread, so the engine and BLE never
+wait for drawing (docs/dashboard.md explains the threading). Left and right always have the same
+two colours: left-foot step markers and the left hip's drop share one colour.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QVBoxLayout,
+    QWidget,
+)
+
+from imurun.core.output import Status
+from imurun.ui.feed import CueRecord, DashboardFeed, SessionInfo, Snapshot
+from imurun.ui.theme import Theme, get_theme
+
+SIGNAL_WINDOW_S = 10.0  # scrolling traces
+STEP_WINDOW_S = 60.0  # cadence and trunk-lean histories
+DROP_BARS = 24  # most recent steps shown as pelvic-drop bars
+FRAME_RATE_HZ = 30.0
+RAD_TO_DEG = 180.0 / math.pi
+# The pelvis drops on the swing side: a step landing on the right foot drops the left hip.
+DROPPING_HIP = {"R": "L", "L": "R"}
+VIEWS = ("full", "coach")
+
+
+class NumberTile(QFrame):
+    """A caption, a big value and its unit: readable at a glance from a treadmill."""
+
+    def __init__(self, caption: str, unit: str):
+        super().__init__()
+        self.setObjectName("tile")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setSpacing(0)
+        self.caption = QLabel(caption)
+        self.caption.setObjectName("caption")
+        self.value = QLabel("–")
+        self.value.setObjectName("value")
+        self.value.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.unit = QLabel(unit)
+        self.unit.setObjectName("caption")
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.unit)
+        self._alert = False
+
+    def set(self, text: str, alert: bool = False) -> None:
+        self.value.setText(text)
+        if alert != self._alert:
+            self._alert = alert
+            self.value.setProperty("alert", alert)
+            self.value.style().unpolish(self.value)
+            self.value.style().polish(self.value)
+
+
+class Dashboard(QMainWindow):
+    """Draws the latest DashboardFeed snapshot; `controls` (replay buttons) go above the numbers."""
+
+    def __init__(
+        self,
+        feed: DashboardFeed,
+        theme: str | Theme = "dark",
+        controls: QWidget | None = None,
+        view: str = "full",
+    ):
+        super().__init__()
+        self.feed = feed
+        self.theme = get_theme(theme) if isinstance(theme, str) else theme
+        self.setWindowTitle("imurun")
+        self._drawn_version = -1
+        self._cues_shown: tuple[int, int] = (-1, -1)
+        self._trunk_shown = False
+        self.frames = 0  # redraws done, for the benchmark
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        root.setContentsMargins(8, 8, 8, 4)
+        if controls is not None:
+            root.addWidget(controls)
+        root.addLayout(self._build_tiles())
+        body = QHBoxLayout()
+        self.plots = self._build_plots()
+        body.addWidget(self.plots, stretch=4)
+        body.addWidget(self._build_cue_log(), stretch=1)
+        root.addLayout(body, stretch=1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.set_view(view)
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.refresh)
+
+    # -- construction -------------------------------------------------------------------------
+    def _build_tiles(self) -> QGridLayout:
+        self._tile_grid = QGridLayout()
+        self.tiles = {
+            "time": NumberTile("Time", "min:s"),
+            "cadence": NumberTile("Cadence", "steps/min"),
+            "drop_L": NumberTile("Left hip drop", "deg, last step"),
+            "drop_R": NumberTile("Right hip drop", "deg, last step"),
+            "lumbar": NumberTile("Lumbar extension", "deg, last step"),
+            "contact": NumberTile("Contact", "ms, last step"),
+            "lean": NumberTile("Trunk lean", "deg, last step"),
+        }
+        return self._tile_grid
+
+    def _place_tiles(self, per_row: int) -> None:
+        for tile in self.tiles.values():
+            self._tile_grid.removeWidget(tile)
+        shown = [tile for name, tile in self.tiles.items() if name != "lean" or self._trunk_shown]
+        self.tiles["lean"].setVisible(self._trunk_shown)
+        for i, tile in enumerate(shown):
+            self._tile_grid.addWidget(tile, i // per_row, i % per_row)
+
+    def _build_plots(self) -> pg.GraphicsLayoutWidget:
+        th = self.theme
+        glw = pg.GraphicsLayoutWidget()
+        glw.setBackground(th.background)
+        self._layout = glw.ci
+        sym = {"L": th.left, "R": th.right}
+
+        self.acc_plot = glw.addPlot(0, 0, title="Acceleration (m/s², gravity removed)")
+        self.acc_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
+        self.acc_v = self.acc_plot.plot(pen=pg.mkPen(th.trace[0]), name="vertical")
+        self.acc_ap = self.acc_plot.plot(pen=pg.mkPen(th.trace[1]), name="forward")
+        self.markers = {
+            side: pg.ScatterPlotItem(size=11, symbol="t1", pen=None, brush=pg.mkBrush(sym[side]))
+            for side in ("L", "R")
+        }
+        for side, item in self.markers.items():
+            self.acc_plot.addItem(item)
+            self.acc_plot.legend.addItem(item, f"{'left' if side == 'L' else 'right'} step")
+
+        self.gyr_plot = glw.addPlot(1, 0, title="Gyro (deg/s, pelvis frame)")
+        self.gyr_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
+        self.gyr = [
+            self.gyr_plot.plot(pen=pg.mkPen(c), name=n)
+            for c, n in zip(th.trace, ("roll", "pitch", "yaw"), strict=True)
+        ]
+        self.gyr_plot.setXLink(self.acc_plot)
+
+        self.tilt_plot = glw.addPlot(2, 0, title="Anterior pelvic tilt (deg)")
+        self.tilt_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
+        self.tilt_curve = self.tilt_plot.plot(pen=pg.mkPen(th.trace[0], width=2), name="tilt")
+        self.lumbar_points = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(th.trace[2]))
+        self.tilt_plot.addItem(self.lumbar_points)
+        self.tilt_plot.legend.addItem(self.lumbar_points, "lumbar ext. per step")
+        baseline = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(th.threshold, style=Qt.PenStyle.DashLine),
+                                   label="standing baseline", labelOpts={"color": th.muted, "position": 0.9})
+        self.tilt_plot.addItem(baseline)
+        self.tilt_plot.setXLink(self.acc_plot)
+
+        self.cad_plot = glw.addPlot(0, 1, title="Cadence (steps/min)")
+        self.cad_band = pg.LinearRegionItem(orientation="horizontal", movable=False,
+                                            brush=pg.mkBrush(th.band), pen=pg.mkPen(None))
+        self.cad_plot.addItem(self.cad_band)
+        self.cad_points = {
+            side: pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(sym[side])) for side in ("L", "R")
+        }
+        for item in self.cad_points.values():
+            self.cad_plot.addItem(item)
+
+        self.drop_plot = glw.addPlot(1, 1, rowspan=2, title="Pelvic drop per step (deg)")
+        self.drop_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
+        self.drop_bars = {
+            hip: pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(sym[hip]), pen=pg.mkPen(None))
+            for hip in ("L", "R")
+        }
+        for hip, item in self.drop_bars.items():
+            self.drop_plot.addItem(item)
+            self.drop_plot.legend.addItem(item, f"{'left' if hip == 'L' else 'right'} hip")
+        self.drop_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2), label="threshold",
+                                         labelOpts={"color": th.threshold, "position": 0.9})
+        self.drop_plot.addItem(self.drop_line)
+        self.drop_plot.setXRange(-DROP_BARS + 0.5, 0.5, padding=0)
+        self.drop_plot.getAxis("bottom").setLabel("steps ago")
+
+        self.lean_plot = pg.PlotItem(title="Trunk lean (deg)")
+        self.lean_points = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(th.trace[1]))
+        self.lean_plot.addItem(self.lean_points)
+        self.lean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2), label="minimum",
+                                         labelOpts={"color": th.threshold, "position": 0.9})
+        self.lean_plot.addItem(self.lean_line)
+
+        for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot, self.cad_plot, self.drop_plot,
+                     self.lean_plot):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.titleLabel.setText(plot.titleLabel.text, color=th.text)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setPen(pg.mkPen(th.muted))
+                plot.getAxis(axis).setTextPen(pg.mkPen(th.text))
+        for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot, self.cad_plot):
+            plot.enableAutoRange(axis="x", enable=False)
+        for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot):
+            plot.legend.setLabelTextColor(th.text)
+        self.drop_plot.legend.setLabelTextColor(th.text)
+        self.tilt_plot.getAxis("bottom").setLabel("session time (s)")
+        return glw
+
+    def _build_cue_log(self) -> QWidget:
+        box = QFrame()
+        box.setObjectName("tile")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(8, 6, 8, 6)
+        title = QLabel("Coach cues")
+        title.setObjectName("caption")
+        self.cue_list = QListWidget()
+        self.cue_list.setWordWrap(True)
+        self.cue_list.setObjectName("cues")
+        layout.addWidget(title)
+        layout.addWidget(self.cue_list)
+        return box
+
+    def _apply_theme(self, value_px: int, cue_px: int) -> None:
+        th = self.theme
+        self.setStyleSheet(f"""
+            QMainWindow, QWidget {{ background: {th.background}; color: {th.text}; }}
+            QFrame#tile {{ background: {th.panel}; border-radius: 6px; }}
+            QFrame#tile QLabel {{ background: {th.panel}; }}
+            QLabel#caption {{ color: {th.muted}; font-size: 13px; }}
+            QLabel#value {{ font-size: {value_px}px; font-weight: 600; }}
+            QLabel#value[alert="true"] {{ color: {th.alert}; }}
+            QListWidget#cues {{ background: {th.panel}; border: none; font-size: {cue_px}px; }}
+            QListWidget#cues::item {{ padding: 4px 0px; border-bottom: 1px solid {th.background}; }}
+            QStatusBar, QStatusBar QLabel {{ color: {th.muted}; font-size: 13px; }}
+            QPushButton, QComboBox, QDoubleSpinBox {{ background: {th.panel}; color: {th.text};
+                border: 1px solid {th.muted}; border-radius: 4px; padding: 3px 10px; }}
+        """)
+
+    # -- view -------------------------------------------------------------------------------
+    def set_view(self, view: str) -> None:
+        """`full`: everything; `coach`: big numbers and cues only, for a glance while running."""
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {VIEWS}")
+        self.view = view
+        self.plots.setVisible(view == "full")
+        self._place_tiles(per_row=len(self.tiles) if view == "full" else 3)
+        self._apply_theme(value_px=44 if view == "full" else 110, cue_px=15 if view == "full" else 30)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.key() == Qt.Key.Key_C:
+            self.set_view("coach" if self.view == "full" else "full")
+        else:
+            super().keyPressEvent(event)
+
+    # -- drawing ----------------------------------------------------------------------------
+    def start(self, frame_rate_hz: float = FRAME_RATE_HZ) -> None:
+        self._timer.start(max(1, round(1000.0 / frame_rate_hz)))
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Redraw from the feed if anything changed; True when a frame was drawn."""
+        if not force and self.feed.version == self._drawn_version:
+            return False
+        snap = self.feed.snapshot(SIGNAL_WINDOW_S, STEP_WINDOW_S)
+        self._draw(snap)
+        self._drawn_version = snap.version
+        self.frames += 1
+        return True
+
+    def _draw(self, snap: Snapshot) -> None:
+        now = snap.status.t
+        self._draw_tiles(snap)
+        self._draw_status(snap.status, snap.info)
+        self._draw_cues(snap.cues, now)
+        if snap.status.trunk and not self._trunk_shown:
+            self._show_trunk()
+        if not self.plots.isVisible():
+            return
+        self._draw_signals(snap, now)
+        self._draw_cadence(snap, now)
+        self._draw_drop(snap)
+        if self._trunk_shown:
+            self._draw_lean(snap, now)
+
+    def _draw_signals(self, snap: Snapshot, now: float) -> None:
+        sig = snap.signals
+        t = sig["t"]
+        self.acc_v.setData(t, sig["acc_v"])
+        self.acc_ap.setData(t, sig["acc_ap"])
+        for curve, col in zip(self.gyr, ("gyr_x", "gyr_y", "gyr_z"), strict=True):
+            curve.setData(t, sig[col] * RAD_TO_DEG)
+        self.tilt_curve.setData(t, sig["tilt_deg"])
+        self.acc_plot.setXRange(now - SIGNAL_WINDOW_S, now, padding=0)
+
+        steps = snap.steps[snap.steps["t"] >= now - SIGNAL_WINDOW_S]
+        for side, item in self.markers.items():
+            ic = steps["t"][steps["side"] == side]
+            y = np.interp(ic, t, sig["acc_v"]) if len(t) else np.zeros(len(ic))
+            item.setData(ic, y)
+        proxy = _is_proxy(snap.status, "lumbar_ext_deg")
+        self.lumbar_points.setData(steps["t"], steps["lumbar_ext_deg"])
+        title = "Anterior pelvic tilt (deg); lumbar extension = tilt proxy" if proxy else \
+            "Anterior pelvic tilt (deg) and lumbar extension"
+        if self.tilt_plot.titleLabel.text != title:
+            self.tilt_plot.setTitle(title, color=self.theme.text)
+
+    def _draw_cadence(self, snap: Snapshot, now: float) -> None:
+        steps = snap.steps
+        for side, item in self.cad_points.items():
+            mine = steps[steps["side"] == side]
+            item.setData(mine["t"], mine["cadence_spm"])
+        self.cad_plot.setXRange(now - STEP_WINDOW_S, now, padding=0)
+        target, tol = snap.targets.cadence_spm, snap.targets.cadence_tolerance_pct / 100
+        self.cad_band.setVisible(math.isfinite(target))
+        if math.isfinite(target):
+            self.cad_band.setRegion((target * (1 - tol), target * (1 + tol)))
+            self.cad_plot.setTitle(f"Cadence (steps/min), target {target:.0f} ± {tol * 100:.0f} %",
+                                   color=self.theme.text)
+
+    def _draw_drop(self, snap: Snapshot) -> None:
+        steps = snap.steps[-DROP_BARS:]
+        ago = np.arange(-len(steps) + 1, 1, dtype=float)
+        for hip, item in self.drop_bars.items():
+            mine = steps["side"] == DROPPING_HIP[hip]
+            item.setOpts(x=ago[mine], height=steps["pelvic_drop_deg"][mine])
+        limit = snap.targets.pelvic_drop_deg
+        self.drop_line.setVisible(math.isfinite(limit))
+        if math.isfinite(limit):
+            self.drop_line.setValue(limit)
+            self.drop_line.label.setFormat(f"threshold {limit:.0f}°")
+
+    def _draw_lean(self, snap: Snapshot, now: float) -> None:
+        steps = snap.steps
+        self.lean_points.setData(steps["t"], steps["trunk_lean_deg"])
+        self.lean_plot.setXRange(now - STEP_WINDOW_S, now, padding=0)
+        limit = snap.targets.trunk_lean_min_deg
+        self.lean_line.setVisible(math.isfinite(limit))
+        if math.isfinite(limit):
+            self.lean_line.setValue(limit)
+
+    def _show_trunk(self) -> None:
+        """A trunk sensor appeared: give trunk lean its own plot and tile."""
+        self._layout.removeItem(self.drop_plot)
+        self._layout.addItem(self.drop_plot, 1, 1)
+        self._layout.addItem(self.lean_plot, 2, 1)
+        self._trunk_shown = True
+        self.set_view(self.view)
+
+    def _draw_tiles(self, snap: Snapshot) -> None:
+        st, steps, targets = snap.status, snap.steps, snap.targets
+        minutes, seconds = divmod(int(st.t), 60)
+        self.tiles["time"].set(f"{minutes}:{seconds:02d}")
+        cad = st.cadence_spm
+        low = targets.cadence_spm * (1 - targets.cadence_tolerance_pct / 100)
+        self.tiles["cadence"].set(f"{cad:.0f}" if cad > 0 else "–", alert=cad > 0 and cad < low)
+        for hip in ("L", "R"):
+            drop = _last(steps, "pelvic_drop_deg", side=DROPPING_HIP[hip])
+            self.tiles[f"drop_{hip}"].set(_fmt(drop), alert=drop > targets.pelvic_drop_deg)
+        proxy = _is_proxy(st, "lumbar_ext_deg")
+        self.tiles["lumbar"].caption.setText("Lumbar ext. (tilt proxy)" if proxy else "Lumbar extension")
+        self.tiles["lumbar"].set(_fmt(_last(steps, "lumbar_ext_deg")))
+        self.tiles["contact"].set(_fmt(_last(steps, "contact_time_s") * 1000.0, digits=0))
+        lean = _last(steps, "trunk_lean_deg")
+        self.tiles["lean"].set(_fmt(lean), alert=lean < targets.trunk_lean_min_deg)
+
+    def _draw_status(self, st: Status, info: SessionInfo) -> None:
+        battery = f"{info.battery_pct:.0f} %" if info.battery_pct is not None else "unknown"
+        parts = [
+            f"sensor: {info.sensor or 'unknown'}",
+            f"profile: {info.profile or 'default'}",
+            f"rate seen: {st.sample_rate_hz:.0f} Hz",
+            f"packet loss: {st.packet_loss * 100:.1f} %",
+            f"gaps: {st.gaps}",
+            f"battery: {battery}",
+            f"calibration: {st.calibration}",
+            f"activity: {st.activity}",
+            f"recording: {info.recording or 'none'}",
+        ]
+        if st.flags:
+            parts.append(f"notes: {len(st.flags)} (hover)")
+        if info.state:
+            parts.append(info.state)
+        self.status_label.setText("   ·   ".join(parts))
+        self.status_label.setToolTip("\n".join(f"{k}: {v}" for k, v in st.flags.items()))
+
+    def _draw_cues(self, cues: list[CueRecord], now: float) -> None:
+        """Newest first; after a replay jumps back, cues later than the shown time are hidden."""
+        shown = [c for c in cues if c.t <= now]
+        key = (len(cues), len(shown))
+        if key == self._cues_shown:
+            return
+        self._cues_shown = key
+        self.cue_list.clear()
+        for cue in reversed(shown):
+            minutes, seconds = divmod(int(cue.t), 60)
+            self.cue_list.addItem(f"{minutes}:{seconds:02d}  {cue.text}\n{cue.reason}")
+
+    # -- output -----------------------------------------------------------------------------
+    def cue_texts(self) -> list[str]:
+        """What the cue log shows, newest first (for tests and accessibility)."""
+        return [self.cue_list.item(i).text() for i in range(self.cue_list.count())]
+
+    def save_png(self, path: str) -> None:
+        if not self.grab().save(str(path), "PNG"):
+            raise OSError(f"cannot write {path}")
+
+
+def _is_proxy(status: Status, column: str) -> bool:
+    return status.flags.get(column, "").startswith("proxy")
+
+
+def _last(steps: np.ndarray, column: str, side: str | None = None) -> float:
+    if side is not None:
+        steps = steps[steps["side"] == side]
+    return float(steps[column][-1]) if len(steps) else math.nan
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
