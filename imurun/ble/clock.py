@@ -102,6 +102,12 @@ class StreamClock:
     def last_t(self) -> float:
         return self._last_t
 
+    def device_time(self, t: np.ndarray) -> np.ndarray:
+        """Unwrapped device time of session times t (NaN without device timestamps)."""
+        if self._origin is None:
+            return np.full(len(t), np.nan)
+        return t + self._origin
+
     def outage(self) -> None:
         """The link dropped; the next sample may follow a long gap or a device clock restart."""
         self._outage = True
