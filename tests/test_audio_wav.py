@@ -40,7 +40,7 @@ def faulty_session():
     """2 min: good form, a right hip drop from 40 s and overstriding from 60 s."""
     steps = run_steps(2.0, 360, cadence=165.0)
     steps["pelvic_drop_deg"][(steps["t"] >= 40.0) & (steps["side"] == "L")] = 9.5
-    steps["braking_mps"][steps["t"] >= 60.0] = 0.5
+    steps["braking_mps"][steps["t"] >= 60.0] = 0.7
     return steps
 
 

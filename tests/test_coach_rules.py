@@ -100,7 +100,7 @@ def test_hysteresis_holds_between_limits_and_praise_follows_the_fix():
 
 def test_cooldowns_and_priority():
     p = absolute(any_cooldown_s=10.0, cue_cooldown_s=60.0)
-    steps = run_steps(0.0, 600, tilt_deg=12.0, braking_mps=0.5)  # arch and overstride from the start
+    steps = run_steps(0.0, 600, tilt_deg=12.0, braking_mps=0.7)  # arch and overstride from the start
     cues, _ = replay(steps, p)
     times = [c.t for c in cues]
     assert np.all(np.diff(times) >= 10.0)
@@ -112,7 +112,7 @@ def test_cooldowns_and_priority():
     for cue in ("quicker_steps", "ease_arch"):
         ts = [c.t for c in cues if c.cue == cue]
         assert np.all(np.diff(ts) >= 60.0) and np.all(np.diff(ts) < 61.0)
-    assert "braking median 0.5 m/s" in cues[1].reason
+    assert "braking median 0.7 m/s" in cues[1].reason
 
 
 def test_relative_cadence_target_from_the_baseline():
@@ -135,9 +135,9 @@ def test_trunk_lean_needs_a_trunk_sensor():
 
 def test_walking_break_resets_the_pattern():
     p = absolute()
-    before = run_steps(0.0, 200, braking_mps=0.5)  # active by the end
+    before = run_steps(0.0, 200, braking_mps=0.7)  # active by the end
     walk = run_steps(80.0, 20, cadence=110, activity="walk")
-    after = run_steps(100.0, 4, braking_mps=0.5)  # too few fresh steps for a pattern
+    after = run_steps(100.0, 4, braking_mps=0.7)  # too few fresh steps for a pattern
     _, state = replay(before, p)
     cues, state = replay(np.concatenate([walk, after]), p, state)
     assert cues == [] and not state.active.get("braking")
@@ -156,6 +156,6 @@ def test_pure_and_deterministic():
 
 def test_several_steps_in_one_block_give_at_most_one_cue_per_block_time():
     p = replace(absolute(), timing=Timing(any_cooldown_s=5.0, quiet_start_s=0.0))
-    steps = run_steps(0.0, 100, tilt_deg=12.0, braking_mps=0.5)
+    steps = run_steps(0.0, 100, tilt_deg=12.0, braking_mps=0.7)
     cues, _ = coach_steps(steps, 40.0, CoachState(), p)
     assert [c.cue for c in cues] == ["start"]  # the rest must wait for the any-cue cooldown

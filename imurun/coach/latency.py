@@ -38,7 +38,7 @@ def _session(duration_s: float) -> np.ndarray:
     steps["side"] = np.where(np.arange(len(steps)) % 2 == 0, "L", "R")
     steps["activity"] = "run"
     steps["step_time_s"], steps["cadence_spm"] = 60 / 170, 170.0
-    steps["pelvic_drop_deg"], steps["braking_mps"], steps["tilt_deg"] = 9.0, 0.5, 12.0
+    steps["pelvic_drop_deg"], steps["braking_mps"], steps["tilt_deg"] = 9.0, 0.7, 12.0
     steps["trunk_lean_deg"] = np.nan
     return steps
 

@@ -34,9 +34,11 @@ class Thresholds:
     # degree raised the odds of being an injured runner by ~80 %; no clinical cut-off exists, 7 deg
     # is a design choice above typical healthy running.
     pelvic_drop_deg: float = 7.0
-    tilt_deg: float = 8.0  # mean anterior pelvic tilt over the step, deg rel. standing
-    lumbar_ext_deg: float = 8.0  # lumbar extension (or its single-sensor tilt proxy), deg
-    braking_mps: float = 0.35  # forward speed lost after IC: overstride proxy
+    # No literature cut-offs for these three: set between the simulator's easy run (tilt 4 deg,
+    # braking 0.31 m/s) and its fatigued / overstriding runner (tilt 7 deg, braking 0.72 m/s).
+    tilt_deg: float = 6.0  # mean anterior pelvic tilt over the step, deg rel. standing
+    lumbar_ext_deg: float = 6.0  # lumbar extension (or its single-sensor tilt proxy), deg
+    braking_mps: float = 0.5  # forward speed lost after IC: overstride proxy
     # Forward trunk lean, deg (trunk sensor only): self-selected about 7 deg (Teng & Powers 2014,
     # JOSPT 44:785); clinical target 8-10 deg. Cue when the runner is more upright than this.
     trunk_lean_min_deg: float = 5.0
