@@ -22,7 +22,7 @@ from numba import njit
 G = 9.80665
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def up_in_sensor(q, out):
     """Earth z (up) expressed in the sensor frame: the third row of R(q)."""
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -31,7 +31,7 @@ def up_in_sensor(q, out):
     out[2] = 1.0 - 2.0 * (x * x + y * y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def earth_xy(q, a0, a1, a2):
     """Horizontal (x, y) earth components of the sensor-frame vector a: first two rows of R(q) a."""
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -40,7 +40,7 @@ def earth_xy(q, a0, a1, a2):
     return ex, ey
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def init_from_acc(q, a0, a1, a2):
     """Level the quaternion on one accelerometer reading (yaw 0): shortest arc from a to earth z."""
     n = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
@@ -57,7 +57,7 @@ def init_from_acc(q, a0, a1, a2):
     q[0], q[1], q[2], q[3] = w / m, uy / m, -ux / m, 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
     """Advance q and bias by one sample. `eh` is this sensor's (2,) earth-frame error filter state.
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def accumulate(cov, ev, alin, up, dsf, alpha):
     """EMA of the horizontal-acceleration covariance and of the forward-sign evidence vector `ev`."""
     d = alin[0] * up[0] + alin[1] * up[1] + alin[2] * up[2]
@@ -42,38 +41,64 @@ def accumulate(cov, ev, alin, up, dsf, alpha):
     ev[2] += alpha * (h2 * dsf - ev[2])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign):
     """Update `fwd` (unit, orthogonal to z) from the statistics. Returns the eigenvalue ratio.
 
-    With keep_sign, the new axis keeps the hemisphere of the previous one (continuity once the
-    sign is established); otherwise the sign follows the evidence.
+    The covariance is reduced to the plane orthogonal to z (closed-form 2x2 eigenproblem). With
+    keep_sign the new axis keeps the hemisphere of the previous one (continuity once the sign is
+    established); otherwise the sign follows the evidence.
     """
-    p = np.eye(3) - np.outer(z, z)
-    c = p @ cov @ p
-    vals, vecs = np.linalg.eigh(c)
-    e = vecs[:, 2] - (vecs[:, 2] @ z) * z
-    n = math.sqrt(e @ e)
-    if n < 1e-9 or vals[2] <= 0.0:
-        return 0.0
-    e = e / n
-    if keep_sign:
-        s = e @ fwd
+    # orthonormal basis (b1, b2) of the plane orthogonal to z
+    if abs(z[0]) < 0.9:
+        b1x, b1y, b1z = 0.0 - z[0] * z[0], -z[0] * z[1], -z[0] * z[2]
+        b1x += 1.0
     else:
-        s = (ev_walk - ev_run) @ e
+        b1x, b1y, b1z = -z[1] * z[0], 1.0 - z[1] * z[1], -z[1] * z[2]
+    n1 = math.sqrt(b1x * b1x + b1y * b1y + b1z * b1z)
+    b1x, b1y, b1z = b1x / n1, b1y / n1, b1z / n1
+    b2x = z[1] * b1z - z[2] * b1y
+    b2y = z[2] * b1x - z[0] * b1z
+    b2z = z[0] * b1y - z[1] * b1x
+    a = _quad(cov, b1x, b1y, b1z, b1x, b1y, b1z)
+    b = _quad(cov, b1x, b1y, b1z, b2x, b2y, b2z)
+    c = _quad(cov, b2x, b2y, b2z, b2x, b2y, b2z)
+    mean = 0.5 * (a + c)
+    rad = math.sqrt(0.25 * (a - c) ** 2 + b * b)
+    if mean + rad <= 0.0:
+        return 0.0
+    th = 0.5 * math.atan2(2.0 * b, a - c)
+    ct, s_ = math.cos(th), math.sin(th)
+    ex, ey, ez = ct * b1x + s_ * b2x, ct * b1y + s_ * b2y, ct * b1z + s_ * b2z
+    if keep_sign:
+        s = ex * fwd[0] + ey * fwd[1] + ez * fwd[2]
+    else:
+        d = ev_walk - ev_run
+        s = ex * d[0] + ey * d[1] + ez * d[2]
     if s < 0.0:
-        e = -e
-    fwd[:] = e
-    return vals[2] / max(vals[1], 1e-12)
+        ex, ey, ez = -ex, -ey, -ez
+    fwd[0], fwd[1], fwd[2] = ex, ey, ez
+    return (mean + rad) / max(mean - rad, 1e-12)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
+def _quad(m, x0, x1, x2, y0, y1, y2):
+    return (
+        x0 * (m[0, 0] * y0 + m[0, 1] * y1 + m[0, 2] * y2)
+        + x1 * (m[1, 0] * y0 + m[1, 1] * y1 + m[1, 2] * y2)
+        + x2 * (m[2, 0] * y0 + m[2, 1] * y1 + m[2, 2] * y2)
+    )
+
+
+@njit(cache=True, error_model="numpy")
 def rotation_sensor_to_pelvis(fwd, up, out):
     """Rows P.x, P.y = z x x, P.z in sensor coordinates (fwd re-orthogonalised against up)."""
-    d = fwd @ up
-    x = fwd - d * up
-    x = x / math.sqrt(x @ x)
-    y = np.cross(up, x)
-    out[0, :] = x
-    out[1, :] = y
-    out[2, :] = up
+    d = fwd[0] * up[0] + fwd[1] * up[1] + fwd[2] * up[2]
+    x0, x1, x2 = fwd[0] - d * up[0], fwd[1] - d * up[1], fwd[2] - d * up[2]
+    n = math.sqrt(x0 * x0 + x1 * x1 + x2 * x2)
+    x0, x1, x2 = x0 / n, x1 / n, x2 / n
+    out[0, 0], out[0, 1], out[0, 2] = x0, x1, x2
+    out[1, 0] = up[1] * x2 - up[2] * x1
+    out[1, 1] = up[2] * x0 - up[0] * x2
+    out[1, 2] = up[0] * x1 - up[1] * x0
+    out[2, 0], out[2, 1], out[2, 2] = up[0], up[1], up[2]

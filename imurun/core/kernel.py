@@ -32,7 +32,7 @@ N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def side_evidence(ring, idx, axis, from_s, to_s, stride_s, dt):
     """Angular velocity about `axis` (sensor frame) averaged over [now - from_s, now - to_s], minus
     its mean over the last stride (which removes turning, for the vertical axis).
@@ -57,12 +57,12 @@ def side_evidence(ring, idx, axis, from_s, to_s, stride_s, dt):
     return recent / (k1 - k0) - total / n_stride
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _lp(alpha, state, x):
     return state + alpha * (x - state)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     """Emit pending steps whose metrics can be computed now. Returns the new n_out."""
     f = st.f
@@ -72,7 +72,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     if npend == 0:
         return n_out
     # data of the oldest pending step about to leave the ring: emit with what we have
-    oldest = st.pend[0, S.P_IPREV] if st.pend[0, S.P_IPREV] >= 0 else st.pend[0, S.P_I0]
+    oldest = st.pend[0, S.P_I0]
     if not (ready or force or npend == S.MAX_PENDING or idx_now - oldest > cap - 64):
         return n_out
     rot = np.empty((3, 3))
@@ -84,7 +84,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
         row[0] = st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
         row[2] = st.pend[k, S.P_KIND]
-        compute_step(st.ring, st.pend[k], rot, trot, has_trunk, row[3:])
+        compute_step(st.ring, st.pend[k], rot, trot, has_trunk, f, row[3:])
         n_out += 1
         if not ready:
             f[S.N_FORCED] += 1.0
@@ -93,7 +93,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     return n_out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out, emit_signals):
     """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide)."""
     f = st.f
@@ -144,7 +144,6 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 f[S.LAST_IC_T] = np.nan
                 f[S.LAST_IC_SIDE] = -1.0
                 f[S.LAST_IC_IDX] = -1.0
-                f[S.PREV_IC_IDX] = -1.0
                 f[S.ARMED] = 0.0
                 f[S.PEAK_V] = 0.0
             dt = nominal  # integrate the attitude over one nominal period only
@@ -251,6 +250,10 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
             f[S.GAIT_UP_Y] = _lp(ag, f[S.GAIT_UP_Y], up[1])
             f[S.GAIT_UP_Z] = _lp(ag, f[S.GAIT_UP_Z], up[2])
             f[S.GAIT_UP_N] += 1.0
+            if has_trunk:
+                f[S.TGAIT_UP_X] = _lp(ag, f[S.TGAIT_UP_X], tup[0])
+                f[S.TGAIT_UP_Y] = _lp(ag, f[S.TGAIT_UP_Y], tup[1])
+                f[S.TGAIT_UP_Z] = _lp(ag, f[S.TGAIT_UP_Z], tup[2])
 
         # --- initial contacts ----------------------------------------------------------------
         if sf < f[S.MIN_SF]:
@@ -289,14 +292,10 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                     p[S.P_TO] = f[S.TO_T] if step_run else np.nan
                     p[S.P_I0] = f[S.LAST_IC_IDX]
                     p[S.P_I1] = i_ic
-                    p[S.P_IPREV] = f[S.PREV_IC_IDX]
                     f[S.N_PENDING] = k + 1.0
-                    f[S.PREV_IC_IDX] = f[S.LAST_IC_IDX]
                     f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
                     cad = 60.0 / gap
                     f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
-                else:
-                    f[S.PREV_IC_IDX] = -1.0
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
@@ -305,7 +304,8 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 f[S.TO_T] = np.nan
                 _update_alignment(st, c, ti, has_trunk)
 
-        n_out = _flush(st, c, has_trunk, idx, False, steps_out, n_out)
+        if f[S.N_PENDING] > 0.0:
+            n_out = _flush(st, c, has_trunk, idx, False, steps_out, n_out)
 
         # --- per-sample pelvis-frame signals (dashboard) ------------------------------------
         if emit_signals:
@@ -316,7 +316,7 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
     return n_out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rate_drop(f, dt, lost, nominal):
     """Ten gap-sized intervals in a row, all alike, are a lower sample rate: undo their gap counts."""
     if f[S.GAP_RUN_N] > 0.0 and abs(dt - f[S.GAP_RUN_DT]) > 0.1 * f[S.GAP_RUN_DT]:
@@ -336,24 +336,29 @@ def _rate_drop(f, dt, lost, nominal):
         f[S.GAP_RUN_N] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _update_alignment(st, c, t, has_trunk):
     """At each IC in gait: calibrate up without standing, detect a moved sensor, solve forward."""
     f = st.f
     if f[S.GAIT_UP_N] == 0.0:
         return
-    gu = np.array([f[S.GAIT_UP_X], f[S.GAIT_UP_Y], f[S.GAIT_UP_Z]])
-    gu /= math.sqrt(gu @ gu)
+    gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
+    gu0, gu1, gu2 = f[S.GAIT_UP_X] / gn, f[S.GAIT_UP_Y] / gn, f[S.GAIT_UP_Z] / gn
     if f[S.CAL_STATE] == 0.0 and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
-        st.up_stand[:] = gu  # no standing period: up averaged over gait (flagged)
-        st.tup_stand[:] = np.array([0.0, 0.0, 1.0])
+        st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2  # no standing (flagged)
+        tn = math.sqrt(f[S.TGAIT_UP_X] ** 2 + f[S.TGAIT_UP_Y] ** 2 + f[S.TGAIT_UP_Z] ** 2)
+        if has_trunk and tn > 0.0:
+            st.tup_stand[0] = f[S.TGAIT_UP_X] / tn
+            st.tup_stand[1] = f[S.TGAIT_UP_Y] / tn
+            st.tup_stand[2] = f[S.TGAIT_UP_Z] / tn
         f[S.CAL_STATE] = 2.0
         f[S.STILL_CAL_DONE] = 1.0
         f[S.MOUNT_CHECK_T] = t + GAIT_UP_TAU
     elif f[S.CAL_STATE] > 0.0 and t >= f[S.MOUNT_CHECK_T] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
-        cosang = min(1.0, max(-1.0, gu @ st.up_stand))
+        cosang = gu0 * st.up_stand[0] + gu1 * st.up_stand[1] + gu2 * st.up_stand[2]
+        cosang = min(1.0, max(-1.0, cosang))
         if math.degrees(math.acos(cosang)) > c[S.C_MOUNT_DEG]:
-            st.up_stand[:] = gu  # the sensor moved: re-level on gait, find forward again
+            st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2  # the sensor moved
             f[S.CAL_STATE] = 2.0
             f[S.N_MOUNT] += 1.0
             f[S.FWD_READY] = 0.0
@@ -369,7 +374,7 @@ def _update_alignment(st, c, t, has_trunk):
         f[S.FWD_READY] = 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _signals(rot, alin, up, w0, w1, w2, sf, dt, f, out):
     ux = rot[0] @ up
     uy = rot[1] @ up

@@ -22,7 +22,18 @@ import numpy as np
 from numba import njit
 
 from imurun.core.ahrs import G
-from imurun.core.state import R_AX, R_SF, R_T, R_TUX, R_UX, R_WX
+from imurun.core.state import (
+    PREV_STEP_I1,
+    PREV_YAW_END,
+    PREV_YAW_MAX,
+    PREV_YAW_MIN,
+    R_AX,
+    R_SF,
+    R_T,
+    R_TUX,
+    R_UX,
+    R_WX,
+)
 
 RAD2DEG = 180.0 / math.pi
 
@@ -32,40 +43,26 @@ M_DROP, M_TILT, M_TILT_PEAK, M_ROT, M_LUMBAR, M_LEAN = 7, 8, 9, 10, 11, 12
 N_M = 13
 
 
-@njit(cache=True, inline="always")
-def _pelvis_angles(rot, u0, u1, u2):
-    ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
-    uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
-    uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
-    pitch = math.asin(min(1.0, max(-1.0, -ux)))
-    roll = math.atan2(uy, uz)
-    return ux, uy, uz, pitch, roll
+@njit(cache=True, inline="always", error_model="numpy")
+def _asin(x):
+    """asin by its series below 0.5 (error < 1e-5 rad, no libm call), exact above."""
+    if abs(x) > 0.5:
+        return math.asin(x)
+    x2 = x * x
+    return x * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0 + x2 * 35.0 / 1152.0))))
 
 
-@njit(cache=True)
-def yaw_range(ring, mask, rot, i0, i1):
-    """Range (deg) of the pelvic yaw integrated over ring samples [i0, i1)."""
-    yaw = 0.0
-    lo = 0.0
-    hi = 0.0
-    for k in range(i0, i1 - 1):
-        r = ring[k & mask]
-        r1 = ring[(k + 1) & mask]
-        _, _, _, pitch, roll = _pelvis_angles(rot, r[R_UX], r[R_UX + 1], r[R_UX + 2])
-        wy = rot[1, 0] * r[R_WX] + rot[1, 1] * r[R_WX + 1] + rot[1, 2] * r[R_WX + 2]
-        wz = rot[2, 0] * r[R_WX] + rot[2, 1] * r[R_WX + 1] + rot[2, 2] * r[R_WX + 2]
-        yaw += (math.sin(roll) * wy + math.cos(roll) * wz) / math.cos(pitch) * (r1[R_T] - r[R_T])
-        lo = min(lo, yaw)
-        hi = max(hi, yaw)
-    return (hi - lo) * RAD2DEG
+@njit(cache=True, error_model="numpy")
+def compute_step(ring, pend_row, rot, trot, has_trunk, f, out):
+    """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices.
 
-
-@njit(cache=True)
-def compute_step(ring, pend_row, rot, trot, has_trunk, out):
-    """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices."""
+    Angles need no trig per sample: roll and pitch are monotonic in u_y/u_z and -u_x, so their
+    maxima are taken on those and converted once; the yaw rate (sin r w_y + cos r w_z)/cos p equals
+    (u_y w_y + u_z w_z) / (u_y^2 + u_z^2) for a unit up vector u.
+    """
     mask = ring.shape[0] - 1
     t_ic, side, kind, t_next, t_to = pend_row[0], pend_row[1], pend_row[2], pend_row[3], pend_row[4]
-    i0, i1, iprev = int(pend_row[5]), int(pend_row[6]), int(pend_row[7])
+    i0, i1 = int(pend_row[5]), int(pend_row[6])
     step_time = t_next - t_ic
     out[M_STEP_TIME] = step_time
     out[M_CADENCE] = 60.0 / step_time
@@ -80,37 +77,63 @@ def compute_step(ring, pend_row, rot, trot, has_trunk, out):
         out[M_FLIGHT] = 0.0
 
     sign = 1.0 if side == 0.0 else -1.0  # L stance: right (swing) side lower = positive roll
-    n = i1 - i0
-    av = np.empty(n)
-    af = np.empty(n)
-    tt = np.empty(n)
-    drop = -1e9
+    n = max(i1 - i0, 1)
+    drop_tan = -1e9  # max of sign * u_y / u_z
+    tilt_sin = -1e9  # max of -u_x
     tilt_sum = 0.0
-    tilt_peak = -1e9
     lean_sum = 0.0
+    # vertical and forward double/single integration with the step means removed afterwards:
+    # with x(t) integrated from 0, x - mean-slope * (t - t0) removes a constant acceleration offset
+    v = 0.0
+    z = 0.0
+    vf = 0.0
+    s_av = 0.0
+    s_af = 0.0
+    yaw = 0.0
+    ymin = 0.0
+    ymax = 0.0
+    prev_t = 0.0
+    prev_av = 0.0
+    prev_af = 0.0
+    prev_rate = 0.0
+    t0 = ring[i0 & mask][R_T]
+    dur = ring[(i0 + n - 1) & mask][R_T] - t0
+    # pass 1: angles, yaw path, mean accelerations
     for j in range(n):
         r = ring[(i0 + j) & mask]
-        tt[j] = r[R_T]
-        ux, uy, uz, pitch, roll = _pelvis_angles(rot, r[R_UX], r[R_UX + 1], r[R_UX + 2])
-        drop = max(drop, sign * roll)
-        tilt_sum += pitch
-        tilt_peak = max(tilt_peak, pitch)
-        av[j] = (r[R_SF] - 1.0) * G
-        # forward = pelvis x projected on the horizontal, in pelvis coordinates
-        fx, fy, fz = 1.0 - ux * ux, -ux * uy, -ux * uz
-        fn = math.sqrt(fx * fx + fy * fy + fz * fz)
+        u0, u1, u2 = r[R_UX], r[R_UX + 1], r[R_UX + 2]
+        ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
+        uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
+        uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
+        drop_tan = max(drop_tan, sign * uy / uz)
+        tilt_sin = max(tilt_sin, -ux)
+        tilt_sum += _asin(-ux)
+        w0, w1, w2 = r[R_WX], r[R_WX + 1], r[R_WX + 2]
+        wy = rot[1, 0] * w0 + rot[1, 1] * w1 + rot[1, 2] * w2
+        wz = rot[2, 0] * w0 + rot[2, 1] * w1 + rot[2, 2] * w2
+        rate = (uy * wy + uz * wz) / (uy * uy + uz * uz)
+        av = (r[R_SF] - 1.0) * G
+        # forward = pelvis x projected on the horizontal: f = e_x - u_x u (pelvis coordinates)
         a0, a1, a2 = r[R_AX], r[R_AX + 1], r[R_AX + 2]
         ax = rot[0, 0] * a0 + rot[0, 1] * a1 + rot[0, 2] * a2
         ay = rot[1, 0] * a0 + rot[1, 1] * a1 + rot[1, 2] * a2
         az = rot[2, 0] * a0 + rot[2, 1] * a1 + rot[2, 2] * a2
-        af[j] = (ax * fx + ay * fy + az * fz) / fn
+        af = (ax - ux * (ax * ux + ay * uy + az * uz)) / math.sqrt(max(1.0 - ux * ux, 1e-12))
         if has_trunk:
             tx = trot[0, 0] * r[R_TUX] + trot[0, 1] * r[R_TUX + 1] + trot[0, 2] * r[R_TUX + 2]
-            lean_sum += math.asin(min(1.0, max(-1.0, -tx)))
-    out[M_DROP] = drop * RAD2DEG
+            lean_sum += _asin(-tx)
+        if j > 0:
+            h = r[R_T] - prev_t
+            yaw += 0.5 * (rate + prev_rate) * h
+            ymin = min(ymin, yaw)
+            ymax = max(ymax, yaw)
+            s_av += 0.5 * (av + prev_av) * h
+            s_af += 0.5 * (af + prev_af) * h
+        prev_t, prev_av, prev_af, prev_rate = r[R_T], av, af, rate
+    out[M_DROP] = math.atan(drop_tan) * RAD2DEG
+    out[M_TILT_PEAK] = math.asin(min(1.0, tilt_sin)) * RAD2DEG
     tilt_mean = tilt_sum / n * RAD2DEG
     out[M_TILT] = tilt_mean
-    out[M_TILT_PEAK] = tilt_peak * RAD2DEG
     if has_trunk:
         lean = lean_sum / n * RAD2DEG
         out[M_LEAN] = lean
@@ -119,50 +142,71 @@ def compute_step(ring, pend_row, rot, trot, has_trunk, out):
         out[M_LEAN] = np.nan
         out[M_LUMBAR] = tilt_mean  # single-sensor proxy (flagged in status)
 
-    # vertical oscillation: zero-mean acceleration and velocity over the step, double integration
-    dur = tt[n - 1] - tt[0] if n > 1 else 1.0
-    out[M_VOSC] = 100.0 * _pp_displacement(tt, av, dur)
-    # braking: forward velocity from IC with the step's mean acceleration removed
-    mean_af = _time_mean(tt, af, dur)
-    v = 0.0
+    # rotation over the stride ending at this step: this step's yaw path after the previous one's
+    ymin *= RAD2DEG
+    ymax *= RAD2DEG
+    yend = yaw * RAD2DEG
+    if f[PREV_STEP_I1] == i0:
+        e = f[PREV_YAW_END]
+        out[M_ROT] = max(f[PREV_YAW_MAX], e + ymax) - min(f[PREV_YAW_MIN], e + ymin)
+    else:
+        out[M_ROT] = np.nan  # first step of a bout: no stride yet
+    f[PREV_YAW_MIN], f[PREV_YAW_MAX], f[PREV_YAW_END], f[PREV_STEP_I1] = ymin, ymax, yend, i1
+
+    # pass 2: zero-mean vertical acceleration -> velocity -> height; forward velocity from IC
+    mean_av = s_av / dur if dur > 0.0 else 0.0
+    mean_af = s_af / dur if dur > 0.0 else 0.0
+    s_v = 0.0
     vmin = 0.0
     jmin = 0
+    prev_v = 0.0
     for j in range(1, n):
-        v += 0.5 * (af[j] + af[j - 1] - 2.0 * mean_af) * (tt[j] - tt[j - 1])
-        if v < vmin:
-            vmin = v
-            jmin = j
-    out[M_BRAKE] = -vmin
-    peak = 0.0
-    for j in range(jmin + 1):
-        peak = max(peak, mean_af - af[j])
-    out[M_BRAKE_PEAK] = peak
-    out[M_ROT] = yaw_range(ring, mask, rot, iprev, i1) if iprev >= 0 else np.nan
-
-
-@njit(cache=True, inline="always")
-def _time_mean(tt, x, dur):
-    s = 0.0
-    for j in range(1, tt.shape[0]):
-        s += 0.5 * (x[j] + x[j - 1]) * (tt[j] - tt[j - 1])
-    return s / dur if tt.shape[0] > 1 else x[0]
-
-
-@njit(cache=True)
-def _pp_displacement(tt, a, dur):
-    n = tt.shape[0]
-    if n < 3:
-        return 0.0
-    ma = _time_mean(tt, a, dur)
-    vel = np.zeros(n)
-    for j in range(1, n):
-        vel[j] = vel[j - 1] + 0.5 * (a[j] + a[j - 1] - 2.0 * ma) * (tt[j] - tt[j - 1])
-    mv = _time_mean(tt, vel, dur)
-    z = 0.0
+        r = ring[(i0 + j) & mask]
+        rp = ring[(i0 + j - 1) & mask]
+        h = r[R_T] - rp[R_T]
+        v += 0.5 * (r[R_SF] + rp[R_SF] - 2.0) * G * h - mean_av * h
+        s_v += 0.5 * (v + prev_v) * h
+        prev_v = v
+    mean_v = s_v / dur if dur > 0.0 else 0.0
+    v = 0.0
+    prev_v = 0.0
     lo = 0.0
     hi = 0.0
+    peak_decel = 0.0
     for j in range(1, n):
-        z += 0.5 * (vel[j] + vel[j - 1] - 2.0 * mv) * (tt[j] - tt[j - 1])
+        r = ring[(i0 + j) & mask]
+        rp = ring[(i0 + j - 1) & mask]
+        h = r[R_T] - rp[R_T]
+        v += 0.5 * (r[R_SF] + rp[R_SF] - 2.0) * G * h - mean_av * h
+        z += 0.5 * (v + prev_v) * h - mean_v * h
+        prev_v = v
         lo = min(lo, z)
         hi = max(hi, z)
-    return hi - lo
+    out[M_VOSC] = 100.0 * (hi - lo)
+    # braking: recompute the forward acceleration (cheap) and integrate from IC
+    for j in range(n):
+        af = _forward_acc(ring[(i0 + j) & mask], rot) - mean_af
+        if j > 0:
+            vf += 0.5 * (af + prev_af) * (ring[(i0 + j) & mask][R_T] - prev_t)
+            if vf < vmin:
+                vmin = vf
+                jmin = j
+        prev_af = af
+        prev_t = ring[(i0 + j) & mask][R_T]
+    for j in range(jmin + 1):
+        peak_decel = max(peak_decel, -(_forward_acc(ring[(i0 + j) & mask], rot) - mean_af))
+    out[M_BRAKE] = -vmin
+    out[M_BRAKE_PEAK] = peak_decel
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _forward_acc(r, rot):
+    u0, u1, u2 = r[R_UX], r[R_UX + 1], r[R_UX + 2]
+    ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
+    uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
+    uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
+    a0, a1, a2 = r[R_AX], r[R_AX + 1], r[R_AX + 2]
+    ax = rot[0, 0] * a0 + rot[0, 1] * a1 + rot[0, 2] * a2
+    ay = rot[1, 0] * a0 + rot[1, 1] * a1 + rot[1, 2] * a2
+    az = rot[2, 0] * a0 + rot[2, 1] * a1 + rot[2, 2] * a2
+    return (ax - ux * (ax * ux + ay * uy + az * uz)) / math.sqrt(max(1.0 - ux * ux, 1e-12))

@@ -43,10 +43,8 @@ LAST_IC_T = 25
 LAST_IC_SIDE = 26  # 0 left, 1 right, -1 none
 LAST_IC_IDX = 27  # ring index (absolute sample counter) of the last IC
 LAST_IC_KIND = 28  # 0 walk, 1 run
-PREV_IC_IDX = 29  # IC before the last one (for stride-long rotation range), -1 none
 PEAK_V = 30  # walking: running maximum of the smoothed vertical signal since the last IC
 PEAK_T = 31
-PEAK_IDX = 32
 AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
 CAD_EMA = 38  # smoothed cadence, spm
 N_STEPS = 39
@@ -76,7 +74,14 @@ ROLL_AMP = 62  # EMA of |roll side evidence| at ICs
 RISE_SLOPE = 63  # walking: steepest slope of the current rise of smoothed sf (g/s) and its time
 RISE_T = 64
 PEAK_RISE_T = 65  # time of the steepest slope on the rise to the current candidate peak
-N_F = 66
+PREV_YAW_MIN = 66  # yaw path of the previous emitted step (relative to its IC), deg
+PREV_YAW_MAX = 67
+PREV_YAW_END = 68
+PREV_STEP_I1 = 69  # its closing sample index (-1: none): the stride continues only if it is ours
+TGAIT_UP_X = 70  # trunk: long-term mean of its up vector during gait (no-standing calibration)
+TGAIT_UP_Y = 71
+TGAIT_UP_Z = 72
+N_F = 73
 
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
 C_RATE = 0  # nominal sample rate, Hz
@@ -111,9 +116,9 @@ N_R = 14
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
 # IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time, toe-off time (NaN unknown),
-# absolute sample indices of this IC, the next IC and the previous IC (-1: first of a bout)
-P_T, P_SIDE, P_KIND, P_T1, P_TO, P_I0, P_I1, P_IPREV = 0, 1, 2, 3, 4, 5, 6, 7
-N_P = 8
+# absolute sample indices of this IC and the next
+P_T, P_SIDE, P_KIND, P_T1, P_TO, P_I0, P_I1 = 0, 1, 2, 3, 4, 5, 6
+N_P = 7
 MAX_PENDING = 64
 
 
@@ -148,8 +153,7 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> EngineState:
     f[LAST_IC_T] = np.nan
     f[LAST_IC_SIDE] = -1.0
     f[LAST_IC_IDX] = -1.0
-    f[PREV_IC_IDX] = -1.0
-    f[PEAK_IDX] = -1.0
+    f[PREV_STEP_I1] = -1.0
     f[TO_T] = np.nan
     f[LAST_FLIGHT_T] = -np.inf
     return EngineState(
