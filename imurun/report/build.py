@@ -73,6 +73,8 @@ def write_report(
     """
     session_path, out_html = Path(session_path), Path(out_html)
     if steps is None or summary is None:
+        if not session_path.is_file():
+            raise InputError(session_path, "no such session file")
         from imurun.analyze import analyze
 
         analysed_steps, analysed = analyze(session_path)

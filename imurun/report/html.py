@@ -77,7 +77,7 @@ caption { text-align:left; font-weight:600; padding: 4px 0; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 thead th { color: var(--muted); font-weight: 600; border-bottom: 2px solid var(--line); }
-table.quality td, table.flags td, table.cues td { text-align: left; }
+table.quality td, table.flags td, table.cues td, table.flags th, table.cues th { text-align: left; }
 table.quality td:first-child { width: 32%; color: var(--muted); }
 .left { color: var(--left); } .right { color: var(--right); }
 .proxy { font-size: 11px; color: var(--warn); border: 1px solid var(--warn); border-radius: 4px;
