@@ -19,6 +19,9 @@
 #    central keeps stale services; notification subscriptions also survive, so the next session
 #    gets every notification twice. On disconnect we stop notifications on the peripheral (as the
 #    link loss does in BlueZ), drop the subscriptions, remove the links and clear ServicesResolved.
+# 3. Disconnect from the peripheral's side: stock bluezoo only marks a private copy of the other
+#    side as disconnected, so the central never hears of it. We disconnect the exported
+#    counterpart too, as a real link loss is seen by both ends.
 """Run bluezoo with the re-scan and reconnect fixes (see header)."""
 
 from __future__ import annotations
@@ -57,6 +60,11 @@ async def _disconnect(self: Device, uuid: str | None = None) -> None:
     for dev in (self.peer, self):
         if dev is not None and dev.services_resolved:
             await dev.ServicesResolved.set_async(False)
+    other = self.peer_adapter.devices.get(
+        f"{self.peer_adapter.get_object_path()}/dev_{self.adapter.address.replace(':', '_')}"
+    )
+    if other is not None and other is not self and other.connected:
+        await other.disconnect()
 
 
 Device.properties_sync = _properties_sync

@@ -1,0 +1,292 @@
+"""The live pipeline: links -> streams -> session files + engine -> sinks, until stopped.
+
+Notifications are queued by the BLE callbacks with their arrival time and processed in small
+batches (every TICK_S) so that decoding is vectorised and the engine sees blocks. A second
+(trunk) sensor goes through the same code path; its samples are recorded to their own file and
+interpolated onto the pelvis sensor's timestamps for the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imurun.ble.link import Link, describe, find_sensor
+from imurun.ble.stream import Samples, SensorStream
+from imurun.blocks import SampleBlock
+from imurun.errors import ImurunError
+from imurun.profiles import Profile
+
+TICK_S = 0.02
+STATUS_EVERY_S = 5.0
+TRUNK_WAIT_S = 0.25  # pelvis samples wait this long for trunk samples that cover them
+LATENCY_KEEP = 200_000  # latency samples kept for the p50/p99 report
+
+
+@dataclass
+class Sensor:
+    """One sensor of the run: its link, stream, file and what arrived since the last tick."""
+
+    role: str  # "pelvis" | "trunk"
+    profile: Profile
+    stream: SensorStream
+    path: Path
+    link: Link | None = None
+    inbox: list[tuple[float, bytes]] = field(default_factory=list)
+    writer: Any = None
+    outage_note: str = ""  # set while the link is down; written at the next sample
+
+    def take(self) -> tuple[list[bytes], np.ndarray]:
+        batch, self.inbox = self.inbox, []
+        return [b for _, b in batch], np.fromiter((h for h, _ in batch), np.float64, len(batch))
+
+
+class LiveRun:
+    def __init__(
+        self,
+        profiles: dict[str, dict[str, Profile]],  # role -> candidate profiles by id
+        rate_hz: int | None,
+        device: str | None,
+        trunk_device: str | None,
+        out: Path,
+        trunk_out: Path | None,
+        sinks: list[Any],
+        adapter: str | None = None,
+        scan_timeout: float = 10.0,
+        reconnect_timeout: float = 30.0,
+        duration: float | None = None,
+        placement: str = "sacrum",
+        say: Callable[[str], None] = print,
+    ):
+        self.profiles = profiles
+        self.rate_hz = rate_hz
+        self.targets = {"pelvis": device, "trunk": trunk_device}
+        self.paths = {"pelvis": out, "trunk": trunk_out}
+        self.sinks = sinks
+        self.adapter = adapter
+        self.scan_timeout = scan_timeout
+        self.reconnect_timeout = reconnect_timeout
+        self.duration = duration
+        self.placement = placement
+        self.say = say
+        self.sensors: list[Sensor] = []
+        self.engine: Any = None
+        self.latency: list[np.ndarray] = []
+        self._latency_n = 0
+        self._trunk_buf: Samples | None = None
+        self._held: Samples | None = None
+        self._host0 = math.nan  # host time of the first pelvis sample (aligns the trunk sensor)
+
+    # -- set-up -----------------------------------------------------------------------------------
+
+    async def _connect_all(self, stop: asyncio.Event) -> list[asyncio.Task]:
+        tasks = []
+        for role in ("pelvis", "trunk"):
+            if role == "trunk" and self.targets["trunk"] is None:
+                continue
+            target, candidates = self.targets[role], self.profiles[role]
+            hit = await find_sensor(candidates, target, self.adapter, self.scan_timeout)
+            if hit is None:
+                only = next(iter(candidates.values())) if len(candidates) == 1 else None
+                raise ImurunError(f"no {describe(target, only)} found within {self.scan_timeout:g} s")
+            device, profile = hit
+            rate = self._rate(profile)
+            sensor = Sensor(role, profile, SensorStream(profile, rate), self.paths[role])
+            sensor.link = Link(
+                device,
+                profile,
+                rate,
+                self.adapter,
+                on_data=lambda h, d, s=sensor: s.inbox.append((h, d)),
+                on_response=sensor.stream.response,
+                on_event=lambda kind, detail, s=sensor: self._event(s, kind, detail),
+                reconnect_timeout=self.reconnect_timeout,
+            )
+            self.sensors.append(sensor)
+            tasks.append(asyncio.create_task(sensor.link.run(stop), name=role))
+        return tasks
+
+    def _rate(self, profile: Profile) -> int:
+        if self.rate_hz is None:
+            return profile.default_rate_hz
+        if self.rate_hz not in profile.rates_hz:
+            rates = ", ".join(str(r) for r in profile.rates_hz)
+            raise ImurunError(f"{profile.name} cannot stream at {self.rate_hz} Hz (supported: {rates})")
+        return self.rate_hz
+
+    def _event(self, sensor: Sensor, kind: str, detail: str) -> None:
+        if kind == "connected":
+            self.say(f"{sensor.role}: connected to {detail}, streaming {sensor.profile.id}")
+        elif kind == "lost":
+            sensor.stream.clock.outage()
+            t = sensor.stream.clock.last_t
+            self.say(f"{sensor.role}: link lost at t={t:.2f} s ({detail}); reconnecting")
+            if sensor.writer is not None:
+                sensor.writer.note(t, f"link lost: {detail}")
+            sensor.outage_note = "link restored"
+
+    # -- run --------------------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        from imurun.core.engine import Engine
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        tasks: list[asyncio.Task] = []
+        try:
+            tasks = await self._connect_all(stop)
+            pelvis = self.sensors[0]
+            self.engine = Engine(sample_rate_hz=float(pelvis.stream.params["rate_hz"]))
+            next_status = time.monotonic() + STATUS_EVERY_S
+            while not stop.is_set():
+                for task in tasks:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()
+                await asyncio.sleep(TICK_S)
+                self._tick()
+                if time.monotonic() >= next_status:
+                    next_status += STATUS_EVERY_S
+                    self.say(self.status_line())
+                if self.duration is not None and pelvis.stream.clock.last_t >= self.duration:
+                    stop.set()
+            self._tick()  # what arrived while stopping
+            return 0
+        finally:
+            stop.set()
+            for task in tasks:
+                try:
+                    await task
+                except Exception:  # already reported above, or we are stopping anyway
+                    pass
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            self._close()
+
+    def _tick(self) -> None:
+        pelvis = self.sensors[0]
+        for sensor in self.sensors:
+            packets, host = sensor.take()
+            if not packets:
+                continue
+            if sensor.role == "trunk" and math.isfinite(self._host0) and sensor.stream.counters.samples == 0:
+                sensor.stream.clock.anchor = float(host[0]) - self._host0
+            s = sensor.stream.feed(packets, host)
+            if len(s) == 0:
+                continue
+            if sensor.role == "pelvis" and not math.isfinite(self._host0):
+                self._host0 = float(s.host_t[0])
+            self._record(sensor, s)
+            if sensor.role == "trunk":
+                self._trunk_buf = _join(self._trunk_buf, s)
+            else:
+                self._held = _join(self._held, s)
+        if self._held is not None and len(self._held):
+            self._feed_engine(pelvis)
+
+    def _record(self, sensor: Sensor, s: Samples) -> None:
+        if sensor.writer is None:
+            sensor.writer = self._open_writer(sensor)
+        if sensor.outage_note:
+            sensor.writer.note(float(s.t[0]), sensor.outage_note)
+            sensor.outage_note = ""
+        extra = {"device_t": s.device_t} if sensor.profile.clock == "device" else None
+        sensor.writer.write(s.t, s.acc, s.gyr, extra=extra)
+
+    def _open_writer(self, sensor: Sensor) -> Any:
+        from imurun.ble.recording import open_session
+
+        sensor.path.parent.mkdir(parents=True, exist_ok=True)
+        device = f"{sensor.profile.name} {sensor.link.name if sensor.link else ''} ({sensor.profile.id})"
+        placement = self.placement if sensor.role == "pelvis" else "upper-back"
+        self.say(f"{sensor.role}: recording to {sensor.path}")
+        return open_session(sensor.path, device, placement, float(sensor.stream.params["rate_hz"]))
+
+    def _feed_engine(self, pelvis: Sensor) -> None:
+        held = self._held
+        trunk = self._trunk_buf
+        use_trunk = trunk is not None and len(trunk) > 1
+        if use_trunk:
+            covered = held.t <= trunk.t[-1]
+            waited = pelvis.stream.clock.last_t - held.t > TRUNK_WAIT_S
+            ready = covered | waited
+            n = int(np.argmin(ready)) if not ready.all() else len(held)
+        else:
+            n = len(held) if len(self.sensors) == 1 or self._trunk_lagging(held) else 0
+        if n == 0:
+            return
+        block, self._held = _split(held, n)
+        tacc = tgyr = None
+        if use_trunk:
+            tacc = _interp(block.t, trunk.t, trunk.acc)
+            tgyr = _interp(block.t, trunk.t, trunk.gyr)
+            keep = trunk.t >= block.t[-1] - 1.0
+            self._trunk_buf = _take(trunk, keep)
+        out = self.engine.process(block.t, block.acc, block.gyr, trunk_acc=tacc, trunk_gyr=tgyr)
+        done = time.monotonic()
+        self._note_latency(done - block.host_t)
+        sample_block = SampleBlock(block.t, block.acc, block.gyr)
+        for sink in self.sinks:
+            sink.consume(sample_block, out)
+
+    def _trunk_lagging(self, held: Samples) -> bool:
+        """No trunk data yet: feed the pelvis alone once it waited TRUNK_WAIT_S."""
+        return self.sensors[0].stream.clock.last_t - held.t[0] > TRUNK_WAIT_S
+
+    def _note_latency(self, lat: np.ndarray) -> None:
+        if self._latency_n < LATENCY_KEEP:
+            self.latency.append(lat)
+            self._latency_n += len(lat)
+
+    def status_line(self) -> str:
+        parts = []
+        for s in self.sensors:
+            c, clk = s.stream.counters, s.stream.clock
+            total = c.samples + clk.lost
+            loss = 100.0 * clk.lost / total if total else 0.0
+            drift = f"{clk.drift.ppm:+.0f} ppm" if math.isfinite(clk.drift.ppm) else "n/a"
+            reconnects = s.link.reconnects if s.link else 0
+            parts.append(
+                f"{s.role}: t={clk.last_t:.1f} s samples {c.samples} lost {clk.lost} ({loss:.2f} %) "
+                f"gaps {clk.gaps} malformed {c.malformed} drift {drift} reconnects {reconnects}"
+            )
+        return "status " + " | ".join(parts)
+
+    def _close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+        for s in self.sensors:
+            if s.writer is not None:
+                s.writer.close()
+                self.say(f"{s.role}: {s.stream.counters.samples} samples saved to {s.path}")
+
+
+def _join(a: Samples | None, b: Samples) -> Samples:
+    if a is None or len(a) == 0:
+        return b
+    return Samples(*(np.concatenate([x, y]) for x, y in zip(_fields(a), _fields(b), strict=True)))
+
+
+def _fields(s: Samples) -> tuple[np.ndarray, ...]:
+    return (s.t, s.acc, s.gyr, s.device_t, s.host_t)
+
+
+def _split(s: Samples, n: int) -> tuple[Samples, Samples]:
+    return Samples(*(x[:n] for x in _fields(s))), Samples(*(x[n:] for x in _fields(s)))
+
+
+def _take(s: Samples, rows: np.ndarray) -> Samples:
+    return Samples(*(x[rows] for x in _fields(s)))
+
+
+def _interp(t: np.ndarray, tt: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.interp(t, tt, v[:, k]) for k in range(3)])
