@@ -93,10 +93,12 @@ def test_polar_start_response_factor():
 
 
 def test_nus_packet_layout():
-    # docs/firmware-protocol.md: header then n samples of six int16.
-    head = struct.pack("<BBHIHBB", 0x01, 2, 7, 4_294_967_000, 5000, 8, 3)
-    body = struct.pack("<6h", 4096, 0, -4096, 32767, 0, 0) + struct.pack("<6h", 0, 0, 0, 0, 0, -16384)
-    d = DECODERS["imurun-nus"].decode([head + body, head], {})
+    # The example packet of docs/firmware-protocol.md, byte for byte.
+    packet = bytes.fromhex(
+        "01 02 07 00 D8 FE FF FF 88 13 08 03 00 10 00 00 00 F0 FF 7F 00 00 00 00"
+        " 00 00 00 00 00 00 00 00 00 00 00 C0"
+    )
+    d = DECODERS["imurun-nus"].decode([packet, packet[:12]], {})
     np.testing.assert_allclose(d.acc[0], [G0, 0, -G0])
     np.testing.assert_allclose(d.gyr[0], [32767 / 32768 * 1000 * DEG, 0, 0])
     np.testing.assert_allclose(d.gyr[1], [0, 0, -500 * DEG])
