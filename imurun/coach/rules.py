@@ -75,6 +75,7 @@ class CoachState:
     baseline: list[float] = field(default_factory=list)  # cadences measured for a relative target
     target_spm: float = math.nan
     values: dict[str, list[float]] = field(default_factory=dict)  # rule -> last metric values
+    step_times: list[float] = field(default_factory=list)  # last 2 x window running step times
     active: dict[str, bool] = field(default_factory=dict)
     cued: dict[str, bool] = field(default_factory=dict)  # rule active and its cue given
     praise: dict[str, str] = field(default_factory=dict)  # rule fixed after its cue -> how, awaiting praise
@@ -110,6 +111,7 @@ def cadence_target(state: CoachState, profile: RunnerProfile) -> float:
 def _reset(state: CoachState) -> None:
     """Not running: forget the patterns (new evidence is needed once running resumes)."""
     state.values.clear()
+    state.step_times.clear()
     state.active.clear()
     state.cued.clear()
     state.praise.clear()
@@ -119,8 +121,9 @@ def _limits(rule: Rule, state: CoachState, profile: RunnerProfile) -> tuple[floa
     if rule.name != "cadence":
         return rule.on, rule.off
     target, tol = cadence_target(state, profile), profile.cadence.tolerance_pct / 100
-    # Fixed once back within the tolerance shrunk by the hysteresis fraction.
-    return target * (1 - tol), target * (1 - tol * (1 - profile.thresholds.hysteresis))
+    # Fixed once back within half the tolerance: a band wider than the ~0.6 % scatter of the
+    # 16-step cadence, so it does not flap between cue and praise.
+    return target * (1 - tol), target * (1 - tol / 2)
 
 
 def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProfile) -> None:
@@ -129,12 +132,19 @@ def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProf
         state.run_start_t = t
     _measure_baseline(state, t - state.run_start_t, float(step["cadence_spm"]), profile)
     n, k = profile.timing.window_steps, profile.timing.min_steps
+    state.step_times.append(float(step["step_time_s"]))
+    del state.step_times[: -2 * n]
     for rule in rule_table(profile):
         if rule.stance and step["side"] != rule.stance:
             continue
         on, off = _limits(rule, state, profile)
         values = state.values.setdefault(rule.name, [])
-        values.append(float(step[rule.metric]))
+        if rule.name == "cadence":
+            # One step's cadence scatters by its step-time variability (2-3 %, as large as the
+            # tolerance): the rule votes on the cadence of the last 2 x n steps instead.
+            values.append(60.0 * len(state.step_times) / sum(state.step_times))
+        else:
+            values.append(float(step[rule.metric]))
         del values[:-n]
         bad, good = _count(values, on, off, rule.above)
         if not state.active.get(rule.name) and bad >= k:
