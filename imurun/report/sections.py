@@ -133,8 +133,9 @@ def sentences(session: Session) -> list[str]:
     out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
     q = s.get("quality") or {}
     if q.get("gaps"):
+        lost = f"{q['packet_loss_pct'] or 0:.2f} % of samples lost"
         out.append(f"The data has {q['gaps']} gap{'s' if q['gaps'] != 1 else ''} "
-                   f"({q['gap_time_s'] or 0:.1f} s in total); steps across a gap are missing.")
+                   f"({q['gap_time_s'] or 0:.1f} s in total; {lost}).")
     return out
 
 
