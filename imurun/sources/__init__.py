@@ -1,0 +1,1 @@
+"""Sources: everything that produces SampleBlocks for the engine (BLE, CSV replay, the simulator)."""
