@@ -104,10 +104,10 @@ def sentences(session: Session) -> list[str]:
         return [f"No steps were detected in these {s['duration_s'] / 60:.1f} minutes: "
                 "nothing to say about running form."]
     activity, gait = nr.gait_steps(session.steps)
-    out = [
-        f"{s['duration_s'] / 60:.1f} minutes, {s['steps']} steps: {s['time_running_s'] / 60:.1f} min running "
-        f"and {s['time_walking_s'] / 60:.1f} min walking, mean cadence {s['cadence_mean_spm']:.0f} spm."
-    ]
+    parts = [f"{s[f'time_{a}_s'] / 60:.1f} min {a}" for a in ("running", "walking") if s[f"time_{a}_s"] > 0]
+    cadence = s["cadence_mean_spm"]
+    parts += [f"mean cadence {cadence:.0f} spm"] if cadence is not None else []
+    out = [f"{s['duration_s'] / 60:.1f} minutes, {s['steps']} steps: {', '.join(parts)}."]
     if not activity:
         out.append(f"Too few steps of one kind (under {nr.MIN_GAIT_STEPS}) to judge form or trends.")
         return out
