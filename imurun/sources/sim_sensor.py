@@ -87,7 +87,7 @@ class ImuErrors:
 
 def _adc(x: np.ndarray, full_scale: float) -> np.ndarray:
     lsb = full_scale / LSB_PER_RANGE
-    return np.clip(np.round(x / lsb), -LSB_PER_RANGE, LSB_PER_RANGE - 1) * lsb
+    return np.clip(np.round(x / lsb), -LSB_PER_RANGE, LSB_PER_RANGE - 1) * lsb + 0.0  # no -0.0
 
 
 def device_times(duration_s: float, rate_hz: float, rng: np.random.Generator) -> np.ndarray:

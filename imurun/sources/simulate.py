@@ -149,7 +149,7 @@ def simulate(
 def write_files(sim: SimResult, out: Path) -> list[Path]:
     """Write the session (and trunk session) CSV and the truth steps; returns the paths written."""
     from imurun.session.format import SessionHeader
-    from imurun.session.truth import trunk_path_for, write_steps_csv
+    from imurun.session.truth import steps_path_for, trunk_path_for, write_steps_csv
     from imurun.session.writer import SessionWriter
 
     extra = {"synthetic": f"scenario={sim.scenario} seed={sim.seed} (docs/simulator.md)"}
@@ -163,7 +163,7 @@ def write_files(sim: SimResult, out: Path) -> list[Path]:
         with SessionWriter(path, header) as w:
             w.write(sim.t, acc, gyr)
         written.append(path)
-    steps_path = out.with_suffix(".steps.csv")
+    steps_path = steps_path_for(out)
     write_steps_csv(steps_path, sim.steps)
     return [*written, steps_path]
 
