@@ -37,7 +37,7 @@ def test_profile_from_toml(tmp_path, monkeypatch):
         ("[cadence]\ntarget = 170\n", "unknown key cadence.target"),
         ("[metronome]\nenabled = 1\n", "metronome.enabled must be bool"),
         ("[thresholds]\npelvic_drop_deg = \"7\"\n", "thresholds.pelvic_drop_deg must be float"),
-        ("[timing]\nmin_steps = 9\n", "timing.min_steps must be in 1..timing.window_steps"),
+        ("[timing]\nmin_steps = 11\n", "timing.min_steps must be in 1..timing.window_steps"),
         ("[wording]\nlevel_hips = \"Level your hips\"\n", "must contain {side}"),
         ("[cadence\n", "not valid TOML"),
     ],
@@ -79,7 +79,7 @@ def test_bad_flags_are_errors():
 
 
 def test_cue_log_round_trip_and_errors(tmp_path):
-    reason = "pelvic drop median 9.0 deg, 6 of last 8 L-stance steps > 7.0 deg"  # has a comma
+    reason = "pelvic drop median 9.0 deg, 8 of last 10 L-stance steps > 7.0 deg"  # has a comma
     cues = [Cue(2.5, "start", "", 5, "first running steps", ""), Cue(64.25, "level_hips", "R", 4, reason, "")]
     path = tmp_path / "cues.csv"
     write_cues_csv(path, cues)

@@ -63,9 +63,9 @@ def test_right_hip_drop_fires_once_the_pattern_persists_and_names_the_side():
     steps["pelvic_drop_deg"][bad] = 9.0
     cues, _ = replay(steps, p)
     hips = [c for c in cues if c.cue == "level_hips"]
-    # 6 of the last 8 left-stance steps beyond 7 deg: the 6th bad step triggers, at its emission.
-    sixth = steps[bad][5]
-    assert hips[0].t == sixth["t"] + sixth["step_time_s"] + EMIT_DELAY
+    # 8 of the last 10 left-stance steps beyond 7 deg: the 8th bad step triggers, at its emission.
+    eighth = steps[bad][7]
+    assert hips[0].t == eighth["t"] + eighth["step_time_s"] + EMIT_DELAY
     assert hips[0].side == "R" and hips[0].text.startswith("Right hip dropping")
     assert "pelvic drop median 9.0 deg" in hips[0].reason and "L-stance" in hips[0].reason
     assert all(c.side == "R" for c in hips)
@@ -74,7 +74,7 @@ def test_right_hip_drop_fires_once_the_pattern_persists_and_names_the_side():
 def test_too_few_bad_steps_is_not_a_pattern():
     steps = run_steps(0.0, 800)
     left = np.flatnonzero(steps["side"] == "L")
-    # 5 of every 8 left-stance steps bad: never 6 of the last 8.
+    # 5 of every 8 left-stance steps bad: never 8 of the last 10.
     pattern = np.tile([True, True, False, True, True, False, True, False], len(left) // 8 + 1)[: len(left)]
     steps["pelvic_drop_deg"][left[pattern]] = 9.0
     cues, _ = replay(steps, absolute())
