@@ -78,8 +78,9 @@ def test_asymmetry_and_exceedance_sentences_fire_only_beyond_their_limits():
     line = nr.describe_asymmetry(4.0, 8.0, -66.7)
     assert line == "Your right hip dropped more than your left: 8.0° vs 4.0° on average (67 % asymmetry)."
     s = _steps(drop_l_stance=(9, 9), noise=0.5)
-    assert "on 100% of those steps" in nr.describe_exceedance(s, "drop_right_hip", 7.0)
-    assert nr.describe_exceedance(s, "drop_left_hip", 7.0) is None
+    line = nr.describe_exceedance(s, "drop_right_hip", 7.0, "running steps")
+    assert line == "Pelvic drop of the right hip was above 7.0° on 100% of running steps."
+    assert nr.describe_exceedance(s, "drop_left_hip", 7.0, "running steps") is None
 
 
 def test_cue_sentence_counts_each_cue_and_side():

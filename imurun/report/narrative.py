@@ -176,7 +176,7 @@ def describe_asymmetry(left_hip_deg: float, right_hip_deg: float, asymmetry_pct:
     )
 
 
-def describe_exceedance(gait: np.ndarray, key: str, threshold: float) -> str | None:
+def describe_exceedance(gait: np.ndarray, key: str, threshold: float, which: str) -> str | None:
     """A sentence when at least EXCEED_SHARE of the steps are beyond a coaching threshold."""
     label, unit, *_ = SERIES[key]
     _, v = _values(gait, key)
@@ -185,7 +185,7 @@ def describe_exceedance(gait: np.ndarray, key: str, threshold: float) -> str | N
     share = float(np.mean(v > threshold))
     if share < EXCEED_SHARE:
         return None
-    return f"{label[0].upper()}{label[1:]} was above {_fmt(threshold, unit)} on {share:.0%} of those steps."
+    return f"{label[0].upper()}{label[1:]} was above {_fmt(threshold, unit)} on {share:.0%} of {which}."
 
 
 def describe_cues(cue_ids: list[str], sides: list[str]) -> str:

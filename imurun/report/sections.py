@@ -114,9 +114,10 @@ def sentences(session: Session) -> list[str]:
     keys = [k for k in nr.SERIES if k != "lumbar_ext" or not session.is_proxy("lumbar_ext_deg")]
     trends = nr.find_trends(gait, tuple(keys))
     out += [nr.describe_trend(t) for t in trends]
+    word = "running" if activity == "run" else "walking"
     if not trends and gait["t"][-1] - gait["t"][0] >= nr.MIN_SPAN_S:
         out.append(f"No metric changed beyond its threshold between the first and the last quarter of "
-                   f"the {'running' if activity == 'run' else 'walking'}.")
+                   f"the {word}.")
     drop = s["metrics"]["pelvic_drop_deg"]
     # Landing on the right foot, the left hip drops (and the other way round).
     asym = nr.describe_asymmetry(
@@ -124,12 +125,11 @@ def sentences(session: Session) -> list[str]:
     )
     if asym:
         out.append(asym)
-    word = "running" if activity == "run" else "walking"
     for key, threshold in (("drop_right_hip", th.pelvic_drop_deg), ("drop_left_hip", th.pelvic_drop_deg),
                            ("tilt", th.tilt_deg), ("braking", th.braking_mps)):
-        line = nr.describe_exceedance(gait, key, threshold)
+        line = nr.describe_exceedance(gait, key, threshold, f"{word} steps")
         if line:
-            out.append(line.replace("those steps", f"{word} steps"))
+            out.append(line)
     out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
     q = s.get("quality") or {}
     if q.get("gaps"):
