@@ -84,6 +84,7 @@ class Dashboard(QMainWindow):
         self._drawn_version = -1
         self._cues_shown: tuple[int, int] = (-1, -1)
         self._trunk_shown = False
+        self._steps_key: tuple = ()
         self.frames = 0  # redraws done, for the benchmark
 
         central = QWidget()
@@ -134,38 +135,37 @@ class Dashboard(QMainWindow):
         self._layout = glw.ci
         sym = {"L": th.left, "R": th.right}
 
-        self.acc_plot = glw.addPlot(0, 0, title="Acceleration (m/s², gravity removed)")
-        self.acc_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
-        self.acc_v = self.acc_plot.plot(pen=pg.mkPen(th.trace[0]), name="vertical")
-        self.acc_ap = self.acc_plot.plot(pen=pg.mkPen(th.trace[1]), name="forward")
+        # Keys live in the titles, not in legends: a legend sits inside the scrolling view and
+        # would be repainted with every frame.
+        self.acc_plot = glw.addPlot(0, 0)
+        self.acc_plot.setTitle(_title("Acceleration, m/s² (gravity removed)", th, ("━ vertical", th.trace[0]),
+                                      ("━ forward", th.trace[1]), ("▲ left step", th.left),
+                                      ("▲ right step", th.right)))
+        self.acc_v = self.acc_plot.plot(pen=pg.mkPen(th.trace[0]))
+        self.acc_ap = self.acc_plot.plot(pen=pg.mkPen(th.trace[1]))
         self.markers = {
             side: pg.ScatterPlotItem(size=11, symbol="t1", pen=None, brush=pg.mkBrush(sym[side]))
             for side in ("L", "R")
         }
-        for side, item in self.markers.items():
+        for item in self.markers.values():
             self.acc_plot.addItem(item)
-            self.acc_plot.legend.addItem(item, f"{'left' if side == 'L' else 'right'} step")
 
-        self.gyr_plot = glw.addPlot(1, 0, title="Gyro (deg/s, pelvis frame)")
-        self.gyr_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
-        self.gyr = [
-            self.gyr_plot.plot(pen=pg.mkPen(c), name=n)
-            for c, n in zip(th.trace, ("roll", "pitch", "yaw"), strict=True)
-        ]
+        self.gyr_plot = glw.addPlot(1, 0)
+        self.gyr_plot.setTitle(_title("Gyro, deg/s (pelvis frame)", th, *(
+            (f"━ {name}", colour) for name, colour in zip(("roll", "pitch", "yaw"), th.trace, strict=True))))
+        self.gyr = [self.gyr_plot.plot(pen=pg.mkPen(colour)) for colour in th.trace]
         self.gyr_plot.setXLink(self.acc_plot)
 
-        self.tilt_plot = glw.addPlot(2, 0, title="Anterior pelvic tilt (deg)")
-        self.tilt_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
-        self.tilt_curve = self.tilt_plot.plot(pen=pg.mkPen(th.trace[0], width=2), name="tilt")
+        self.tilt_plot = glw.addPlot(2, 0)
+        self.tilt_plot.setTitle(self._tilt_title(proxy=False))
+        self.tilt_curve = self.tilt_plot.plot(pen=pg.mkPen(th.trace[0]))
         self.lumbar_points = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(th.trace[2]))
         self.tilt_plot.addItem(self.lumbar_points)
-        self.tilt_plot.legend.addItem(self.lumbar_points, "lumbar ext. per step")
-        baseline = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(th.threshold, style=Qt.PenStyle.DashLine),
-                                   label="standing baseline", labelOpts={"color": th.muted, "position": 0.9})
+        baseline = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(th.threshold, style=Qt.PenStyle.DashLine))
         self.tilt_plot.addItem(baseline)
         self.tilt_plot.setXLink(self.acc_plot)
 
-        self.cad_plot = glw.addPlot(0, 1, title="Cadence (steps/min)")
+        self.cad_plot = glw.addPlot(0, 1, title=_title("Cadence, steps/min", th))
         self.cad_band = pg.LinearRegionItem(orientation="horizontal", movable=False,
                                             brush=pg.mkBrush(th.band), pen=pg.mkPen(None))
         self.cad_plot.addItem(self.cad_band)
@@ -175,45 +175,54 @@ class Dashboard(QMainWindow):
         for item in self.cad_points.values():
             self.cad_plot.addItem(item)
 
-        self.drop_plot = glw.addPlot(1, 1, rowspan=2, title="Pelvic drop per step (deg)")
-        self.drop_plot.addLegend(offset=(6, 2), colCount=4, brush=pg.mkBrush(th.panel + "d0"))
+        self.drop_plot = glw.addPlot(1, 1, rowspan=2)
         self.drop_bars = {
             hip: pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(sym[hip]), pen=pg.mkPen(None))
             for hip in ("L", "R")
         }
-        for hip, item in self.drop_bars.items():
+        for item in self.drop_bars.values():
             self.drop_plot.addItem(item)
-            self.drop_plot.legend.addItem(item, f"{'left' if hip == 'L' else 'right'} hip")
-        self.drop_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2), label="threshold",
-                                         labelOpts={"color": th.threshold, "position": 0.9})
+        self.drop_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2))
         self.drop_plot.addItem(self.drop_line)
+        self._set_drop_title(math.nan)
         self.drop_plot.setXRange(-DROP_BARS + 0.5, 0.5, padding=0)
         self.drop_plot.getAxis("bottom").setLabel("steps ago")
 
-        self.lean_plot = pg.PlotItem(title="Trunk lean (deg)")
+        self.lean_plot = pg.PlotItem(title=_title("Trunk lean per step, deg", th, ("━ min.", th.threshold)))
         self.lean_points = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(th.trace[1]))
         self.lean_plot.addItem(self.lean_points)
-        self.lean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2), label="minimum",
-                                         labelOpts={"color": th.threshold, "position": 0.9})
+        self.lean_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(th.threshold, width=2))
         self.lean_plot.addItem(self.lean_line)
 
         for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot, self.cad_plot, self.drop_plot,
                      self.lean_plot):
-            plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
-            plot.titleLabel.setText(plot.titleLabel.text, color=th.text)
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setPen(pg.mkPen(th.muted))
                 plot.getAxis(axis).setTextPen(pg.mkPen(th.text))
-        for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot, self.cad_plot):
-            plot.enableAutoRange(axis="x", enable=False)
+        # Scrolling traces: no grid, one shared time axis, and a y range that changes only when
+        # the data leaves it. Each of these is a redrawn axis picture per frame otherwise, which
+        # was most of the drawing cost (benchmarks/bench_dashboard.py).
         for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot):
-            plot.legend.setLabelTextColor(th.text)
-        self.drop_plot.legend.setLabelTextColor(th.text)
+            plot.disableAutoRange()
+        self.acc_plot.hideAxis("bottom")
+        self.gyr_plot.hideAxis("bottom")
+        for plot in (self.cad_plot, self.drop_plot, self.lean_plot):
+            plot.showGrid(x=False, y=True, alpha=0.15)
+        self.cad_plot.enableAutoRange(axis="x", enable=False)
+        self.lean_plot.enableAutoRange(axis="x", enable=False)
         self.tilt_plot.getAxis("bottom").setLabel("session time (s)")
+        self._layout.layout.setColumnStretchFactor(0, 3)
+        self._layout.layout.setColumnStretchFactor(1, 2)
         return glw
+
+    def _tilt_title(self, proxy: bool) -> str:
+        th = self.theme
+        lumbar = "lumbar ext. per step = tilt proxy" if proxy else "lumbar ext. per step"
+        return _title("Anterior pelvic tilt, deg", th, ("━ tilt", th.trace[0]), (f"● {lumbar}", th.trace[2]),
+                      ("┅ standing baseline", th.threshold))
 
     def _build_cue_log(self) -> QWidget:
         box = QFrame()
@@ -251,6 +260,8 @@ class Dashboard(QMainWindow):
         if view not in VIEWS:
             raise ValueError(f"view must be one of {VIEWS}")
         self.view = view
+        self._drawn_version = -1  # draw everything on the next refresh
+        self._steps_key = ()
         self.plots.setVisible(view == "full")
         self._place_tiles(per_row=len(self.tiles) if view == "full" else 3)
         self._apply_theme(value_px=44 if view == "full" else 110, cue_px=15 if view == "full" else 30)
@@ -285,23 +296,33 @@ class Dashboard(QMainWindow):
         self._draw_cues(snap.cues, now)
         if snap.status.trunk and not self._trunk_shown:
             self._show_trunk()
-        if not self.plots.isVisible():
+        if self.view != "full":
             return
         self._draw_signals(snap, now)
-        self._draw_cadence(snap, now)
-        self._draw_drop(snap)
-        if self._trunk_shown:
-            self._draw_lean(snap, now)
+        # The per-step plots change only when a step arrives: redrawing them every frame would
+        # double the painting cost for nothing.
+        steps_key = (len(snap.steps), snap.steps["t"][-1] if len(snap.steps) else 0.0, snap.targets)
+        if steps_key != self._steps_key:
+            self._steps_key = steps_key
+            self._draw_cadence(snap, now)
+            self._draw_drop(snap)
+            if self._trunk_shown:
+                self._draw_lean(snap, now)
 
     def _draw_signals(self, snap: Snapshot, now: float) -> None:
         sig = snap.signals
         t = sig["t"]
         self.acc_v.setData(t, sig["acc_v"])
         self.acc_ap.setData(t, sig["acc_ap"])
-        for curve, col in zip(self.gyr, ("gyr_x", "gyr_y", "gyr_z"), strict=True):
-            curve.setData(t, sig[col] * RAD_TO_DEG)
+        gyr_deg = [sig[col] * RAD_TO_DEG for col in ("gyr_x", "gyr_y", "gyr_z")]
+        for curve, values in zip(self.gyr, gyr_deg, strict=True):
+            curve.setData(t, values)
         self.tilt_curve.setData(t, sig["tilt_deg"])
         self.acc_plot.setXRange(now - SIGNAL_WINDOW_S, now, padding=0)
+        if len(t):
+            _fit_y(self.acc_plot, sig["acc_v"], sig["acc_ap"])
+            _fit_y(self.gyr_plot, *gyr_deg)
+            _fit_y(self.tilt_plot, sig["tilt_deg"], np.zeros(1))
 
         steps = snap.steps[snap.steps["t"] >= now - SIGNAL_WINDOW_S]
         for side, item in self.markers.items():
@@ -310,10 +331,9 @@ class Dashboard(QMainWindow):
             item.setData(ic, y)
         proxy = _is_proxy(snap.status, "lumbar_ext_deg")
         self.lumbar_points.setData(steps["t"], steps["lumbar_ext_deg"])
-        title = "Anterior pelvic tilt (deg); lumbar extension = tilt proxy" if proxy else \
-            "Anterior pelvic tilt (deg) and lumbar extension"
+        title = self._tilt_title(proxy)
         if self.tilt_plot.titleLabel.text != title:
-            self.tilt_plot.setTitle(title, color=self.theme.text)
+            self.tilt_plot.setTitle(title)
 
     def _draw_cadence(self, snap: Snapshot, now: float) -> None:
         steps = snap.steps
@@ -325,8 +345,8 @@ class Dashboard(QMainWindow):
         self.cad_band.setVisible(math.isfinite(target))
         if math.isfinite(target):
             self.cad_band.setRegion((target * (1 - tol), target * (1 + tol)))
-            self.cad_plot.setTitle(f"Cadence (steps/min), target {target:.0f} ± {tol * 100:.0f} %",
-                                   color=self.theme.text)
+            self.cad_plot.setTitle(_title(f"Cadence, steps/min: target {target:.0f} ± {tol * 100:.0f} %",
+                                          self.theme, ("▇ target band", self.theme.band[:7])))
 
     def _draw_drop(self, snap: Snapshot) -> None:
         steps = snap.steps[-DROP_BARS:]
@@ -338,7 +358,14 @@ class Dashboard(QMainWindow):
         self.drop_line.setVisible(math.isfinite(limit))
         if math.isfinite(limit):
             self.drop_line.setValue(limit)
-            self.drop_line.label.setFormat(f"threshold {limit:.0f}°")
+        self._set_drop_title(limit)
+
+    def _set_drop_title(self, limit: float) -> None:
+        th = self.theme
+        keys = [("▇ left hip", th.left), ("▇ right hip", th.right)]
+        if math.isfinite(limit):
+            keys.append((f"━ threshold {limit:g}°", th.threshold))
+        self.drop_plot.setTitle(_title("Pelvic drop per step, deg", th, *keys))
 
     def _draw_lean(self, snap: Snapshot, now: float) -> None:
         steps = snap.steps
@@ -414,6 +441,24 @@ class Dashboard(QMainWindow):
     def save_png(self, path: str) -> None:
         if not self.grab().save(str(path), "PNG"):
             raise OSError(f"cannot write {path}")
+
+
+def _title(text: str, theme: Theme, *keys: tuple[str, str]) -> str:
+    """A plot title with a colour key: (label, colour) pairs after the text."""
+    spans = "".join(f"&nbsp;&nbsp;<span style='color:{colour}'>{label}</span>" for label, colour in keys)
+    return f"<span style='color:{theme.text}'>{text}</span>{spans}"
+
+
+def _fit_y(plot: pg.PlotItem, *series: np.ndarray) -> None:
+    """Keep the y range while the data fits it and fills at least half of it; else refit."""
+    lo = min(float(np.nanmin(x)) for x in series)
+    hi = max(float(np.nanmax(x)) for x in series)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return
+    (y0, y1) = plot.viewRange()[1]
+    if lo < y0 or hi > y1 or (hi - lo) < 0.5 * (y1 - y0):
+        margin = 0.1 * max(hi - lo, 1e-3)
+        plot.setYRange(lo - margin, hi + margin, padding=0)
 
 
 def _is_proxy(status: Status, column: str) -> bool:
