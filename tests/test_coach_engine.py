@@ -1,0 +1,56 @@
+"""The coach on real engine output: simulated sessions -> Engine (20-sample blocks) -> CoachSink.
+
+Same expectations as on the truth steps (test_coach_scenarios), now through step detection and
+metric estimation, with the angle tolerance widened by the engine's per-step error (SD ~0.7 deg
+for drop and tilt against the truth in these sessions). Cue times are the session times of the
+blocks that delivered the steps.
+"""
+
+from test_coach_scenarios import PROFILE, baseline_target, check_fatigue
+
+from imurun.blocks import SampleBlock
+from imurun.coach.cues import read_cues_csv
+from imurun.coach.sink import CoachSink
+from imurun.core.engine import Engine
+from imurun.sources.simulate import simulate
+
+BLOCK = 20
+
+
+def coach_session(name, tmp_path):
+    sim = simulate(name, seed=1)
+    eng = Engine(sample_rate_hz=sim.rate_hz)
+    sink = CoachSink(PROFILE, cue_log=tmp_path / "cues.csv", console=None)
+    arrivals = []  # (block end time, steps of that block)
+    for i in range(0, len(sim.t), BLOCK):
+        block = SampleBlock(sim.t[i : i + BLOCK], sim.acc[i : i + BLOCK], sim.gyr[i : i + BLOCK])
+        out = eng.process(block.t, block.acc, block.gyr)
+        sink.consume(block, out)
+        if len(out.steps):
+            arrivals.append(block.t[-1])
+    sink.close()
+    assert [(round(c.t, 3), c.cue, c.side) for c in sink.cues] == [
+        (c.t, c.cue, c.side) for c in read_cues_csv(tmp_path / "cues.csv")
+    ]
+    assert {c.t for c in sink.cues} <= set(arrivals)  # every cue at a step's emission time
+    return sim.steps, sink.cues, arrivals
+
+
+def test_easy_run_through_the_engine_gets_only_the_start_reminder(tmp_path):
+    _, cues, arrivals = coach_session("easy-run", tmp_path)
+    assert [c.cue for c in cues] == ["start"]
+    assert cues[0].t == arrivals[0]  # with the first running step the engine delivers
+
+
+def test_fatigue_through_the_engine(tmp_path):
+    truth, cues, _ = coach_session("fatigue", tmp_path)
+    check_fatigue(truth, cues, baseline_target(truth), tol_deg=0.7, tol_spm=2.5)
+
+
+def test_overstride_through_the_engine(tmp_path, name="overstride"):
+    truth, cues, _ = coach_session(name, tmp_path)
+    quicker = [c for c in cues if c.cue == "quicker_steps"]
+    assert {c.cue for c in cues} == {"start", "quicker_steps"}
+    quiet_end = truth["t"][0] + PROFILE.timing.quiet_start_s  # quiet start counts from the first IC
+    assert quiet_end <= quicker[0].t <= quiet_end + 1.0
+    assert all("braking" in c.reason for c in quicker)
