@@ -9,8 +9,12 @@ the matching; left/right accuracy is measured over the matched pairs.
 
 from __future__ import annotations
 
+import argparse
 import math
+from pathlib import Path
 from typing import Any
+
+from imurun.errors import InputError
 
 TOLERANCES_S = (0.05, 0.10)
 # Timing, side, cadence and metric errors are measured over the matches at this tolerance.
@@ -92,13 +96,13 @@ def inside_bouts(t, bouts, tol: float):
 
 
 def step_cadence(steps):
-    """Per-step cadence, spm: the file's cadence_spm column, else 60 / (next IC - this IC).
+    """Per-step cadence, spm: the cadence_spm column if it has any value, else 60 / (next IC - this IC).
 
     Derived intervals longer than MAX_STEP_TIME_S are NaN (a stop or a gap in the reference).
     """
     import numpy as np
 
-    if "cadence_spm" in (steps.dtype.names or ()):
+    if "cadence_spm" in (steps.dtype.names or ()) and np.isfinite(steps["cadence_spm"]).any():
         return np.asarray(steps["cadence_spm"], dtype=float)
     t = np.asarray(steps["t"], dtype=float)
     order = np.argsort(t, kind="stable")
@@ -189,8 +193,10 @@ def score(detected, truth, bouts=None) -> dict[str, Any]:
     same_side = dm["side"] == tm["side"]
     result["side"] = {"compared": int(di.size), "accuracy": _mean(same_side.astype(float))}
     if "activity" in (det.dtype.names or ()) and "activity" in (tru.dtype.names or ()):
-        same = (dm["activity"] == tm["activity"]).astype(float)
-        result["activity"] = {"compared": int(di.size), "accuracy": _mean(same)}
+        known = tm["activity"] != ""  # an empty label is a reference without activity
+        if known.any():
+            same = (dm["activity"][known] == tm["activity"][known]).astype(float)
+            result["activity"] = {"compared": int(known.sum()), "accuracy": _mean(same)}
 
     d_cad, t_cad = _both_finite(step_cadence(det)[di], step_cadence(tru)[ti])
     err = d_cad - t_cad
@@ -244,3 +250,87 @@ def _score_bouts(detected, bouts) -> dict[str, Any]:
         "cadence_bias_spm": _mean(err),
         "per_bout": per_bout,
     }
+
+
+def _f(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The human-readable report of a score() result."""
+    lines = [
+        f"{'tolerance':>9} {'detected':>8} {'truth':>6} {'matched':>7} {'extra':>6} {'missed':>6}"
+        f" {'precision':>9} {'recall':>7} {'F1':>6}"
+    ]
+    for d in result["detection"]:
+        lines.append(
+            f"{d['tolerance_ms']:>6} ms {d['detected']:>8} {d['truth']:>6} {d['matched']:>7}"
+            f" {d['false_positives']:>6} {d['missed']:>6} {d['precision']:>9.3f} {d['recall']:>7.3f}"
+            f" {d['f1']:>6.3f}"
+        )
+    tm = result["timing"]
+    lines.append(
+        f"timing over {tm['matched']} matches at {tm['tolerance_ms']} ms: "
+        f"bias {_f(tm['bias_ms'], '+.1f')} ms, MAE {_f(tm['mae_ms'], '.1f')} ms"
+    )
+    side = result["side"]
+    side_pct = None if side["accuracy"] is None else 100 * side["accuracy"]
+    lines.append(f"left/right: {_f(side_pct, '.1f')} % of {side['compared']} matched steps")
+    if "activity" in result:
+        act = result["activity"]
+        lines.append(f"walk/run: {_f(100 * act['accuracy'], '.1f')} % of {act['compared']} matched steps")
+    cad = result["cadence"]
+    lines.append(
+        f"cadence per step: MAE {_f(cad['mae_spm'], '.2f')} spm, bias {_f(cad['bias_spm'], '+.2f')} spm"
+        f" over {cad['compared']} matched steps"
+    )
+    if "bouts" in result:
+        b = result["bouts"]
+        lines.append(
+            f"cadence per bout (median): MAE {_f(b['cadence_mae_spm'], '.2f')} spm,"
+            f" bias {_f(b['cadence_bias_spm'], '+.2f')} spm over {b['compared']} of {b['count']} bouts"
+        )
+    if result["metrics"]:
+        lines.append(f"{'metric (detected - truth)':<26} {'n':>6} {'bias':>9} {'RMSE':>9}")
+        for name, m in result["metrics"].items():
+            lines.append(f"{name:<26} {m['compared']:>6} {_f(m['bias'], '+9.3f')} {_f(m['rmse'], '9.3f')}")
+    lines += [f"note: {n}" for n in result["notes"]]
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "file", metavar="FILE", help="a session CSV (run through the engine) or a steps.csv from analyze"
+    )
+    parser.add_argument("--truth", required=True, metavar="TRUTH.steps.csv", help="truth / reference steps")
+    parser.add_argument("--bouts", metavar="B.bouts.csv", help="score only inside these reference bouts")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def detected_steps(path: str | Path):
+    """The steps of FILE: a session runs through the engine (as analyze does), a steps.csv is read."""
+    from imurun.session.format import MAGIC
+    from imurun.session.truth import read_steps_csv
+
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(256)
+    except OSError as exc:
+        raise InputError(path, f"cannot open: {exc.strerror or exc}") from None
+    if first.startswith(MAGIC.strip().encode()):
+        from imurun.analyze import analyze
+
+        return analyze(path)[0]
+    return read_steps_csv(path)
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+
+    from imurun.session.truth import read_bouts_csv, read_steps_csv
+
+    truth = read_steps_csv(args.truth)
+    bouts = read_bouts_csv(args.bouts) if args.bouts else None
+    result = score(detected_steps(args.file), truth, bouts)
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    return 0
