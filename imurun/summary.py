@@ -102,12 +102,15 @@ def _quality(status: Status) -> dict[str, Any]:
 
 
 def _header(header: Any) -> dict[str, Any] | None:
+    """The header as its `# key: value` lines say it: known keys, then the unknown ones (text)."""
     if header is None:
         return None
     if dataclasses.is_dataclass(header):
-        header = dataclasses.asdict(header)
-    return {str(k): v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
-            for k, v in dict(header).items()}
+        fields = dataclasses.asdict(header)
+        fields["columns"] = list(fields["columns"])
+        extra = fields.pop("extra")
+        return {**fields, **extra}
+    return dict(header)
 
 
 def _activity_time(steps: np.ndarray, activity: str) -> float:

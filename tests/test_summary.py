@@ -121,3 +121,15 @@ def test_no_steps_at_all():
     assert [(x["t0_s"], x["t1_s"], x["steps"]) for x in s["splits"]] == [(0.0, 12.5, 0)]
     assert s["session"] is None
     assert not math.isnan(s["quality"]["packet_loss_pct"])
+
+
+def test_session_header_becomes_its_key_value_lines():
+    from imurun.session.format import SessionHeader
+
+    header = SessionHeader(device="dev", sample_rate_hz=100.0, extra={"distance_m": "5000"})
+    s = summarize(empty_steps(), Status(), 1.0, header)
+    json.dumps(s, allow_nan=False)
+    assert s["session"]["device"] == "dev" and s["session"]["sample_rate_hz"] == 100.0
+    assert s["session"]["distance_m"] == "5000"  # unknown keys stay text, as written
+    assert s["session"]["columns"] == ["t", "ax", "ay", "az", "gx", "gy", "gz"]
+    assert "extra" not in s["session"]
