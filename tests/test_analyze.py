@@ -1,0 +1,126 @@
+"""`imurun analyze` and `imurun validate` end to end on simulated and real sessions."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imurun.analyze import ProgressLine, analyze
+from imurun.cli import main
+from imurun.core.engine import Engine
+from imurun.session.reader import read_session
+from imurun.session.truth import read_bouts_csv, read_steps_csv
+from imurun.sources.simulate import simulate, write_files
+from imurun.validate import score
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="module")
+def trunk_run(tmp_path_factory):
+    """A 30 s simulated run with a trunk sensor: NAME.csv, NAME.trunk.csv, NAME.steps.csv."""
+    path = tmp_path_factory.mktemp("sim") / "trunk.csv"
+    write_files(simulate("trunk", seed=3, rate_hz=100.0, duration_s=30.0), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def analysed(trunk_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    steps, summary = analyze(trunk_run, out)
+    return out, steps, summary
+
+
+def test_steps_are_the_engine_steps_on_the_whole_file(trunk_run, analysed):
+    _, steps, summary = analysed
+    pelvis, trunk = read_session(trunk_run), read_session(trunk_run.with_name("trunk.trunk.csv"))
+    direct = Engine(100.0).process(pelvis.t, pelvis.acc, pelvis.gyr, trunk_acc=trunk.acc, trunk_gyr=trunk.gyr)
+    assert len(steps) > 40
+    assert steps.tobytes() == direct.steps.tobytes()
+    assert summary["quality"]["trunk_sensor"] is True
+    assert summary["metrics"]["trunk_lean_deg"]["all"]["n"] > 0
+    assert summary["duration_s"] == pytest.approx(pelvis.t[-1])
+
+
+def test_written_files_hold_what_analyze_returned(analysed):
+    out, steps, summary = analysed
+    assert json.loads((out / "summary.json").read_text()) == json.loads(json.dumps(summary))
+    written = read_steps_csv(out / "steps.csv")
+    assert len(written) == len(steps)
+    assert np.array_equal(written["side"], steps["side"])
+    assert np.allclose(written["t"], steps["t"], atol=1e-6, rtol=0)
+    drop = written["pelvic_drop_deg"], steps["pelvic_drop_deg"]
+    assert np.allclose(*drop, atol=0.005, rtol=0, equal_nan=True)
+
+
+def test_validate_scores_a_session_and_its_steps_csv_alike(trunk_run, analysed, capsys):
+    out, steps, _ = analysed
+    truth_path = trunk_run.with_name("trunk.steps.csv")
+    assert main(["validate", str(trunk_run), "--truth", str(truth_path), "--json"]) == 0
+    from_session = json.loads(capsys.readouterr().out)
+    assert from_session == json.loads(json.dumps(score(steps, read_steps_csv(truth_path))))
+    assert main(["validate", str(out / "steps.csv"), "--truth", str(truth_path), "--json"]) == 0
+    from_csv = json.loads(capsys.readouterr().out)
+    assert from_csv["detection"] == from_session["detection"]
+    assert from_csv["side"] == from_session["side"]
+    assert from_csv["timing"]["mae_ms"] == pytest.approx(from_session["timing"]["mae_ms"], abs=1e-3)
+    # table form: one row per tolerance and every metric the truth has
+    assert main(["validate", str(out / "steps.csv"), "--truth", str(truth_path)]) == 0
+    table = capsys.readouterr().out
+    assert "    50 ms" in table and "   100 ms" in table and "trunk_lean_deg" in table
+
+
+def test_validate_on_a_real_recording_with_bouts(capsys):
+    name = REAL / "HA_001_Test11_Trial1"
+    truth = ["--truth", f"{name}.steps.csv", "--bouts", f"{name}.bouts.csv"]
+    assert main(["validate", f"{name}.csv", *truth, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["bouts"]["count"] == len(read_bouts_csv(f"{name}.bouts.csv"))
+    assert r["detection"][1]["truth"] == len(read_steps_csv(f"{name}.steps.csv"))
+    assert r["bouts"]["compared"] >= 1
+
+
+def test_progress_line_shows_the_final_numbers():
+    from imurun.blocks import SampleBlock
+    from imurun.core.output import EngineOutput, Status, empty_steps
+
+    stream = io.StringIO()
+    line = ProgressLine(stream)
+    for k in range(50):  # far more than 10 updates within 0.1 s: only the first is drawn, then the last
+        line.consume(SampleBlock.empty(), EngineOutput(empty_steps(), Status(t=float(k), steps=k)))
+    line.close()
+    text = stream.getvalue()
+    assert text.count("\r") == 2
+    first, last = text.split("\r")[1:]
+    assert "0.0 s of session, 0 steps" in first
+    assert "49.0 s of session, 49 steps" in last and last.endswith("\n")
+
+
+def _cli(*argv):
+    return subprocess.run([sys.executable, "-m", "imurun", *argv], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["analyze", "no-such.csv", "--out", "x"], "no-such.csv: no such file"),
+        (["validate", "no-such.csv", "--truth", "t.csv"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, argv, message):
+    proc = subprocess.run([sys.executable, "-m", "imurun", *argv], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_output_folder_that_is_a_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = _cli("analyze", str(REAL / "HA_001_Test5_Trial1.csv"), "--out", str(blocker))
+    assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
