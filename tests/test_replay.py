@@ -96,3 +96,92 @@ def test_a_failing_close_does_not_leave_other_sinks_open(real):
     with pytest.raises(OSError, match="disk full"):
         run_pipeline(_blocks(t, acc, gyr, 100), Engine(100.0), [BadClose(), after])
     assert after.closed
+
+
+# --- the replay source and `imurun replay` on session files ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    from imurun.sources.simulate import simulate, write_files
+
+    path = tmp_path_factory.mktemp("sim") / "run.csv"
+    write_files(simulate("easy-run", seed=5, rate_hz=200.0, duration_s=20.0), path)
+    return path
+
+
+def test_replay_gives_exactly_the_analyze_steps(run_file):
+    from imurun.analyze import analyze, engine_for
+    from imurun.sources.replay import replay_streams
+
+    expected, _ = analyze(run_file)
+    blocks, trunk = replay_streams(run_file, block_s=0.05, speed=float("inf"))
+    assert trunk is None
+    sink = Collect()
+    run_pipeline(blocks, engine_for(run_file), [sink])
+    assert len(expected) >= 20
+    assert len(sink.rows) == 400  # one consume per 50 ms block of the 20 s session
+    assert sink.steps.tobytes() == expected.tobytes()
+
+
+def test_replay_blocks_are_50ms_and_paced_by_the_wall_clock(run_file):
+    import time
+
+    from imurun.sources.replay import replay_blocks
+
+    start = time.monotonic()
+    blocks = []
+    for block in replay_blocks(run_file, block_s=0.05, speed=8.0):
+        blocks.append(block)
+        if block.t[-1] >= 2.0:
+            break
+    elapsed = time.monotonic() - start
+    assert {len(b) for b in blocks} == {10}  # 50 ms at 200 Hz
+    assert elapsed >= (blocks[-1].t[-1] - blocks[0].t[0]) / 8.0
+    assert elapsed < 2.0  # 2 s of session at 8x: about 0.25 s, nowhere near real time
+
+
+def test_trunk_is_put_on_the_pelvis_clock(tmp_path):
+    from imurun.session.format import SessionHeader
+    from imurun.session.writer import SessionWriter
+    from imurun.sources.replay import TrunkOnPelvisClock
+
+    t = np.arange(0, 2, 0.01)
+    ramp = np.column_stack([t, 2 * t, -t])
+    path = tmp_path / "x.trunk.csv"
+    with SessionWriter(path, SessionHeader(sample_rate_hz=100.0)) as w:
+        w.write(t + 0.004, ramp, ramp)  # the trunk sensor's own clock, 4 ms late
+    trunk = TrunkOnPelvisClock(path, rows=7)  # chunks smaller than the blocks asked for
+    pelvis_t = t[10:150]
+    got = [trunk.at(part) for part in np.array_split(pelvis_t, 9)]
+    acc = np.concatenate([g.acc for g in got])
+    expected = np.column_stack([pelvis_t, 2 * pelvis_t, -pelvis_t]) - np.array([0.004, 0.008, -0.004])
+    assert np.allclose(acc, expected, atol=1e-5)
+
+
+def test_replay_cli_prints_one_line_per_step_and_a_summary(run_file, capsys):
+    from imurun.analyze import analyze
+    from imurun.cli import main
+
+    expected, _ = analyze(run_file)
+    assert main(["replay", str(run_file), "--speed", "max"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(expected) + 1
+    assert [float(line.split()[0]) for line in lines[:-1]] == pytest.approx(expected["t"], abs=5e-4)
+    assert [line.split()[1] for line in lines[:-1]] == list(expected["side"])
+    assert lines[-1].startswith(f"replay: 20.0 s, {len(expected)} steps")
+
+    assert main(["replay", str(run_file), "--speed", "max", "--per-second"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 20 + 1  # seconds 0..19 (the last sample is at 19.995 s) and the summary
+    assert sum(int(line.split()[5]) for line in lines[:-1]) == len(expected)
+
+
+@pytest.mark.parametrize("speed", ["0", "-2", "fast"])
+def test_bad_speed_is_a_usage_error(run_file, speed):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "imurun", "replay", str(run_file), "--speed", speed],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "speed must be a positive number or 'max'" in proc.stderr
