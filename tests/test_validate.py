@@ -200,3 +200,27 @@ def test_metric_missing_from_detected_is_reported_not_dropped():
     r = score(steps([1.0]), steps([1.0], braking_mps=[0.3]))
     assert r["metrics"]["braking_mps"] == {"compared": 0, "bias": None, "rmse": None}
     assert any("braking_mps" in n for n in r["notes"])
+
+
+def test_reference_read_as_full_step_rows_without_cadence_or_activity():
+    """read_steps_csv gives every STEP_DTYPE column: NaN metrics and '' activity where the file has none."""
+    from imurun.core.output import METRIC_COLUMNS, empty_steps
+
+    def full(t, **columns):
+        s = empty_steps(len(t))
+        for name in METRIC_COLUMNS:
+            s[name] = np.nan
+        s["t"], s["side"] = t, ["L" if k % 2 == 0 else "R" for k in range(len(t))]
+        for name, values in columns.items():
+            s[name] = values
+        return s
+
+    truth = full([0.0, 0.5, 1.0, 1.6])  # cadence from the ICs: 120, 120, 100
+    detected = full([0.0, 0.5, 1.0, 1.6], cadence_spm=[118.0, 121.0, 100.0, 90.0], activity=["walk"] * 4)
+    r = score(detected, truth)
+    assert r["cadence"]["compared"] == 3 and r["cadence"]["mae_spm"] == pytest.approx(1.0)
+    assert "activity" not in r  # the reference says nothing about walk/run
+    assert r["metrics"] == {}  # no finite reference metric
+
+    truth["activity"] = ["walk", "run", "", "walk"]
+    assert score(detected, truth)["activity"] == {"compared": 3, "accuracy": pytest.approx(2 / 3)}
