@@ -159,3 +159,13 @@ def test_several_steps_in_one_block_give_at_most_one_cue_per_block_time():
     steps = run_steps(0.0, 100, tilt_deg=12.0, braking_mps=0.7)
     cues, _ = coach_steps(steps, 40.0, CoachState(), p)
     assert [c.cue for c in cues] == ["start"]  # the rest must wait for the any-cue cooldown
+
+
+def test_a_reminder_in_the_hysteresis_band_says_so():
+    steps = run_steps(0.0, 700)
+    steps["pelvic_drop_deg"] = np.where(steps["t"] < 60, 9.0, 6.5)  # improved, not below 5.95
+    cues, _ = replay(steps, absolute())
+    hips_r = [c for c in cues if c.cue == "level_hips" and c.side == "R"]
+    assert hips_r[0].reason == "pelvic drop median 9.0 deg, 10 of last 10 L-stance steps > 7.0 deg"
+    reminder = "pelvic drop median 6.5 deg, 0 of last 10 L-stance steps < 6.0 deg (fixed at 8)"
+    assert hips_r[1].reason == reminder

@@ -207,10 +207,13 @@ def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | N
         for rule in rule_table(profile):  # rules sharing this cue and side are answered too
             if rule.cue == best.cue and rule.side == best.side and state.active.get(rule.name):
                 state.cued[rule.name] = True
-        on, _ = _limits(best, state, profile)
+        on, off = _limits(best, state, profile)
         values = state.values[best.name]
-        bad, _ = _count(values, on, math.nan, best.above)
-        reason = _describe(best, values, bad, on, "bad")
+        bad, good = _count(values, on, off, best.above)
+        if bad >= profile.timing.min_steps:
+            reason = _describe(best, values, bad, on, "bad")
+        else:  # a reminder while the runner is in the hysteresis band: improved, not yet fixed
+            reason = _describe(best, values, good, off, "good") + f" (fixed at {profile.timing.min_steps})"
         if best.name == "cadence":
             reason += f" (target {cadence_target(state, profile):.1f} spm)"
         text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))
