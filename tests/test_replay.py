@@ -105,8 +105,8 @@ def test_a_failing_close_does_not_leave_other_sinks_open(real):
 def run_file(tmp_path_factory):
     from imurun.sources.simulate import simulate, write_files
 
-    path = tmp_path_factory.mktemp("sim") / "run.csv"
-    write_files(simulate("easy-run", seed=5, rate_hz=200.0, duration_s=20.0), path)
+    path = tmp_path_factory.mktemp("sim") / "run.csv"  # with run.trunk.csv: the trunk path is replayed too
+    write_files(simulate("trunk", seed=5, rate_hz=200.0, duration_s=20.0), path)
     return path
 
 
@@ -116,9 +116,9 @@ def test_replay_gives_exactly_the_analyze_steps(run_file):
 
     expected, _ = analyze(run_file)
     blocks, trunk = replay_streams(run_file, block_s=0.05, speed=float("inf"))
-    assert trunk is None
+    assert trunk is not None
     sink = Collect()
-    run_pipeline(blocks, engine_for(run_file), [sink])
+    assert run_pipeline(blocks, engine_for(run_file), [sink], trunk_blocks=trunk).trunk
     assert len(expected) >= 20
     assert len(sink.rows) == 400  # one consume per 50 ms block of the 20 s session
     assert sink.steps.tobytes() == expected.tobytes()
