@@ -142,21 +142,27 @@ def test_up_direction_matches_the_true_angles_and_the_still_accelerometer(run400
 
 
 def _recomputed(sim, k):
-    """Step k's truth metrics from the per-sample truth signals (independent of sim_truth)."""
+    """Step k's truth metrics from the per-sample truth signals (independent of sim_truth). The
+    signals are continuous, so their extremes over [IC_k, IC_k+1) include the values at both ICs,
+    interpolated between samples."""
     s = sim.steps
-    t = sim.t
-    sel = between(t, s["t"][k], s["t"][k] + s["step_time_s"][k])
+    t0, t1 = s["t"][k], s["t"][k] + s["step_time_s"][k]
+
+    def over(x, a, b):
+        sel = between(sim.t, a, b)
+        return np.concatenate([np.interp([a], sim.t, x), x[sel], np.interp([b], sim.t, x)])
+
     sign = 1.0 if s["side"][k] == "L" else -1.0
+    sel = between(sim.t, t0, t1)
     fwd = sim.fwd_mps[sel]
     j = np.argmin(fwd)
-    decel = -np.gradient(fwd, t[sel])[: j + 1]
-    stride = between(t, s["t"][k - 1], s["t"][k] + s["step_time_s"][k])
+    decel = -np.gradient(fwd, sim.t[sel])[: j + 1]
     return {
-        "pelvic_drop_deg": np.max(sign * sim.obliquity_deg[sel]),
+        "pelvic_drop_deg": np.max(sign * over(sim.obliquity_deg, t0, t1)),
         "tilt_deg": np.mean(sim.tilt_deg[sel]),
-        "tilt_peak_deg": np.max(sim.tilt_deg[sel]),
-        "rotation_range_deg": np.ptp(sim.rotation_deg[stride]),
-        "vertical_osc_cm": 100 * np.ptp(sim.height_m[sel]),
+        "tilt_peak_deg": np.max(over(sim.tilt_deg, t0, t1)),
+        "rotation_range_deg": np.ptp(over(sim.rotation_deg, s["t"][k - 1], t1)),
+        "vertical_osc_cm": 100 * np.ptp(over(sim.height_m, t0, t1)),
         "braking_mps": fwd[0] - fwd[j],
         "braking_peak_ms2": decel.max() if j else 0.0,
     }

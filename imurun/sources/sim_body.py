@@ -20,7 +20,9 @@ IMPACT_S, IMPACT_HZ = 0.10, 20.0  # two cycles of a ~20 Hz transient after IC
 WOBBLE_S, WOBBLE_HZ = 0.15, 40.0 / 3.0  # two cycles of soft-tissue wobble after IC
 SWAY_PHASE = 0.4  # the pelvis is furthest over the stance foot at 40 % of the step
 TILT_PHASE = 0.7  # anterior tilt peaks near toe-off, once per step (twice per stride)
-YAW_LAG = 0.1  # pelvic yaw extreme 10 % of a step after IC: still turning at IC
+YAW_LAG = 0.25  # pelvic yaw extreme a quarter step after IC: still turning at IC
+ROLL_LAG = 0.1  # walking roll term: left side lowest just after a left IC
+WALK_FWD_LAG = 0.1  # walking forward acceleration changes sign 10 % of a step after IC
 TRUNK_PHASE = 0.5
 TRUNK_COUNTER = -0.5  # the thorax counter-rotates against the pelvis
 TRUNK_LENGTH_M = 0.3
@@ -131,6 +133,12 @@ class Body:
         f, df = _bump(s[on] / step[on], sch.drop_peak[k])
         amp = sch.side[k] * sch.drop_deg[k]
         obl[on], dobl[on] = amp * f, amp * df / step[on]
+        # walking: a stride-frequency roll, the landing side lowest around its IC (real recordings)
+        ra, dra, _ = a.tr["roll_amp_deg"]
+        arg = np.pi * (a.ph - ROLL_LAG)
+        cs, sn = np.cos(arg), np.sin(arg)
+        obl -= ra * cs
+        dobl += -dra * cs + ra * sn * np.pi * a.dph
         return Angles(np.radians(rot), np.radians(tilt), np.radians(obl),
                       np.radians(drot), np.radians(dtilt), np.radians(dobl))
 
@@ -184,9 +192,9 @@ class Body:
         # inverted pendulum, lowest and most accelerated upward at IC
         k = i[walk]
         step_w = step[walk]
-        arg = 2 * np.pi * s[walk] / step_w
-        fwd[walk] -= sch.braking_ms2[k] * np.sin(arg)
-        up[walk] = sch.bounce_m[k] * (2 * np.pi / step_w) ** 2 * np.cos(arg)
+        tau = s[walk] / step_w
+        fwd[walk] -= sch.braking_ms2[k] * np.sin(2 * np.pi * (tau - WALK_FWD_LAG))
+        up[walk] = sch.bounce_m[k] * (2 * np.pi / step_w) ** 2 * np.cos(2 * np.pi * tau)
         up += sch.impact_ms2[i] * _impact(s)
         # medio-lateral: displacement toward the stance side, acceleration away from it
         y, dy, ddy = a.tr["sway_cm"]

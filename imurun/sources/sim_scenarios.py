@@ -27,6 +27,7 @@ class Gait:
     tilt_deg: float = 4.0  # mean anterior tilt offset
     tilt_amp_deg: float = 2.0  # twice-per-stride tilt oscillation amplitude
     rot_amp_deg: float = 6.0  # yaw amplitude (range = 2x)
+    roll_amp_deg: float = 0.0  # stride-frequency roll on top of the drop (walking: landing side low)
     trunk_lean_deg: float = 10.0  # forward trunk lean (trunk scenarios)
     trunk_amp_deg: float = 1.5  # twice-per-stride trunk pitch oscillation
     curve_deg: float = 20.0  # amplitude of the gentle heading curves
@@ -38,8 +39,8 @@ WALK = Gait(
     cadence_spm=110.0,
     step_cv=0.02,
     speed_mps=1.3,
-    drop_l_deg=4.0,
-    drop_r_deg=4.0,
+    drop_l_deg=3.0,  # with the roll term: truth drop ~2.4 deg (real recordings: small roll rates)
+    drop_r_deg=3.0,
     braking_ms2=1.2,
     impact_ms2=2.5,
     bounce_cm=2.0,
@@ -47,6 +48,7 @@ WALK = Gait(
     tilt_deg=1.0,
     tilt_amp_deg=1.5,
     rot_amp_deg=4.0,
+    roll_amp_deg=2.5,
     trunk_lean_deg=3.0,
     trunk_amp_deg=1.0,
     curve_deg=10.0,

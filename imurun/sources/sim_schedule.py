@@ -19,6 +19,7 @@ TRANSITION_S = 1.5  # smooth ramp between standing / walking / running levels
 FIRST_IC_DELAY_S = 0.3  # first IC after a gait segment starts from standing
 MIN_FLIGHT_S = 0.03
 WALK_STANCE = 0.6  # stance fraction of the stride in walking (Perry & Burnfield, Gait Analysis)
+WALK_DROP_PEAK = 0.3  # walking: the swing side drops in the loading response (Perry & Burnfield)
 
 
 def smootherstep(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -30,7 +31,7 @@ def smootherstep(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 # Continuous gait quantities (0 when standing), as Gait attribute names.
 TRACE_FIELDS = (
-    "speed_mps", "sway_cm", "tilt_deg", "tilt_amp_deg", "rot_amp_deg",
+    "speed_mps", "sway_cm", "tilt_deg", "tilt_amp_deg", "rot_amp_deg", "roll_amp_deg",
     "trunk_lean_deg", "trunk_amp_deg", "curve_deg",
 )
 
@@ -205,7 +206,7 @@ def build_schedule(segments: list[Segment], t0: float, rng: np.random.Generator)
     bounce = np.array([g.bounce_cm / 100 for g in gaits])
     bounce *= 1.0 + 0.05 * np.clip(rng.standard_normal(n), -3, 3)
     with np.errstate(invalid="ignore"):
-        drop_peak = np.where(run, 0.5 * contact / step_s, 0.5)
+        drop_peak = np.where(run, 0.5 * contact / step_s, WALK_DROP_PEAK)
     phase = _phase(t_ic[:-1], np.array(phase_knots, dtype=float), step_s, first, final, t0, t_end)
     return Schedule(
         t0=t0,
