@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -64,3 +65,11 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     proc = imurun("simulate", "--scenario", "nope", "--out", str(tmp_path / "x.csv"))
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_bundled_recording_is_what_the_documented_command_writes(tmp_path):
+    """The reproduction command in docs/simulator.md still gives the demo input byte for byte."""
+    bundled = Path(__file__).resolve().parents[1] / "recordings"
+    out = run(tmp_path, "easy-run", "--scenario", "easy-run", "--seed", "1", "--rate", "200")
+    assert out.read_bytes() == (bundled / "easy-run.csv").read_bytes()
+    assert (tmp_path / "easy-run.steps.csv").read_bytes() == (bundled / "easy-run.steps.csv").read_bytes()
