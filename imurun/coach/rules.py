@@ -10,8 +10,9 @@ Each rule watches one metric over the last `window_steps` running steps (per sid
 matters). A rule turns active when at least `min_steps` of them are beyond its threshold and turns
 inactive (fixed) only when `min_steps` of them are back inside a tighter limit (hysteresis). An
 active rule's cue is given when its cooldown (same cue and side) and the any-cue cooldown allow;
-the highest priority wins. A rule fixed after its cue earns a short praise. Walking and standing
-(no running steps) are silent and reset the windows. Thresholds and formulas: docs/coaching.md.
+the highest priority wins. A rule fixed after its cue earns a short praise. Only running steps
+are coached: a walking step clears every pattern, and standing delivers no steps at all.
+Thresholds and formulas: docs/coaching.md.
 """
 
 from __future__ import annotations
