@@ -90,3 +90,8 @@ def test_cue_log_round_trip_and_errors(tmp_path):
     path.write_text(path.read_text() + "70.0,shout,,1,loud\n")
     with pytest.raises(InputError, match=r"cues.csv:4: unknown cue 'shout'"):
         read_cues_csv(path)
+
+
+def test_unwritable_cue_log_is_one_clear_error(tmp_path):
+    with pytest.raises(InputError, match=r"no-such-dir/cues.csv: cannot write cue log: No such file"):
+        write_cues_csv(tmp_path / "no-such-dir" / "cues.csv", [])

@@ -35,7 +35,10 @@ class CueLog:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._file: TextIO = open(self.path, "w", newline="")
+        try:
+            self._file: TextIO = open(self.path, "w", newline="")
+        except OSError as exc:
+            raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
         self._writer = csv.writer(self._file)
         self._writer.writerow(CUE_COLUMNS)
         self._file.flush()
