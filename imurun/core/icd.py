@@ -83,7 +83,9 @@ def detect_ic(f, c, t, dt, sf, dsf):
             found = True
             kind = KIND_RUN
             f[ARMED] = 0.0
-        elif prev >= lvl > sf and slope < 0.0 and math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]):
+        elif prev >= lvl > sf and slope < 0.0 and math.isfinite(f[LAST_IC_T]):
+            # the last falling crossing before the flight is the toe-off (impact ringing can
+            # cross earlier), so later crossings overwrite earlier ones
             t_cross = t - (sf - lvl) / slope
             f[TO_T] = t_cross + min(lvl / -slope, 0.05)
         f[PEAK_V] = 0.0

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from imurun.core import state as S
-from imurun.core.ahrs import G, init_from_acc, mahony_step
+from imurun.core.ahrs import G, init_from_acc, mahony_step, up_in_sensor
 from imurun.core.alignment import accumulate, rotation_sensor_to_pelvis, solve_forward
 from imurun.core.icd import KIND_RUN, detect_ic
 from imurun.core.metrics import N_M, compute_step
@@ -21,12 +21,14 @@ from imurun.core.metrics import N_M, compute_step
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
 STILL_MIN = 0.3  # s of stillness before the sensor counts as still
 BIAS_TAU = 1.0  # s, gyro-bias averaging while still
+BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
 GAIT_UP_TAU = 10.0  # s
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
+GYRO_ONLY_S = 8.0  # s of gyro-only attitude after setting off from a still period
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
@@ -134,7 +136,8 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 init_from_acc(st.qt, tacc[i, 0], tacc[i, 1], tacc[i, 2])
         else:
             dt = ti - f[S.T_PREV]
-        if dt > 1.5 * nominal:
+        gap = dt > 1.5 * nominal
+        if gap:
             lost = max(0.0, round(dt / nominal) - 1.0)
             f[S.N_GAPS] += 1.0
             f[S.GAP_TIME] += dt - nominal
@@ -146,8 +149,10 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 f[S.LAST_IC_IDX] = -1.0
                 f[S.ARMED] = 0.0
                 f[S.PEAK_V] = 0.0
-            dt = nominal  # integrate the attitude over one nominal period only
-        elif not first:
+            # integrate the attitude across the gap (mean rate of its two sides, below); beyond
+            # C_MAX_GAP the accelerometer has to re-level it
+            dt = min(dt, c[S.C_MAX_GAP])
+        if not gap and not first:
             f[S.DT_EMA] += 0.01 * (dt - f[S.DT_EMA])
             f[S.GAP_RUN_N] = 0.0
         off = abs(f[S.DT_EMA] * c[S.C_RATE] - 1.0)
@@ -176,22 +181,30 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         still = f[S.STILL_TIME] >= STILL_MIN
 
         # --- attitude ------------------------------------------------------------------------
-        ab = dt / (BIAS_TAU + dt)
         if still:
-            st.bias[0] = _lp(ab, st.bias[0], w0)
-            st.bias[1] = _lp(ab, st.bias[1], w1)
-            st.bias[2] = _lp(ab, st.bias[2], w2)
+            _learn_bias(st, ti, dt, w0, w1, w2, tgyr[i] if has_trunk else up, has_trunk)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] == 0.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
             kp, ki, tau = 1.0, 0.0, 0.3
+        elif ti - f[S.MOVE_T] < GYRO_ONLY_S:
+            # setting off: seconds of forward acceleration would read as tilt; the bias was just
+            # learned, so the gyro alone is better here
+            kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
         else:
             kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
-        mahony_step(st.q, st.bias, st.eh[0], a0, a1, a2, w0, w1, w2, dt, kp, ki, tau, up)
+        if gap:  # the rate across a gap: mean of the samples on either side
+            g0, g1, g2 = 0.5 * (w0 + f[S.W_PREV]), 0.5 * (w1 + f[S.W_PREV + 1]), 0.5 * (w2 + f[S.W_PREV + 2])
+        else:
+            g0, g1, g2 = w0, w1, w2
+        f[S.W_PREV], f[S.W_PREV + 1], f[S.W_PREV + 2] = w0, w1, w2
+        mahony_step(st.q, st.bias, st.eh[0], a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
+        if gap and f[S.CAD_EMA] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
+            _relevel_from_last_stride(st, ti, 120.0 / f[S.CAD_EMA], up)
+        if not still:
+            if f[S.SNAP_N] > S.BIAS_SNAPS:  # leaving a still period whose bias was applied
+                f[S.MOVE_T] = ti
+            f[S.SNAP_N] = 0.0
         if has_trunk:
-            if still:
-                st.bias_t[0] = _lp(ab, st.bias_t[0], tgyr[i, 0])
-                st.bias_t[1] = _lp(ab, st.bias_t[1], tgyr[i, 1])
-                st.bias_t[2] = _lp(ab, st.bias_t[2], tgyr[i, 2])
             mahony_step(
                 st.qt, st.bias_t, st.eh[1], tacc[i, 0], tacc[i, 1], tacc[i, 2],
                 tgyr[i, 0], tgyr[i, 1], tgyr[i, 2], dt, kp, ki, tau, tup,
@@ -314,6 +327,67 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         f[S.T_PREV] = ti
         f[S.N_SAMPLES] = idx + 1.0
     return n_out
+
+
+@njit(cache=True, error_model="numpy")
+def _relevel_from_last_stride(st, t, stride_s, up):
+    """After a gap in gait, take the up direction from the same gait phase one stride earlier.
+
+    Gait is periodic, and so is the pelvis' gravity direction in the sensor frame, so this beats
+    integrating an unknown rate across the gap (impacts ring at >10 Hz). Yaw is left as it is.
+    """
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    idx = int(st.f[S.N_SAMPLES])  # this sample's index (not yet written)
+    target = t - stride_s
+    k = idx - 1
+    n = 0
+    while n < mask - 1 and k >= 0 and ring[k & mask][S.R_T] > target:
+        k -= 1
+        n += 1
+    if k < 0 or n >= mask - 1:
+        return
+    r = ring[k & mask]
+    u0, u1, u2 = r[S.R_UX], r[S.R_UY], r[S.R_UZ]
+    # q <- q * d, d = shortest arc taking the reference up to the current one (body frame)
+    cx = u1 * up[2] - u2 * up[1]
+    cy = u2 * up[0] - u0 * up[2]
+    cz = u0 * up[1] - u1 * up[0]
+    dw = 1.0 + u0 * up[0] + u1 * up[1] + u2 * up[2]
+    m = math.sqrt(dw * dw + cx * cx + cy * cy + cz * cz)
+    if m < 1e-9:
+        return
+    dw, cx, cy, cz = dw / m, cx / m, cy / m, cz / m
+    q = st.q
+    w, x, y, z = q[0], q[1], q[2], q[3]
+    q[0] = w * dw - x * cx - y * cy - z * cz
+    q[1] = w * cx + x * dw + y * cz - z * cy
+    q[2] = w * cy - x * cz + y * dw + z * cx
+    q[3] = w * cz + x * cy - y * cx + z * dw
+    up_in_sensor(q, up)
+
+
+@njit(cache=True, error_model="numpy")
+def _learn_bias(st, t, dt, w0, w1, w2, tw, has_trunk):
+    """Gyro bias = mean gyro while still, applied with a >= 0.5 s delay so that the start of a
+    movement (slow enough to pass as still for a moment) never leaks into it."""
+    f = st.f
+    ab = dt / (BIAS_TAU + dt)
+    first = f[S.SNAP_N] == 0.0
+    w = (w0, w1, w2)
+    for k in range(3):
+        st.bias_run[0, k] = w[k] if first else _lp(ab, st.bias_run[0, k], w[k])
+        if has_trunk:
+            st.bias_run[1, k] = tw[k] if first else _lp(ab, st.bias_run[1, k], tw[k])
+    if first or t - f[S.SNAP_T] >= BIAS_SNAP_S:
+        for j in range(S.BIAS_SNAPS - 1, 0, -1):
+            st.bias_snap[:, j, :] = st.bias_snap[:, j - 1, :]
+        st.bias_snap[:, 0, :] = st.bias_run
+        f[S.SNAP_T] = t
+        f[S.SNAP_N] += 1.0
+        if f[S.SNAP_N] > S.BIAS_SNAPS and f[S.STILL_TIME] >= 1.0:
+            st.bias[:] = st.bias_snap[0, S.BIAS_SNAPS - 1, :]
+            st.bias_t[:] = st.bias_snap[1, S.BIAS_SNAPS - 1, :]
 
 
 @njit(cache=True, error_model="numpy")

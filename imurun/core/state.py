@@ -81,7 +81,12 @@ PREV_STEP_I1 = 69  # its closing sample index (-1: none): the stride continues o
 TGAIT_UP_X = 70  # trunk: long-term mean of its up vector during gait (no-standing calibration)
 TGAIT_UP_Y = 71
 TGAIT_UP_Z = 72
-N_F = 73
+SNAP_T = 73  # time of the last bias snapshot while still
+SNAP_N = 74  # snapshots taken in the current still period
+W_PREV = 75  # previous valid gyro sample (3 slots): bridges gaps with the mean rate
+MOVE_T = 78  # when the sensor last started moving after a still period with a learned bias
+N_F = 79
+BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
 C_RATE = 0  # nominal sample rate, Hz
@@ -130,6 +135,8 @@ class EngineState(NamedTuple):
     bias: np.ndarray  # (3,) gyro bias, rad/s
     qt: np.ndarray  # (4,) trunk sensor quaternion
     bias_t: np.ndarray  # (3,) trunk gyro bias
+    bias_run: np.ndarray  # (2, 3) running mean of the gyro while still: pelvis, trunk
+    bias_snap: np.ndarray  # (2, BIAS_SNAPS, 3) its delayed snapshots (newest first)
     up_stand: np.ndarray  # (3,) up in the sensor frame while standing (P.z)
     cov: np.ndarray  # (3, 3) EMA covariance of horizontal linear acceleration, sensor frame
     fwd: np.ndarray  # (3,) forward axis P.x in the sensor frame (sign resolved when FWD_READY)
@@ -155,6 +162,7 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> EngineState:
     f[LAST_IC_IDX] = -1.0
     f[PREV_STEP_I1] = -1.0
     f[TO_T] = np.nan
+    f[MOVE_T] = -np.inf
     f[LAST_FLIGHT_T] = -np.inf
     return EngineState(
         f=f,
@@ -164,6 +172,8 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> EngineState:
         bias=np.zeros(3),
         qt=np.array([1.0, 0.0, 0.0, 0.0]),
         bias_t=np.zeros(3),
+        bias_run=np.zeros((2, 3)),
+        bias_snap=np.zeros((2, BIAS_SNAPS, 3)),
         up_stand=np.array([0.0, 0.0, 1.0]),
         cov=np.zeros((3, 3)),
         fwd=np.array([1.0, 0.0, 0.0]),
