@@ -1,7 +1,7 @@
-"""The HTML report: its numbers are summary.json's, its reading matches the simulated truth, and it
-renders in a real headless Chromium with no console error and visible plots."""
+"""The HTML report of the bundled recordings and simulated sessions: its numbers are summary.json's,
+its reading matches the simulated truth, and it renders in a real headless Chromium with no console
+error and visible plots."""
 
-import functools
 import json
 import math
 import re
@@ -14,15 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imurun.blocks import SampleBlock
+from imurun.analyze import analyze, engine_for
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
-from imurun.core.engine import Engine
 from imurun.pipeline import run_pipeline
 from imurun.report import write_report
 from imurun.report.plots import LEFT, RIGHT
-from imurun.sources.simulate import simulate
-from imurun.summary import summarize
+from imurun.sources.replay import replay_streams
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -73,61 +71,46 @@ def _lookup(summary: dict, dotted: str) -> object:
     return node
 
 
-@functools.lru_cache(maxsize=4)
-def _simulate(scenario: str):
-    return simulate(scenario, seed=1, rate_hz=100.0)
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+# Session files only: not the truth (NAME.steps.csv) or second-sensor (NAME.trunk.csv) files.
+SESSIONS = sorted(p for p in RECORDINGS.glob("*.csv") if len(p.suffixes) == 1)
 
 
-class _Steps:
-    """Sink keeping every step row the engine emits."""
-
-    def __init__(self):
-        self.rows = []
-
-    def consume(self, block, out):
-        self.rows.append(out.steps)
-
-    def close(self):
-        pass
+def _coach(session: Path, cue_log: Path) -> None:
+    """Replay the session through the engine and the coach in 0.2 s blocks, as a live run would;
+    the coach writes its cue log."""
+    blocks, trunk = replay_streams(session, block_s=0.2, speed=math.inf)
+    coach = CoachSink(RunnerProfile(), cue_log=cue_log, console=None)
+    run_pipeline(blocks, engine_for(session), [coach], trunk_blocks=trunk)
 
 
-def _report(tmp_path: Path, scenario: str, cut=None):
-    """Report of a simulated session run through the engine and the coach in 0.2 s blocks, as a
-    live run would (the coach writes cues.csv next to the session); returns (html, summary.json)."""
-    sim = _simulate(scenario)
-    t, acc, gyr = sim.t, sim.acc, sim.gyr
-    if cut is not None:  # a hole in the recording: its samples are gone
-        keep = (t < cut[0]) | (t >= cut[1])
-        t, acc, gyr = t[keep], acc[keep], gyr[keep]
-    blocks = [SampleBlock(t[i : i + 20], acc[i : i + 20], gyr[i : i + 20]) for i in range(0, len(t), 20)]
-    collected = _Steps()
-    coach = CoachSink(RunnerProfile(), cue_log=tmp_path / "cues.csv", console=None)
-    status = run_pipeline(blocks, Engine(sample_rate_hz=100.0), [collected, coach])
-    steps = np.concatenate(collected.rows)
-    summary = json.loads(json.dumps(summarize(steps, status, float(t[-1]), {"device": sim.device})))
-    report = write_report(tmp_path / f"{scenario}.csv", tmp_path / f"{scenario}.html", steps=steps,
-                          summary=summary, profile=RunnerProfile())
-    return report, summary
+def _report(session: Path, out: Path, coach: bool = False) -> tuple[Path, dict]:
+    """`imurun analyze` writes out/summary.json; write_report, given only the session path, analyses
+    on its own and finds the coach's out/cues.csv next to the report. Returns (html, summary.json)."""
+    analyze(session, out)
+    if coach:
+        _coach(session, out / "cues.csv")
+    html = write_report(session, out / "report.html", profile=RunnerProfile())
+    return html, json.loads((out / "summary.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def fatigue(tmp_path_factory):
-    return _report(tmp_path_factory.mktemp("fatigue"), "fatigue")
+    return _report(RECORDINGS / "fatigue.csv", tmp_path_factory.mktemp("fatigue"), coach=True)
 
 
-@pytest.fixture(scope="module")
-def easy(tmp_path_factory):
-    return _report(tmp_path_factory.mktemp("easy"), "easy-run")
+def test_bundled_recordings_are_there():
+    assert {"fatigue.csv", "easy-run.csv"} <= {p.name for p in SESSIONS}
 
 
-def test_every_number_on_the_page_is_the_summary_json_value(fatigue):
-    path, summary = fatigue
+def _assert_page_shows_summary(path: Path, summary: dict) -> None:
     numbers = _parse(path).numbers
     for key, shown in numbers.items():
         assert shown == _lookup(summary, key), key
     # ... and the page shows every figure the summary has for the metrics the run produced.
     expected = {"duration_s", "steps", "cadence_mean_spm", "time_running_s", "time_walking_s", "quality.gaps",
-                "quality.calibration", "quality.packet_loss_pct", "quality.flags.lumbar_ext_deg"}
+                "quality.calibration", "quality.packet_loss_pct", "quality.sample_rate_hz"}
+    expected |= {f"quality.flags.{k}" for k in summary["quality"]["flags"]}
     for col, m in summary["metrics"].items():
         if m["all"]["n"]:
             expected |= {f"metrics.{col}.{side}.{stat}" for side in ("L", "R", "all")
@@ -137,43 +120,70 @@ def test_every_number_on_the_page_is_the_summary_json_value(fatigue):
         expected |= {f"splits.{i}.{k}" for k in ("steps", "cadence_spm", "tilt_deg", "contact_time_s",
                                                   "braking_mps", "pelvic_drop_deg.L", "pelvic_drop_deg.R")}
     assert expected <= set(numbers), sorted(expected - set(numbers))[:5]
-    assert summary["metrics"]["pelvic_drop_deg"]["L"]["n"] > 100  # the check above compared real numbers
+
+
+def test_fatigue_page_numbers_are_summary_json(fatigue):
+    path, summary = fatigue
+    _assert_page_shows_summary(path, summary)
+    assert summary["metrics"]["pelvic_drop_deg"]["L"]["n"] > 100  # the check compared real numbers
+
+
+@pytest.mark.parametrize("session", [p for p in SESSIONS if p.name != "fatigue.csv"], ids=lambda p: p.stem)
+def test_recording_page_numbers_are_summary_json(session, tmp_path):
+    path, summary = _report(session, tmp_path)
+    _assert_page_shows_summary(path, summary)
+    numbers = _parse(path).numbers
+    if summary["quality"]["trunk_sensor"]:  # measured lumbar extension is shown and not labelled a proxy
+        assert "metrics.lumbar_ext_deg.L.mean" in numbers and "metrics.trunk_lean_deg.all.mean" in numbers
+        assert "quality.flags.lumbar_ext_deg" not in numbers
+    if session.stem == "easy-run":
+        sentences = _parse(path).sentences
+        assert not any(" rose " in s or " fell " in s for s in sentences), sentences
+        assert any(s.startswith("No metric changed beyond its threshold") for s in sentences), sentences
 
 
 def test_fatigue_reading_says_what_the_scenario_did(fatigue):
     sentences = _parse(fatigue[0]).sentences
-    # Truth: right-stance drop 5 -> 9 deg (the left hip drops), cadence -6 %, tilt 4 -> 7 deg.
+    # Truth (docs/simulator.md): right-stance drop 5 -> 9 deg (the left hip drops), cadence -6 %,
+    # tilt 4 -> 7 deg, linearly over the run.
     drop = [s for s in sentences if s.startswith("Pelvic drop of the left hip rose")]
     cadence = [s for s in sentences if s.startswith("Cadence fell")]
     tilt = [s for s in sentences if s.startswith("Anterior pelvic tilt rose")]
     assert drop and cadence and tilt, sentences
+    assert all("gradually over the run" in s for s in drop + cadence + tilt)
     assert not any(s.startswith("Pelvic drop of the right hip") and "rose" in s for s in sentences)
     early, late = (float(x.rstrip("°")) for x in drop[0].split("from ")[1].split(" ")[0:3:2])
     assert 5.0 <= early <= 6.5 and 7.5 <= late <= 9.0  # quarter medians of a 5 -> 9 ramp: 5.5, 8.5
     pct = float(cadence[0].split("(")[1].split(" %")[0])
     assert 3.0 <= pct <= 6.0  # 3/4 of the 6 % fall lies between the quarters' middles
-    # The coach heard the same run: it asked to level the left hip.
+    # The coach heard the same run and asked to level the left hip; the page counts its cues.
     cue_line = [s for s in sentences if s.startswith("The coach gave")]
     assert cue_line and "level hips (left)" in cue_line[0], sentences
+    logged = (fatigue[0].parent / "cues.csv").read_text().count("\n") - 1
+    assert cue_line[0].startswith(f"The coach gave {logged} cues")
 
 
-def test_easy_run_reading_claims_no_change(easy):
-    sentences = _parse(easy[0]).sentences
-    assert not any(" rose " in s or " fell " in s for s in sentences), sentences
-    assert any(s.startswith("No metric changed beyond its threshold") for s in sentences)
-
-
-def test_standing_only_session_gives_a_sensible_report(tmp_path):
-    path, summary = _report(tmp_path, "standing")
-    page = _parse(path)
-    assert summary["steps"] == 0
-    assert page.numbers["steps"] == 0
-    assert page.sentences[0].startswith("No steps were detected in these 1.0 minutes")
-    assert "no steps with this metric" in path.read_text()
+def test_standing_only_session_through_the_command_line(tmp_path):
+    session, html = tmp_path / "standing.csv", tmp_path / "standing.html"
+    simulate = ["simulate", "--scenario", "standing", "--seed", "1", "--rate", "100", "--out", str(session)]
+    for argv in (simulate, ["report", str(session), "--out", str(html)]):
+        proc = subprocess.run([sys.executable, "-m", "imurun", *argv], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    page = _parse(html)
+    assert page.numbers["steps"] == 0 and page.numbers["quality.calibration"] == "standing"
+    assert page.sentences == ["No steps were detected in these 1.0 minutes: nothing to say about running "
+                              "form."]
+    assert html.read_text().count("no steps with this metric") == 4  # every time plot says so
 
 
 def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):
-    path, summary = _report(tmp_path, "easy-run", cut=(110.0, 190.0))
+    # Cut 80 s of samples out of the easy run: a hole in the recording.
+    lines = (RECORDINGS / "easy-run.csv").read_text().splitlines(keepends=True)
+    body = lines.index("t,ax,ay,az,gx,gy,gz\n") + 1
+    kept = [ln for ln in lines[body:] if not 110.0 <= float(ln.split(",", 1)[0]) < 190.0]
+    session = tmp_path / "gap.csv"
+    session.write_text("".join(lines[:body] + kept))
+    path, summary = _report(session, tmp_path)
     page = _parse(path)
     assert page.numbers["quality.gaps"] >= 1 and page.numbers["quality.gap_time_s"] >= 80.0
     gaps = [s for s in page.sentences if s.startswith("The data has")]
@@ -229,7 +239,7 @@ def test_report_renders_in_chromium_with_plots_and_no_console_error(fatigue, tmp
     assert img.std() > 0.05  # not a blank page
 
 
-def test_cli_writes_the_report_and_rejects_a_missing_session(tmp_path):
+def test_cli_rejects_a_missing_session_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "imurun", "report", str(tmp_path / "nope.csv")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "nope.csv" in proc.stderr and "Traceback" not in proc.stderr

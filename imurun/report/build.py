@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from imurun import __version__
-from imurun.coach.cues import Cue, read_cues_csv
+from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile, load_profile
 from imurun.coach.rules import CoachState, cadence_target, coach_steps
 from imurun.errors import InputError
@@ -22,15 +22,14 @@ def default_out_path(session_path: Path) -> Path:
     return Path(session_path).with_suffix(".report.html")
 
 
-def _cues(session_path: Path, out_html: Path, cues_csv: Path | None) -> tuple[list[Cue], str]:
-    """The cue log given, else cues.csv next to the session or the report, else none."""
+def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path | None:
+    """The cue log given, else cues.csv next to the session or the report, else None."""
     if cues_csv is not None:
-        return read_cues_csv(cues_csv), f"Cue log: {Path(cues_csv).name}."
+        return cues_csv
     for folder in dict.fromkeys((session_path.parent, out_html.parent)):
-        candidate = folder / "cues.csv"
-        if candidate.is_file():
-            return read_cues_csv(candidate), f"Cue log: {candidate.name} next to the session output."
-    return [], "No cue log (cues.csv) was found next to the session: cues are not shown."
+        if (folder / "cues.csv").is_file():
+            return folder / "cues.csv"
+    return None
 
 
 def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, float]:
@@ -83,13 +82,14 @@ def write_report(
         else:
             summary = _summarize_given(steps, analysed)
     profile = load_profile() if profile is None else profile
-    cues, cue_source = _cues(session_path, out_html, None if cues_csv is None else Path(cues_csv))
+    cue_log = _cue_log(session_path, out_html, None if cues_csv is None else Path(cues_csv))
+    cues = read_cues_csv(cue_log) if cue_log is not None else []
     session = Session(
         name=session_path.name,
         steps=np.sort(steps, order="t"),
         summary=summary,
         cues=sorted(cues, key=lambda c: c.t),
-        cue_source=cue_source,
+        cue_log=cue_log,
         profile=profile,
         cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
     )

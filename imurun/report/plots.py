@@ -44,13 +44,16 @@ class Series:
 def _svg(fig: Figure, salt: str) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(buf, format="svg", dpi=110, bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buf, format="svg", dpi=110, metadata={"Date": None})
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]  # drop the XML prolog and DOCTYPE: the SVG sits inside HTML
 
 
-def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list]:
-    fig = Figure(figsize=(width, height), layout="constrained")
+def _figure(width: float, height: float, margins: dict, ncols: int = 1) -> tuple[Figure, list]:
+    """Fixed margins (in figure fractions), not a layout engine: the same axes width in every time
+    plot, and one draw per figure instead of three."""
+    fig = Figure(figsize=(width, height))
+    fig.subplots_adjust(**margins)
     axes = list(np.atleast_1d(fig.subplots(1, ncols)))
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
@@ -78,7 +81,7 @@ def time_plot(
     """Per-step dots and their 30-second medians over time, with a threshold or target band and
     vertical markers where the given cues fired."""
     with matplotlib.rc_context(_rc()):
-        fig, (ax,) = _figure(10, 2.7)
+        fig, (ax,) = _figure(10, 2.8, {"left": 0.07, "right": 0.99, "bottom": 0.16, "top": 0.84})
         end = max(duration_s, 1.0)
         if band is not None and np.all(np.isfinite(band)):
             ax.axhspan(*band, color=BAND, label=band_label, zorder=0)
@@ -107,7 +110,6 @@ def time_plot(
             ax.text(0.5, 0.5, "no steps with this metric", transform=ax.transAxes, ha="center",
                     va="center", color=MUTED)
         if ax.get_legend_handles_labels()[0]:
-            # Above the axes, so every time plot has the same width and the minutes line up.
             ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.04), ncol=5, frameon=False, fontsize=8)
         return _svg(fig, name)
 
@@ -115,14 +117,15 @@ def time_plot(
 def distribution_plot(name: str, panels: Sequence[tuple[str, Series, Series]]) -> str:
     """One histogram panel per metric, the two sides overlaid on the same bins."""
     with matplotlib.rc_context(_rc()):
-        fig, axes = _figure(10, 2.5, ncols=len(panels))
+        margins = {"left": 0.01, "right": 0.99, "bottom": 0.2, "top": 0.97, "wspace": 0.08}
+        fig, axes = _figure(10, 2.3, margins, ncols=len(panels))
         for ax, (xlabel, a, b) in zip(axes, panels, strict=True):
             va, vb = a.v[np.isfinite(a.v)], b.v[np.isfinite(b.v)]
             both = np.concatenate([va, vb])
             if len(both) == 0:
                 ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", color=MUTED)
             else:
-                lo, hi = np.percentile(both, [0.5, 99.5])
+                lo, hi = np.percentile(both, [1, 99])  # a few start-up outliers must not squash the rest
                 bins = np.linspace(lo, hi if hi > lo else lo + 1, 31)
                 for s, v in ((a, va), (b, vb)):
                     if len(v):

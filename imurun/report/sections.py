@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ class Session:
     steps: np.ndarray  # STEP_DTYPE
     summary: dict[str, Any]  # summary.json
     cues: list[Cue]
-    cue_source: str  # where the cue log came from, or why there is none
+    cue_log: Path | None  # the cues.csv read; None = none found (cues unknown, not "no cues")
     profile: RunnerProfile
     cadence_band: tuple[float, float]  # target band, spm (NaN when no target is known)
 
@@ -77,7 +78,7 @@ def headline(session: Session) -> str:
         ("Mean cadence", keyed("cadence_mean_spm", s["cadence_mean_spm"], 0, "spm")),
         ("Running", keyed("time_running_s", s["time_running_s"], 1, "min", 1 / 60)),
         ("Walking", keyed("time_walking_s", s["time_walking_s"], 1, "min", 1 / 60)),
-        ("Cues", str(len(session.cues))),
+        ("Cues", str(len(session.cues)) if session.cue_log is not None else "—"),
     ]
     distance = (s.get("session") or {}).get("distance_m")
     if distance is not None:  # only a header can know it: an IMU alone does not measure distance
@@ -130,7 +131,8 @@ def sentences(session: Session) -> list[str]:
         line = nr.describe_exceedance(gait, key, threshold, f"{word} steps")
         if line:
             out.append(line)
-    out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
+    if session.cue_log is not None:
+        out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
     q = s.get("quality") or {}
     if q.get("gaps"):
         lost = f"{q['packet_loss_pct'] or 0:.2f} % of samples lost"
@@ -253,13 +255,17 @@ def splits_table(session: Session) -> str:
 
 
 def cue_log(session: Session) -> str:
+    if session.cue_log is None:
+        return section("cues", "Cue log", "<p>No cue log (cues.csv) was found next to the session or the "
+                       "report, so the cues of this run are unknown.</p>")
+    source = f"From {escape(str(session.cue_log))}."
     if not session.cues:
-        return section("cues", "Cue log", f"<p>No cues. {escape(session.cue_source)}</p>")
+        return section("cues", "Cue log", "<p>The coach gave no cue.</p>", source)
     rows = [[f"{int(c.t // 60)}:{c.t % 60:04.1f}", escape(c.cue.replace("_", " ")),
              {"L": "left", "R": "right"}.get(c.side, ""), str(c.priority), escape(c.reason)]
             for c in session.cues]
     body = f'<div class="scroll">{table(["Time", "Cue", "Side", "Priority", "Why"], rows, "cues")}</div>'
-    return section("cues", "Cue log", body, escape(session.cue_source))
+    return section("cues", "Cue log", body, source)
 
 
 def quality(session: Session) -> str:
