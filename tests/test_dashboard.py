@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from imurun.blocks import SampleBlock
 from imurun.core.engine import Engine
-from imurun.ui.feed import DashboardFeed, SlidingBuffer, Targets
+from imurun.session.reader import read_session
+from imurun.ui import recording
+from imurun.ui.feed import DashboardFeed, SlidingBuffer
 from imurun.ui.qt import qt_app
 from imurun.ui.screenshot import feed_until
 from imurun.ui.theme import DARK, LIGHT
 
-RECORDING = "/work/shared/data/real/HA_001_Test11_Trial1.csv"  # 137 s of walking, 100 Hz
-RATE = 100.0
-BLOCK = 10
+REPO = Path(__file__).resolve().parents[1]
+FATIGUE = REPO / "recordings" / "fatigue.csv"  # simulated run, 200 Hz, form fades: the coach speaks
+TRUNK = REPO / "recordings" / "trunk.csv"  # with a second sensor at the trunk
+WALK = Path("/work/shared/data/real/HA_001_Test11_Trial1.csv")  # real walking, 100 Hz, 137 s
 
 
 @pytest.fixture(scope="module")
@@ -25,23 +28,18 @@ def app():
     return qt_app(offscreen=True)
 
 
-@pytest.fixture(scope="module")
-def samples():
-    data = np.loadtxt(RECORDING, delimiter=",", comments="#", skiprows=9)
-    return data[:, 0], data[:, 1:4], np.deg2rad(data[:, 4:7])
+def played(path, at_s):
+    """The dashboard feed after the session ran through engine and coach up to at_s."""
+    feed = DashboardFeed()
+    return feed_until(lambda: recording.streams(path), recording.engine_with_signals(path), at_s, feed)
 
 
-def blocks_of(samples):
-    t, acc, gyr = samples
-    cuts = range(0, len(t), BLOCK)
-    return [SampleBlock(t[i : i + BLOCK], acc[i : i + BLOCK], gyr[i : i + BLOCK]) for i in cuts]
-
-
-def engine_until(samples, at_s):
-    """The engine's own steps and status over the samples up to at_s (reference for the window)."""
-    t, acc, gyr = samples
-    keep = t <= at_s
-    out = Engine(sample_rate_hz=RATE).process(t[keep], acc[keep], gyr[keep])
+def engine_until(path, at_s):
+    """The engine's own steps and status over the samples up to at_s, in one block (reference)."""
+    session = read_session(path)
+    keep = session.t <= at_s
+    engine = Engine(sample_rate_hz=session.header.sample_rate_hz)
+    out = engine.process(session.t[keep], session.acc[keep], session.gyr[keep])
     return out.steps, out.status
 
 
@@ -78,34 +76,33 @@ def colour_pixels(pixels, hex_colour, tol=12):
     return int(np.all(np.abs(pixels.astype(int) - rgb) <= tol, axis=2).sum())
 
 
-def test_window_shows_the_engines_steps_cadence_and_cues(app, samples, tmp_path):
-    at_s = 48.0  # inside a walking bout of the reference
-    feed = feed_until(blocks_of(samples), RATE, at_s, DashboardFeed())
-    cues = [(21.5, "Right hip dropping. Level your hips.", "R", "pelvic drop 8.1 deg on 7 of 8 steps"),
-            (41.0, "Quicker, shorter steps.", "", "cadence 150 below 160")]
-    for cue in cues:
-        feed.add_cue(*cue)
-    feed.set_targets(Targets(cadence_spm=116.0, pelvic_drop_deg=7.0))
-    steps, status = engine_until(samples, at_s)
-    assert len(steps) > 20 and status.cadence_spm > 0  # the recording really is walking
+def test_window_shows_the_engines_steps_cadence_and_cues(app, tmp_path):
+    at_s = 270.0
+    feed = played(FATIGUE, at_s)
+    given = feed.snapshot(10, 60).cues
+    assert len(given) >= 4  # the coach spoke: start reminder, hips, cadence, arch
+    steps, status = engine_until(FATIGUE, at_s)
 
     window = open_window(app, feed)
     try:
         now = status.t
         shown = steps[steps["t"] >= now - 10.0]
-        assert len(shown) >= 8
+        assert len(shown) >= 20
         for side in ("L", "R"):
             x, _ = window.markers[side].getData()
-            np.testing.assert_array_equal(np.sort(x), shown["t"][shown["side"] == side])
+            np.testing.assert_allclose(np.sort(x), shown["t"][shown["side"] == side] - now, atol=1e-9)
         assert window.tiles["cadence"].value.text() == f"{status.cadence_spm:.0f}"
         assert window.tiles["time"].value.text() == f"{int(now) // 60}:{int(now) % 60:02d}"
+        left_hip = steps[steps["side"] == "R"]["pelvic_drop_deg"][-1]  # landing right drops the left hip
+        assert window.tiles["drop_L"].value.text() == f"{left_hip:.1f}"
         texts = window.cue_texts()
-        assert len(texts) == 2
-        assert texts[0].startswith("0:41  Quicker, shorter steps.")  # newest first
-        assert "Right hip dropping. Level your hips." in texts[1] and "7 of 8 steps" in texts[1]
-        assert "rate seen: 100 Hz" in window.status_label.text()
-        assert "calibration: gait" in window.status_label.text()
+        assert len(texts) == len(given)
+        for text, cue in zip(texts, reversed(given), strict=True):  # newest first
+            assert text == f"{int(cue.t) // 60}:{int(cue.t) % 60:02d}  {cue.text}\n{cue.reason}"
+        assert "Level your hips." in "".join(texts) and "Quicker, shorter steps." in "".join(texts)
+        assert "rate seen: 200 Hz" in window.status_label.text()
         assert "= tilt proxy" in window.tilt_plot.titleLabel.text
+        assert "threshold 7°" in window.drop_plot.titleLabel.text
 
         pixels = png_pixels(window, tmp_path, "dash.png")
         assert pixels.shape == (900, 1600, 3)
@@ -117,8 +114,23 @@ def test_window_shows_the_engines_steps_cadence_and_cues(app, samples, tmp_path)
         close_window(app, window)
 
 
-def test_coach_view_in_light_theme_has_big_numbers_and_cues(app, samples, tmp_path):
-    feed = feed_until(blocks_of(samples)[:300], RATE, 1e9, DashboardFeed())
+def test_trunk_sensor_brings_the_trunk_lean_view(app):
+    feed = played(TRUNK, 60.0)
+    snap = feed.snapshot(10, 60)
+    steps, status = snap.steps, snap.status
+    assert status.trunk and np.isfinite(steps["trunk_lean_deg"]).all()
+    window = open_window(app, feed)
+    try:
+        assert window.lean_plot.isVisible() and window.tiles["lean"].isVisible()
+        assert window.tiles["lean"].value.text() == f"{steps['trunk_lean_deg'][-1]:.1f}"
+        x, y = window.lean_points.getData()
+        np.testing.assert_array_equal(y, steps["trunk_lean_deg"][steps["t"] >= status.t - 60.0])
+    finally:
+        close_window(app, window)
+
+
+def test_coach_view_in_light_theme_has_big_numbers_and_cues(app, tmp_path):
+    feed = played(WALK, 30.0)
     feed.add_cue(20.0, "Ease the arch. Tuck your pelvis.", "", "lumbar extension 9 deg")
     window = open_window(app, feed, theme="light", view="coach")
     try:
@@ -147,12 +159,13 @@ class Recorder:
         self.closed += 1
 
 
-def test_player_pauses_jumps_and_feeds_other_sinks_each_block_once(samples):
+def test_player_pauses_jumps_and_feeds_other_sinks_each_block_once():
     from imurun.ui.player import Player
 
-    blocks = blocks_of(samples)
+    blocks = list(recording.streams(WALK)[0])
+    end_t = blocks[-1].t[-1]
     feed, sink = DashboardFeed(), Recorder()
-    player = Player(lambda: blocks, lambda: Engine(sample_rate_hz=RATE, emit_signals=True), feed, [sink],
+    player = Player(lambda: (blocks, None), lambda: recording.engine_with_signals(WALK), feed, [sink],
                     speed=float("inf"))
     player.pause()
     player.start()
@@ -161,7 +174,7 @@ def test_player_pauses_jumps_and_feeds_other_sinks_each_block_once(samples):
         assert feed.version == 1 and sink.starts == []  # only the "paused" notice arrived
         player.resume()
         assert player.finished.wait(20)
-        assert feed.snapshot(10, 60).status.t == pytest.approx(samples[0][-1])
+        assert feed.snapshot(10, 60).status.t == end_t
         assert sink.starts == [b.t[0] for b in blocks] and sink.closed == 1
 
         player.set_speed(1.0)
@@ -174,7 +187,7 @@ def test_player_pauses_jumps_and_feeds_other_sinks_each_block_once(samples):
         time.sleep(0.1)
         snap = feed.snapshot(1e9, 1e9)
         assert 30.0 <= snap.status.t < 32.0, snap.status.t  # then on at 1x
-        steps, _ = engine_until(samples, snap.status.t)
+        steps, _ = engine_until(WALK, snap.status.t)
         assert len(steps) >= 8
         for column in steps.dtype.names:  # the re-run gives the same steps
             np.testing.assert_array_equal(snap.steps[column], steps[column])
@@ -201,10 +214,10 @@ def test_sliding_buffer_keeps_the_newest_rows_in_order():
     assert buf._buf.size == 100  # never grew
 
 
-def test_feed_never_blocks_the_engine_thread_while_drawing_reads(samples):
+def test_feed_keeps_order_while_another_thread_reads():
     feed = DashboardFeed()
-    engine = Engine(sample_rate_hz=RATE, emit_signals=True)
-    blocks = blocks_of(samples)
+    engine = recording.engine_with_signals(WALK)
+    blocks = list(recording.streams(WALK)[0])
     stop = threading.Event()
 
     def draw():
@@ -221,4 +234,5 @@ def test_feed_never_blocks_the_engine_thread_while_drawing_reads(samples):
         stop.set()
         reader.join()
     snap = feed.snapshot(10, 60)
-    assert snap.signals["t"][-1] == samples[0][-1] and snap.signals["t"][0] >= samples[0][-1] - 10
+    end_t = blocks[-1].t[-1]
+    assert snap.signals["t"][-1] == end_t and end_t - 10 <= snap.signals["t"][0] < end_t - 9.9

@@ -207,13 +207,14 @@ class Dashboard(QMainWindow):
         # was most of the drawing cost (benchmarks/bench_dashboard.py).
         for plot in (self.acc_plot, self.gyr_plot, self.tilt_plot):
             plot.disableAutoRange()
+        self.acc_plot.setXRange(-SIGNAL_WINDOW_S, 0.0, padding=0)
         self.acc_plot.hideAxis("bottom")
         self.gyr_plot.hideAxis("bottom")
         for plot in (self.cad_plot, self.drop_plot, self.lean_plot):
             plot.showGrid(x=False, y=True, alpha=0.15)
         self.cad_plot.enableAutoRange(axis="x", enable=False)
         self.lean_plot.enableAutoRange(axis="x", enable=False)
-        self.tilt_plot.getAxis("bottom").setLabel("session time (s)")
+        self.tilt_plot.getAxis("bottom").setLabel("seconds before now")
         self._layout.layout.setColumnStretchFactor(0, 3)
         self._layout.layout.setColumnStretchFactor(1, 2)
         return glw
@@ -310,16 +311,16 @@ class Dashboard(QMainWindow):
                 self._draw_lean(snap, now)
 
     def _draw_signals(self, snap: Snapshot, now: float) -> None:
+        """Traces against seconds before now: the time axis stays still and is never redrawn."""
         sig = snap.signals
-        t = sig["t"]
-        self.acc_v.setData(t, sig["acc_v"])
-        self.acc_ap.setData(t, sig["acc_ap"])
+        ago = sig["t"] - now
+        self.acc_v.setData(ago, sig["acc_v"])
+        self.acc_ap.setData(ago, sig["acc_ap"])
         gyr_deg = [sig[col] * RAD_TO_DEG for col in ("gyr_x", "gyr_y", "gyr_z")]
         for curve, values in zip(self.gyr, gyr_deg, strict=True):
-            curve.setData(t, values)
-        self.tilt_curve.setData(t, sig["tilt_deg"])
-        self.acc_plot.setXRange(now - SIGNAL_WINDOW_S, now, padding=0)
-        if len(t):
+            curve.setData(ago, values)
+        self.tilt_curve.setData(ago, sig["tilt_deg"])
+        if len(ago):
             _fit_y(self.acc_plot, sig["acc_v"], sig["acc_ap"])
             _fit_y(self.gyr_plot, *gyr_deg)
             _fit_y(self.tilt_plot, sig["tilt_deg"], np.zeros(1))
@@ -327,10 +328,10 @@ class Dashboard(QMainWindow):
         steps = snap.steps[snap.steps["t"] >= now - SIGNAL_WINDOW_S]
         for side, item in self.markers.items():
             ic = steps["t"][steps["side"] == side]
-            y = np.interp(ic, t, sig["acc_v"]) if len(t) else np.zeros(len(ic))
-            item.setData(ic, y)
+            y = np.interp(ic, sig["t"], sig["acc_v"]) if len(ago) else np.zeros(len(ic))
+            item.setData(ic - now, y)
         proxy = _is_proxy(snap.status, "lumbar_ext_deg")
-        self.lumbar_points.setData(steps["t"], steps["lumbar_ext_deg"])
+        self.lumbar_points.setData(steps["t"] - now, steps["lumbar_ext_deg"])
         title = self._tilt_title(proxy)
         if self.tilt_plot.titleLabel.text != title:
             self.tilt_plot.setTitle(title)

@@ -1,5 +1,8 @@
 """Player: streams a recorded session through the engine in a worker thread, paced like a live run.
 
+`open_streams()` gives (pelvis blocks, trunk blocks on the same timestamps or None), as
+imurun.sources.replay.replay_streams does at speed=inf; the player does the pacing itself.
+
 Controls (pause, resume, speed, seek, stop) may be called from any thread, typically the Qt one;
 they only set flags under a condition variable, so the GUI never waits for the engine. A block is
 released when the session time of its last sample is due on the wall clock (as a sensor would
@@ -31,14 +34,14 @@ SPEEDS = (1.0, 2.0, 5.0, math.inf)
 class Player(threading.Thread):
     def __init__(
         self,
-        open_blocks: Callable[[], Iterable[SampleBlock]],
+        open_streams: Callable[[], tuple[Iterable[SampleBlock], Iterable[SampleBlock] | None]],
         make_engine: Callable[[], Engine],
         feed: DashboardFeed,
         sinks: Sequence[Sink] = (),
         speed: float = 1.0,
     ):
         super().__init__(name="imurun-player", daemon=True)
-        self._open_blocks = open_blocks
+        self._open_streams = open_streams
         self._make_engine = make_engine
         self._feed = feed
         self._sinks = list(sinks)
@@ -120,12 +123,18 @@ class Player(threading.Thread):
             engine = self._make_engine()
             with self._cond:
                 self._reanchor()
-            for index, block in enumerate(self._open_blocks()):
+            blocks, trunks = self._open_streams()
+            pairs = ((b, None) for b in blocks) if trunks is None else zip(blocks, trunks, strict=True)
+            for index, (block, trunk) in enumerate(pairs):
                 if not len(block):
                     continue
                 if not self._wait_turn(block):
                     break
-                out = engine.process(block.t, block.acc, block.gyr)
+                if trunk is None:
+                    out = engine.process(block.t, block.acc, block.gyr)
+                else:
+                    out = engine.process(block.t, block.acc, block.gyr,
+                                         trunk_acc=trunk.acc, trunk_gyr=trunk.gyr)
                 self._feed.consume(block, out)
                 if index > self._sent:
                     for sink in self._sinks:

@@ -1,0 +1,172 @@
+"""Dashboard cost: redraw rate and drawing CPU at 200 Hz live input; memory over a 2-hour replay.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--live-s 20] [--hours 2]
+
+1. Live: a simulated easy run at 200 Hz is replayed at 1x in the player thread (4 samples per block,
+   like BLE notifications) while the window redraws on its 30 Hz timer. Reported: redraws/s, paint
+   events/s of the plot view, and the Qt thread's CPU time per wall second (all drawing happens in
+   that thread; the engine runs in the player thread and is not counted).
+2. Memory: the same run tiled to 2 hours, replayed at max speed with the window redrawing; the
+   process RSS is read every 10 minutes of session time. Bounded buffers mean a flat line.
+
+Targets (issue 6): >= 30 redraws/s, <= 25 % of one core for drawing, no memory growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, table, write_section  # noqa: E402
+
+from imurun.blocks import SampleBlock  # noqa: E402
+
+RATE = 200.0
+BLOCK = 4
+
+
+def rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def run_samples(seconds: float):
+    from imurun.sources.simulate import simulate
+
+    sim = simulate("easy-run", seed=1, rate_hz=RATE, duration_s=seconds)
+    return sim.t, sim.acc, sim.gyr
+
+
+def tiled_blocks(t, acc, gyr, total_s: float):
+    """The run repeated end to end on one continuous clock, produced lazily (fixed memory)."""
+    period = t[-1] + 1.0 / RATE
+    offset = 0.0
+    while offset < total_s:
+        for i in range(0, len(t), BLOCK):
+            yield SampleBlock(t[i : i + BLOCK] + offset, acc[i : i + BLOCK], gyr[i : i + BLOCK])
+        offset += period
+
+
+class PaintCounter:
+    """Counts paint events reaching the plot view (frames Qt actually rendered)."""
+
+    def __init__(self, widget):
+        from PySide6.QtCore import QEvent, QObject
+
+        counter = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 - Qt override
+                if event.type() == QEvent.Type.Paint:
+                    counter.count += 1
+                return False
+
+        self.count = 0
+        self._filter = Filter()
+        widget.viewport().installEventFilter(self._filter)
+
+
+def open_dashboard(player_args, speed):
+    from imurun.core.engine import Engine
+    from imurun.ui.dashboard import Dashboard
+    from imurun.ui.feed import DashboardFeed
+    from imurun.ui.player import Player
+
+    feed = DashboardFeed()
+    player = Player(player_args, lambda: Engine(sample_rate_hz=RATE, emit_signals=True), feed, speed=speed)
+    window = Dashboard(feed)
+    window.resize(1600, 900)
+    window.show()
+    window.start()
+    return player, window
+
+
+def live(app, seconds: float, warmup_s: float = 12.0) -> list[list[object]]:
+    t, acc, gyr = run_samples(warmup_s + seconds + 5.0)
+    player, window = open_dashboard(lambda: (tiled_blocks(t, acc, gyr, t[-1]), None), speed=1.0)
+    paints = PaintCounter(window.plots)
+    player.start()
+    end = time.monotonic() + warmup_s
+    while time.monotonic() < end:  # fill the 10 s trace window first
+        app.processEvents()
+        time.sleep(0.002)
+    frames0, paints0, cpu0, wall0 = window.frames, paints.count, time.thread_time(), time.monotonic()
+    end = wall0 + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.002)
+    wall = time.monotonic() - wall0
+    cpu = time.thread_time() - cpu0
+    frames, painted = window.frames - frames0, paints.count - paints0
+    player.stop()
+    player.join()
+    window.close()
+    return [
+        ["input", f"{RATE:.0f} Hz, {BLOCK} samples/block, 1x", ""],
+        ["redraws/s", f"{frames / wall:.1f}", ">= 30"],
+        ["plot paint events/s", f"{painted / wall:.1f}", ""],
+        ["Qt-thread CPU (drawing)", f"{100 * cpu / wall:.1f} % of one core", "<= 25 %"],
+        ["CPU per redraw", f"{1000 * cpu / max(frames, 1):.2f} ms", ""],
+    ]
+
+
+def memory(app, hours: float) -> tuple[list[list[object]], float]:
+    t, acc, gyr = run_samples(600.0)
+    total_s = hours * 3600.0
+    player, window = open_dashboard(lambda: (tiled_blocks(t, acc, gyr, total_s), None), speed=float("inf"))
+    rows: list[list[object]] = []
+    next_mark = 600.0
+    start = time.monotonic()
+    player.start()
+    while not player.finished.is_set():
+        app.processEvents()
+        time.sleep(0.002)
+        if player.t >= next_mark:
+            rows.append([f"{next_mark / 60:.0f} min", f"{rss_mb():.1f} MB",
+                         f"{time.monotonic() - start:.0f} s", window.frames])
+            next_mark += 600.0
+    player.stop()
+    player.join()
+    window.close()
+    rows.append(["end", f"{rss_mb():.1f} MB", f"{time.monotonic() - start:.0f} s", window.frames])
+    first = float(rows[1][1].split()[0]) if len(rows) > 2 else float("nan")
+    growth = float(rows[-1][1].split()[0]) - first
+    return rows, growth
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--live-s", type=float, default=20.0, help="measured live seconds (default 20)")
+    parser.add_argument("--hours", type=float, default=2.0, help="replayed session length (default 2)")
+    args = parser.parse_args()
+
+    from imurun.ui.qt import qt_app
+
+    app = qt_app()
+    import pyqtgraph
+    import PySide6
+
+    info = (f"{machine()}; PySide6 {PySide6.__version__}; pyqtgraph {pyqtgraph.__version__}; "
+            f"Qt platform {app.platformName()}")
+    print(info)
+    live_rows = live(app, args.live_s)
+    live_table = table(["live dashboard", "measured", "target"], live_rows)
+    print(live_table)
+    mem_rows, growth = memory(app, args.hours)
+    mem_table = table(["session time", "RSS", "wall", "redraws"], mem_rows)
+    print(mem_table)
+    print(f"RSS growth from 20 min to the end of {args.hours:g} h: {growth:+.1f} MB")
+    write_section(
+        "Dashboard",
+        f"{info}\n\n{live_table}\n\nReplay of {args.hours:g} h at max speed with the window redrawing:\n\n"
+        f"{mem_table}\n\nRSS growth from 20 min to the end: {growth:+.1f} MB\n",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
