@@ -236,3 +236,52 @@ def test_feed_keeps_order_while_another_thread_reads():
     snap = feed.snapshot(10, 60)
     end_t = blocks[-1].t[-1]
     assert snap.signals["t"][-1] == end_t and end_t - 10 <= snap.signals["t"][0] < end_t - 9.9
+
+
+def test_replay_window_controls_drive_the_player(app):
+    from imurun.coach.profile import RunnerProfile
+    from imurun.coach.sink import CoachSink
+    from imurun.ui.launch import open_replay_window
+
+    coach = CoachSink(RunnerProfile(), outputs=(), console=None)
+    sink = Recorder()
+    window, player = open_replay_window(FATIGUE, speed=float("inf"), sinks=[sink], coach=coach)
+    controls = window.centralWidget().layout().itemAt(0).widget()
+    try:
+        deadline = time.monotonic() + 90
+        while not player.finished.is_set() and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        assert player.finished.is_set() and sink.closed == 1, (player.t, player.error)
+        app.processEvents()
+        window.refresh()
+        assert window.tiles["time"].value.text() == "6:59"  # the whole 420 s run
+        assert len(window.cue_texts()) == len(coach.cues) >= 10  # every cue the coach gave, shown
+        assert "end of recording" in window.status_label.text()
+
+        controls.speed_box.setCurrentIndex(0)  # 1x
+        assert player.speed == 1.0
+        controls.jump_box.setValue(100.0)
+        controls.jump_button.click()
+        deadline = time.monotonic() + 10
+        while not 100.0 <= player.t < 101.0 and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+        controls.pause_button.click()
+        assert player.paused and controls.pause_button.text() == "Resume"
+        time.sleep(0.2)
+        paused_at = player.t
+        assert 100.0 <= paused_at < 101.5
+        time.sleep(0.3)
+        assert player.t == paused_at
+        app.processEvents()
+        window.refresh()
+        assert window.tiles["time"].value.text() == "1:40"
+        # after the jump back, cues later than the shown time are hidden
+        assert all(int(text.split()[0].split(":")[0]) * 60 + int(text.split()[0].split(":")[1]) <= 100
+                   for text in window.cue_texts())
+        assert len(sink.starts) == len(set(sink.starts))  # the coach/recorder never saw a block twice
+    finally:
+        player.stop()
+        player.join(5)
+        close_window(app, window)

@@ -16,7 +16,7 @@ def speed_name(speed: float) -> str:
 
 
 class ReplayControls(QWidget):
-    def __init__(self, player: Player, duration_s: float):
+    def __init__(self, player: Player, duration_s: float | None):
         super().__init__()
         self.player = player
         layout = QHBoxLayout(self)
@@ -37,7 +37,7 @@ class ReplayControls(QWidget):
         self.speed_box.currentIndexChanged.connect(lambda i: player.set_speed(self.speed_box.itemData(i)))
 
         self.jump_box = QDoubleSpinBox()
-        self.jump_box.setRange(0.0, max(duration_s, 0.0))
+        self.jump_box.setRange(0.0, duration_s if duration_s is not None else 86400.0)
         self.jump_box.setDecimals(1)
         self.jump_box.setSuffix(" s")
         self.jump_button = QPushButton("Jump")
@@ -51,7 +51,8 @@ class ReplayControls(QWidget):
         layout.addWidget(self.jump_box)
         layout.addWidget(self.jump_button)
         layout.addStretch(1)
-        layout.addWidget(QLabel(f"recording length {int(duration_s) // 60}:{int(duration_s) % 60:02d}"))
+        if duration_s is not None:
+            layout.addWidget(QLabel(f"recording length {int(duration_s) // 60}:{int(duration_s) % 60:02d}"))
 
     def toggle_pause(self) -> None:
         if self.player.paused:
