@@ -298,5 +298,5 @@ def test_lost_packets_leave_gaps_where_loss_is_requested():
 
 
 def test_height_stays_bounded_over_a_long_run():
-    sim = simulate("easy-run", seed=3, rate_hz=50.0, duration_s=600.0, ideal=True)
+    sim = simulate("easy-run", seed=3, rate_hz=50.0, duration_s=300.0, ideal=True)
     assert np.ptp(sim.height_m) < 0.3

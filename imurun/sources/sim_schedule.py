@@ -47,7 +47,8 @@ class Traces:
     def at(self, t: np.ndarray) -> TracesAt:
         i = np.clip(np.searchsorted(self.t, t, side="right") - 1, 0, len(self.t) - 2)
         w = self.t[i + 1] - self.t[i]
-        return TracesAt(self, i, w, smootherstep((t - self.t[i]) / w))
+        single = len(i) > 0 and i.min() == i.max()
+        return TracesAt(self, i, w, smootherstep((t - self.t[i]) / w), single)
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,19 @@ class TracesAt:
     i: np.ndarray
     w: np.ndarray
     ramp: tuple[np.ndarray, np.ndarray, np.ndarray]
+    single: bool
 
     def __getitem__(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Value, first and second time derivative of one trace."""
         v = self.traces.v[:, TRACE_FIELDS.index(name)]
-        v0 = v[self.i]
-        dv = v[self.i + 1] - v0
+        if self.single:  # all times between the same two knots (the usual case): scalars
+            v0, dv = v[self.i[0]], v[self.i[0] + 1] - v[self.i[0]]
+            if dv == 0.0:
+                zero = np.zeros(len(self.i))
+                return np.full(len(self.i), v0), zero, zero
+        else:
+            v0 = v[self.i]
+            dv = v[self.i + 1] - v0
         s, ds, dds = self.ramp
         return v0 + dv * s, dv * ds / self.w, dv * dds / self.w**2
 
