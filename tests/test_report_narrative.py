@@ -74,9 +74,15 @@ def test_gait_steps_prefers_running_and_needs_enough_steps():
 
 
 def test_asymmetry_and_exceedance_sentences_fire_only_beyond_their_limits():
-    assert nr.describe_asymmetry(5.0, 5.4, 7.7) is None
-    line = nr.describe_asymmetry(4.0, 8.0, -66.7)
+    def hip(mean, sd=1.0, n=100):
+        return {"mean": mean, "sd": sd, "n": n}
+
+    assert nr.describe_asymmetry(hip(5.0), hip(5.4), 7.7) is None  # too small
+    line = nr.describe_asymmetry(hip(4.0), hip(8.0), -66.7)
     assert line == "Your right hip dropped more than your left: 8.0° vs 4.0° on average (67 % asymmetry)."
+    # The same means from 40 widely scattered steps per side are no evidence of asymmetry.
+    assert nr.describe_asymmetry(hip(4.0, 14.0, 40), hip(8.0, 14.0, 40), -66.7) is None
+    assert nr.describe_asymmetry(hip(None, None, 0), hip(8.0), None) is None
     s = _steps(drop_l_stance=(9, 9), noise=0.5)
     line = nr.describe_exceedance(s, "drop_right_hip", 7.0, "running steps")
     assert line == "Pelvic drop of the right hip was above 7.0° on 100% of running steps."

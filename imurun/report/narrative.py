@@ -162,17 +162,21 @@ def describe_trend(trend: Trend) -> str:
     )
 
 
-def describe_asymmetry(left_hip_deg: float, right_hip_deg: float, asymmetry_pct: float) -> str | None:
-    """A sentence when one hip drops clearly more than the other (values from the summary)."""
-    if not (np.isfinite(left_hip_deg) and np.isfinite(right_hip_deg) and np.isfinite(asymmetry_pct)):
+def describe_asymmetry(left_hip: dict, right_hip: dict, asymmetry_pct: float | None) -> str | None:
+    """A sentence when one hip clearly drops more than the other. `left_hip` / `right_hip` are the
+    summary's {mean, sd, n} of the steps on which that hip swings; the difference of the means must
+    pass the size limits and exceed Z_MIN standard errors (step scatter alone is no asymmetry)."""
+    ml, mr = left_hip["mean"], right_hip["mean"]
+    if ml is None or mr is None or asymmetry_pct is None or left_hip["sd"] is None or right_hip["sd"] is None:
         return None
-    if abs(asymmetry_pct) < ASYMMETRY_PCT or abs(left_hip_deg - right_hip_deg) < ASYMMETRY_MIN_DEG:
+    se = np.hypot(left_hip["sd"] / np.sqrt(left_hip["n"]), right_hip["sd"] / np.sqrt(right_hip["n"]))
+    diff = abs(ml - mr)
+    if abs(asymmetry_pct) < ASYMMETRY_PCT or diff < ASYMMETRY_MIN_DEG or diff <= Z_MIN * se:
         return None
-    more, less = ("right", "left") if right_hip_deg > left_hip_deg else ("left", "right")
-    hi, lo = max(left_hip_deg, right_hip_deg), min(left_hip_deg, right_hip_deg)
+    more, less = ("right", "left") if mr > ml else ("left", "right")
     return (
-        f"Your {more} hip dropped more than your {less}: {hi:.1f}° vs {lo:.1f}° on average "
-        f"({abs(asymmetry_pct):.0f} % asymmetry)."
+        f"Your {more} hip dropped more than your {less}: {max(ml, mr):.1f}° vs {min(ml, mr):.1f}° on "
+        f"average ({abs(asymmetry_pct):.0f} % asymmetry)."
     )
 
 

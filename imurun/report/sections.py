@@ -99,13 +99,17 @@ def reading(session: Session) -> str:
     )
 
 
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 def sentences(session: Session) -> list[str]:
     s, th = session.summary, session.profile.thresholds
     if s["steps"] == 0:
         return [f"No steps were detected in these {s['duration_s'] / 60:.1f} minutes: "
                 "nothing to say about running form."]
     activity, gait = nr.gait_steps(session.steps)
-    parts = [f"{s[f'time_{a}_s'] / 60:.1f} min {a}" for a in ("running", "walking") if s[f"time_{a}_s"] > 0]
+    parts = [f"{_span(s[f'time_{a}_s'])} {a}" for a in ("running", "walking") if s[f"time_{a}_s"] >= 0.5]
     cadence = s["cadence_mean_spm"]
     parts += [f"mean cadence {cadence:.0f} spm"] if cadence is not None else []
     out = [f"{s['duration_s'] / 60:.1f} minutes, {s['steps']} steps: {', '.join(parts)}."]
@@ -121,14 +125,14 @@ def sentences(session: Session) -> list[str]:
                    f"the {word}.")
     drop = s["metrics"]["pelvic_drop_deg"]
     # Landing on the right foot, the left hip drops (and the other way round).
-    asym = nr.describe_asymmetry(
-        _nan(drop["R"]["mean"]), _nan(drop["L"]["mean"]), _nan(drop["asymmetry_pct"])
-    )
+    asym = nr.describe_asymmetry(drop["R"], drop["L"], drop["asymmetry_pct"])
     if asym:
         out.append(asym)
-    for key, threshold in (("drop_right_hip", th.pelvic_drop_deg), ("drop_left_hip", th.pelvic_drop_deg),
-                           ("tilt", th.tilt_deg), ("braking", th.braking_mps)):
-        line = nr.describe_exceedance(gait, key, threshold, f"{word} steps")
+    # The coaching thresholds are for running; walking is not judged against them.
+    limits = (("drop_right_hip", th.pelvic_drop_deg), ("drop_left_hip", th.pelvic_drop_deg),
+              ("tilt", th.tilt_deg), ("braking", th.braking_mps))
+    for key, threshold in limits if activity == "run" else ():
+        line = nr.describe_exceedance(gait, key, threshold, "running steps")
         if line:
             out.append(line)
     if session.cue_log is not None:
@@ -139,10 +143,6 @@ def sentences(session: Session) -> list[str]:
         out.append(f"The data has {q['gaps']} gap{'s' if q['gaps'] != 1 else ''} "
                    f"({q['gap_time_s'] or 0:.1f} s in total; {lost}).")
     return out
-
-
-def _nan(x: float | None) -> float:
-    return float("nan") if x is None else float(x)
 
 
 def side_table(session: Session) -> str:
