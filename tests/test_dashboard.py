@@ -62,13 +62,17 @@ def close_window(app, window):
 
 
 def png_pixels(window, tmp_path, name):
-    from PySide6.QtGui import QImage
-
     path = tmp_path / name
     window.save_png(path)
+    return read_png(path)
+
+
+def read_png(path):
+    from PySide6.QtGui import QImage
+
     img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
     rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
-    return rows[:, : img.width() * 3].reshape(img.height(), img.width(), 3)
+    return rows[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()  # img owns the bytes
 
 
 def colour_pixels(pixels, hex_colour, tol=12):
@@ -285,3 +289,15 @@ def test_replay_window_controls_drive_the_player(app):
         player.stop()
         player.join(5)
         close_window(app, window)
+
+
+def test_render_screenshot_of_a_session_without_a_display(app, tmp_path):
+    from imurun.ui.screenshot import render_screenshot
+
+    out = tmp_path / "shot.png"
+    render_screenshot(FATIGUE, 45.0, out, theme="light", size=(1280, 720))
+    pixels = read_png(out)
+    assert pixels.shape == (720, 1280, 3)
+    assert pixels.std() > 20
+    assert colour_pixels(pixels, LIGHT.background) > 0.2 * 1280 * 720
+    assert colour_pixels(pixels, LIGHT.left) > 200 and colour_pixels(pixels, LIGHT.right) > 200
