@@ -93,6 +93,16 @@ class At:
         self.ph = ((c0 * d + c1) * d + c2) * d + c3
         self.dph = (3 * c0 * d + 2 * c1) * d + c2
         self.ddph = 6 * c0 * d + 2 * c1
+        self._cos, self._sin = np.cos(np.pi * self.ph), np.sin(np.pi * self.ph)
+
+    def osc(self, k: int, lag: float) -> tuple[np.ndarray, np.ndarray]:
+        """cos and sin of k*pi*(phase - lag), k = 1 (stride rhythm) or 2 (step rhythm), by angle
+        addition from one cos/sin of the phase."""
+        c, s = self._cos, self._sin
+        if k == 2:
+            c, s = c * c - s * s, 2 * s * c
+        cl, sl = np.cos(k * np.pi * lag), np.sin(k * np.pi * lag)
+        return c * cl + s * sl, s * cl - c * sl
 
 
 class Body:
@@ -114,14 +124,12 @@ class Body:
         sch = self.sch
         t0, dt0, _ = a.tr["tilt_deg"]
         ta, dta, _ = a.tr["tilt_amp_deg"]
-        arg = 2 * np.pi * (a.ph - TILT_PHASE)
-        cs, sn = np.cos(arg), np.sin(arg)
+        cs, sn = a.osc(2, TILT_PHASE)
         tilt = t0 + ta * cs
         dtilt = dt0 + dta * cs - ta * sn * 2 * np.pi * a.dph
         # at a left IC (even phase) the left hip is forward: yaw negative, turning positive in stance
         r, dr, _ = a.tr["rot_amp_deg"]
-        arg = np.pi * (a.ph - YAW_LAG)
-        cs, sn = np.cos(arg), np.sin(arg)
+        cs, sn = a.osc(1, YAW_LAG)
         rot = -r * cs
         drot = -dr * cs + r * sn * np.pi * a.dph
         # obliquity: the swing side drops during each step, peaking at mid-stance
@@ -135,8 +143,7 @@ class Body:
         obl[on], dobl[on] = amp * f, amp * df / step[on]
         # walking: a stride-frequency roll, the landing side lowest around its IC (real recordings)
         ra, dra, _ = a.tr["roll_amp_deg"]
-        arg = np.pi * (a.ph - ROLL_LAG)
-        cs, sn = np.cos(arg), np.sin(arg)
+        cs, sn = a.osc(1, ROLL_LAG)
         obl -= ra * cs
         dobl += -dra * cs + ra * sn * np.pi * a.dph
         return Angles(np.radians(rot), np.radians(tilt), np.radians(obl),
@@ -146,9 +153,9 @@ class Body:
         """Trunk yaw relative to heading, forward lean (pitch) relative to standing, no roll."""
         l0, dl0, _ = a.tr["trunk_lean_deg"]
         la, dla, _ = a.tr["trunk_amp_deg"]
-        arg = 2 * np.pi * (a.ph - TRUNK_PHASE)
-        lean = l0 + la * np.cos(arg)
-        dlean = dl0 + dla * np.cos(arg) - la * np.sin(arg) * 2 * np.pi * a.dph
+        cs, sn = a.osc(2, TRUNK_PHASE)
+        lean = l0 + la * cs
+        dlean = dl0 + dla * cs - la * sn * 2 * np.pi * a.dph
         zero = np.zeros_like(lean)
         return Angles(TRUNK_COUNTER * pelvis.yaw, np.radians(lean), zero,
                       TRUNK_COUNTER * pelvis.dyaw, np.radians(dlean), zero)
@@ -198,8 +205,7 @@ class Body:
         up += sch.impact_ms2[i] * _impact(s)
         # medio-lateral: displacement toward the stance side, acceleration away from it
         y, dy, ddy = a.tr["sway_cm"]
-        arg = np.pi * (a.ph - SWAY_PHASE)
-        c, sn = np.cos(arg), np.sin(arg)
+        c, sn = a.osc(1, SWAY_PHASE)
         w = np.pi * a.dph
         left = (ddy * c - 2 * dy * sn * w - y * (c * w * w + sn * np.pi * a.ddph)) / 100
         return np.stack([fwd, left, up], axis=1)
