@@ -20,7 +20,6 @@ from imurun.core.metrics import N_M, compute_step
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
 STILL_MIN = 0.3  # s of stillness before the sensor counts as still
-BIAS_TAU = 1.0  # s, gyro-bias averaging while still
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
@@ -29,6 +28,7 @@ SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
 GYRO_ONLY_S = 8.0  # s of gyro-only attitude after setting off from a still period
+STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain the push-off
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
@@ -179,10 +179,12 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         else:
             f[S.STILL_TIME] = 0.0
         still = f[S.STILL_TIME] >= STILL_MIN
+        if still:
+            f[S.STILL_LEN] = f[S.STILL_TIME]
 
         # --- attitude ------------------------------------------------------------------------
         if still:
-            _learn_bias(st, ti, dt, w0, w1, w2, tgyr[i] if has_trunk else up, has_trunk)
+            _learn_bias(st, ti, w0, w1, w2, tgyr[i] if has_trunk else up, has_trunk)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] == 0.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
             kp, ki, tau = 1.0, 0.0, 0.3
@@ -201,9 +203,10 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         if gap and f[S.CAD_EMA] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
             _relevel_from_last_stride(st, ti, 120.0 / f[S.CAD_EMA], up)
         if not still:
-            if f[S.SNAP_N] > S.BIAS_SNAPS:  # leaving a still period whose bias was applied
-                f[S.MOVE_T] = ti
+            if f[S.WAS_STILL] == 1.0:
+                _leave_still(st, c, ti, dt, w0, w1, w2, up)
             f[S.SNAP_N] = 0.0
+        f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
             mahony_step(
                 st.qt, st.bias_t, st.eh[1], tacc[i, 0], tacc[i, 1], tacc[i, 2],
@@ -219,9 +222,8 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 st.tup_stand[k] = (st.tup_stand[k] * n + tup[k]) / (n + 1.0)
             f[S.CAL_STAND_N] = n + 1.0
             f[S.CAL_STATE] = 1.0
-        elif not still and f[S.CAL_STATE] == 1.0:
-            f[S.STILL_CAL_DONE] = 1.0
-            st.up_stand[:] = st.up_stand / math.sqrt(st.up_stand @ st.up_stand)
+        elif not still and f[S.CAL_STATE] == 1.0 and f[S.STILL_CAL_DONE] == 0.0:
+            f[S.STILL_CAL_DONE] = 1.0  # _leave_still re-took up_stand without the last moments
             if has_trunk:
                 st.tup_stand[:] = st.tup_stand / math.sqrt(st.tup_stand @ st.tup_stand)
 
@@ -348,8 +350,58 @@ def _relevel_from_last_stride(st, t, stride_s, up):
     if k < 0 or n >= mask - 1:
         return
     r = ring[k & mask]
+    _set_up(st.q, r[S.R_UX], r[S.R_UY], r[S.R_UZ], up)
+
+
+@njit(cache=True, error_model="numpy")
+def _leave_still(st, c, t, dt, w0, w1, w2, up):
+    """The sensor started moving. Stillness is recognised with a lag, during which the
+    accelerometer (heavily trusted while still) already saw the push-off: restore the attitude
+    from STILL_TRIM_S ago and replay the gyro since; take the standing up vector and the gyro bias
+    from the still period without its last STILL_TRIM_S."""
+    f = st.f
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    idx = int(f[S.N_SAMPLES])  # this sample, not yet in the ring
+    n_trim = int(STILL_TRIM_S / f[S.DT_EMA])
+    n_still = min(int(f[S.STILL_LEN] / f[S.DT_EMA]), idx, mask - 1)
+    k0 = idx - 1 - n_trim
+    if k0 < 0 or n_still <= n_trim:
+        return
+    if f[S.SNAP_N] > S.BIAS_SNAPS:
+        f[S.MOVE_T] = t
+    if f[S.CAL_STATE] == 1.0 and f[S.STILL_CAL_DONE] == 0.0:
+        s0, s1, s2 = 0.0, 0.0, 0.0
+        for k in range(idx - n_still, k0 + 1):
+            r = ring[k & mask]
+            s0 += r[S.R_UX]
+            s1 += r[S.R_UY]
+            s2 += r[S.R_UZ]
+        n = math.sqrt(s0 * s0 + s1 * s1 + s2 * s2)
+        st.up_stand[0], st.up_stand[1], st.up_stand[2] = s0 / n, s1 / n, s2 / n
+    r = ring[k0 & mask]
     u0, u1, u2 = r[S.R_UX], r[S.R_UY], r[S.R_UZ]
-    # q <- q * d, d = shortest arc taking the reference up to the current one (body frame)
+    for k in range(k0 + 1, idx + 1):
+        if k < idx:
+            r = ring[k & mask]
+            h = r[S.R_T] - ring[(k - 1) & mask][S.R_T]
+            g0, g1, g2 = r[S.R_WX], r[S.R_WY], r[S.R_WZ]
+        else:
+            h = dt
+            g0, g1, g2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
+        # a world-fixed vector seen from the body: du/dt = -w x u
+        d0 = -(g1 * u2 - g2 * u1) * h
+        d1 = -(g2 * u0 - g0 * u2) * h
+        d2 = -(g0 * u1 - g1 * u0) * h
+        u0, u1, u2 = u0 + d0, u1 + d1, u2 + d2
+        n = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        u0, u1, u2 = u0 / n, u1 / n, u2 / n
+    _set_up(st.q, u0, u1, u2, up)
+
+
+@njit(cache=True, error_model="numpy")
+def _set_up(q, u0, u1, u2, up):
+    """Tilt q (body-frame shortest arc) so that its up direction becomes u; yaw is kept."""
     cx = u1 * up[2] - u2 * up[1]
     cy = u2 * up[0] - u0 * up[2]
     cz = u0 * up[1] - u1 * up[0]
@@ -358,7 +410,6 @@ def _relevel_from_last_stride(st, t, stride_s, up):
     if m < 1e-9:
         return
     dw, cx, cy, cz = dw / m, cx / m, cy / m, cz / m
-    q = st.q
     w, x, y, z = q[0], q[1], q[2], q[3]
     q[0] = w * dw - x * cx - y * cy - z * cz
     q[1] = w * cx + x * dw + y * cz - z * cy
@@ -368,17 +419,19 @@ def _relevel_from_last_stride(st, t, stride_s, up):
 
 
 @njit(cache=True, error_model="numpy")
-def _learn_bias(st, t, dt, w0, w1, w2, tw, has_trunk):
+def _learn_bias(st, t, w0, w1, w2, tw, has_trunk):
     """Gyro bias = mean gyro while still, applied with a >= 0.5 s delay so that the start of a
     movement (slow enough to pass as still for a moment) never leaks into it."""
     f = st.f
-    ab = dt / (BIAS_TAU + dt)
     first = f[S.SNAP_N] == 0.0
+    # the mean over the whole still period: postural sway averages out, an EMA would keep some
+    n = 0.0 if first else f[S.BIAS_N]
+    f[S.BIAS_N] = n + 1.0
     w = (w0, w1, w2)
     for k in range(3):
-        st.bias_run[0, k] = w[k] if first else _lp(ab, st.bias_run[0, k], w[k])
+        st.bias_run[0, k] = (st.bias_run[0, k] * n + w[k]) / (n + 1.0)
         if has_trunk:
-            st.bias_run[1, k] = tw[k] if first else _lp(ab, st.bias_run[1, k], tw[k])
+            st.bias_run[1, k] = (st.bias_run[1, k] * n + tw[k]) / (n + 1.0)
     if first or t - f[S.SNAP_T] >= BIAS_SNAP_S:
         for j in range(S.BIAS_SNAPS - 1, 0, -1):
             st.bias_snap[:, j, :] = st.bias_snap[:, j - 1, :]

@@ -85,7 +85,10 @@ SNAP_T = 73  # time of the last bias snapshot while still
 SNAP_N = 74  # snapshots taken in the current still period
 W_PREV = 75  # previous valid gyro sample (3 slots): bridges gaps with the mean rate
 MOVE_T = 78  # when the sensor last started moving after a still period with a learned bias
-N_F = 79
+BIAS_N = 79  # samples averaged into bias_run in the current still period
+WAS_STILL = 80  # the previous sample was still
+STILL_LEN = 81  # duration of the current/last still period, s
+N_F = 82
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
