@@ -89,8 +89,10 @@ class Scenario:
     name: str
     summary: str
     default_duration_s: float
-    pattern: tuple[Segment, ...]  # first segments; the last one is stretched (repeat=False) or
-    repeat: bool = False  # the whole pattern after the first segment repeats until the end
+    # The first segment as is; then either the rest with its last segment stretched to fill the
+    # duration (repeat=False), or the rest repeated until the duration is filled (repeat=True).
+    pattern: tuple[Segment, ...]
+    repeat: bool = False
     sensor: SensorSpec = field(default_factory=SensorSpec)
     lead_in_s: float = 0.0  # simulated before t = 0 and cut (the session starts mid-run)
 
