@@ -176,6 +176,17 @@ def test_standing_only_session_through_the_command_line(tmp_path, capsys):
     assert html.read_text().count("no steps with this metric") == 4  # every time plot says so
 
 
+def test_low_confidence_angles_are_said_in_the_reading(tmp_path):
+    # No standing still at the start: the engine calibrates on gait and flags drop and tilt.
+    session = tmp_path / "no-standing.csv"
+    assert cli_main(["simulate", "--scenario", "no-standing", "--seed", "1", "--rate", "100",
+                     "--out", str(session)]) == 0
+    path, summary = _report(session, tmp_path)
+    assert summary["quality"]["calibration"] == "gait"
+    reason = summary["quality"]["flags"]["pelvic_drop_deg"].removeprefix("low confidence: ")
+    assert f"Pelvic drop and tilt are of low confidence: {reason}." in _parse(path).sentences
+
+
 def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):
     # Cut 80 s of samples out of the easy run: a hole in the recording.
     lines = (RECORDINGS / "easy-run.csv").read_text().splitlines(keepends=True)

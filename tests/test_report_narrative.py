@@ -46,8 +46,20 @@ def test_onset_of_a_late_change_is_placed_near_where_it_began():
     s = _steps(minutes=20, drop_l_stance=(5, 10), onset=0.5)
     (trend,) = nr.find_trends(s, ("drop_right_hip",))
     begin = s["t"][0] + 0.5 * (s["t"][-1] - s["t"][0])
-    assert abs(trend.onset_s - begin) < 90.0
-    assert f"from minute {int(trend.onset_s // 60)} on" in nr.describe_trend(trend)
+    assert trend.shape == "ramp" and abs(trend.onset_s - begin) < 90.0
+    clock = f"{int(trend.onset_s // 60)}:{int(trend.onset_s % 60):02d}"
+    assert f"from about {clock} on" in nr.describe_trend(trend)
+
+
+def test_sudden_change_reads_as_a_jump_at_its_time():
+    s = _steps(minutes=10)
+    after = s["t"] >= 300.0
+    s["tilt_deg"][after] += 5.0  # e.g. the sensor slipped at 5:00
+    (trend,) = nr.find_trends(s, ("tilt",))
+    assert trend.shape == "jump" and abs(trend.onset_s - 300.0) <= nr.BIN_S
+    assert trend.early == pytest.approx(4.0, abs=0.3) and trend.late == pytest.approx(9.0, abs=0.3)
+    clock = f"{int(trend.onset_s // 60)}:{int(trend.onset_s % 60):02d}"
+    assert f"suddenly at about {clock} (median of the first" in nr.describe_trend(trend)
 
 
 @pytest.mark.parametrize("seed", range(5))

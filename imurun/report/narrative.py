@@ -8,9 +8,11 @@ of the gait time with the median of the last quarter. A change is reported when 
 - larger than the metric's smallest meaningful change (MIN_CHANGE: absolute, or percent), and
 - larger than Z_MIN standard errors of the difference of two medians (SE of a median ~
   1.2533 sigma / sqrt(n) for normal data; sigma estimated robustly as 1.4826 x MAD),
-so step-to-step scatter alone never reads as a trend. Its onset comes from a hinge fit
-(value = a + b * max(0, t - onset)) to 30-second medians: an onset in the first ONSET_GRADUAL of
-the run reads "gradually over the run", a later one "from minute N".
+so step-to-step scatter alone never reads as a trend. Its shape comes from two least-squares fits
+to 30-second medians over every candidate onset: a ramp (value = a + b * max(0, t - onset)) and a
+jump (value = a + b * [t >= onset]). The better fit wins: a jump reads "suddenly at about m:ss",
+a ramp starting in the first ONSET_GRADUAL of the time "gradually over the run", a later one
+"from about m:ss on".
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class Trend:
     key: str  # SERIES key
     early: float  # median of the first quarter, in the series' unit
     late: float
-    onset_s: float  # session time the change began; NaN = gradually over the run
+    shape: str  # "ramp" (a steady change) or "jump" (a sudden one)
+    onset_s: float  # session time the change began; NaN = a ramp over the whole run
     span: tuple[float, float]  # gait time judged, s
 
     @property
@@ -102,20 +105,26 @@ def _robust_se(v: np.ndarray) -> float:
     return 1.2533 * 1.4826 * mad / np.sqrt(len(v))
 
 
-def _onset(t: np.ndarray, v: np.ndarray, t0: float, t1: float) -> float:
-    """Hinge fit on BIN_S medians: the onset time minimising the squared error, NaN when gradual."""
+def _shape(t: np.ndarray, v: np.ndarray, t0: float, t1: float) -> tuple[str, float]:
+    """('ramp' | 'jump', onset time s; NaN for a ramp from the start): the better of the two fits."""
     x, y = binned_medians(t, v, t0, t1, BIN_S)
     x, y = x[np.isfinite(y)], y[np.isfinite(y)]
     if len(x) < 4:
-        return float("nan")
-    best, best_sse = float("nan"), np.inf
-    for onset in x[:-2]:
-        a = np.column_stack([np.ones_like(x), np.maximum(0.0, x - onset)])
-        coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-        sse = float(np.sum((a @ coef - y) ** 2))
-        if sse < best_sse:
-            best, best_sse = float(onset), sse
-    return float("nan") if best - t0 < ONSET_GRADUAL * (t1 - t0) else best
+        return "ramp", float("nan")
+    best = ("ramp", float("nan"), np.inf)
+    for onset in x[1:-1]:
+        for shape, regressor in (("ramp", np.maximum(0.0, x - onset)), ("jump", (x >= onset) * 1.0)):
+            a = np.column_stack([np.ones_like(x), regressor])
+            coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+            sse = float(np.sum((a @ coef - y) ** 2))
+            if sse < best[2]:
+                best = (shape, float(onset), sse)
+    shape, onset, _ = best
+    if shape == "jump":  # it happened between the previous bin and this one: say the bin's start
+        return "jump", onset - BIN_S / 2
+    if onset - t0 < ONSET_GRADUAL * (t1 - t0):
+        return "ramp", float("nan")
+    return "ramp", onset
 
 
 def find_trends(gait: np.ndarray, keys: tuple[str, ...]) -> list[Trend]:
@@ -138,7 +147,7 @@ def find_trends(gait: np.ndarray, keys: tuple[str, ...]) -> list[Trend]:
         big = abs(change) >= (min_change / 100 * abs(e) if relative else min_change)
         se = np.hypot(_robust_se(early), _robust_se(late))
         if big and abs(change) > Z_MIN * se:
-            trends.append(Trend(key, e, lt, _onset(t, v, t0, t1), (t0, t1)))
+            trends.append(Trend(key, e, lt, *_shape(t, v, t0, t1), (t0, t1)))
     return trends
 
 
@@ -150,11 +159,11 @@ def _fmt(value: float, unit: str) -> str:
 
 def describe_trend(trend: Trend) -> str:
     label, unit, *_, relative = SERIES[trend.key]
-    when = (
-        "gradually over the run"
-        if np.isnan(trend.onset_s)
-        else f"from minute {int(trend.onset_s // 60)} on"
-    )
+    if np.isnan(trend.onset_s):
+        when = "gradually over the run"
+    else:
+        clock = f"{int(trend.onset_s // 60)}:{int(trend.onset_s % 60):02d}"
+        when = f"suddenly at about {clock}" if trend.shape == "jump" else f"from about {clock} on"
     size = f" ({abs(trend.percent):.0f} %)" if relative else ""
     return (
         f"{label[0].upper()}{label[1:]} {trend.direction} from {_fmt(trend.early, unit)} to "

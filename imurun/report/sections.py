@@ -137,11 +137,25 @@ def sentences(session: Session) -> list[str]:
             out.append(line)
     if session.cue_log is not None:
         out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
+    out += _caveats(session.flags)
     q = s.get("quality") or {}
     if q.get("gaps"):
         lost = f"{q['packet_loss_pct'] or 0:.2f} % of samples lost"
         out.append(f"The data has {q['gaps']} gap{'s' if q['gaps'] != 1 else ''} "
                    f"({q['gap_time_s'] or 0:.1f} s in total; {lost}).")
+    return out
+
+
+def _caveats(flags: dict[str, str]) -> list[str]:
+    """The engine's low-confidence flags and sensor notes, grouped by reason, as sentences."""
+    low: dict[str, list[str]] = {}
+    for column, reason in flags.items():
+        if reason.startswith("low confidence: "):
+            name = column.rsplit("_", 1)[0].replace("_", " ")  # pelvic_drop_deg -> pelvic drop
+            low.setdefault(reason.removeprefix("low confidence: "), []).append(name)
+    out = [f"{' and '.join(sorted(names)).capitalize()} {'are' if len(names) > 1 else 'is'} of low "
+           f"confidence: {reason}." for reason, names in low.items()]
+    out += [f"Sensor note: {flags[k]}." for k in ("mount", "alignment") if k in flags]
     return out
 
 
