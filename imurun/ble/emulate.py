@@ -9,8 +9,8 @@ tested with; against a real BlueZ with a peripheral-capable adapter it is a demo
 Sample i of the recording is "taken" at epoch + t_i (wall clock); the device clock in the packets
 is t_i plus a fixed offset. A restarted emulator given the same --epoch continues the same
 timeline, like a sensor that kept sampling while nobody listened. Fault injection for tests:
---loss (drop packets), --burst-ms (hold packets and release them in bursts), --drop-at (drop
-the link from the sensor side).
+--loss (drop packets), --burst-ms (hold packets and release them in bursts), --drop-at or
+SIGUSR1 (drop the link from the sensor side).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 DEVICE_CLOCK_OFFSET_S = 1000.0  # device time of sample 0: sensors do not start their clock at 0
-APP_PATH = "/org/imurun/sensor"
-ADV_PATH = "/org/imurun/advertisement0"
+APP_PATH = "/org/imurun/sensor"  # + "_" + adapter: one application per adapter and process
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,12 +50,12 @@ def main(args: argparse.Namespace) -> int:
     profiles = load_profiles(args.profiles)
     if args.profile not in profiles:
         raise ImurunError(f"unknown profile {args.profile!r} (known: {', '.join(sorted(profiles))})")
-    session = read_session(args.file)
+    block = read_session(args.file).block
     sensor = VirtualSensor(
         profiles[args.profile],
-        session.t,
-        session.acc,
-        session.gyr,
+        block.t,
+        block.acc,
+        block.gyr,
         name=args.name,
         rate_hz=args.rate,
         epoch=args.epoch,
@@ -134,7 +133,9 @@ class VirtualSensor:
     # -- D-Bus ------------------------------------------------------------------------------------
 
     async def serve(self, adapter: str) -> None:
+        """Advertise and serve until killed. SIGUSR1 drops the link (fault injection)."""
         import asyncio
+        import signal
 
         from dbus_fast import BusType
         from dbus_fast.aio import MessageBus
@@ -145,21 +146,24 @@ class VirtualSensor:
         with bluetooth_errors():
             self.bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         self.adapter_path = f"/org/bluez/{adapter}"
+        self.app_path = f"{APP_PATH}_{adapter}"
+        adv_path = f"{self.app_path}/advertisement"
         self.chars = self._export_gatt()
-        adv = Advertisement(self.name, [self.profile.service])
-        self.bus.export(ADV_PATH, adv)
+        self.bus.export(adv_path, Advertisement(self.name, [self.profile.service]))
         intro = await self.bus.introspect("org.bluez", self.adapter_path)
         obj = self.bus.get_proxy_object("org.bluez", self.adapter_path, intro)
-        await obj.get_interface("org.bluez.GattManager1").call_register_application(APP_PATH, {})
-        await obj.get_interface("org.bluez.LEAdvertisingManager1").call_register_advertisement(ADV_PATH, {})
+        await obj.get_interface("org.bluez.GattManager1").call_register_application(self.app_path, {})
+        await obj.get_interface("org.bluez.LEAdvertisingManager1").call_register_advertisement(adv_path, {})
         print(f"virtual {self.profile.id} sensor {self.name!r} advertising on {adapter}", flush=True)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: loop.create_task(self._drop_link()))
         await asyncio.Event().wait()
 
     def _export_gatt(self) -> dict[str, Any]:
         from imurun.ble.gatt_server import Characteristic, Service
         from imurun.profiles import BY_PROPERTY
 
-        service_path = f"{APP_PATH}/service0"
+        service_path = f"{self.app_path}/service0"
         self.bus.export(service_path, Service(self.profile.service))
         p = self.profile
         notify = ["6e400003-b5a3-f393-e0a9-e50e24dcca9e"] if p.notify == (BY_PROPERTY,) else list(p.notify)

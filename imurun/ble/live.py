@@ -64,7 +64,7 @@ class LiveRun:
         reconnect_timeout: float = 30.0,
         duration: float | None = None,
         placement: str = "sacrum",
-        say: Callable[[str], None] = print,
+        say: Callable[[str], None] = lambda line: print(line, flush=True),
     ):
         self.profiles = profiles
         self.rate_hz = rate_hz
@@ -143,6 +143,9 @@ class LiveRun:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         tasks: list[asyncio.Task] = []
+        # Compile (or load) the numba kernels before any link exists: a JIT stall inside the BLE
+        # event loop would look like a silent sensor.
+        Engine().process(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
         try:
             tasks = await self._connect_all(stop)
             pelvis = self.sensors[0]
@@ -185,7 +188,7 @@ class LiveRun:
                 continue
             if sensor.role == "pelvis" and not math.isfinite(self._host0):
                 self._host0 = float(s.host_t[0])
-            self._record(sensor, s)
+            s = self._record(sensor, s)
             if sensor.role == "trunk":
                 self._trunk_buf = _join(self._trunk_buf, s)
             else:
@@ -193,7 +196,10 @@ class LiveRun:
         if self._held is not None and len(self._held):
             self._feed_engine(pelvis)
 
-    def _record(self, sensor: Sensor, s: Samples) -> None:
+    def _record(self, sensor: Sensor, s: Samples) -> Samples:
+        """Write the samples; return them as the file holds them (what the engine gets)."""
+        from imurun.ble.recording import as_written
+
         if sensor.writer is None:
             sensor.writer = self._open_writer(sensor)
         if sensor.outage_note:
@@ -201,6 +207,7 @@ class LiveRun:
             sensor.outage_note = ""
         extra = {"device_t": s.device_t} if sensor.profile.clock == "device" else None
         sensor.writer.write(s.t, s.acc, s.gyr, extra=extra)
+        return Samples(*as_written(sensor.writer, s.t, s.acc, s.gyr), s.device_t, s.host_t)
 
     def _open_writer(self, sensor: Sensor) -> Any:
         from imurun.ble.recording import open_session
@@ -209,7 +216,9 @@ class LiveRun:
         device = f"{sensor.profile.name} {sensor.link.name if sensor.link else ''} ({sensor.profile.id})"
         placement = self.placement if sensor.role == "pelvis" else "upper-back"
         self.say(f"{sensor.role}: recording to {sensor.path}")
-        return open_session(sensor.path, device, placement, float(sensor.stream.params["rate_hz"]))
+        rate = float(sensor.stream.params["rate_hz"])
+        device_time = sensor.profile.clock == "device"
+        return open_session(sensor.path, device, placement, rate, sensor.profile.id, device_time)
 
     def _feed_engine(self, pelvis: Sensor) -> None:
         held = self._held
@@ -262,6 +271,8 @@ class LiveRun:
         return "status " + " | ".join(parts)
 
     def _close(self) -> None:
+        if self.sensors:
+            self.say(self.status_line())
         for sink in self.sinks:
             sink.close()
         for s in self.sensors:

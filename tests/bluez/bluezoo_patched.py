@@ -22,13 +22,18 @@
 # 3. Disconnect from the peripheral's side: stock bluezoo only marks a private copy of the other
 #    side as disconnected, so the central never hears of it. We disconnect the exported
 #    counterpart too, as a real link loss is seen by both ends.
+# 4. Several centrals scanning on one adapter: stock bluezoo starts one scan task per
+#    StartDiscovery and stops scanning for everybody at the first StopDiscovery. We keep one scan
+#    task per adapter and stop it only when the last client stopped (as BlueZ does).
 """Run bluezoo with the re-scan and reconnect fixes (see header)."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 from bluezoo import bluezoo
+from bluezoo.adapter import Adapter
 from bluezoo.device import Device
 from bluezoo.gatt import GattCharacteristicClientLink
 
@@ -67,8 +72,26 @@ async def _disconnect(self: Device, uuid: str | None = None) -> None:
         await other.disconnect()
 
 
+_stock_create_discovering_task = bluezoo.BluezMockService.create_discovering_task
+_stock_stop_discovering = Adapter._Adapter__stop_discovering
+
+
+def _create_discovering_task(self: bluezoo.BluezMockService, id: int) -> asyncio.Task:
+    running = self.adapters[id].discovering_task
+    if isinstance(running, asyncio.Task) and not running.done():
+        return running
+    return _stock_create_discovering_task(self, id)
+
+
+async def _stop_discovering(self: Adapter) -> None:
+    if not self.scan_subscribers:
+        await _stock_stop_discovering(self)
+
+
 Device.properties_sync = _properties_sync
 Device.disconnect = _disconnect
+bluezoo.BluezMockService.create_discovering_task = _create_discovering_task
+Adapter._Adapter__stop_discovering = _stop_discovering
 
 if __name__ == "__main__":
     sys.argv[0] = "bluezoo"

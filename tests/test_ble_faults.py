@@ -1,0 +1,194 @@
+"""Faults on the live path, with the real bleak client against virtual sensors on a fake BlueZ:
+link drops, a killed sensor, packet loss and bursty delivery, a sensor that never comes back, a
+wrong profile, no Bluetooth stack; plus scan and a trunk sensor."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from bluez.harness import FakeBluez, available, stop
+from bluez.session_check import (
+    finish,
+    imurun,
+    read_recording,
+    sent_samples,
+    start_sensor,
+    wait_for_line,
+    warm_engine_cache,
+)
+
+RATE = 200
+LOST = re.compile(r"pelvis: t=[0-9.]+ s samples (\d+) lost (\d+) ")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fake_bluez_available():
+    why = available()
+    assert not why, why
+    warm_engine_cache()
+
+
+def final_status(log: str) -> tuple[int, int]:
+    samples, lost = LOST.findall(log)[-1]
+    return int(samples), int(lost)
+
+
+def assert_present_outside_outage(profile, data, notes, seconds):
+    """Every sample sent from the first recorded one on is recorded, except inside the outage."""
+    sent = sent_samples(profile, seconds, RATE if profile != "movella-dot" else 60)
+    dev = sent["device_t"]
+    first = int(np.argmin(np.abs(dev - data["device_t"][0])))
+    t_lost = next(t for t, text in notes if text.startswith("link lost"))
+    t_back = next(t for t, text in notes if text == "link restored")
+    session = dev[first:] - dev[first]
+    last = data["t"][-1]
+    eps = 1e-6  # notes carry 6 decimals
+    expected = session[((session <= t_lost + eps) | (session >= t_back - eps)) & (session <= last + eps)]
+    np.testing.assert_allclose(data["t"], expected, atol=2e-6)
+    return t_lost, t_back
+
+
+def test_link_dropped_mid_run_reconnects_into_the_same_file(tmp_path):
+    out = tmp_path / "drop.csv"
+    with FakeBluez(tmp_path) as fb:
+        sensor = start_sensor(fb, "imurun-nus", "hci1", "imurun drop", time.time() + 2, "--seconds", "60")
+        run = imurun(
+            fb, "run", "--profile", "imurun-nus", "--duration", "16", "--out", str(out), log="run.log"
+        )
+        wait_for_line(tmp_path / "run.log", "recording to", 30)
+        time.sleep(6)
+        sensor.send_signal(signal.SIGUSR1)  # the sensor drops the link
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    log = (tmp_path / "run.log").read_text()
+    data, notes = read_recording(out)
+    assert [text for _, text in notes] == ["link lost: disconnected", "link restored"]
+    t_lost, t_back = assert_present_outside_outage("imurun-nus", data, notes, 60)
+    assert 4.0 < t_lost < 12.0 and t_back - t_lost < 5.0
+    assert final_status(log)[1] == round((t_back - t_lost) * RATE) - 1  # the outage, counted exactly
+    assert "reconnects 1" in log
+
+
+def test_sensor_killed_and_restarted_mid_run(tmp_path):
+    out = tmp_path / "kill.csv"
+    epoch = time.time() + 2
+    with FakeBluez(tmp_path) as fb:
+        sensor = start_sensor(fb, "movella-dot", "hci1", "Movella DOT kill", epoch, "--seconds", "60")
+        run = imurun(
+            fb, "run", "--profile", "movella-dot", "--duration", "20", "--out", str(out), log="run.log"
+        )
+        wait_for_line(tmp_path / "run.log", "recording to", 30)
+        time.sleep(5)
+        stop(sensor, 9)  # SIGKILL: the sensor vanishes without a goodbye
+        time.sleep(3)
+        start_sensor(fb, "movella-dot", "hci1", "Movella DOT kill", epoch, "--seconds", "60")
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    data, notes = read_recording(out)
+    assert [text for _, text in notes] == ["link lost: no data for 2 s", "link restored"]
+    assert_present_outside_outage("movella-dot", data, notes, 60)
+
+
+@pytest.mark.parametrize("profile", ["imurun-nus", "movella-dot"])
+def test_one_percent_loss_and_bursts_counted_exactly(tmp_path, profile):
+    rate = RATE if profile == "imurun-nus" else 60
+    out = tmp_path / "loss.csv"
+    with FakeBluez(tmp_path) as fb:
+        extra = ("--seconds", "60", "--loss", "0.01", "--burst-ms", "100", "--seed", "7")
+        start_sensor(fb, profile, "hci1", "lossy sensor imurun", time.time() + 2, *extra)
+        args = (
+            "--device",
+            "lossy sensor imurun",
+            "--profile",
+            profile,
+            "--duration",
+            "20",
+            "--out",
+            str(out),
+        )
+        run = imurun(fb, "run", *args, log="run.log")
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    data, _ = read_recording(out)
+    samples, lost = final_status((tmp_path / "run.log").read_text())
+    span = round((data["t"][-1] - data["t"][0]) * rate) + 1
+    assert samples == len(data) and samples + lost == span and lost > 0
+    sent = sent_samples(profile, 60, rate)
+    first = int(np.argmin(np.abs(sent["device_t"] - data["device_t"][0])))
+    on_grid = sent["device_t"][first:] - sent["device_t"][first]
+    assert np.isin(np.round(data["t"] * rate), np.round(on_grid * rate)).all()  # times untouched
+    np.testing.assert_allclose(data["t"], np.round(data["t"] * rate) / rate, atol=2e-6)
+
+
+def test_sensor_that_never_comes_back_exits_2_and_keeps_the_file(tmp_path):
+    out = tmp_path / "gone.csv"
+    with FakeBluez(tmp_path) as fb:
+        sensor = start_sensor(fb, "imurun-nus", "hci1", "imurun gone", time.time() + 2, "--seconds", "60")
+        run = imurun(fb, "run", "--reconnect-timeout", "3", "--out", str(out), log="run.log")
+        wait_for_line(tmp_path / "run.log", "recording to", 30)
+        time.sleep(3)
+        stop(sensor, 9)
+        assert finish(run, 60) == 2
+    log = (tmp_path / "run.log").read_text()
+    assert "Traceback" not in log
+    assert log.strip().splitlines()[-1].startswith("imurun run: error: imurun gone")
+    data, notes = read_recording(out)
+    assert len(data) > 2 * RATE and notes[-1][1].startswith("link lost")
+
+
+def test_wrong_profile_is_one_line_and_exit_2(tmp_path):
+    with FakeBluez(tmp_path) as fb:
+        start_sensor(fb, "imurun-nus", "hci1", "imurun wrong", time.time(), "--seconds", "30")
+        args = ("--device", "imurun wrong", "--profile", "polar-h10", "--out", str(tmp_path / "x.csv"))
+        run = imurun(fb, "run", *args, log="run.log")
+        assert finish(run, 60) == 2
+    log = (tmp_path / "run.log").read_text().strip().splitlines()
+    assert log[-1].startswith("imurun run: error: imurun wrong") and "not a Polar H10" in log[-1]
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_no_bluetooth_stack_is_one_line_and_exit_2(tmp_path):
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus", "PATH": "/usr/bin:/bin"}
+    for command in (["scan", "--timeout", "1"], ["run", "--scan-timeout", "1"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "imurun", *command], env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 2
+        expected = "error: no D-Bus system bus (No such file or directory): is BlueZ installed and running?"
+        assert proc.stderr.strip() == f"imurun {command[0]}: {expected}"
+
+
+def test_scan_lists_matching_sensors(tmp_path):
+    with FakeBluez(tmp_path, sensors=2) as fb:
+        start_sensor(fb, "witmotion-wt901ble", "hci1", "WT901BLE67", time.time(), "--seconds", "30")
+        start_sensor(fb, "imurun-nus", "hci2", "imurun-7F3A", time.time(), "--seconds", "30")
+        time.sleep(1)
+        scan = imurun(fb, "scan", "--timeout", "3", log="scan.log")
+        assert finish(scan, 30) == 0
+    lines = (tmp_path / "scan.log").read_text().splitlines()
+    assert any(re.match(r"WT901BLE67\s+00:1A:7D:DA:71:01\s+-?\d+\s+witmotion-wt901ble$", ln) for ln in lines)
+    assert any(re.match(r"imurun-7F3A\s+00:1A:7D:DA:71:02\s+-?\d+\s+imurun-nus$", ln) for ln in lines)
+
+
+def test_trunk_sensor_same_path_time_aligned(tmp_path):
+    out = tmp_path / "two.csv"
+    epoch = time.time() + 2
+    with FakeBluez(tmp_path, sensors=2) as fb:
+        start_sensor(fb, "imurun-nus", "hci1", "imurun pelvis", epoch, "--seconds", "60")
+        start_sensor(fb, "imurun-nus", "hci2", "imurun trunk", epoch, "--seconds", "60", "--seed", "1")
+        args = ("--device", "imurun pelvis", "--trunk-device", "imurun trunk", "--duration", "12")
+        run = imurun(fb, "run", *args, "--out", str(out), log="run.log")
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    pelvis, _ = read_recording(out)
+    trunk, _ = read_recording(tmp_path / "two.trunk.csv")
+    for data in (pelvis, trunk):
+        np.testing.assert_allclose(np.diff(data["t"]), 1 / RATE, atol=2e-6)
+    # Both sensors sample at the same instants (same epoch): the same device time must map to the
+    # same session time within the host latency used once to align the two clocks.
+    common = np.intersect1d(np.round(pelvis["device_t"] * RATE), np.round(trunk["device_t"] * RATE))
+    tp = pelvis["t"][np.isin(np.round(pelvis["device_t"] * RATE), common)]
+    tt = trunk["t"][np.isin(np.round(trunk["device_t"] * RATE), common)]
+    assert len(tp) > 5 * RATE and abs(float(np.median(tt - tp))) < 0.03
