@@ -80,9 +80,6 @@ def headline(session: Session) -> str:
         ("Walking", keyed("time_walking_s", s["time_walking_s"], 1, "min", 1 / 60)),
         ("Cues", str(len(session.cues)) if session.cue_log is not None else "—"),
     ]
-    distance = (s.get("session") or {}).get("distance_m")
-    if distance is not None:  # only a header can know it: an IMU alone does not measure distance
-        tiles.insert(1, ("Distance", keyed("session.distance_m", distance, 2, "km", 1 / 1000)))
     body = "".join(
         f'<div class="tile"><div class="label">{label}</div><div class="value">{v}</div></div>'
         for label, v in tiles
