@@ -225,12 +225,14 @@ class VirtualSensor:
         import asyncio
         import time
 
+        import numpy as np
+
         packets, due = self.packets(rate)
         if self.epoch is None:
             self.epoch = time.time()
         while True:
             now = time.time() - self.epoch
-            i = int(_searchsorted(due, now))  # packets already in the past are never sent
+            i = int(np.searchsorted(due, now))  # packets already in the past are never sent
             while i < len(packets):
                 now = time.time() - self.epoch
                 if self.drop_at and now >= self.drop_at[0]:
@@ -270,9 +272,3 @@ class VirtualSensor:
 
 def _last(x: Any) -> float:
     return float(x[-1]) if len(x) else float("nan")
-
-
-def _searchsorted(a: Any, x: float) -> int:
-    import numpy as np
-
-    return int(np.searchsorted(a, x, side="left"))

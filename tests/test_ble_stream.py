@@ -1,0 +1,62 @@
+"""SensorStream: decode + pairing + clock on packets of the real encoders (no radio involved)."""
+
+import numpy as np
+
+from imurun.ble.decoders import DECODERS, polar_pmd
+from imurun.ble.stream import SensorStream
+from imurun.profiles import load_profiles
+
+PROFILES = load_profiles()
+
+
+def packets_for(profile_id, seconds, rate):
+    p = PROFILES[profile_id]
+    n = int(seconds * rate)
+    t = 500.0 + np.arange(n) / rate
+    rng = np.random.default_rng(0)
+    acc, gyr = rng.normal(0, 5, (n, 3)), rng.normal(0, 1, (n, 3))
+    return DECODERS[p.decoder].encode(t, acc, gyr, p.decode_params(rate)), acc, gyr
+
+
+def feed_all(stream, packets, batch=3):
+    out = [
+        stream.feed(packets[i : i + batch], np.full(len(packets[i : i + batch]), 1.0))
+        for i in range(0, len(packets), batch)
+    ]
+    return out
+
+
+def test_verity_sense_pairs_acc_and_gyro_frames_and_flags_a_missing_half():
+    packets, acc, gyr = packets_for("polar-verity-sense", 10, 52)
+    lost = 5  # a gyroscope frame (frames alternate acc, gyr)
+    assert packets[lost][0] == polar_pmd.GYRO
+    stream = SensorStream(PROFILES["polar-verity-sense"], 52)
+    out = feed_all(stream, packets[:lost] + packets[lost + 1 :])
+    t = np.concatenate([o.t for o in out])
+    a = np.concatenate([o.acc for o in out])
+    g = np.concatenate([o.gyr for o in out])
+    assert np.all(np.diff(t) > 0)
+    per = PROFILES["polar-verity-sense"].decode["frame_samples"]
+    missing = slice(per * (lost // 2), per * (lost // 2 + 1))
+    assert np.isnan(g[missing]).all() and stream.counters.unpaired == per
+    keep = np.ones(len(t), bool)
+    keep[missing] = False
+    np.testing.assert_allclose(a, acc[: len(a)], atol=0.005)
+    np.testing.assert_allclose(g[keep], gyr[: len(g)][keep], atol=0.001)
+
+
+def test_malformed_packets_counted_and_skipped():
+    packets, acc, _ = packets_for("imurun-nus", 2, 200)
+    stream = SensorStream(PROFILES["imurun-nus"], 200)
+    noisy = [packets[0], b"\x00\x01", packets[1], packets[2][:-3], packets[3]]
+    s = stream.feed(noisy, np.arange(5.0))
+    assert stream.counters.malformed == 2 and stream.counters.packets == 5
+    # packet 2 was malformed: its 8 samples are a gap, counted as lost
+    assert len(s) == 24 and stream.clock.lost == 8
+    np.testing.assert_allclose(s.t[:8], np.arange(8) / 200)
+
+
+def test_polar_start_response_sets_the_scale():
+    stream = SensorStream(PROFILES["polar-verity-sense"], 52)
+    stream.response(polar_pmd.start_response(polar_pmd.GYRO, 0.5))
+    assert stream.params["gyr_factor"] == 0.5
