@@ -249,7 +249,8 @@ def test_replay_window_controls_drive_the_player(app):
 
     coach = CoachSink(RunnerProfile(), outputs=(), console=None)
     sink = Recorder()
-    window, player = open_replay_window(FATIGUE, speed=float("inf"), sinks=[sink], coach=coach)
+    window, player = open_replay_window(FATIGUE, speed=float("inf"), sinks=[sink], coach=coach,
+                                        info={"sensor": "simulator", "battery_pct": 87.0})
     controls = window.centralWidget().layout().itemAt(0).widget()
     try:
         deadline = time.monotonic() + 90
@@ -261,7 +262,9 @@ def test_replay_window_controls_drive_the_player(app):
         window.refresh()
         assert window.tiles["time"].value.text() == "6:59"  # the whole 420 s run
         assert len(window.cue_texts()) == len(coach.cues) >= 10  # every cue the coach gave, shown
-        assert "end of recording" in window.status_label.text()
+        status_bar = window.status_label.text()
+        assert "end of recording" in status_bar and "recording: fatigue.csv" in status_bar
+        assert "sensor: simulator" in status_bar and "battery: 87 %" in status_bar
 
         controls.speed_box.setCurrentIndex(0)  # 1x
         assert player.speed == 1.0

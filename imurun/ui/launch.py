@@ -33,8 +33,11 @@ def open_replay_window(
     theme: str = "dark",
     sinks: Sequence[Sink] = (),
     coach: CoachSink | None = None,
+    info: dict[str, object] | None = None,
 ):
-    """(window, player) for a replay of `path`, both started. The caller runs the Qt loop."""
+    """(window, player) for a replay of `path`, both started. The caller runs the Qt loop.
+
+    `info`: SessionInfo fields for the status bar (sensor=, profile=, battery_pct=, ...)."""
     from imurun.ui import recording
     from imurun.ui.controls import ReplayControls
     from imurun.ui.dashboard import Dashboard
@@ -42,7 +45,7 @@ def open_replay_window(
 
     recording.engine_with_signals(path)  # a bad header is an error now, not in the thread
     feed = DashboardFeed()
-    feed.set_info(recording=Path(path).name, profile="default" if coach is None else "runner profile")
+    feed.set_info(**({"recording": Path(path).name} | (info or {})))
     all_sinks = list(sinks)
     if coach is not None:
         all_sinks += [coach, CoachLink(coach, feed)]
@@ -81,6 +84,7 @@ def run_replay_dashboard(
     theme: str = "dark",
     sinks: Sequence[Sink] = (),
     coach: CoachSink | None = None,
+    info: dict[str, object] | None = None,
 ) -> int:
     """Replay `path` in the dashboard until the window is closed; the sinks see every block once.
 
@@ -89,7 +93,7 @@ def run_replay_dashboard(
     """
     require_display()
     app = qt_app()
-    window, player = open_replay_window(path, speed, theme, sinks, coach)
+    window, player = open_replay_window(path, speed, theme, sinks, coach, info)
     try:
         exec_until_closed(app)
     finally:
