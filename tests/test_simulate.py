@@ -66,6 +66,11 @@ def test_every_scenario_runs_at_every_rate(scenario, rate):
         assert len(steps) > 5
 
 
+def test_a_session_shorter_than_its_standing_start_has_no_steps():
+    sim = simulate("easy-run", seed=1, rate_hz=100.0, duration_s=3.0)
+    assert sim.t[-1] < 3.0 and len(sim.steps) == 0
+
+
 def test_unknown_scenario_and_bad_rate_are_clear_errors():
     with pytest.raises(ImurunError, match="unknown scenario"):
         simulate("marathon")

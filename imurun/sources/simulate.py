@@ -118,7 +118,8 @@ def simulate(
     up_p = zyx_apply_T(p.yaw, p.pitch, p.roll, np.tile([0.0, 0.0, 1.0], (len(t), 1)))
     up_s = pelvis_mount.to_sensor(body, at, up_p)
     steps = step_truth(body, spec.trunk)
-    steps = steps[steps["t"] >= 0.0]  # a lead-in is simulated but not recorded
+    # a lead-in is simulated but not recorded; a step exists once its next IC is recorded
+    steps = steps[(steps["t"] >= 0.0) & (steps["t"] + steps["step_time_s"] <= t[-1])]
 
     def kept(x):
         return None if x is None else x[keep]
