@@ -20,6 +20,7 @@ from imurun.coach.sink import CoachSink
 from imurun.pipeline import run_pipeline
 from imurun.report import write_report
 from imurun.report.plots import LEFT, RIGHT
+from imurun.session.truth import read_steps_csv
 from imurun.sources.replay import replay_streams
 
 CHROMIUM = "/usr/bin/chromium"
@@ -176,6 +177,20 @@ def test_standing_only_session_through_the_command_line(tmp_path, capsys):
     assert html.read_text().count("no steps with this metric") == 4  # every time plot says so
 
 
+def test_report_of_given_steps_summarises_them_on_the_sessions_data_quality(tmp_path):
+    # The simulator's truth steps, reported against their session: the numbers are the truth's, the
+    # data quality is what the engine saw in the samples.
+    session = RECORDINGS / "easy-run.csv"
+    truth = read_steps_csv(session.with_suffix(".steps.csv"))
+    path = write_report(session, tmp_path / "truth.html", steps=truth, profile=RunnerProfile())
+    numbers = _parse(path).numbers
+    _, analysed = analyze(session)
+    assert numbers["steps"] == len(truth) and numbers["quality.samples"] == analysed["quality"]["samples"]
+    drop_l = truth["pelvic_drop_deg"][truth["side"] == "L"]
+    assert numbers["metrics.pelvic_drop_deg.L.mean"] == pytest.approx(np.nanmean(drop_l), rel=1e-12)
+    assert numbers["duration_s"] == analysed["duration_s"]
+
+
 def test_low_confidence_angles_are_said_in_the_reading(tmp_path):
     # No standing still at the start: the engine calibrates on gait and flags drop and tilt.
     session = tmp_path / "no-standing.csv"
@@ -224,7 +239,7 @@ def _colour_pixels(png: Path, hex_colour: str, tol: int = 40) -> int:
     return int(np.sum(np.all(np.abs(rgb - want) <= tol, axis=-1)))
 
 
-def render(html: Path, png: Path, profile_dir: Path, height: int = 5200) -> list[str]:
+def render(html: Path, png: Path, profile_dir: Path, height: int = 2400) -> list[str]:
     """Screenshot `html` with headless Chromium; return the console messages it logged."""
     proc = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

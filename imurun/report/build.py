@@ -84,9 +84,10 @@ def write_report(
     profile = load_profile() if profile is None else profile
     cue_log = _cue_log(session_path, out_html, None if cues_csv is None else Path(cues_csv))
     cues = read_cues_csv(cue_log) if cue_log is not None else []
+    steps = np.sort(steps, order="t")
     session = Session(
         name=session_path.name,
-        steps=np.sort(steps, order="t"),
+        steps=steps,
         summary=summary,
         cues=sorted(cues, key=lambda c: c.t),
         cue_log=cue_log,
