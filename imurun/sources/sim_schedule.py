@@ -137,14 +137,13 @@ def _segment_at(bout: list[tuple[float, float, Segment]], t: float) -> Gait:
     for a, b, seg in bout:
         if t < b:
             return seg.at((t - a) / (b - a))
-    a, b, seg = bout[-1]
-    return seg.at(1.0)
+    return bout[-1][2].at(1.0)
 
 
 def build_schedule(segments: list[Segment], t0: float, rng: np.random.Generator) -> Schedule:
     spans, bouts = _gait_segments(segments, t0)
     t_end = spans[-1][1]
-    rows: list[tuple] = []  # (t, run, gait, step_s, contact_base, first)
+    rows: list[list] = []  # [t, run, gait, step_s, contact_base, first] per IC
     for bout in bouts:
         t = bout[0][0] + FIRST_IC_DELAY_S
         end = bout[-1][1] - TRANSITION_S / 2
@@ -164,9 +163,8 @@ def build_schedule(segments: list[Segment], t0: float, rng: np.random.Generator)
     run = np.array([r[1] for r in rows], dtype=bool)
     first = np.array([r[5] for r in rows], dtype=bool)
     final = np.zeros(n, dtype=bool)
-    if n:
-        final[np.flatnonzero(first)[1:] - 1] = True
-        final[-1] = True
+    final[np.flatnonzero(first)[1:] - 1] = True  # the IC before each bout's first (and the sentinel)
+    final[-1] = True
     step_s = np.array([r[3] for r in rows])
     contact = np.array([r[4] for r in rows])
     next_run = np.append(run[1:], False) & ~final
@@ -184,11 +182,11 @@ def build_schedule(segments: list[Segment], t0: float, rng: np.random.Generator)
     # and at toe-off +g*Tf/2 (symmetric flight parabolas, so height stays bounded). A contact that
     # starts from standing or walking (no flight before) starts at body weight instead of zero
     # force, one that ends without flight ends at body weight: a linear term keeps the force
-    # continuous, the half-sine amplitude makes up the rest of the impulse.
+    # continuous, the half-sine amplitude makes up the rest of the impulse. A zero-impulse full
+    # sine then sets the height gained over the contact to zero: with symmetric flights the height
+    # at every IC is the same and never drifts.
     from_ground = run & (flight_prev == 0)
     to_ground = run & (flight == 0)
-    # A zero-impulse full sine then sets the height gained over the contact to zero: with
-    # symmetric flights the height at every IC is the same and never drifts.
     with np.errstate(invalid="ignore", divide="ignore"):
         impulse = G * (flight_prev + flight) / 2 + G * contact * (1 - (from_ground + to_ground) / 2)
         push = np.where(run, np.pi / (2 * contact) * impulse, 0.0)
