@@ -157,6 +157,10 @@ def test_fatigue_reading_says_what_the_scenario_did(fatigue):
     assert 5.0 <= early <= 6.5 and 7.5 <= late <= 9.0  # quarter medians of a 5 -> 9 ramp: 5.5, 8.5
     pct = float(cadence[0].split("(")[1].split(" %")[0])
     assert 3.0 <= pct <= 6.0  # 3/4 of the 6 % fall lies between the quarters' middles
+    # The cadence band is the coach's: its baseline (about 168 spm, measured after the quiet start)
+    # +- 3 %.
+    lo, hi = (int(x) for x in re.search(r"target (\d+)–(\d+) spm", fatigue[0].read_text()).groups())
+    assert lo < 168 < hi and (hi - lo) == pytest.approx(0.06 * (hi + lo) / 2, abs=1.5)
     # The coach heard the same run and asked to level the left hip; the page counts its cues.
     cue_line = [s for s in sentences if s.startswith("The coach gave")]
     assert cue_line and "level hips (left)" in cue_line[0], sentences
@@ -175,6 +179,7 @@ def test_standing_only_session_through_the_command_line(tmp_path, capsys):
     assert page.sentences == ["No steps were detected in these 1.0 minutes: nothing to say about running "
                               "form."]
     assert html.read_text().count("no steps with this metric") == 4  # every time plot says so
+    assert "no target band: the coach never set a cadence target" in html.read_text()
 
 
 def test_report_of_given_steps_summarises_them_on_the_sessions_data_quality(tmp_path):

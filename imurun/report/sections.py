@@ -198,13 +198,16 @@ def _cues(session: Session, *cue_ids: str) -> list[Cue]:
 def charts(session: Session) -> str:
     steps, th, dur = session.steps, session.profile.thresholds, session.summary["duration_s"]
     lo, hi = session.cadence_band
+    band_note = (
+        f"shaded: the coach's target band (target ± {session.profile.cadence.tolerance_pct:g} %)"
+        if np.isfinite(lo) else "no target band: the coach never set a cadence target (too little running)"
+    )
     figs = [
         figure(plots.time_plot("cadence", "cadence (spm)",
                                [plots.Series("cadence", steps["t"], steps["cadence_spm"], plots.INK)], dur,
                                _cues(session, "quicker_steps"), band=session.cadence_band,
                                band_label=f"target {lo:.0f}–{hi:.0f} spm"),
-               "Cadence per step and its 30-second median; shaded: the coach's target band "
-               f"(target ± {session.profile.cadence.tolerance_pct:g} %). Triangles: “quicker steps” cues."),
+               f"Cadence per step and its 30-second median; {band_note}. Triangles: “quicker steps” cues."),
         figure(plots.time_plot("drop", "pelvic drop (°)", _series(steps, "pelvic_drop_deg", by_hip=True), dur,
                                _cues(session, "level_hips"), threshold=th.pelvic_drop_deg),
                f"Pelvic drop of each hip per step, relative to standing; dashed: the {th.pelvic_drop_deg:g}° "
