@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from imurun.errors import ImurunError
 from imurun.sources.sim_scenarios import SCENARIOS
+
+if TYPE_CHECKING:  # numpy is imported where it is used, so `imurun simulate --help` stays instant
+    import numpy as np
 
 MOUNTS = ("random", "upright")
 
@@ -67,6 +69,8 @@ def simulate(
 ) -> SimResult:
     """Simulate `scenario`. `loss` overrides the scenario's lost-sample fraction; `ideal` turns off
     all sensor errors (noise, biases, scale, quantisation) and packet loss, for physics checks."""
+    import numpy as np
+
     from imurun.sources.sim_body import Body
     from imurun.sources.sim_rotation import random_axis, random_rotation, zyx_apply_T
     from imurun.sources.sim_schedule import build_schedule
