@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -116,7 +117,7 @@ class Link:
 
     async def _reconnect(self, stop: asyncio.Event) -> None:
         deadline = time.monotonic() + self.reconnect_timeout
-        for attempt in range(10**9):
+        for attempt in itertools.count():
             if stop.is_set():
                 return
             wait = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]

@@ -129,9 +129,9 @@ class LiveRun:
             sensor.stream.clock.outage()
             t = sensor.stream.clock.last_t
             self.say(f"{sensor.role}: link lost at t={t:.2f} s ({detail}); reconnecting")
-            if sensor.writer is not None:
+            if sensor.writer is not None and not sensor.outage_note:  # one note per outage
                 sensor.writer.note(t, f"link lost: {detail}")
-            sensor.outage_note = "link restored"
+                sensor.outage_note = "link restored"
 
     # -- run --------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Run imurun's virtual sensor on synthetic gait-like data (until the bundled recordings and the
-session reader land, this is the data source of the BLE tests; `imurun emulate FILE` serves files).
+"""Run imurun's virtual sensor on a simulated session (imurun.sources.simulate, exact and
+reproducible from scenario + seed, so a test can know every sample the sensor sends);
+`imurun emulate FILE` serves recorded files the same way.
 
     python tests/bluez/virtual_sensor.py --profile ID --adapter hci1 --seconds 60 [emulate options]
 """
@@ -8,36 +9,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from imurun.ble.emulate import VirtualSensor
 from imurun.profiles import load_profiles
+from imurun.sources.simulate import simulate
 
-SOURCE_RATE = 400.0
 
-
-def synthetic(seconds: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pelvis-like signals: gravity on z plus step-frequency (2.8 Hz) oscillations and noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SOURCE_RATE)) / SOURCE_RATE
-    f = 2.8
-    acc = np.column_stack(
-        [2.0 * np.sin(2 * np.pi * f * t), 1.0 * np.sin(np.pi * f * t), 9.81 + 6.0 * np.cos(2 * np.pi * f * t)]
-    ) + rng.normal(0, 0.2, (len(t), 3))
-    gyr = np.column_stack(
-        [0.5 * np.sin(np.pi * f * t), 0.3 * np.cos(2 * np.pi * f * t), 0.8 * np.sin(np.pi * f * t + 0.3)]
-    ) + rng.normal(0, 0.02, (len(t), 3))
-    return t, acc, gyr
+def simulated(scenario: str, seed: int, seconds: float) -> dict[str, np.ndarray]:
+    """t, acc, gyr of the simulated session, cached on disk: the test and every sensor process
+    it starts share one simulation instead of each computing it."""
+    path = Path(tempfile.gettempdir()) / f"imurun-ble-sim-{scenario}-{seed}-{seconds:g}s.npz"
+    if not path.exists():
+        sim = simulate(scenario, seed=seed, rate_hz=400.0, duration_s=seconds, loss=0.0)
+        part = path.with_suffix(f".{os.getpid()}.npz")
+        np.savez(part, t=sim.t, acc=sim.acc, gyr=sim.gyr)
+        os.replace(part, path)
+    with np.load(path) as f:
+        return {k: f[k] for k in ("t", "acc", "gyr")}
 
 
 def build(args: argparse.Namespace) -> VirtualSensor:
-    t, acc, gyr = synthetic(args.seconds, args.seed)
+    sim = simulated(args.scenario, args.seed, args.seconds)
     return VirtualSensor(
         load_profiles()[args.profile],
-        t,
-        acc,
-        gyr,
+        sim["t"],
+        sim["acc"],
+        sim["gyr"],
         name=args.name,
         epoch=args.epoch,
         loss=args.loss,
@@ -53,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", default="hci1")
     p.add_argument("--name")
     p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--scenario", default="easy-run")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epoch", type=float)
     p.add_argument("--loss", type=float, default=0.0)
