@@ -12,7 +12,8 @@ vertical-acceleration threshold). Emitted ~10-20 ms after the IC.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
-A smoothed sf maximum above C_WALK_PEAK_SF, confirmed 60 ms later, is a step; its IC is the time of
+A smoothed sf maximum above C_WALK_PEAK_SF, confirmed 150 ms later without a flight in between
+(else it was a push-off into running), is a step; its IC is the time of
 the steepest slope on the rise to that peak minus C_WALK_IC_OFFSET. On the reference recordings the
 steepest rise follows the IC by a median 20 ms (MAD 20 ms), the peak by 70 ms (MAD 20 ms, but a long
 tail in slow, turning steps), hence the slope rather than the peak.
@@ -51,7 +52,7 @@ from imurun.core.state import (
 KIND_WALK = 0.0
 KIND_RUN = 1.0
 RUN_MODE_S = 1.0  # a flight phase within this time = running mode
-WALK_CONFIRM_S = 0.06
+WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 
 
 @njit(cache=True, error_model="numpy")
@@ -74,29 +75,29 @@ def detect_ic(f, c, t, dt, sf, dsf):
     else:
         f[FLIGHT_TIME] = 0.0
     lvl = c[C_CROSS_SF]
-    running = t - f[LAST_FLIGHT_T] < RUN_MODE_S
-    if running:
-        slope = (sf - prev) / dt
-        if f[ARMED] == 1.0 and prev < lvl <= sf and slope > 0.0:
-            t_cross = t - (sf - lvl) / slope
-            t_ic = t_cross - max(0.0, min(lvl / slope, 0.05))
-            found = True
-            kind = KIND_RUN
-            f[ARMED] = 0.0
-        elif prev >= lvl > sf and slope < 0.0 and math.isfinite(f[LAST_IC_T]):
+    slope = (sf - prev) / dt
+    if f[ARMED] == 1.0 and prev < lvl <= sf and slope > 0.0:
+        t_cross = t - (sf - lvl) / slope
+        f[ARMED] = 0.0
+        f[PEAK_V] = 0.0
+        return True, t_cross - max(0.0, min(lvl / slope, 0.05)), KIND_RUN
+    if t - f[LAST_FLIGHT_T] < RUN_MODE_S and prev >= lvl > sf and slope < 0.0:
+        if math.isfinite(f[LAST_IC_T]):
             # the last falling crossing before the flight is the toe-off (impact ringing can
             # cross earlier), so later crossings overwrite earlier ones
             t_cross = t - (sf - lvl) / slope
             f[TO_T] = t_cross + min(lvl / -slope, 0.05)
-        f[PEAK_V] = 0.0
-        return found, t_ic, kind
-    # walking: confirmed maximum of the smoothed vertical specific force
+    # walking: a confirmed maximum of the smoothed vertical specific force, not followed by a
+    # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[AV_LP]
     if dsf <= 0.0:
         f[RISE_SLOPE] = 0.0  # the current rise ended
     elif dsf > f[RISE_SLOPE]:
         f[RISE_SLOPE] = dsf
         f[RISE_T] = t
+    if f[FLIGHT_TIME] > 0.0:
+        f[PEAK_V] = 0.0
+        return found, t_ic, kind
     since = t - f[LAST_IC_T] if math.isfinite(f[LAST_IC_T]) else 1e9
     if since < 0.8 * c[C_MIN_STEP]:
         return found, t_ic, kind

@@ -284,7 +284,7 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 stride = 2.0 * gap if in_bout else 2.0 * c[S.C_MAX_STEP]
                 since = ti - t_ic
                 dtn = f[S.DT_EMA]
-                ev = side_evidence(st.ring, idx, None, since + 0.1, 0.0, stride, dtn)
+                ev = side_evidence(st.ring, idx, None, since + 0.1, max(0.0, since - 0.1), stride, dtn)
                 f[S.YAW_AMP] = _lp(0.1, f[S.YAW_AMP], abs(ev)) if f[S.YAW_AMP] > 0 else abs(ev)
                 ev /= max(f[S.YAW_AMP], 1e-6)
                 if kind != KIND_RUN and f[S.FWD_READY] == 1.0:
