@@ -143,6 +143,18 @@ def test_walking_break_resets_the_pattern():
     assert cues == [] and not state.active.get("braking")
 
 
+def test_state_copy_shares_no_container():
+    p = absolute()
+    _, state = replay(run_steps(0.0, 300, tilt_deg=12.0), p)
+    twin = state.copy()
+    assert twin == state
+    for name, value in vars(state).items():
+        if isinstance(value, (list, dict)):
+            assert getattr(twin, name) is not value, name
+    for rule, values in state.values.items():
+        assert twin.values[rule] is not values
+
+
 def test_pure_and_deterministic():
     p = absolute()
     steps = run_steps(0.0, 300, tilt_deg=12.0)

@@ -17,10 +17,9 @@ Thresholds and formulas: docs/coaching.md.
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -83,13 +82,26 @@ class CoachState:
     last_cue_t: dict[tuple[str, str], float] = field(default_factory=dict)  # (cue, side) -> t
     last_any_t: float = -math.inf
 
+    def copy(self) -> CoachState:
+        """An independent copy (every container new; copy.deepcopy is ~10x slower here)."""
+        return replace(
+            self,
+            baseline=list(self.baseline),
+            values={k: list(v) for k, v in self.values.items()},
+            step_times=list(self.step_times),
+            active=dict(self.active),
+            cued=dict(self.cued),
+            praise=dict(self.praise),
+            last_cue_t=dict(self.last_cue_t),
+        )
+
 
 def coach_steps(
     steps: np.ndarray, t_emit: float, state: CoachState, profile: RunnerProfile
 ) -> tuple[list[Cue], CoachState]:
     if len(steps) == 0:
         return [], state
-    state = copy.deepcopy(state)
+    state = state.copy()
     cues: list[Cue] = []
     for step in steps:
         if step["activity"] != "run":

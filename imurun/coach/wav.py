@@ -57,5 +57,6 @@ class WavOutput:
     def _write_until(self, end: int) -> None:
         if end > self._written:
             pcm = self._mixer.render(self._written, end - self._written)
-            self._wav.writeframes((pcm * 32767).astype("<i2").tobytes())
+            # Raw: the header's sizes are patched once at close, not after every block.
+            self._wav.writeframesraw((pcm * 32767).astype("<i2").tobytes())
             self._written = end
