@@ -170,13 +170,14 @@ def test_fatigue_reading_says_what_the_scenario_did(fatigue):
 
 def test_standing_only_session_through_the_command_line(tmp_path, capsys):
     session, html = tmp_path / "standing.csv", tmp_path / "standing.html"
-    simulate = ["simulate", "--scenario", "standing", "--seed", "1", "--rate", "100", "--out", str(session)]
+    simulate = ["simulate", "--scenario", "standing", "--seed", "1", "--rate", "100", "--duration", "30",
+                "--out", str(session)]
     assert cli_main(simulate) == 0
     assert cli_main(["report", str(session), "--out", str(html)]) == 0
     assert capsys.readouterr().out.endswith(f"report: {html}\n")
     page = _parse(html)
     assert page.numbers["steps"] == 0 and page.numbers["quality.calibration"] == "standing"
-    assert page.sentences == ["No steps were detected in these 1.0 minutes: nothing to say about running "
+    assert page.sentences == ["No steps were detected in these 0.5 minutes: nothing to say about running "
                               "form."]
     assert html.read_text().count("no steps with this metric") == 4  # every time plot says so
     assert "no target band: the coach never set a cadence target" in html.read_text()
@@ -200,7 +201,7 @@ def test_low_confidence_angles_are_said_in_the_reading(tmp_path):
     # No standing still at the start: the engine calibrates on gait and flags drop and tilt.
     session = tmp_path / "no-standing.csv"
     assert cli_main(["simulate", "--scenario", "no-standing", "--seed", "1", "--rate", "100",
-                     "--out", str(session)]) == 0
+                     "--duration", "60", "--out", str(session)]) == 0
     path, summary = _report(session, tmp_path)
     assert summary["quality"]["calibration"] == "gait"
     reason = summary["quality"]["flags"]["pelvic_drop_deg"].removeprefix("low confidence: ")
@@ -212,6 +213,8 @@ def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):
     lines = (RECORDINGS / "easy-run.csv").read_text().splitlines(keepends=True)
     body = lines.index("t,ax,ay,az,gx,gy,gz\n") + 1
     kept = [ln for ln in lines[body:] if not 110.0 <= float(ln.split(",", 1)[0]) < 190.0]
+    at = next(i for i, ln in enumerate(kept) if float(ln.split(",", 1)[0]) >= 190.0)
+    kept.insert(at, "# note: 190.0 link lost: no packets for 80 s\n")  # as a live recorder notes it
     session = tmp_path / "gap.csv"
     session.write_text("".join(lines[:body] + kept))
     path, summary = _report(session, tmp_path)
@@ -222,6 +225,7 @@ def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):
     assert page.numbers["splits.2.steps"] == 0  # minute 2 lies inside the gap
     assert page.numbers["splits.2.cadence_spm"] is None
     assert page.numbers["splits.3.steps"] > 100  # and running resumed after it
+    assert "<td>3:10.0</td><td>link lost: no packets for 80 s</td>" in path.read_text()
 
 
 def test_page_is_self_contained(fatigue):

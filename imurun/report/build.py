@@ -16,6 +16,7 @@ from imurun.coach.rules import CoachState, cadence_target, coach_steps
 from imurun.errors import InputError
 from imurun.report import html
 from imurun.report.sections import Session, page_sections
+from imurun.session.reader import read_notes
 
 
 def default_out_path(session_path: Path) -> Path:
@@ -89,6 +90,7 @@ def write_report(
         name=session_path.name,
         steps=steps,
         summary=summary,
+        notes=[(n.t, n.text) for n in read_notes(session_path)] if session_path.is_file() else [],
         cues=sorted(cues, key=lambda c: c.t),
         cue_log=cue_log,
         profile=profile,

@@ -46,6 +46,7 @@ class Session:
     name: str
     steps: np.ndarray  # STEP_DTYPE
     summary: dict[str, Any]  # summary.json
+    notes: list[tuple[float, str]]  # events the recorder wrote into the session (t, text), e.g. outages
     cues: list[Cue]
     cue_log: Path | None  # the cues.csv read; None = none found (cues unknown, not "no cues")
     profile: RunnerProfile
@@ -268,6 +269,10 @@ def splits_table(session: Session) -> str:
                    "alone does not measure.")
 
 
+def _clock(t: float) -> str:
+    return f"{int(t // 60)}:{t % 60:04.1f}"
+
+
 def cue_log(session: Session) -> str:
     if session.cue_log is None:
         return section("cues", "Cue log", "<p>No cue log (cues.csv) was found next to the session or the "
@@ -275,7 +280,7 @@ def cue_log(session: Session) -> str:
     source = f"From {escape(str(session.cue_log))}."
     if not session.cues:
         return section("cues", "Cue log", "<p>The coach gave no cue.</p>", source)
-    rows = [[f"{int(c.t // 60)}:{c.t % 60:04.1f}", escape(c.cue.replace("_", " ")),
+    rows = [[_clock(c.t), escape(c.cue.replace("_", " ")),
              {"L": "left", "R": "right"}.get(c.side, ""), str(c.priority), escape(c.reason)]
             for c in session.cues]
     body = f'<div class="scroll">{table(["Time", "Cue", "Side", "Priority", "Why"], rows, "cues")}</div>'
@@ -305,6 +310,9 @@ def quality(session: Session) -> str:
         ["Trunk sensor", keyed("quality.trunk_sensor", q.get("trunk_sensor"))],
     ]
     body = table(["", ""], rows, "quality")
+    if session.notes:
+        body += "<h3>Events in the recording</h3>" + table(
+            ["Time", "Event"], [[_clock(t), escape(text)] for t, text in session.notes], "cues")
     flags = session.flags
     if flags:
         body += "<h3>Proxies and low-confidence metrics</h3>" + table(
