@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, table, write_section  # noqa: E402
-from imurun.sources.simulate import simulate  # noqa: E402
 
 from imurun.core.engine import Engine  # noqa: E402
+from imurun.sources.simulate import simulate  # noqa: E402
 from imurun.validate import score  # noqa: E402
 
 G = 9.80665
@@ -116,8 +116,8 @@ def bench_mobgap(sim):
         return None
     data = _body_frame(sim)
     t0 = time.perf_counter()
-    ics = IcdIonescu().detect(data, sampling_rate_hz=sim.rate_hz).ic_list
-    lr = LrcMcCamley().predict(data, ics, sampling_rate_hz=sim.rate_hz).ic_lr_list
+    ics = IcdIonescu().detect(data, sampling_rate_hz=sim.rate_hz).ic_list_
+    lr = LrcMcCamley().predict(data, ics, sampling_rate_hz=sim.rate_hz).ic_lr_list_
     dt = time.perf_counter() - t0
     idx = lr["ic"].to_numpy()
     det = np.zeros(len(idx), dtype=[("t", "f8"), ("side", "U1")])
