@@ -87,7 +87,6 @@ def write_report(
     cues = read_cues_csv(cue_log) if cue_log is not None else []
     steps = np.sort(steps, order="t")
     session = Session(
-        name=session_path.name,
         steps=steps,
         summary=summary,
         notes=[(n.t, n.text) for n in read_notes(session_path)] if session_path.is_file() else [],

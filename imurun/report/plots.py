@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from imurun.coach.cues import Cue
-from imurun.report.narrative import binned_medians
+from imurun.report.narrative import BIN_S, binned_medians
 
 LEFT, RIGHT = "#2f6db5", "#d9622b"  # left / right side, used consistently on the page
 INK, MUTED, BAND = "#1f2933", "#8a96a3", "#d8eedd"
@@ -29,7 +29,6 @@ CUE_COLOURS = {
     "lean_forward": "#5d8c1d",
     "praise": "#2e9d4f",
 }
-TREND_BIN_S = 30.0
 RASTER_ABOVE = 500  # points per series beyond which dots are rasterised
 
 
@@ -65,7 +64,7 @@ def _figure(width: float, height: float, margins: dict, ncols: int = 1) -> tuple
 
 
 def _rc() -> dict:
-    return {"font.family": "sans-serif", "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9}
+    return {"font.family": "sans-serif", "font.size": 9, "axes.labelsize": 9}
 
 
 def time_plot(
@@ -91,14 +90,14 @@ def time_plot(
             ok = np.isfinite(s.v)
             ax.scatter(s.t[ok] / 60, s.v[ok], s=4, color=s.colour, alpha=0.25, linewidths=0,
                        rasterized=int(ok.sum()) > RASTER_ABOVE)
-            x, m = binned_medians(s.t, s.v, 0.0, end, TREND_BIN_S)
+            x, m = binned_medians(s.t, s.v, 0.0, end, BIN_S)  # the reading's bins
             ax.plot(x / 60, m, color=s.colour, linewidth=2, label=s.label)
         seen = set()
         for cue in cues:
             colour = CUE_COLOURS.get(cue.cue, MUTED)
             key = (cue.cue, cue.side)
-            label = None if key in seen else "cue: " + cue.cue.replace("_", " ") + (
-                f" ({cue.side})" if cue.side else "")
+            side = {"L": " (left)", "R": " (right)"}.get(cue.side, "")
+            label = None if key in seen else f"cue: {cue.cue.replace('_', ' ')}{side}"
             seen.add(key)
             ax.axvline(cue.t / 60, color=colour, linewidth=1, alpha=0.8, linestyle=":")
             ax.plot([cue.t / 60], [1.0], marker="v", color=colour, markersize=7, clip_on=False,

@@ -43,7 +43,6 @@ METRIC_ROWS: tuple[tuple[str, str, str, float, int], ...] = (
 class Session:
     """Everything a report is made from."""
 
-    name: str
     steps: np.ndarray  # STEP_DTYPE
     summary: dict[str, Any]  # summary.json
     notes: list[tuple[float, str]]  # events the recorder wrote into the session (t, text), e.g. outages
