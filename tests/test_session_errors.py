@@ -163,9 +163,14 @@ def test_cli_reports_each_bad_file_in_one_line(tmp_path, capsys):
         assert err.count("\n") == 1 and words in err and expected_where(path, line) in err, err
 
 
+# One file per kind of bad input in the brief; test_cli_reports_each_bad_file_in_one_line covers all.
+SUBPROCESS_CASES = ("no_magic", "unknown_acc_unit", "too_few_values", "non_numeric", "time_backwards",
+                    "duplicate_time", "empty_file", "binary_garbage")
+
+
 def test_cli_subprocess_exit_2_without_traceback(tmp_path):
-    """`python -m imurun info BAD` for every bad input, run in parallel to keep the test short."""
-    paths = {name: write_bad(tmp_path, name) for name in BAD}
+    """`python -m imurun info BAD` per kind of bad input, run in parallel to keep the test short."""
+    paths = {name: write_bad(tmp_path, name) for name in SUBPROCESS_CASES}
     paths["missing_file"] = tmp_path / "nope.csv"
     paths["directory"] = tmp_path
     procs = {
