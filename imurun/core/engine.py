@@ -57,7 +57,7 @@ class EngineConfig:
     sat_acc_ms2: float = 15.9 * 9.80665
     sat_gyr_rad_s: float = np.deg2rad(1990.0)
     forward_min_s: float = 3.0  # gait needed before the forward axis is trusted
-    mount_moved_deg: float = 20.0
+    mount_moved_deg: float = 8.0  # jump of the mean gait posture that means the sensor slipped
     ring_s: float = 12.0  # history kept for steps waiting for alignment
 
 

@@ -14,7 +14,12 @@ from numba import njit
 
 from imurun.core import state as S
 from imurun.core.ahrs import G, init_from_acc, mahony_step, up_in_sensor
-from imurun.core.alignment import accumulate, rotation_sensor_to_pelvis, solve_forward
+from imurun.core.alignment import (
+    accumulate,
+    file_evidence,
+    rotation_sensor_to_pelvis,
+    solve_forward,
+)
 from imurun.core.icd import KIND_RUN, detect_ic
 from imurun.core.metrics import N_M, compute_step
 
@@ -27,6 +32,7 @@ GAIT_UP_TAU = 10.0  # s
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
+REF_GAIT_S = 15.0  # s of gait before the mean gait posture becomes the slip reference
 GYRO_ONLY_S = 8.0  # s of gyro-only attitude after setting off from a still period
 STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain the push-off
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
@@ -244,6 +250,10 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
         r[S.R_UX], r[S.R_UY], r[S.R_UZ] = up[0], up[1], up[2]
         r[S.R_WX], r[S.R_WY], r[S.R_WZ] = wc0, wc1, wc2
         r[S.R_TUX], r[S.R_TUY], r[S.R_TUZ] = tup[0], tup[1], tup[2]
+        if has_trunk:
+            for k in range(3):
+                talin[k] = tacc[i, k] - G * tup[k]
+            r[S.R_TAX], r[S.R_TAY], r[S.R_TAZ] = talin[0], talin[1], talin[2]
 
         # --- alignment statistics during gait ------------------------------------------------
         in_gait = (
@@ -251,16 +261,16 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
             and math.isfinite(f[S.LAST_IC_T])
             and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
         )
-        if in_gait:
+        if in_gait and f[S.CAD_EMA] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
-            run = f[S.LAST_IC_KIND] == KIND_RUN
-            accumulate(st.cov, st.ev[1] if run else st.ev[0], alin, up, dsf, ax_a)
+            ago = st.ring[(idx - int(round(60.0 / f[S.CAD_EMA] / f[S.DT_EMA]))) & mask]
+            accumulate(st.cov, st.ev[4], alin, ago[S.R_AX : S.R_AZ + 1], up, dsf, ax_a, dt)
             if has_trunk:
-                for k in range(3):
-                    talin[k] = tacc[i, k] - G * tup[k]
-                accumulate(st.tcov, st.ev[3] if run else st.ev[2], talin, tup, dsf, ax_a)
+                accumulate(st.tcov, st.ev[5], talin, ago[S.R_TAX : S.R_TAZ + 1], tup, dsf, ax_a, dt)
             f[S.FWD_TIME] += dt
-            ag = dt / (GAIT_UP_TAU + dt) if f[S.GAIT_UP_N] > 0 else 1.0
+        if in_gait and (f[S.CAL_STATE] > 0.0 or f[S.N_SAMPLES] * f[S.DT_EMA] >= WARMUP_S):
+            # mean with the start-up bias removed: plain average until GAIT_UP_TAU has passed
+            ag = max(dt / (GAIT_UP_TAU + dt), 1.0 / (f[S.GAIT_UP_N] + 1.0))
             f[S.GAIT_UP_X] = _lp(ag, f[S.GAIT_UP_X], up[0])
             f[S.GAIT_UP_Y] = _lp(ag, f[S.GAIT_UP_Y], up[1])
             f[S.GAIT_UP_Z] = _lp(ag, f[S.GAIT_UP_Z], up[2])
@@ -309,8 +319,13 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                     p[S.P_I1] = i_ic
                     f[S.N_PENDING] = k + 1.0
                     f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
+                    file_evidence(st.ev[0:2], st.ev[4], step_run, gap, AXIS_TAU)
+                    if has_trunk:
+                        file_evidence(st.ev[2:4], st.ev[5], step_run, gap, AXIS_TAU)
                     cad = 60.0 / gap
                     f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
+                st.ev[4, :] = 0.0
+                st.ev[5, :] = 0.0
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
@@ -471,26 +486,29 @@ def _update_alignment(st, c, t, has_trunk):
         return
     gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
     gu0, gu1, gu2 = f[S.GAIT_UP_X] / gn, f[S.GAIT_UP_Y] / gn, f[S.GAIT_UP_Z] / gn
-    if f[S.CAL_STATE] == 0.0 and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
-        st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2  # no standing (flagged)
+    if f[S.CAL_STATE] != 1.0 and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
+        # no standing calibration (flagged): the baseline is the mean gait posture, kept current
+        st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2
         tn = math.sqrt(f[S.TGAIT_UP_X] ** 2 + f[S.TGAIT_UP_Y] ** 2 + f[S.TGAIT_UP_Z] ** 2)
         if has_trunk and tn > 0.0:
             st.tup_stand[0] = f[S.TGAIT_UP_X] / tn
             st.tup_stand[1] = f[S.TGAIT_UP_Y] / tn
             st.tup_stand[2] = f[S.TGAIT_UP_Z] / tn
-        f[S.CAL_STATE] = 2.0
-        f[S.STILL_CAL_DONE] = 1.0
-        f[S.MOUNT_CHECK_T] = t + GAIT_UP_TAU
-    elif f[S.CAL_STATE] > 0.0 and t >= f[S.MOUNT_CHECK_T] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
-        cosang = gu0 * st.up_stand[0] + gu1 * st.up_stand[1] + gu2 * st.up_stand[2]
-        cosang = min(1.0, max(-1.0, cosang))
-        if math.degrees(math.acos(cosang)) > c[S.C_MOUNT_DEG]:
-            st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2  # the sensor moved
-            f[S.CAL_STATE] = 2.0
-            f[S.N_MOUNT] += 1.0
-            f[S.FWD_READY] = 0.0
-            f[S.FWD_TIME] = 0.0
-            f[S.MOUNT_CHECK_T] = t + 2.0 * GAIT_UP_TAU
+        f[S.CAL_STATE] = 2.0  # a later standing period (>= C_STAND_S) still calibrates
+    elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= REF_GAIT_S and t >= f[S.MOUNT_CHECK_T]:
+        r0, r1, r2 = f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2]
+        if r0 == 0.0 and r1 == 0.0 and r2 == 0.0:
+            f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
+        else:
+            cosang = min(1.0, max(-1.0, gu0 * r0 + gu1 * r1 + gu2 * r2))
+            if math.degrees(math.acos(cosang)) > c[S.C_MOUNT_DEG]:
+                # the mean gait posture jumped in the sensor frame: the sensor slipped on the
+                # pelvis. Carry the standing baseline and forward axis along with it.
+                _rotate_like(r0, r1, r2, gu0, gu1, gu2, st.up_stand)
+                _rotate_like(r0, r1, r2, gu0, gu1, gu2, st.fwd)
+                f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2
+                f[S.N_MOUNT] += 1.0
+                f[S.MOUNT_CHECK_T] = t + GAIT_UP_TAU
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
         return
     keep = f[S.FWD_READY] == 1.0
@@ -499,6 +517,21 @@ def _update_alignment(st, c, t, has_trunk):
         solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep)
     if ratio > 1.15:
         f[S.FWD_READY] = 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def _rotate_like(a0, a1, a2, b0, b1, b2, v):
+    """Rotate v in place by the shortest-arc rotation taking unit a to unit b (Rodrigues)."""
+    kx, ky, kz = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
+    s = math.sqrt(kx * kx + ky * ky + kz * kz)
+    c = a0 * b0 + a1 * b1 + a2 * b2
+    if s < 1e-12:
+        return
+    kx, ky, kz = kx / s, ky / s, kz / s
+    d = kx * v[0] + ky * v[1] + kz * v[2]
+    cx, cy, cz = ky * v[2] - kz * v[1], kz * v[0] - kx * v[2], kx * v[1] - ky * v[0]
+    for j, (vv, cc, kk) in enumerate(((v[0], cx, kx), (v[1], cy, ky), (v[2], cz, kz))):
+        v[j] = vv * c + cc * s + kk * d * (1.0 - c)
 
 
 @njit(cache=True, error_model="numpy")

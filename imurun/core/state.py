@@ -88,7 +88,8 @@ MOVE_T = 78  # when the sensor last started moving after a still period with a l
 BIAS_N = 79  # samples averaged into bias_run in the current still period
 WAS_STILL = 80  # the previous sample was still
 STILL_LEN = 81  # duration of the current/last still period, s
-N_F = 82
+REF_UP = 82  # (3 slots) reference gait-mean up for slip detection (0,0,0: not yet taken)
+N_F = 85
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
@@ -120,7 +121,8 @@ R_AX, R_AY, R_AZ = 2, 3, 4  # linear (gravity-free) acceleration, sensor frame, 
 R_UX, R_UY, R_UZ = 5, 6, 7  # up direction in the sensor frame (AHRS)
 R_WX, R_WY, R_WZ = 8, 9, 10  # bias-corrected angular velocity, sensor frame, rad/s
 R_TUX, R_TUY, R_TUZ = 11, 12, 13  # trunk: up direction in the trunk sensor frame
-N_R = 14
+R_TAX, R_TAY, R_TAZ = 14, 15, 16  # trunk: linear acceleration in the trunk sensor frame
+N_R = 17
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
 # IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time, toe-off time (NaN unknown),
@@ -133,7 +135,8 @@ MAX_PENDING = 64
 class EngineState(NamedTuple):
     f: np.ndarray  # (N_F,) scalars above
     eh: np.ndarray  # (2, 2) low-passed earth-frame horizontal specific force: pelvis, trunk
-    ev: np.ndarray  # (4, 3) forward-sign evidence: pelvis walk, pelvis run, trunk walk, trunk run
+    ev: np.ndarray  # (6, 3) forward-sign evidence: pelvis walk, run, trunk walk, run; then the
+    #                 running sums of the step in progress (pelvis, trunk), filed by its kind
     q: np.ndarray  # (4,) sensor-to-earth quaternion w, x, y, z (earth z up)
     bias: np.ndarray  # (3,) gyro bias, rad/s
     qt: np.ndarray  # (4,) trunk sensor quaternion
@@ -170,7 +173,7 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> EngineState:
     return EngineState(
         f=f,
         eh=np.zeros((2, 2)),
-        ev=np.zeros((4, 3)),
+        ev=np.zeros((6, 3)),
         q=np.array([1.0, 0.0, 0.0, 0.0]),
         bias=np.zeros(3),
         qt=np.array([1.0, 0.0, 0.0, 0.0]),

@@ -1,0 +1,131 @@
+"""Engine accuracy against ground truth, kept as floors (the achieved figures are in docs/engine.md).
+
+Simulator: scenarios x rates with random mounting, scored with `imurun.validate.score`. Real data:
+the three lower-back walking recordings in shared/data/real, scored inside the reference bouts.
+The floors sit just under what the engine achieves, so a regression fails; the issue's targets
+are asserted where they are met.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imurun.core.engine import Engine
+from imurun.session.reader import read_session
+from imurun.session.truth import read_bouts_csv, read_steps_csv
+from imurun.sources.simulate import simulate
+from imurun.validate import score
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
+
+
+def _f1(s: dict, tol_ms: int) -> float:
+    return next(d["f1"] for d in s["detection"] if d["tolerance_ms"] == tol_ms)
+
+
+def _run(sim):
+    eng = Engine(sim.rate_hz)
+    return eng.process(sim.t, sim.acc, sim.gyr, sim.trunk_acc, sim.trunk_gyr)
+
+
+RUNNING = ["easy-run", "fatigue", "overstride", "loose-mount"]
+
+
+@pytest.mark.parametrize("rate", [100.0, 200.0])
+@pytest.mark.parametrize("scenario", RUNNING)
+def test_running_scenarios_meet_the_targets(scenario, rate):
+    sim = simulate(scenario, seed=1, rate_hz=rate, duration_s=150.0)
+    s = score(_run(sim).steps, sim.steps)
+    m = s["metrics"]
+    assert _f1(s, 50) >= 0.99
+    assert s["timing"]["mae_ms"] <= 15.0
+    assert s["side"]["accuracy"] >= 0.99
+    assert s["cadence"]["mae_spm"] <= (1.0 if rate >= 200 else 1.2)
+    assert m["pelvic_drop_deg"]["rmse"] <= 1.0
+    assert m["tilt_deg"]["rmse"] <= 1.0
+    assert m["contact_time_s"]["rmse"] <= 0.02
+    assert m["vertical_osc_cm"]["rmse"] <= 1.0
+    assert m["braking_mps"]["rmse"] <= 0.05
+
+
+@pytest.mark.parametrize("scenario", ["intervals", "walk"])
+def test_walking_scenarios(scenario):
+    sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=180.0)
+    out = _run(sim)
+    s = score(out.steps, sim.steps)
+    assert _f1(s, 50) >= 0.98
+    assert s["side"]["accuracy"] >= 0.98
+    assert s["metrics"]["tilt_deg"]["rmse"] <= 1.0
+    walking = out.steps["activity"] == "walk"
+    assert walking.any() and np.all(np.isnan(out.steps["contact_time_s"][walking]))
+    assert np.all(out.steps["flight_time_s"][walking] == 0.0)
+
+
+def test_trunk_sensor_gives_true_lumbar_angle_and_lean():
+    sim = simulate("trunk", seed=1, rate_hz=200.0, duration_s=120.0)
+    out = _run(sim)
+    s = score(out.steps, sim.steps)
+    assert out.status.trunk and "lumbar_ext_deg" not in out.status.flags
+    assert s["metrics"]["lumbar_ext_deg"]["rmse"] <= 1.0
+    assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 1.0
+
+
+def test_single_sensor_lumbar_extension_is_the_flagged_tilt_proxy():
+    sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=40.0)
+    out = _run(sim)
+    assert "proxy" in out.status.flags["lumbar_ext_deg"]
+    np.testing.assert_array_equal(out.steps["lumbar_ext_deg"], out.steps["tilt_deg"])
+    assert np.all(np.isnan(out.steps["trunk_lean_deg"]))
+
+
+def test_no_standing_calibrates_on_gait_and_says_so():
+    sim = simulate("no-standing", seed=1, rate_hz=200.0, duration_s=90.0)
+    out = _run(sim)
+    s = score(out.steps, sim.steps)
+    assert out.status.calibration == "gait"
+    assert "low confidence" in out.status.flags["tilt_deg"]
+    assert _f1(s, 50) >= 0.99 and s["side"]["accuracy"] >= 0.99
+    assert s["metrics"]["pelvic_drop_deg"]["rmse"] <= 1.5  # baseline = mean gait posture
+
+
+def test_a_slipping_sensor_is_flagged_and_never_breaks_the_output():
+    sim = simulate("slip", seed=1, rate_hz=200.0)
+    out = _run(sim)
+    assert out.status.mount_changes >= 1 and "mount" in out.status.flags
+    s = score(out.steps, sim.steps)
+    assert _f1(s, 100) >= 0.98
+    for name in ("cadence_spm", "pelvic_drop_deg", "tilt_deg", "vertical_osc_cm", "braking_mps"):
+        assert np.all(np.isfinite(out.steps[name])), name
+
+
+def test_standing_only_gives_no_steps():
+    sim = simulate("standing", seed=1, rate_hz=100.0)
+    out = _run(sim)
+    assert len(out.steps) == 0
+    assert out.status.activity == "still" and out.status.calibration == "standing"
+
+
+def test_real_walking_recordings_floor():
+    """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
+    det, ref, bouts = [], [], []
+    offset = 0.0
+    for name in REAL_TRIALS:
+        header, block = read_session(REAL / f"{name}.csv")
+        steps = Engine(header.sample_rate_hz).process(block.t, block.acc, block.gyr).steps
+        truth = read_steps_csv(REAL / f"{name}.steps.csv")
+        b = read_bouts_csv(REAL / f"{name}.bouts.csv")
+        # one continuous timeline so that a single score covers all three trials
+        steps["t"] += offset
+        truth["t"] += offset
+        b["t_start"] += offset
+        b["t_end"] += offset
+        det.append(steps)
+        ref.append(truth)
+        bouts.append(b)
+        offset += block.t[-1] + 100.0
+    s = score(np.concatenate(det), np.concatenate(ref), np.concatenate(bouts))
+    assert _f1(s, 100) >= 0.89  # issue target 0.93: not met (see docs/engine.md)
+    assert s["side"]["accuracy"] >= 0.95  # issue target, met (0.958)
+    assert s["bouts"]["cadence_mae_spm"] <= 4.5  # issue target 3 spm: not met (4.31)
