@@ -1,7 +1,9 @@
 """`imurun replay`: stream a recorded session through the engine as the live path would.
 
 Blocks of 50 ms of session time arrive paced by the wall clock (`--speed`), go through the same
-Engine and sinks as a live run, and each step (or each second) is printed as one line.
+Engine and sinks as a live run: each step (or each second) is printed as one line, the coach gives
+its cues (text, and sound with `--audio`), `--dashboard` shows the replay window, and
+`--screenshot PNG --at S` saves the dashboard at one session time without a display.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from typing import TextIO
+
+from imurun.coach.options import add_coach_arguments, coach_sink_from_args
+from imurun.errors import ImurunError
 
 
 def parse_speed(text: str) -> float:
@@ -32,6 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="playback speed: 1 = real time (default), 10 = ten times faster, max = no waiting",
     )
     parser.add_argument("--per-second", action="store_true", help="one line per second instead of per step")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="folder for the coach's cue log cues.csv")
+    ui = parser.add_argument_group("dashboard", "the replay window (docs/dashboard.md)")
+    ui.add_argument("--dashboard", action="store_true", help="show the dashboard with replay controls")
+    ui.add_argument("--theme", choices=("dark", "light"), default="dark")
+    ui.add_argument("--screenshot", type=Path, metavar="PNG",
+                    help="save the dashboard at --at seconds as PNG (no display needed) and exit")
+    ui.add_argument("--at", type=float, default=None, metavar="S", help="session time of the screenshot")
+    add_coach_arguments(parser, audio_default="none")
 
 
 def _fmt(value: float, spec: str, scale: float = 1.0) -> str:
@@ -86,11 +100,6 @@ class ConsolePrinter:
         self.stream.flush()
 
 
-def build_sinks(args: argparse.Namespace) -> list:
-    """Everything that consumes the replayed engine output; coach, dashboard and audio go here."""
-    return [ConsolePrinter(per_second=args.per_second)]
-
-
 def summary_line(status) -> str:
     return (
         f"replay: {status.t:.1f} s, {status.steps} steps, cadence {status.cadence_spm:.1f} spm at the end, "
@@ -103,7 +112,28 @@ def main(args: argparse.Namespace) -> int:
     from imurun.pipeline import run_pipeline
     from imurun.sources.replay import replay_streams
 
+    if args.screenshot is not None:
+        return _screenshot(args)
+    if args.at is not None:
+        raise ImurunError("--at goes with --screenshot")
+    coach = coach_sink_from_args(args, args.out)
+    printer = ConsolePrinter(per_second=args.per_second)
+    if args.dashboard:
+        from imurun.ui.launch import run_replay_dashboard
+
+        return run_replay_dashboard(args.file, args.speed, args.theme, sinks=[printer], coach=coach)
     blocks, trunk = replay_streams(args.file, speed=args.speed)
-    status = run_pipeline(blocks, engine_for(args.file), build_sinks(args), trunk_blocks=trunk)
+    sinks = [printer] if coach is None else [printer, coach]
+    status = run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
     print(summary_line(status))
+    return 0
+
+
+def _screenshot(args: argparse.Namespace) -> int:
+    from imurun.ui.screenshot import render_screenshot
+
+    if args.at is None:
+        raise ImurunError("--screenshot needs --at S, the session time to show")
+    render_screenshot(args.file, args.at, args.screenshot, theme=args.theme)
+    print(f"screenshot: {args.screenshot} at {args.at:g} s")
     return 0

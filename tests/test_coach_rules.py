@@ -179,5 +179,5 @@ def test_a_reminder_in_the_hysteresis_band_says_so():
     cues, _ = replay(steps, absolute())
     hips_r = [c for c in cues if c.cue == "level_hips" and c.side == "R"]
     assert hips_r[0].reason == "pelvic drop median 9.0 deg, 10 of last 10 L-stance steps > 7.0 deg"
-    reminder = "pelvic drop median 6.5 deg, 0 of last 10 L-stance steps < 6.0 deg (fixed at 8)"
+    reminder = "pelvic drop median 6.5 deg, 0 of last 10 L-stance steps < 6.0 deg (not yet fixed: 8 needed)"
     assert hips_r[1].reason == reminder

@@ -164,14 +164,14 @@ def test_replay_cli_prints_one_line_per_step_and_a_summary(run_file, capsys):
     from imurun.cli import main
 
     expected, _ = analyze(run_file)
-    assert main(["replay", str(run_file), "--speed", "max"]) == 0
+    assert main(["replay", str(run_file), "--speed", "max", "--no-coach"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(expected) + 1
     assert [float(line.split()[0]) for line in lines[:-1]] == pytest.approx(expected["t"], abs=5e-4)
     assert [line.split()[1] for line in lines[:-1]] == list(expected["side"])
     assert lines[-1].startswith(f"replay: 20.0 s, {len(expected)} steps")
 
-    assert main(["replay", str(run_file), "--speed", "max", "--per-second"]) == 0
+    assert main(["replay", str(run_file), "--speed", "max", "--per-second", "--no-coach"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 20 + 1  # seconds 0..19 (the last sample is at 19.995 s) and the summary
     assert sum(int(line.split()[5]) for line in lines[:-1]) == len(expected)
@@ -185,3 +185,45 @@ def test_bad_speed_is_a_usage_error(run_file, speed):
     proc = subprocess.run([sys.executable, "-m", "imurun", "replay", str(run_file), "--speed", speed],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "speed must be a positive number or 'max'" in proc.stderr
+
+
+def test_replay_coaches_with_audio_requested_and_no_sound_device(tmp_path):
+    """The coach runs in replays; no sound device: one notice, cues as text, the WAV still written."""
+    import subprocess
+    import sys
+    import wave
+
+    from imurun.coach.cues import read_cues_csv
+
+    fatigue = Path(__file__).resolve().parents[1] / "recordings" / "fatigue.csv"
+    wav = tmp_path / "cues.wav"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imurun", "replay", str(fatigue), "--speed", "max", "--per-second",
+         "--audio", "live", "--audio", f"wav:{wav}", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    notices = proc.stderr.splitlines()
+    assert len(notices) == 1 and "no sound device" in notices[0]
+    cues = read_cues_csv(tmp_path / "cues.csv")
+    assert {c.cue for c in cues} >= {"start", "level_hips", "quicker_steps", "ease_arch"}
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert len(printed) == len(cues)
+    with wave.open(str(wav)) as w:
+        assert w.getnframes() / w.getframerate() == pytest.approx(420.0, abs=1.0)
+
+
+def test_replay_screenshot_at_a_time(tmp_path, capsys):
+    from PySide6.QtGui import QImage
+
+    from imurun.cli import main
+
+    fatigue = Path(__file__).resolve().parents[1] / "recordings" / "fatigue.csv"
+    png = tmp_path / "at90.png"
+    assert main(["replay", str(fatigue), "--screenshot", str(png), "--at", "90", "--theme", "light"]) == 0
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1600, 900)
+    assert "at 90 s" in capsys.readouterr().out
+    assert main(["replay", str(fatigue), "--screenshot", str(png)]) == 2
+    assert "--screenshot needs --at" in capsys.readouterr().err
+    assert main(["replay", str(fatigue), "--at", "5"]) == 2

@@ -226,7 +226,8 @@ def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | N
         if bad >= profile.timing.min_steps:
             reason = _describe(best, values, bad, on, "bad")
         else:  # a reminder while the runner is in the hysteresis band: improved, not yet fixed
-            reason = _describe(best, values, good, off, "good") + f" (fixed at {profile.timing.min_steps})"
+            needed = profile.timing.min_steps
+            reason = _describe(best, values, good, off, "good") + f" (not yet fixed: {needed} needed)"
         if best.name == "cadence":
             reason += f" (target {cadence_target(state, profile):.1f} spm)"
         text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))

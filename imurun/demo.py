@@ -1,0 +1,124 @@
+"""`imurun demo`: the bundled fatigue run replayed through the engine, the coach and the dashboard.
+
+With a display: the replay window (pause, speed, jump) and the coach speaking through the sound
+device (text only where there is none). Without a display it says so and runs headless: the same
+engine and coach as fast as they go, cues printed and rendered into a WAV. Either way it ends by
+writing steps.csv, summary.json, cues.csv and report.html into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from imurun.analyze import StepCollector
+from imurun.coach.options import add_coach_arguments, coach_sink_from_args
+from imurun.errors import ImurunError
+from imurun.replay import parse_speed
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+DEFAULT_RECORDING = RECORDINGS / "fatigue.csv"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file", type=Path, default=DEFAULT_RECORDING, metavar="CSV",
+        help="session to replay (default: the bundled recordings/fatigue.csv)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("imurun-demo"), metavar="DIR",
+        help="folder for steps.csv, summary.json, cues.csv, cues.wav, report.html (default: ./imurun-demo)",
+    )
+    parser.add_argument("--headless", action="store_true", help="no window even where there is a display")
+    parser.add_argument(
+        "--speed", type=parse_speed, default=None, metavar="X|max",
+        help="playback speed (default: 1 in the window, max headless)",
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    add_coach_arguments(parser, audio_default="live")
+
+
+def main(args: argparse.Namespace) -> int:
+    from imurun.analyze import make_folder
+    from imurun.ui.qt import has_display
+
+    path = args.file
+    if not path.is_file():
+        where = "the bundled recording" if path == DEFAULT_RECORDING else "the session"
+        raise ImurunError(f"{path}: {where} is missing; pass a session with --file")
+    make_folder(args.out)
+    windowed = has_display() and not args.headless
+    if windowed:
+        speed = 1.0 if args.speed is None else args.speed
+        steps = _in_window(args, speed)
+    else:
+        reason = "--headless" if args.headless else "no display (DISPLAY / WAYLAND_DISPLAY unset)"
+        print(f"demo: {reason}: running headless (console cues, {args.out / 'cues.wav'}, report)")
+        if args.audio is None:
+            args.audio = [f"wav:{args.out / 'cues.wav'}"]
+        steps = _headless(args, math.inf if args.speed is None else args.speed)
+    return _finish(args, steps)
+
+
+def _in_window(args: argparse.Namespace, speed: float) -> _Replayed:
+    """Replay in the dashboard until the window closes (or the session ends)."""
+    from imurun.ui.launch import run_replay_dashboard
+
+    replayed = _Replayed()
+    coach = coach_sink_from_args(args, args.out)
+    run_replay_dashboard(args.file, speed, args.theme, sinks=[replayed], coach=coach)
+    return replayed
+
+
+def _headless(args: argparse.Namespace, speed: float) -> _Replayed:
+    from imurun.analyze import ProgressLine, engine_for
+    from imurun.pipeline import run_pipeline
+    from imurun.sources.replay import replay_streams
+
+    replayed = _Replayed()
+    coach = coach_sink_from_args(args, args.out)
+    sinks = [replayed] + ([coach] if coach is not None else [])
+    if sys.stderr.isatty():
+        sinks.append(ProgressLine())
+    blocks, trunk = replay_streams(args.file, speed=speed)
+    run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
+    return replayed
+
+
+class _Replayed(StepCollector):
+    """The steps and the last status of what was replayed (all of it, or up to a closed window)."""
+
+    status = None
+
+    def consume(self, block, out) -> None:
+        super().consume(block, out)
+        self.status = out.status
+
+
+def _finish(args: argparse.Namespace, replayed: _Replayed) -> int:
+    """Write the analysis and the report of what was replayed (cues.csv is the coach's own log)."""
+    from imurun.analyze import write_outputs
+    from imurun.report.build import write_report
+    from imurun.session.reader import read_header
+    from imurun.summary import summarize
+
+    st = replayed.status
+    if st is None:
+        print("demo: closed before the replay started; nothing written")
+        return 0
+    steps = replayed.steps
+    summary = summarize(steps, st, st.t, read_header(args.file))
+    write_outputs(args.out, steps, summary)
+    cues = args.out / "cues.csv"
+    report = write_report(args.file, args.out / "report.html", steps, summary,
+                          cues_csv=cues if cues.is_file() else None)
+    cadence = summary["cadence_mean_spm"]
+    print(f"demo: {st.t:.0f} s replayed, {summary['steps']} steps, "
+          f"mean cadence {'-' if cadence is None else f'{cadence:.1f}'} spm")
+    for name in ("steps.csv", "summary.json", "cues.csv", "cues.wav", "report.html"):
+        if (args.out / name).is_file():
+            print(f"demo: wrote {args.out / name}")
+    print(f"demo: open {report} in a browser for the run report")
+    return 0
