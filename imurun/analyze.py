@@ -100,15 +100,14 @@ def analyze(path: str | Path, out_dir: str | Path | None = None, progress: bool 
 
     header = read_header(path)
     engine = engine_for(path)
-    if out_dir is not None:
-        make_folder(Path(out_dir))  # before the work, not after it
     collector = StepCollector()
     sinks = [collector, ProgressLine()] if progress else [collector]
     blocks, trunk = replay_streams(path, block_s=BLOCK_S, speed=math.inf)
     status = run_pipeline(blocks, engine, sinks, trunk_blocks=trunk)
     steps = collector.steps
     summary = summarize(steps, status, status.t, header)
-    if out_dir is not None:
+    if out_dir is not None:  # only now: bad input must not leave an empty folder behind
+        make_folder(Path(out_dir))
         write_outputs(Path(out_dir), steps, summary)
     return steps, summary
 
@@ -123,13 +122,15 @@ def make_folder(out_dir: Path) -> None:
 
 
 def write_outputs(out_dir: Path, steps, summary: dict) -> None:
+    """Each file appears complete or not at all (temporary file renamed into place)."""
     import json
 
-    from imurun.session.truth import write_steps_csv
+    from imurun.session.truth import _write_atomically, write_steps_csv
 
+    text = json.dumps(summary, indent=2, allow_nan=False) + "\n"  # a bad summary fails before any write
     try:
         write_steps_csv(out_dir / "steps.csv", steps)
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+        _write_atomically(out_dir / "summary.json", text)
     except OSError as exc:
         raise InputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
 

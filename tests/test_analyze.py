@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,28 @@ def test_progress_line_shows_the_final_numbers():
     first, last = text.split("\r")[1:]
     assert "0.0 s of session, 0 steps" in first
     assert "49.0 s of session, 49 steps" in last and last.endswith("\n")
+
+
+def test_bad_input_leaves_no_output_folder(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("# imurun-session: 1\n# sample_rate_hz: 100\n# acc_unit: g\n# gyr_unit: rad/s\n"
+                   "t,ax,ay,az,gx,gy,gz\n0.00,0,0,1,0,0,0\n0.01,0,0,1,0,0,0\n0.005,0,0,1,0,0,0\n")
+    out = tmp_path / "new" / "out"
+    assert main(["analyze", str(bad), "--out", str(out)]) == 2
+    assert f"{bad}:8: time goes backwards" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_outputs_are_replaced_by_rename_never_rewritten_in_place(trunk_run, tmp_path):
+    """A reader holding the old files (here: hard links to them) never sees a half-written one."""
+    out = tmp_path / "out"
+    analyze(trunk_run, out)
+    for name in ("steps.csv", "summary.json"):
+        os.link(out / name, tmp_path / f"old-{name}")
+    analyze(trunk_run, out)
+    for name in ("steps.csv", "summary.json"):
+        assert not os.path.samefile(out / name, tmp_path / f"old-{name}"), name
+    assert sorted(p.name for p in out.iterdir()) == ["steps.csv", "summary.json"]  # no temporary left
 
 
 def _cli(*argv):
