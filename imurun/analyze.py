@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="session CSV (a NAME.trunk.csv next to it is used too)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for steps.csv and summary.json")
     parser.add_argument(
-        "--progress", action="store_true", help="show progress on stderr (default: only on a TTY)"
+        "--progress", action="store_true",
+        help="show a progress bar with ETA on stderr (default: only when stderr is a terminal)",
     )
 
 
@@ -48,16 +49,26 @@ class StepCollector:
         return np.concatenate(self._parts) if self._parts else empty_steps()
 
 
-class ProgressLine:
-    """Sink that rewrites one stderr line: session time done, steps, speed; at most 10 times a second."""
+class ProgressBar:
+    """Sink that redraws one stderr line: bar, percent of the file's rows, session time, steps, ETA.
 
-    def __init__(self, stream: TextIO | None = None):
+    Rows, not bytes: the reader does not tell how far into the file it is, so the total is counted
+    beforehand (count_rows). Redrawn at most 10 times a second, and once more at close.
+    """
+
+    WIDTH = 30  # characters of the bar itself
+
+    def __init__(self, total_rows: int, stream: TextIO | None = None):
+        self.total_rows = total_rows
         self.stream = stream if stream is not None else sys.stderr
         self._start = time.monotonic()
         self._shown = -float("inf")
+        self._rows = 0
         self._status = None
+        self._length = 0  # of the last line drawn: a shorter one is padded to cover it
 
     def consume(self, block, out) -> None:
+        self._rows += len(block)
         self._status = out.status
         now = time.monotonic()
         if now - self._shown >= PROGRESS_EVERY_S:
@@ -65,16 +76,50 @@ class ProgressLine:
             self._show(now)
 
     def _show(self, now: float) -> None:
+        done = min(self._rows / self.total_rows, 1.0) if self.total_rows > 0 else 1.0
+        elapsed = now - self._start
+        filled = round(done * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        if done >= 1.0:
+            timing = f"took {_clock(elapsed)}"
+        elif done > 0:
+            timing = f"ETA {_clock(elapsed * (1.0 - done) / done)}"
+        else:
+            timing = "ETA --:--"
         st = self._status
-        speed = st.t / max(now - self._start, 1e-9)
-        self.stream.write(f"\ranalyze: {st.t:8.1f} s of session, {st.steps} steps, {speed:.0f}x real time")
+        text = f"analyze [{bar}] {int(done * 100):3d} %  {st.t:.0f} s of session, {st.steps} steps, {timing}"
+        self.stream.write("\r" + text.ljust(self._length))
         self.stream.flush()
+        self._length = len(text)
 
     def close(self) -> None:
         if self._status is not None:
             self._show(time.monotonic())  # the final numbers, whatever the throttle skipped
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def count_rows(path: str | Path) -> int:
+    """Data rows of a valid session file: its lines minus the '#' lines and the column row.
+
+    One pass over the bytes at memory speed (no parsing); a truncated last line is not counted.
+    """
+    lines = comments = 0
+    before = b"\n"  # the byte before each read: a '#' after a newline starts a comment line
+    try:
+        with open(path, "rb") as f:
+            while data := f.read(1 << 20):
+                lines += data.count(b"\n")
+                comments += (before + data).count(b"\n#")
+                before = data[-1:]
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    return max(lines - comments - 1, 0)
 
 
 def engine_for(path: str | Path):
@@ -101,7 +146,7 @@ def analyze(path: str | Path, out_dir: str | Path | None = None, progress: bool 
     header = read_header(path)
     engine = engine_for(path)
     collector = StepCollector()
-    sinks = [collector, ProgressLine()] if progress else [collector]
+    sinks = [collector, ProgressBar(count_rows(path))] if progress else [collector]
     blocks, trunk = replay_streams(path, block_s=BLOCK_S, speed=math.inf)
     status = run_pipeline(blocks, engine, sinks, trunk_blocks=trunk)
     steps = collector.steps

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imurun.analyze import ProgressLine, analyze
+from imurun.analyze import ProgressBar, analyze, count_rows
 from imurun.cli import main
 from imurun.core.engine import Engine
+from imurun.session.format import SessionHeader
 from imurun.session.reader import read_session
 from imurun.session.truth import read_bouts_csv, read_steps_csv
+from imurun.session.writer import SessionWriter
 from imurun.sources.simulate import simulate, write_files
 from imurun.validate import score
 
@@ -85,20 +87,48 @@ def test_validate_on_a_real_recording_with_bouts(capsys):
     assert r["bouts"]["compared"] >= 1
 
 
-def test_progress_line_shows_the_final_numbers():
+def test_progress_bar_shows_percent_eta_and_the_final_numbers():
     from imurun.blocks import SampleBlock
     from imurun.core.output import EngineOutput, Status, empty_steps
 
     stream = io.StringIO()
-    line = ProgressLine(stream)
+    bar = ProgressBar(total_rows=50, stream=stream)
+    one = SampleBlock(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
     for k in range(50):  # far more than 10 updates within 0.1 s: only the first is drawn, then the last
-        line.consume(SampleBlock.empty(), EngineOutput(empty_steps(), Status(t=float(k), steps=k)))
-    line.close()
+        bar.consume(one, EngineOutput(empty_steps(), Status(t=float(k), steps=k)))
+    bar.close()
     text = stream.getvalue()
     assert text.count("\r") == 2
     first, last = text.split("\r")[1:]
-    assert "0.0 s of session, 0 steps" in first
-    assert "49.0 s of session, 49 steps" in last and last.endswith("\n")
+    assert "[#" + "-" * 29 + "]   2 %  0 s of session, 0 steps, ETA 0:00" in first
+    assert "[" + "#" * 30 + "] 100 %  49 s of session, 49 steps, took 0:00" in last
+    assert last.endswith("\n")
+
+
+def test_count_rows_is_what_the_reader_reads(tmp_path):
+    path = tmp_path / "s.csv"
+    header = SessionHeader(sample_rate_hz=100.0, extra={"comment": "#hash"})
+    with SessionWriter(path, header) as w:
+        for k in range(3):
+            t = np.arange(k * 700, (k + 1) * 700) / 100.0
+            w.write(t, np.zeros((700, 3)), np.zeros((700, 3)))
+            w.note(t[-1], "# an outage")
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(path.read_bytes().replace(b"\n", b"\r\n") + b"21.0,0,0")  # + a truncated line
+    for p in (path, crlf):
+        assert count_rows(p) == len(read_session(p).t) == 2100
+
+
+def test_progress_flag_ends_with_a_full_bar_on_stderr(trunk_run, tmp_path):
+    argv = [sys.executable, "-m", "imurun", "analyze", str(trunk_run), "--out", str(tmp_path / "out")]
+    proc = subprocess.run([*argv, "--progress"], capture_output=True)  # bytes: keep the \r as they are
+    err = proc.stderr.decode()
+    assert proc.returncode == 0, err
+    assert err.startswith("\ranalyze [") and err.endswith("\n") and err.count("\n") == 1
+    final = err.split("\r")[-1]
+    assert "[" + "#" * 30 + "] 100 %" in final and "took" in final
+    quiet = subprocess.run(argv, capture_output=True)  # stderr is a pipe, not a TTY: no bar
+    assert quiet.returncode == 0 and quiet.stderr == b""
 
 
 def test_bad_input_leaves_no_output_folder(tmp_path, capsys):
