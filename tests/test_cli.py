@@ -1,7 +1,10 @@
+import importlib
 import subprocess
 import sys
 
-from imurun.cli import COMMANDS, main
+import pytest
+
+from imurun.cli import COMMANDS, build_parser, main
 
 
 def test_help_lists_every_command(capsys):
@@ -16,3 +19,24 @@ def test_unknown_command_is_a_usage_error():
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_module_imports_and_exposes_its_entry_points(name):
+    module = importlib.import_module(COMMANDS[name][0])
+    assert callable(getattr(module, "add_arguments", None)), f"{module.__name__} lacks add_arguments"
+    assert callable(getattr(module, "main", None)), f"{module.__name__} lacks main"
+    build_parser(name)  # its add_arguments builds a valid parser
+
+
+def test_every_command_answers_help_with_exit_0():
+    """`imurun CMD --help` per command, run in parallel to keep the test short."""
+    procs = {
+        name: subprocess.Popen([sys.executable, "-m", "imurun", name, "--help"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        for name in COMMANDS
+    }
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, (name, err)
+        assert out.startswith(f"usage: imurun {name}"), (name, out)
