@@ -57,7 +57,7 @@ def init_from_acc(q, a0, a1, a2):
     q[0], q[1], q[2], q[3] = w / m, uy / m, -ux / m, 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
     """Advance q and bias by one sample. `eh` is this sensor's (2,) earth-frame error filter state.
 

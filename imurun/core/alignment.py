@@ -20,7 +20,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def accumulate(cov, ev_step, alin, alin_step_ago, up, dsf, alpha, dt):
     """EMA of the covariance of horizontal a(t) + a(t - one step); integral of a_h * d(sf)/dt.
 

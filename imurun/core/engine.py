@@ -9,6 +9,7 @@ Live runs, replays, the demo, analyze and the benchmarks all drive this one clas
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,9 +119,9 @@ class Engine:
         )
 
     def status(self) -> Status:
-        f = self.state.f
+        f = self.state.f.tolist()  # Python floats: indexing numpy scalars one by one costs more
         still = f[S.STILL_TIME] >= 0.3
-        in_gait = np.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
+        in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
         activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
         flags = {}
         cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
@@ -137,17 +138,17 @@ class Engine:
         if f[S.N_MOUNT] > 0:
             flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
         return Status(
-            t=float(f[S.T_PREV]) if np.isfinite(f[S.T_PREV]) else 0.0,
+            t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
             calibration=cal,
             activity=activity,
-            cadence_spm=float(f[S.CAD_EMA]) if activity != "still" else 0.0,
-            sample_rate_hz=1.0 / float(f[S.DT_EMA]),
+            cadence_spm=f[S.CAD_EMA] if activity != "still" else 0.0,
+            sample_rate_hz=1.0 / f[S.DT_EMA],
             samples=int(f[S.N_SAMPLES]),
             steps=int(f[S.N_STEPS]),
-            last_ic_t=float(f[S.LAST_IC_T]),
+            last_ic_t=f[S.LAST_IC_T],
             last_ic_side=("L", "R")[int(f[S.LAST_IC_SIDE])] if f[S.LAST_IC_SIDE] >= 0 else "",
             gaps=int(f[S.N_GAPS]),
-            gap_time_s=float(f[S.GAP_TIME]),
+            gap_time_s=f[S.GAP_TIME],
             lost_samples=int(f[S.N_LOST]),
             nan_samples=int(f[S.N_NAN]),
             saturated_samples=int(f[S.N_SAT]),
@@ -182,10 +183,13 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     return c
 
 
+_NO_STEPS = np.zeros(0, dtype=STEP_DTYPE)  # most calls close no step; zero rows cannot be altered
+
+
 def _to_steps(rows: np.ndarray) -> np.ndarray:
-    out = np.zeros(rows.shape[0], dtype=STEP_DTYPE)
     if rows.shape[0] == 0:
-        return out
+        return _NO_STEPS
+    out = np.zeros(rows.shape[0], dtype=STEP_DTYPE)
     out["t"] = rows[:, 0]
     out["side"] = np.where(rows[:, 1] == 0.0, "L", "R")
     out["activity"] = np.where(rows[:, 2] == 1.0, "run", "walk")

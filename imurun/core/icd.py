@@ -55,7 +55,7 @@ RUN_MODE_S = 1.0  # a flight phase within this time = running mode
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def detect_ic(f, c, t, dt, sf, dsf):
     """Update detector state with one sample (sf and the slope of its smoothed value, g and g/s).
 

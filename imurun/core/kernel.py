@@ -434,7 +434,7 @@ def _set_up(q, u0, u1, u2, up):
     up_in_sensor(q, up)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _learn_bias(f, run, snap, bias, bias_t, t, w0, w1, w2, tw0, tw1, tw2):
     """Gyro bias = mean gyro while still (`run`, pelvis and trunk rows), applied from delayed
     snapshots (`snap`) >= 0.5 s old, so that the start of a movement (slow enough to pass as still
