@@ -170,12 +170,12 @@ def write_outputs(out_dir: Path, steps, summary: dict) -> None:
     """Each file appears complete or not at all (temporary file renamed into place)."""
     import json
 
-    from imurun.session.truth import _write_atomically, write_steps_csv
+    from imurun.session.truth import write_atomically, write_steps_csv
 
     text = json.dumps(summary, indent=2, allow_nan=False) + "\n"  # a bad summary fails before any write
     try:
         write_steps_csv(out_dir / "steps.csv", steps)
-        _write_atomically(out_dir / "summary.json", text)
+        write_atomically(out_dir / "summary.json", text)
     except OSError as exc:
         raise InputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
 

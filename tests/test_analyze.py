@@ -177,3 +177,19 @@ def test_output_folder_that_is_a_file(tmp_path):
     blocker.write_text("")
     proc = _cli("analyze", str(REAL / "HA_001_Test5_Trial1.csv"), "--out", str(blocker))
     assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_outputs_are_readable_like_any_new_file(tmp_path):
+    """steps.csv and summary.json get the umask's permissions, not the temporary file's 0600."""
+    import os
+
+    from imurun.analyze import write_outputs
+    from imurun.core.output import empty_steps
+
+    old = os.umask(0o022)
+    try:
+        write_outputs(tmp_path, empty_steps(), {"steps": 0})
+    finally:
+        os.umask(old)
+    for name in ("steps.csv", "summary.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644

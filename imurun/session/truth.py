@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +73,7 @@ def write_steps_csv(path: str | Path, steps: np.ndarray) -> None:
         values = {c: _fixed(float(row[c]), STEP_DECIMALS[c]) for c in numeric}
         values |= {"side": str(row["side"]), "activity": str(row["activity"])}
         lines.append(",".join(values[c] for c in STEP_COLUMNS))
-    _write_atomically(Path(path), "\n".join(lines) + "\n")
+    write_atomically(Path(path), "\n".join(lines) + "\n")
 
 
 def read_bouts_csv(path: str | Path) -> np.ndarray:
@@ -184,11 +184,20 @@ def _fixed(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}" if math.isfinite(value) else ""
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one, never a part.
+
+    The data is fsynced before the rename, so a crash right after leaves the new file complete. The
+    temporary file is opened with mode 0666 for the umask to apply, as for any new file (mkstemp's
+    0600 would make the results unreadable to the runner's physio on a shared machine).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
