@@ -60,3 +60,34 @@ def test_polar_start_response_sets_the_scale():
     stream = SensorStream(PROFILES["polar-verity-sense"], 52)
     stream.response(polar_pmd.start_response(polar_pmd.GYRO, 0.5))
     assert stream.params["gyr_factor"] == 0.5
+
+
+def test_packets_queued_when_the_link_drops_are_recorded_before_the_outage_note(tmp_path):
+    """WitMotion (no device clock): the outage is bridged with host time once, at the first packet
+    after it. Packets still in the inbox when the loss is reported belong before the note."""
+    from imurun.ble.live import LiveRun, Sensor
+    from imurun.core.engine import Engine
+    from imurun.session.reader import read_notes, read_session
+
+    rate, path = 200, tmp_path / "wit.csv"
+    profile = PROFILES["witmotion-wt901ble"]
+    packets, _, _ = packets_for(profile.id, 4, rate)  # one sample per packet
+    host = 10.0 + np.arange(len(packets)) / rate
+    run = LiveRun({"pelvis": {profile.id: profile}}, rate, None, None, path, None, [], say=lambda _: None)
+    sensor = Sensor("pelvis", profile, SensorStream(profile, rate), path)
+    run.sensors.append(sensor)
+    run.engine = Engine(sample_rate_hz=rate)
+    sensor.inbox += zip(host[:300], packets[:300], strict=True)
+    run._tick()
+    sensor.inbox += zip(host[300:304], packets[300:304], strict=True)  # arrived, not yet processed
+    run._event(sensor, "lost", "disconnected")
+    sensor.inbox += zip(host[504:], packets[504:], strict=True)  # back after 1 s: 200 samples missed
+    run._tick()
+    run._close()
+    t = read_session(path).t
+    assert [(n.t, n.text) for n in read_notes(path)] == [
+        (303 / rate, "link lost: disconnected"),
+        (504 / rate, "link restored"),
+    ]
+    assert sensor.stream.clock.lost == 200 and sensor.stream.clock.gaps == 1
+    np.testing.assert_allclose(t, np.r_[np.arange(304), np.arange(504, len(packets))] / rate, atol=2e-6)

@@ -126,6 +126,9 @@ class LiveRun:
         if kind == "connected":
             self.say(f"{sensor.role}: connected to {detail}, streaming {sensor.profile.id}")
         elif kind == "lost":
+            # Packets that arrived before the loss belong before the note: process them first, or
+            # they would land after it, close the outage early and hide its missing samples.
+            self._drain(sensor)
             sensor.stream.clock.outage()
             t = sensor.stream.clock.last_t
             self.say(f"{sensor.role}: link lost at t={t:.2f} s ({detail}); reconnecting")
@@ -176,25 +179,28 @@ class LiveRun:
             self._close()
 
     def _tick(self) -> None:
-        pelvis = self.sensors[0]
         for sensor in self.sensors:
-            packets, host = sensor.take()
-            if not packets:
-                continue
-            if sensor.role == "trunk" and math.isfinite(self._host0) and sensor.stream.counters.samples == 0:
-                sensor.stream.clock.anchor = float(host[0]) - self._host0
-            s = sensor.stream.feed(packets, host)
-            if len(s) == 0:
-                continue
-            if sensor.role == "pelvis" and not math.isfinite(self._host0):
-                self._host0 = float(s.host_t[0])
-            s = self._record(sensor, s)
-            if sensor.role == "trunk":
-                self._trunk_buf = _join(self._trunk_buf, s)
-            else:
-                self._held = _join(self._held, s)
+            self._drain(sensor)
         if self._held is not None and len(self._held):
-            self._feed_engine(pelvis)
+            self._feed_engine(self.sensors[0])
+
+    def _drain(self, sensor: Sensor) -> None:
+        """Decode and record what the sensor's inbox holds; its samples wait for the engine."""
+        packets, host = sensor.take()
+        if not packets:
+            return
+        if sensor.role == "trunk" and math.isfinite(self._host0) and sensor.stream.counters.samples == 0:
+            sensor.stream.clock.anchor = float(host[0]) - self._host0
+        s = sensor.stream.feed(packets, host)
+        if len(s) == 0:
+            return
+        if sensor.role == "pelvis" and not math.isfinite(self._host0):
+            self._host0 = float(s.host_t[0])
+        s = self._record(sensor, s)
+        if sensor.role == "trunk":
+            self._trunk_buf = _join(self._trunk_buf, s)
+        else:
+            self._held = _join(self._held, s)
 
     def _record(self, sensor: Sensor, s: Samples) -> Samples:
         """Write the samples; return them as the file holds them (what the engine gets)."""
