@@ -58,8 +58,9 @@ class ProgressBar:
 
     WIDTH = 30  # characters of the bar itself
 
-    def __init__(self, total_rows: int, stream: TextIO | None = None):
+    def __init__(self, total_rows: int, stream: TextIO | None = None, label: str = "analyze"):
         self.total_rows = total_rows
+        self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self._start = time.monotonic()
         self._shown = -float("inf")
@@ -87,7 +88,8 @@ class ProgressBar:
         else:
             timing = "ETA --:--"
         st = self._status
-        text = f"analyze [{bar}] {int(done * 100):3d} %  {st.t:.0f} s of session, {st.steps} steps, {timing}"
+        text = f"{self.label} [{bar}] {int(done * 100):3d} %  {st.t:.0f} s of session, {st.steps} steps, "
+        text += timing
         self.stream.write("\r" + text.ljust(self._length))
         self.stream.flush()
         self._length = len(text)

@@ -73,7 +73,7 @@ def _in_window(args: argparse.Namespace, speed: float) -> _Replayed:
 
 
 def _headless(args: argparse.Namespace, speed: float) -> _Replayed:
-    from imurun.analyze import ProgressLine, engine_for
+    from imurun.analyze import ProgressBar, count_rows, engine_for
     from imurun.pipeline import run_pipeline
     from imurun.sources.replay import replay_streams
 
@@ -81,7 +81,7 @@ def _headless(args: argparse.Namespace, speed: float) -> _Replayed:
     coach = coach_sink_from_args(args, args.out)
     sinks = [replayed] + ([coach] if coach is not None else [])
     if sys.stderr.isatty():
-        sinks.append(ProgressLine())
+        sinks.append(ProgressBar(count_rows(args.file), label="demo"))
     blocks, trunk = replay_streams(args.file, speed=speed)
     run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
     return replayed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,11 @@ def test_headless_demo_writes_analysis_cues_wav_and_report(tmp_path, monkeypatch
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as `make demo` in a terminal: progress bar
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed, err = capsys.readouterr()
+    assert "demo [" in err and "100 %" in err
     assert printed.startswith("demo: no display") and "running headless" in printed
     steps, summary = analysed
     # the demo's replay is the engine of `imurun analyze`: same steps, same summary
