@@ -14,9 +14,12 @@ Walking: no flight. The sacral vertical acceleration rises steeply into a peak i
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
 A smoothed sf maximum above C_WALK_PEAK_SF, confirmed 150 ms later without a flight in between
 (else it was a push-off into running), is a step; its IC is the time of
-the steepest slope on the rise to that peak minus C_WALK_IC_OFFSET. On the reference recordings the
-steepest rise follows the IC by a median 20 ms (MAD 20 ms), the peak by 70 ms (MAD 20 ms, but a long
-tail in slow, turning steps), hence the slope rather than the peak.
+the steepest slope on the rise to that peak minus C_WALK_IC_OFFSET (20 ms). The slope of two samples
+belongs to the instant between them, and its maximum is placed between samples by a parabola through
+the three slopes around it, so the IC time does not depend on the sample rate (100 Hz walking:
+bias 2 ms, cadence MAE 0.7 spm on the simulator; it was 7 ms and 0.8-1.3 spm on the sample grid).
+On the reference recordings the steepest rise follows the IC by a median ~25 ms (MAD 19 ms), the
+peak by ~70 ms (MAD 20 ms, but a long tail in slow, turning steps), hence the slope, not the peak.
 
 Side (McCamley et al. 2012, as in mobgap's LrcMcCamley): the band-passed angular velocity about the
 vertical axis is negative at a left IC and positive at a right IC. Where it is too weak to trust,
@@ -38,14 +41,17 @@ from imurun.core.state import (
     C_MIN_STEP,
     C_WALK_IC_OFFSET,
     C_WALK_PEAK_SF,
+    DSF_PREV,
     FLIGHT_TIME,
     LAST_FLIGHT_T,
     LAST_IC_T,
     PEAK_RISE_T,
     PEAK_T,
     PEAK_V,
+    RISE_PREV,
     RISE_SLOPE,
     RISE_T,
+    RISE_WAIT,
     TO_T,
 )
 
@@ -90,11 +96,20 @@ def detect_ic(f, c, t, dt, sf, dsf):
     # walking: a confirmed maximum of the smoothed vertical specific force, not followed by a
     # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[AV_LP]
+    if f[RISE_WAIT] == 1.0:
+        f[RISE_WAIT] = 0.0
+        ym, y0 = f[RISE_PREV], f[RISE_SLOPE]
+        curv = ym - 2.0 * y0 + dsf
+        if dsf <= y0 and curv < 0.0:  # parabola through the three slopes: sub-sample maximum
+            f[RISE_T] += dt * min(0.5, max(-0.5, 0.5 * (ym - dsf) / curv))
     if dsf <= 0.0:
         f[RISE_SLOPE] = 0.0  # the current rise ended
     elif dsf > f[RISE_SLOPE]:
         f[RISE_SLOPE] = dsf
-        f[RISE_T] = t
+        f[RISE_T] = t - 0.5 * dt  # a difference of two samples is the slope between them
+        f[RISE_PREV] = f[DSF_PREV]
+        f[RISE_WAIT] = 1.0
+    f[DSF_PREV] = dsf
     if f[FLIGHT_TIME] > 0.0:
         f[PEAK_V] = 0.0
         return found, t_ic, kind
