@@ -143,6 +143,25 @@ def test_recording_page_numbers_are_summary_json(session, tmp_path):
         assert any(s.startswith("No metric changed beyond its threshold") for s in sentences), sentences
 
 
+@pytest.mark.parametrize("scenario,duration", [("intervals", 160.0), ("loose-mount", 60.0), ("walk", 60.0),
+                                               ("no-standing", 60.0), ("slip", 100.0)])
+def test_simulated_scenario_page_numbers_are_summary_json(scenario, duration, tmp_path):
+    """The simulator's other scenarios (walk/run mixes, loss, no calibration, a slipped sensor)."""
+    from imurun.sources.simulate import simulate, write_files
+
+    session = tmp_path / f"{scenario}.csv"
+    write_files(simulate(scenario, seed=3, rate_hz=100.0, duration_s=duration), session)
+    path, summary = _report(session, tmp_path / "out")
+    _assert_page_shows_summary(path, summary)
+    numbers = _parse(path).numbers
+    if scenario == "intervals":
+        assert numbers["time_walking_s"] > 30 and numbers["time_running_s"] > 30
+    if scenario == "no-standing":
+        assert numbers["quality.calibration"] == "gait" and "quality.flags.tilt_deg" in numbers
+    if scenario == "slip":
+        assert summary["quality"]["mount_changes"] >= 1 and "quality.flags.mount" in numbers
+
+
 def test_fatigue_reading_says_what_the_scenario_did(fatigue):
     sentences = _parse(fatigue[0]).sentences
     # Truth (docs/simulator.md): right-stance drop 5 -> 9 deg (the left hip drops), cadence -6 %,
