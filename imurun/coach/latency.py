@@ -1,17 +1,20 @@
 """Measure cue latency: step emission -> first sample of the cue's sound, WAV and live paths.
 
-    python -m imurun.coach.latency
+    python -m imurun.coach.latency [--null-device]
 
 A synthetic run with a fault from the start and short cooldowns gives a cue every few seconds.
 WAV: the onset found in the rendered samples minus the emission time. Live, fed in real time:
 from the block reaching the sink to the audio callback picking the sound up (software path), and
 from there to the DAC time of its first sample (device buffer; where the device reports no DAC
-time, its nominal output latency). Needs a sound device; without hardware, an ALSA config whose
-default pcm is `type null` (ALSA_CONFIG_PATH) runs the whole software path.
+time, its nominal output latency). Needs a sound device; without hardware, `--null-device` points
+ALSA at its `null` plugin (ALSA_CONFIG_PATH), which runs the whole software path, PortAudio's
+callback included, but is not paced by a DAC.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -79,7 +82,10 @@ def wav_latencies(duration_s: float = 60.0) -> np.ndarray:
     out = []
     for cue in sink.cues:
         i = int(round(cue.t * rate))
-        out.append(np.argmax(loud[i:]) / rate)  # emission time (sample i) -> onset
+        after = np.flatnonzero(loud[i:])
+        if after.size == 0:
+            raise RuntimeError(f"the cue at {cue.t:.3f} s left no sound in the WAV")
+        out.append(after[0] / rate)  # emission time (sample i) -> onset
     return np.asarray(out)
 
 
@@ -101,10 +107,21 @@ def _report(name: str, lat: np.ndarray) -> None:
     print(f"{name}: {len(ms)} cues, ms median {np.median(ms):.1f}, max {ms.max():.1f}")
 
 
-def main() -> int:
+NULL_ALSA_CONFIG = "pcm.!default { type null }\nctl.!default { type hw card 0 }\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m imurun.coach.latency", description=__doc__.split("\n")[0])
+    ap.add_argument("--null-device", action="store_true", help="live path on ALSA's null device")
+    ap.add_argument("--live-seconds", type=float, default=20.0, help="length of the real-time live run")
+    args = ap.parse_args(argv)
+    if args.null_device:  # before PortAudio starts: it reads the ALSA configuration once
+        config = Path(tempfile.mkdtemp()) / "asound-null.conf"
+        config.write_text(NULL_ALSA_CONFIG)
+        os.environ["ALSA_CONFIG_PATH"] = str(config)
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {sys.version.split()[0]}")
     _report("wav: step emission -> sound onset", wav_latencies())
-    live = live_latencies()
+    live = live_latencies(args.live_seconds)
     if live is not None:
         software, buffer = live
         _report("live: block at the sink -> callback picks the sound up", software)
