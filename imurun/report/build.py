@@ -17,6 +17,7 @@ from imurun.errors import InputError
 from imurun.report import html
 from imurun.report.sections import Session, page_sections
 from imurun.session.reader import read_notes
+from imurun.session.truth import sibling_path
 
 
 def default_out_path(session_path: Path) -> Path:
@@ -24,13 +25,13 @@ def default_out_path(session_path: Path) -> Path:
 
 
 def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path | None:
-    """The cue log given, else cues.csv next to the session or the report, else None."""
+    """The cue log given, else the session's own NAME.cues.csv (what `imurun run` writes), else
+    cues.csv next to the session or the report (an output folder: demo, replay --out), else None."""
     if cues_csv is not None:
         return cues_csv
-    for folder in dict.fromkeys((session_path.parent, out_html.parent)):
-        if (folder / "cues.csv").is_file():
-            return folder / "cues.csv"
-    return None
+    candidates = [sibling_path(session_path, "cues")]
+    candidates += [folder / "cues.csv" for folder in dict.fromkeys((session_path.parent, out_html.parent))]
+    return next((p for p in candidates if p.is_file()), None)
 
 
 def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, float]:

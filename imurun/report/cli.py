@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cues", type=Path, default=None,
-        help="cue log cues.csv of the run (default: the one next to the session, when present)",
+        help="cue log of the run (default: NAME.cues.csv of the session, else a cues.csv next to it)",
     )
 
 
