@@ -34,8 +34,11 @@ def add_coach_arguments(parser: argparse.ArgumentParser, audio_default: str = "l
     parser.set_defaults(audio_default=audio_default)
 
 
-def coach_sink_from_args(args: argparse.Namespace, out_dir: Path | None = None) -> CoachSink | None:
-    """The sink the flags ask for (None with --no-coach); cues.csv goes to out_dir when given."""
+def coach_sink_from_args(
+    args: argparse.Namespace, out_dir: Path | None = None, cue_log: Path | None = None
+) -> CoachSink | None:
+    """The sink the flags ask for (None with --no-coach); the cue log goes to `cue_log`, else to
+    out_dir/cues.csv when out_dir is given (a live run names it after its recording)."""
     if args.no_coach:
         return None
     from imurun.coach.profile import load_profile, validate_profile
@@ -58,5 +61,6 @@ def coach_sink_from_args(args: argparse.Namespace, out_dir: Path | None = None) 
     profile = replace(profile, cadence=c, metronome=m, voice=v, timing=timing)
     validate_profile(profile, "command line")
     outputs = build_outputs(args.audio or [args.audio_default], profile)
-    cue_log = Path(out_dir) / "cues.csv" if out_dir is not None else None
+    if cue_log is None and out_dir is not None:
+        cue_log = Path(out_dir) / "cues.csv"
     return CoachSink(profile, outputs, cue_log=cue_log)
