@@ -4,13 +4,18 @@ Notifications are queued by the BLE callbacks with their arrival time and proces
 batches (every TICK_S) so that decoding is vectorised and the engine sees blocks. A second
 (trunk) sensor goes through the same code path; its samples are recorded to their own file and
 interpolated onto the pelvis sensor's timestamps for the engine.
+
+`run()` may run in a worker thread (the dashboard owns the main thread); `stop()` then ends it
+from any thread, and Ctrl-C / SIGTERM are the caller's to route there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +70,11 @@ class LiveRun:
         duration: float | None = None,
         placement: str = "sacrum",
         say: Callable[[str], None] = lambda line: print(line, flush=True),
+        emit_signals: bool = False,
+        on_info: Callable[..., None] | None = None,
     ):
+        """`emit_signals`: the engine also emits per-sample traces (for the dashboard);
+        `on_info(sensor=..., profile=...)` is told which sensor the pelvis link connected to."""
         self.profiles = profiles
         self.rate_hz = rate_hz
         self.targets = {"pelvis": device, "trunk": trunk_device}
@@ -77,6 +86,8 @@ class LiveRun:
         self.duration = duration
         self.placement = placement
         self.say = say
+        self.emit_signals = emit_signals
+        self.on_info = on_info
         self.sensors: list[Sensor] = []
         self.engine: Any = None
         self.latency: list[np.ndarray] = []
@@ -84,11 +95,22 @@ class LiveRun:
         self._trunk_buf: Samples | None = None
         self._held: Samples | None = None
         self._host0 = math.nan  # host time of the first pelvis sample (aligns the trunk sensor)
+        self._halt = threading.Event()  # stop() was called (possibly before run() started)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """End the run as Ctrl-C would (thread-safe); run() then closes everything and returns 0."""
+        self._halt.set()
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already finished
+                loop.call_soon_threadsafe(stop.set)
 
     # -- set-up -----------------------------------------------------------------------------------
 
-    async def _connect_all(self, stop: asyncio.Event) -> list[asyncio.Task]:
-        tasks = []
+    async def _connect_all(self, stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+        """Find and start each sensor's link; `tasks` gets each link's task as it starts."""
         for role in ("pelvis", "trunk"):
             if role == "trunk" and self.targets["trunk"] is None:
                 continue
@@ -112,7 +134,6 @@ class LiveRun:
             )
             self.sensors.append(sensor)
             tasks.append(asyncio.create_task(sensor.link.run(stop), name=role))
-        return tasks
 
     def _rate(self, profile: Profile) -> int:
         if self.rate_hz is None:
@@ -125,6 +146,8 @@ class LiveRun:
     def _event(self, sensor: Sensor, kind: str, detail: str) -> None:
         if kind == "connected":
             self.say(f"{sensor.role}: connected to {detail}, streaming {sensor.profile.id}")
+            if sensor.role == "pelvis" and self.on_info is not None:
+                self.on_info(sensor=detail, profile=sensor.profile.id)
         elif kind == "lost":
             # Packets that arrived before the loss belong before the note: process them first, or
             # they would land after it, close the outage early and hide its missing samples.
@@ -143,16 +166,25 @@ class LiveRun:
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        self._stop, self._loop = stop, loop
+        if self._halt.is_set():
+            stop.set()
+        # Signal handlers can only be set from the main thread; in a worker the caller routes
+        # Ctrl-C to stop().
+        in_main = threading.current_thread() is threading.main_thread()
+        signals = (signal.SIGINT, signal.SIGTERM) if in_main else ()
+        for sig in signals:
             loop.add_signal_handler(sig, stop.set)
         tasks: list[asyncio.Task] = []
         # Compile (or load) the numba kernels before any link exists: a JIT stall inside the BLE
         # event loop would look like a silent sensor.
         Engine().process(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
         try:
-            tasks = await self._connect_all(stop)
+            if not await _unless_stopped(self._connect_all(stop, tasks), stop):
+                return 0  # stopped while looking for the sensor
             pelvis = self.sensors[0]
-            self.engine = Engine(sample_rate_hz=float(pelvis.stream.params["rate_hz"]))
+            rate = float(pelvis.stream.params["rate_hz"])
+            self.engine = Engine(sample_rate_hz=rate, emit_signals=self.emit_signals)
             next_status = time.monotonic() + STATUS_EVERY_S
             while not stop.is_set():
                 for task in tasks:
@@ -174,7 +206,7 @@ class LiveRun:
                     await task
                 except Exception:  # already reported above, or we are stopping anyway
                     pass
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in signals:
                 loop.remove_signal_handler(sig)
             self._close()
 
@@ -285,6 +317,22 @@ class LiveRun:
             if s.writer is not None:
                 s.writer.close()
                 self.say(f"{s.role}: {s.stream.counters.samples} samples saved to {s.path}")
+
+
+async def _unless_stopped(work: Any, stop: asyncio.Event) -> bool:
+    """Await `work` unless `stop` is set first (then cancel it): True if it finished."""
+    job, stopped = asyncio.ensure_future(work), asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((job, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not job.done():
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+        return False
+    job.result()  # its error, if any
+    return True
 
 
 def _join(a: Samples | None, b: Samples) -> Samples:

@@ -106,23 +106,35 @@ def run_replay_dashboard(
 
 
 def run_live_dashboard(
-    feed: DashboardFeed, theme: str = "dark", on_close: Callable[[], None] | None = None
+    feed: DashboardFeed,
+    theme: str = "dark",
+    on_close: Callable[[], None] | None = None,
+    done: Callable[[], bool] | None = None,
 ) -> int:
     """Show `feed` (filled by a live run's engine thread) until the window is closed.
 
     Call from the main thread; start the BLE/engine thread first and make `on_close` stop it.
+    `done` is polled 5 times a second; when it returns True (the run ended by itself) the window
+    closes, since only the Qt thread may close it.
     """
     require_display()
     app = qt_app()
+    from PySide6.QtCore import QTimer
+
     from imurun.ui.dashboard import Dashboard
 
     window = Dashboard(feed, theme=theme)
     window.resize(*WINDOW_SIZE)
     window.show()
     window.start()
+    watch = QTimer()
+    if done is not None:
+        watch.timeout.connect(lambda: done() and window.close())
+        watch.start(200)
     try:
         exec_until_closed(app)
     finally:
+        watch.stop()
         window.stop()
         if on_close is not None:
             on_close()
