@@ -12,8 +12,8 @@ from imurun.core.output import EngineOutput
 class StepPrinter:
     """Prints every step the engine emits (Sink protocol)."""
 
-    def __init__(self, out: TextIO = sys.stdout):
-        self.out = out
+    def __init__(self, out: TextIO | None = None):
+        self.out = out if out is not None else sys.stdout  # looked up now: stdout may be redirected
 
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
         for s in out.steps:
