@@ -1,12 +1,16 @@
-"""BLE ingestion cost at 200 Hz: notification-to-engine latency (p50/p99) and CPU use.
+"""BLE ingestion cost at 200 Hz: notification-to-sinks latency (p50/p99) and CPU use.
 
 Runs the real bleak client (imurun's live pipeline, in this process) against the virtual sensor
 on the fake BlueZ of the tests (private dbus-daemon + bluezoo), for each profile that streams at
-200 Hz, and reports:
-- latency: host arrival of a notification -> the engine has processed its samples (includes the
-  20 ms batching tick of the live loop);
-- CPU: CPU seconds per wall second of this process (bleak + decode + clock + engine + recorder),
-  and of the fake BlueZ and virtual sensor processes (test scaffolding, shown for context).
+200 Hz, with the sinks of `imurun run` (step lines, the coach with its cue log, the dashboard
+feed; the engine emitting the dashboard's traces), and reports:
+- latency: host arrival of a notification -> every sink has its samples' engine output
+  (includes the 20 ms batching tick of the live loop);
+- CPU: CPU seconds per wall second of this process (bleak + decode + clock + engine + recorder +
+  coach + feed), and of the fake BlueZ and virtual sensor processes (test scaffolding, shown for
+  context). Drawing and sound are not included: they run on their own threads (Qt, PortAudio);
+  benchmarks/bench_dashboard.py measures drawing.
+Writes the "BLE" section of benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/bench_ble.py [--seconds 30]
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
 import sys
@@ -28,11 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
 
 from bluez.harness import FakeBluez, available  # noqa: E402
-from common import machine  # noqa: E402
+from common import machine, table, write_section  # noqa: E402
 
-from imurun.ble.console import StepPrinter  # noqa: E402
 from imurun.ble.live import LiveRun  # noqa: E402
+from imurun.ble.run import build_sinks  # noqa: E402
+from imurun.coach.profile import load_profile  # noqa: E402
+from imurun.coach.sink import CoachSink  # noqa: E402
 from imurun.profiles import load_profiles  # noqa: E402
+from imurun.ui.feed import DashboardFeed  # noqa: E402
 
 PROFILES = ("imurun-nus", "witmotion-wt901ble", "polar-h10")
 
@@ -42,9 +50,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench(profile_id: str, seconds: float, workdir: Path) -> str:
+def bench(profile_id: str, seconds: float, workdir: Path) -> list[object]:
     profiles = load_profiles()
-    with FakeBluez(workdir) as fb:
+    with FakeBluez(workdir) as fb, open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = fb.address
         sensor = fb.start(
             sys.executable,
@@ -56,6 +64,8 @@ def bench(profile_id: str, seconds: float, workdir: Path) -> str:
             log="sensor.log",
         )
         time.sleep(1.0)
+        coach = CoachSink(load_profile(), cue_log=workdir / "bench.cues.csv")  # text only: no sound device
+        feed = DashboardFeed()
         run = LiveRun(
             {"pelvis": {profile_id: profiles[profile_id]}, "trunk": {}},
             200,
@@ -63,10 +73,12 @@ def bench(profile_id: str, seconds: float, workdir: Path) -> str:
             None,
             workdir / "bench.csv",
             None,
-            [StepPrinter(open(os.devnull, "w"))],  # noqa: SIM115
+            build_sinks(coach, feed),  # as `imurun run` builds them; console lines go to devnull
             adapter="hci0",
             duration=seconds,
             say=lambda _line: None,
+            emit_signals=True,
+            on_info=feed.set_info,
         )
         zoo = fb.procs[1].pid
         c0 = (
@@ -84,11 +96,14 @@ def bench(profile_id: str, seconds: float, workdir: Path) -> str:
     lat = np.concatenate(run.latency) * 1e3
     s = run.sensors[0].stream
     p50, p99 = np.percentile(lat, [50, 99])
-    return (
-        f"{profile_id:<20} samples {s.counters.samples:6d} lost {s.clock.lost:4d}"
-        f"  latency p50 {p50:5.1f} ms p99 {p99:5.1f} ms  CPU imurun {100 * own:5.1f} %"
-        f"  (bluezoo {100 * zoo_cpu:5.1f} %, virtual sensor {100 * sensor_cpu:5.1f} %)"
-    )
+    return [
+        profile_id,
+        s.counters.samples,
+        s.clock.lost,
+        f"{p50:.1f} / {p99:.1f} ms",
+        f"{100 * own:.1f} %",
+        f"{100 * zoo_cpu:.1f} % / {100 * sensor_cpu:.1f} %",
+    ]
 
 
 def main() -> None:
@@ -99,10 +114,25 @@ def main() -> None:
     if why:
         raise SystemExit(f"bench_ble: {why}")
     print(f"machine: {machine()}")
-    print(f"{args.seconds:g} s per profile at 200 Hz, CPU in % of one core")
+    rows = []
     for pid in PROFILES:
         with tempfile.TemporaryDirectory() as tmp:
-            print(bench(pid, args.seconds, Path(tmp)), flush=True)
+            rows.append(bench(pid, args.seconds, Path(tmp)))
+        print(" | ".join(str(c) for c in rows[-1]), flush=True)
+    body = "\n".join([
+        f"Machine: {machine()}",
+        "",
+        "`imurun run`'s live pipeline in-process against the fake BlueZ of the tests, "
+        f"{args.seconds:g} s per profile at 200 Hz, with its sinks: step lines, coach (cue log), "
+        "dashboard feed (engine emitting traces). CPU in % of one core.",
+        "",
+        table(
+            ["profile", "samples", "lost", "notification -> sinks latency p50 / p99", "CPU of imurun",
+             "CPU of bluezoo / virtual sensor (scaffolding)"],
+            rows,
+        ),
+    ])
+    write_section("BLE", body)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from imurun.profiles import Profile
 TICK_S = 0.02
 STATUS_EVERY_S = 5.0
 TRUNK_WAIT_S = 0.25  # pelvis samples wait this long for trunk samples that cover them
-LATENCY_KEEP = 200_000  # latency samples kept for the p50/p99 report
+LATENCY_KEEP = 200_000  # notification -> sinks done, per sample: kept for the p50/p99 report
 
 
 @dataclass
@@ -279,11 +279,10 @@ class LiveRun:
             keep = trunk.t >= block.t[-1] - 1.0
             self._trunk_buf = _take(trunk, keep)
         out = self.engine.process(block.t, block.acc, block.gyr, trunk_acc=tacc, trunk_gyr=tgyr)
-        done = time.monotonic()
-        self._note_latency(done - block.host_t)
         sample_block = SampleBlock(block.t, block.acc, block.gyr)
         for sink in self.sinks:
             sink.consume(sample_block, out)
+        self._note_latency(time.monotonic() - block.host_t)  # until every sink has the output
 
     def _trunk_lagging(self, held: Samples) -> bool:
         """No trunk data yet: feed the pelvis alone once it waited TRUNK_WAIT_S."""
