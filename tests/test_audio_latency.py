@@ -7,8 +7,8 @@ import sys
 
 
 def test_cue_sound_starts_within_200_ms_of_the_step_in_wav_and_live_paths():
-    proc = subprocess.run([sys.executable, "-m", "imurun.coach.latency", "--null-device", "--live-seconds", "12"],
-                          capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "imurun.coach.latency", "--null-device", "--live-seconds", "12"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     figures = {m[1]: (int(m[2]), float(m[3]), float(m[4])) for m in re.finditer(
         r"^(.+?): (\d+) cues, ms median (-?[\d.]+), max (-?[\d.]+)$", proc.stdout, re.M)}
