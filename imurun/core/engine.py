@@ -118,6 +118,16 @@ class Engine:
             signals=_to_signals(sig) if self.emit_signals else None,
         )
 
+    def recalibrate(self) -> None:
+        """Take the standing baseline again from the next still period of `standing_s` (the runner
+        stands tall and still). Until then the current baseline stays in use."""
+        f = self.state.f
+        f[S.STILL_CAL_DONE] = 0.0
+        f[S.CAL_STAND_N] = 0.0
+        f[S.STILL_TIME] = 0.0  # a stillness already under way counts from now
+        f[S.REF_UP : S.REF_UP + 3] = 0.0  # the slip check takes a new posture reference
+        f[S.RECAL] = 1.0
+
     def status(self) -> Status:
         f = self.state.f.tolist()  # Python floats: indexing numpy scalars one by one costs more
         still = f[S.STILL_TIME] >= 0.3
@@ -135,6 +145,8 @@ class Engine:
         flags["contact_time_s"] = "not estimated for walking steps (NaN); running only"
         if f[S.N_FORCED] > 0:
             flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
+        if f[S.RECAL] == 1.0:
+            flags["calibration"] = f"waiting for {self.config.standing_s:g} s of standing still"
         if f[S.N_MOUNT] > 0:
             flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
         return Status(

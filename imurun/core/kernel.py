@@ -228,8 +228,9 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 st.up_stand[k] = (st.up_stand[k] * n + up[k]) / (n + 1.0)
                 st.tup_stand[k] = (st.tup_stand[k] * n + tup[k]) / (n + 1.0)
             f[S.CAL_STAND_N] = n + 1.0
+            f[S.RECAL] = 0.0
             f[S.CAL_STATE] = 1.0
-        elif not still and f[S.CAL_STATE] == 1.0 and f[S.STILL_CAL_DONE] == 0.0:
+        elif not still and f[S.CAL_STAND_N] > 0.0 and f[S.STILL_CAL_DONE] == 0.0:
             f[S.STILL_CAL_DONE] = 1.0  # _leave_still re-took up_stand without the last moments
             if has_trunk:
                 st.tup_stand[:] = st.tup_stand / math.sqrt(st.tup_stand @ st.tup_stand)
@@ -386,7 +387,7 @@ def _leave_still(st, c, t, dt, w0, w1, w2, up):
         return
     if f[S.SNAP_N] > S.BIAS_SNAPS:
         f[S.MOVE_T] = t
-    if f[S.CAL_STATE] == 1.0 and f[S.STILL_CAL_DONE] == 0.0:
+    if f[S.CAL_STAND_N] > 0.0 and f[S.STILL_CAL_DONE] == 0.0:  # this still period calibrated
         s0, s1, s2 = 0.0, 0.0, 0.0
         for k in range(idx - n_still, k0 + 1):
             r = ring[k & mask]

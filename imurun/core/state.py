@@ -76,6 +76,7 @@ RISE_T = 64
 PEAK_RISE_T = 65  # time of the steepest slope on the rise to the current candidate peak
 DSF_PREV = 29  # walking: the previous sample's slope, and the one before the steepest (g/s)
 RISE_PREV = 32
+RECAL = 35  # 1 from Engine.recalibrate() until the new standing baseline is taken
 RISE_WAIT = 34  # 1: the steepest slope was the last sample's; the next one refines its time
 PREV_YAW_MIN = 66  # yaw path of the previous emitted step (relative to its IC), deg
 PREV_YAW_MAX = 67

@@ -1,0 +1,42 @@
+"""Engine.recalibrate(): the standing baseline is taken again at the next still period."""
+
+import numpy as np
+
+from imurun.core.engine import Engine
+from imurun.sources.simulate import simulate
+from imurun.validate import score
+
+
+def _remounted(sim, t0: float, deg: float):
+    """The sensor re-clipped 6 deg differently at t0 (too little for the slip check's 8 deg)."""
+    a = np.radians(deg)
+    r = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    late = sim.t > t0
+    acc, gyr = sim.acc.copy(), sim.gyr.copy()
+    acc[late], gyr[late] = acc[late] @ r.T, gyr[late] @ r.T
+    return acc, gyr
+
+
+def test_recalibrate_waits_for_standing_then_takes_a_new_baseline():
+    # intervals: stand 8 s, then walk 40 s, run 60 s, walk 30 s, stand 10 s (from 138 s), repeated
+    sim = simulate("intervals", seed=2, rate_hz=100.0, duration_s=200.0)
+    acc, gyr = _remounted(sim, 100.0, 6.0)
+    eng, plain = Engine(sim.rate_hz), Engine(sim.rate_hz)
+    cut = int(np.searchsorted(sim.t, 120.0))
+    first = eng.process(sim.t[:cut], acc[:cut], gyr[:cut])
+    plain.process(sim.t[:cut], acc[:cut], gyr[:cut])
+    assert first.status.calibration == "standing" and "calibration" not in first.status.flags
+    eng.recalibrate()
+    assert "standing still" in eng.status().flags["calibration"]
+    pause = int(np.searchsorted(sim.t, 138.0))
+    moving = eng.process(sim.t[cut:pause], acc[cut:pause], gyr[cut:pause])
+    assert "calibration" in moving.status.flags  # no still period yet: the old baseline stays
+    same = plain.process(sim.t[cut:pause], acc[cut:pause], gyr[cut:pause])
+    assert moving.steps.tobytes() == same.steps.tobytes()
+    rest = eng.process(sim.t[pause:], acc[pause:], gyr[pause:])
+    assert rest.status.calibration == "standing" and "calibration" not in rest.status.flags
+    stale = plain.process(sim.t[pause:], acc[pause:], gyr[pause:])
+    truth = sim.steps[sim.steps["t"] > 138.0]
+    new, old = score(rest.steps, truth)["metrics"], score(stale.steps, truth)["metrics"]
+    assert len(rest.steps) > 50 and new["pelvic_drop_deg"]["rmse"] <= 1.0 and new["tilt_deg"]["rmse"] <= 1.0
+    assert max(old["pelvic_drop_deg"]["rmse"], old["tilt_deg"]["rmse"]) > 3.0  # the 6 deg stayed in
