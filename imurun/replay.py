@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ui.add_argument("--screenshot", type=Path, metavar="PNG",
                     help="save the dashboard at --at seconds as PNG (no display needed) and exit")
     ui.add_argument("--at", type=float, default=None, metavar="S", help="session time of the screenshot")
+    ui.add_argument("--view", choices=("full", "coach"), default="full",
+                    help="screenshot of the full dashboard or of the coach view (big numbers and cues)")
     add_coach_arguments(parser, audio_default="none")
 
 
@@ -134,6 +136,6 @@ def _screenshot(args: argparse.Namespace) -> int:
 
     if args.at is None:
         raise ImurunError("--screenshot needs --at S, the session time to show")
-    render_screenshot(args.file, args.at, args.screenshot, theme=args.theme)
+    render_screenshot(args.file, args.at, args.screenshot, theme=args.theme, view=args.view)
     print(f"screenshot: {args.screenshot} at {args.at:g} s")
     return 0
