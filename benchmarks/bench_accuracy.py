@@ -30,7 +30,7 @@ from imurun.core.engine import Engine  # noqa: E402
 from imurun.session.reader import read_session  # noqa: E402
 from imurun.session.truth import read_bouts_csv, read_steps_csv  # noqa: E402
 from imurun.sources.simulate import simulate  # noqa: E402
-from imurun.validate import score  # noqa: E402
+from imurun.validate import pooled, score  # noqa: E402
 
 SCENARIOS = ("easy-run", "fatigue", "overstride", "intervals", "loose-mount", "walk", "trunk")
 RUNNING = ("easy-run", "fatigue", "overstride", "loose-mount", "trunk")
@@ -105,30 +105,22 @@ def latency(case: tuple[str, int, float]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def real_data() -> list[list[str]]:
-    """One score over the three trials (put on one timeline), imurun and mobgap side by side."""
-    det, ref, bouts, mob = [], [], [], []
-    offset = 0.0
+    """One score over the three trials (pooled), imurun and mobgap side by side."""
+    ours, theirs = [], []
     for name in REAL_TRIALS:
         header, block = read_session(REAL / f"{name}.csv")
-        steps = Engine(header.sample_rate_hz).process(block.t, block.acc, block.gyr).steps
         truth = read_steps_csv(REAL / f"{name}.steps.csv")
-        b = read_bouts_csv(REAL / f"{name}.bouts.csv")
-        m = _mobgap_real(block, header.sample_rate_hz)
-        for arr, col in ((steps, "t"), (truth, "t"), (b, "t_start"), (b, "t_end")):
-            arr[col] += offset
-        if m is not None:
-            m["t"] += offset
-            mob.append(m)
-        det.append(steps)
-        ref.append(truth)
-        bouts.append(b)
-        offset += block.t[-1] + 100.0
-    ref_all, bouts_all = np.concatenate(ref), np.concatenate(bouts)
+        bouts = read_bouts_csv(REAL / f"{name}.bouts.csv")
+        steps = Engine(header.sample_rate_hz).process(block.t, block.acc, block.gyr).steps
+        ours.append((block.t[-1], steps, truth, bouts))
+        mob = _mobgap_real(block, header.sample_rate_hz)
+        if mob is not None:
+            theirs.append((block.t[-1], mob, truth, bouts))
     rows = []
-    for name, d in (("imurun Engine (own alignment)", det), ("mobgap IcdIonescu + LrcMcCamley", mob)):
-        if not d:
+    for name, parts in (("imurun Engine (own alignment)", ours), ("mobgap IcdIonescu + LrcMcCamley", theirs)):
+        if not parts:
             continue
-        s = score(np.concatenate(d), ref_all, bouts_all)
+        s = score(*pooled(parts))
         rows.append([name, f"{_f1(s, 100):.3f}", f"{_f1(s, 50):.3f}", f"{s['side']['accuracy']:.3f}",
                      f"{s['bouts']['cadence_mae_spm']:.2f}", f"{s['timing']['mae_ms']:.1f}"])
     return rows

@@ -140,6 +140,28 @@ def _both_finite(a, b):
     return a[ok], b[ok]
 
 
+def pooled(parts, gap_s: float = 100.0):
+    """(detected, truth, bouts) of several recordings as one, each after the previous one's end
+    (`duration_s`) plus `gap_s`, so that one score pools them (every step weighs the same).
+
+    `parts`: (duration_s, detected, truth, bouts or None) per recording; inputs are not modified.
+    """
+    import numpy as np
+
+    det, tru, bts = [], [], []
+    offset = 0.0
+    for duration_s, detected, truth, bouts in parts:
+        shifted = ((det, detected, ("t",)), (tru, truth, ("t",)), (bts, bouts, ("t_start", "t_end")))
+        for out, arr, cols in shifted:
+            if arr is not None:
+                arr = arr.copy()
+                for col in cols:
+                    arr[col] += offset
+                out.append(arr)
+        offset += duration_s + gap_s
+    return np.concatenate(det), np.concatenate(tru), (np.concatenate(bts) if bts else None)
+
+
 def score(detected, truth, bouts=None) -> dict[str, Any]:
     """All validation figures of `detected` against `truth` (STEP_DTYPE-like, at least t and side).
 

@@ -224,3 +224,22 @@ def test_reference_read_as_full_step_rows_without_cadence_or_activity():
 
     truth["activity"] = ["walk", "run", "", "walk"]
     assert score(detected, truth)["activity"] == {"compared": 3, "accuracy": pytest.approx(2 / 3)}
+
+
+def test_pooled_puts_recordings_on_one_timeline_without_touching_them():
+    import numpy as np
+
+    from imurun.validate import pooled
+
+    def steps(*t):
+        a = np.zeros(len(t), dtype=[("t", "f8"), ("side", "U1")])
+        a["t"] = t
+        return a
+
+    bouts = np.array([(0.5, 2.5, 100.0)], dtype=[("t_start", "f8"), ("t_end", "f8"), ("cadence_spm", "f8")])
+    one, two = steps(1.0, 2.0), steps(1.5)
+    det, tru, b = pooled([(3.0, one, one, bouts), (2.0, two, two, bouts)], gap_s=10.0)
+    assert list(det["t"]) == [1.0, 2.0, 14.5] and list(tru["t"]) == [1.0, 2.0, 14.5]
+    assert list(b["t_start"]) == [0.5, 13.5] and list(b["t_end"]) == [2.5, 15.5]
+    assert list(one["t"]) == [1.0, 2.0] and list(bouts["t_start"]) == [0.5]  # inputs unchanged
+    assert pooled([(3.0, one, one, None)])[2] is None
