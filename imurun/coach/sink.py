@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +37,11 @@ def print_notice(message: str) -> None:
     print(f"imurun: {message}", file=sys.stderr)
 
 
+def console_line(t: float, text: str, why: str) -> str:
+    """The console line of something said at session time t: the words, then why."""
+    return f"[{t:8.2f} s] {text}  ({why})"
+
+
 def build_outputs(
     specs: Sequence[str], profile: RunnerProfile, notice: Callable[[str], None] = print_notice
 ) -> list[AudioOutput]:
@@ -59,17 +66,25 @@ class CueSounds:
 
     def __init__(self, profile: RunnerProfile, rates: set[int], notice: Callable[[str], None]):
         self._profile = profile
+        self._rates = rates
+        self._notice = notice
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self.speech = bool(rates)
         w = profile.wording
         texts = [w.start, w.quicker_steps, w.ease_arch, w.lean_forward, w.praise]
-        texts += [w.level_hips.replace("{side}", name) for name in SIDE_NAMES.values()]
+        self.prepare(texts + [w.level_hips.replace("{side}", name) for name in SIDE_NAMES.values()])
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Render these phrases now, at every output rate: saying them later costs no synthesis
+        (espeak-ng takes ~0.1 s a phrase, which the live loop must not wait for)."""
+        if not self.speech:
+            return
         try:
             for text in texts:
-                for rate in rates:
+                for rate in self._rates:
                     self._phrase(text, rate)
         except SpeechUnavailable as exc:
-            notice(f"no speech ({exc}); cues are text only")
+            self._notice(f"no speech ({exc}); cues are text only")
             self.speech = False
 
     def _phrase(self, text: str, rate: int) -> np.ndarray:
@@ -80,10 +95,14 @@ class CueSounds:
             self._cache[key] = resample(pcm, SPEECH_RATE_HZ, rate)
         return self._cache[key]
 
+    def spoken(self, text: str, rate: int) -> np.ndarray | None:
+        """The phrase spoken at this rate (None without speech)."""
+        return self._phrase(text, rate) if self.speech else None
+
     def sound(self, cue: Cue, rate: int) -> np.ndarray | None:
-        if not self.speech:
+        speech = self.spoken(cue.text, rate)
+        if speech is None:
             return None
-        speech = self._phrase(cue.text, rate)
         if cue.cue == "praise":
             return np.concatenate([chime(rate, 0.5 * self._profile.voice.volume), speech])
         return speech
@@ -94,6 +113,7 @@ class CoachSink:
 
     A cue is timed at the session time of the block that delivered its step (the block's last
     sample), so the WAV renderer places it exactly there and the live output plays it at once.
+    `speak()` says other phrases (the calibration guide's) through the same outputs, one voice.
     """
 
     def __init__(
@@ -113,10 +133,16 @@ class CoachSink:
         self._console = console
         self._notice = notice
         self._metronome: float | None = None
+        # One voice: sounds waiting their turn (sound, is a phrase), and when the last sound and
+        # the last phrase played end (session s).
+        self._waiting: deque[tuple[Callable[[int], np.ndarray | None], bool]] = deque()
+        self._voice_until = -math.inf
+        self._phrase_until = -math.inf
 
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
         t = float(block.t[-1]) if len(block) else out.status.t
         cues, self.state = coach_steps(out.steps, t, self.state, self.profile)
+        self._play_due(t)
         for cue in cues:
             self._give(cue)
         self._update_metronome(t, out.status.activity == "run")
@@ -128,14 +154,51 @@ class CoachSink:
             self._log.write(cue)
         if self._console is not None:
             side = f" {cue.side}" if cue.side else ""
-            self._console(f"[{cue.t:8.2f} s] {cue.text}  ({cue.cue}{side}: {cue.reason})")
+            self._console(console_line(cue.t, cue.text, f"{cue.cue}{side}: {cue.reason}"))
+        self._voice(cue.t, lambda rate: self._sounds.sound(cue, rate), phrase=False)
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Render phrases for `speak()` now, before the run: none is synthesised in the live loop."""
+        self._sounds.prepare(texts)
+
+    def speak(self, t: float, text: str) -> None:
+        """Say a phrase that is not a rule's cue at session time t, or once the voice is free.
+        No console line and no cue log row: the caller prints it, the cue log is the rules' own."""
+        self._voice(t, lambda rate: self._sounds.spoken(text, rate), phrase=True)
+
+    def _voice(self, t: float, sound: Callable[[int], np.ndarray | None], phrase: bool) -> None:
+        """One voice. Nothing starts while a phrase is being said, and a phrase waits until the
+        voice is free; what had to wait plays in order, one at a time. A cue with nothing before
+        it plays at once, as it always did: the rules space cues themselves."""
+        free_at = self._voice_until if phrase else self._phrase_until
+        if not self._waiting and t >= free_at:
+            self._start(t, sound, phrase)
+        else:
+            self._waiting.append((sound, phrase))
+
+    def _play_due(self, t: float) -> None:
+        while self._waiting and t >= self._voice_until:
+            self._start(t, *self._waiting.popleft())
+
+    def _start(self, t: float, sound: Callable[[int], np.ndarray | None], phrase: bool) -> None:
+        end = self._play(t, sound)
+        self._voice_until = max(self._voice_until, end)
+        if phrase:
+            self._phrase_until = end
+
+    def _play(self, t: float, sound: Callable[[int], np.ndarray | None]) -> float:
+        """Play on every output from t; returns when the sound ends."""
+        end = t
 
         def play(output: AudioOutput) -> None:
-            pcm = self._sounds.sound(cue, output.rate_hz)
+            nonlocal end
+            pcm = sound(output.rate_hz)
             if pcm is not None:
-                output.play(cue.t, pcm)
+                output.play(t, pcm)
+                end = max(end, t + len(pcm) / output.rate_hz)
 
         self._each_output(play)
+        return end
 
     def _update_metronome(self, t: float, running: bool) -> None:
         """Clicks at the target cadence while running (none while its baseline is measured)."""
@@ -157,6 +220,8 @@ class CoachSink:
                     output.close()
 
     def close(self) -> None:
+        while self._waiting:  # given but still waiting: each after the one before
+            self._play_due(self._voice_until)
         self._each_output(lambda o: o.close())
         if self._log is not None:
             self._log.close()
