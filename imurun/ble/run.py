@@ -4,7 +4,8 @@ Finds the sensor (by --device name/address and/or --profile, else the first sens
 firmware profile), connects, starts its stream at --rate, decodes, feeds the engine and records
 the samples (SI units, after profile scaling, on the session clock) with SessionWriter. The
 engine's output goes to a line per step, the coach (cues printed and spoken, logged to
-RECORDING.cues.csv) and the dashboard. Qt owns the main thread, so with the dashboard the asyncio
+RECORDING.cues.csv) and the dashboard; with --calibrate a guided standing calibration comes first
+(imurun/ble/calibrate.py). Qt owns the main thread, so with the dashboard the asyncio
 BLE run goes to a worker thread. At the end (--duration, Ctrl-C, closing the window, a sensor
 that does not come back) the file is closed and RECORDING.report.html is written next to it.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from imurun.coach.options import add_coach_arguments
 
 if TYPE_CHECKING:
+    from imurun.ble.calibrate import CalibrationGuide
     from imurun.ble.live import LiveRun
     from imurun.coach.profile import RunnerProfile
     from imurun.coach.sink import CoachSink
@@ -43,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reconnect-timeout", type=float, default=30.0, help="give up when a lost sensor is not back by then"
     )
     parser.add_argument("--duration", type=float, help="stop after this many seconds of session time")
+    parser.add_argument(
+        "--calibrate", action="store_true",
+        help="guided standing calibration at the start: stand tall and still until told "
+        "\"Calibrated\" (the zero of pelvic drop and tilt); moving off first is said once, and the "
+        "baseline then comes from the gait (low confidence) until a standing still period",
+    )
     ui = parser.add_argument_group("dashboard", "the live window (docs/dashboard.md)")
     ui.add_argument("--no-ui", action="store_true", help="no dashboard window")
     ui.add_argument("--theme", choices=("dark", "light"), default="dark")
@@ -50,13 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-audio", action="store_true", help="no sound: the same as --audio none")
 
 
-def build_sinks(coach: CoachSink | None, feed: DashboardFeed | None) -> list[Sink]:
+def build_sinks(
+    coach: CoachSink | None, feed: DashboardFeed | None, guide: CalibrationGuide | None = None
+) -> list[Sink]:
     """Everything downstream of the engine in a live run, in the order each block reaches them."""
     from imurun.ble.console import StepPrinter
 
     sinks: list[Any] = [StepPrinter()]
     if feed is not None:
         sinks.append(feed)
+    if guide is not None:
+        sinks.append(guide)  # before the coach: calibration is said before any cue of that block
     if coach is not None:
         sinks.append(coach)
         if feed is not None:
@@ -106,6 +118,13 @@ def main(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)  # the cue log opens before the recording does
     cue_log = sibling_path(out, "cues")
     coach = coach_sink_from_args(args, cue_log=cue_log)
+    guide = None
+    if args.calibrate:
+        from imurun.ble.calibrate import CalibrationGuide
+        from imurun.coach.profile import load_profile
+
+        wording = coach.profile.wording if coach is not None else load_profile(args.runner).wording
+        guide = CalibrationGuide(wording, coach, feed)
     run = LiveRun(
         {"pelvis": candidates(args.profile), "trunk": candidates(args.trunk_profile or args.profile)},
         args.rate,
@@ -113,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
         args.trunk_device,
         out,
         trunk_path(out) if args.trunk_device else None,
-        build_sinks(coach, feed),
+        build_sinks(coach, feed, guide),
         adapter=args.adapter,
         scan_timeout=args.scan_timeout,
         reconnect_timeout=args.reconnect_timeout,

@@ -76,6 +76,10 @@ class Wording:
     ease_arch: str = "Ease the arch. Tuck your pelvis."
     lean_forward: str = "Lean slightly forward."
     praise: str = "Good. That's it."
+    # Said by `imurun run --calibrate` (imurun/ble/calibrate.py), not cues of the rules.
+    calibrate: str = "Stand tall and still for calibration."
+    calibrated: str = "Calibrated. Off you go."
+    calibration_missed: str = "Calibration missed. Hip angles are rough until you stand still."
 
 
 @dataclass(frozen=True)
