@@ -13,9 +13,10 @@ way.
   steps into position and then standing still is not missed. A standing period later in the run
   still calibrates (the engine's rule), and is then said.
 
-No form cue can come first: the engine delivers no steps before a baseline exists, the coach only
-coaches steps (and waits `quiet_start_s` of running), and this sink comes before the coach in the
-sink order. Phrases go through the coach's outputs, one voice with its cues (CoachSink.speak).
+No cue can come first: the engine holds steps back until a baseline exists (one emitted earlier
+counts as a miss), the coach only coaches steps (and waits `quiet_start_s` of running), and this
+sink comes before the coach in the sink order. Phrases go through the coach's outputs, one voice
+with its cues (CoachSink.speak).
 """
 
 from __future__ import annotations
