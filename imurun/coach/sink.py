@@ -76,7 +76,7 @@ class CueSounds:
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Render these phrases now, at every output rate: saying them later costs no synthesis
-        (espeak-ng takes ~0.1 s a phrase, which the live loop must not wait for)."""
+        (espeak-ng takes ~20 ms a phrase here: a stall the live loop need not take)."""
         if not self.speech:
             return
         try:
