@@ -8,8 +8,9 @@
   step row appears minus the true IC that closed it (a row needs its whole interval, so it is
   emitted at the next IC), p50/p95 over all running scenarios; and the same for the IC itself as
   the status reports it (`last_ic_t` appears).
-- Real lower-back walking recordings in shared/data/real, scored inside the reference bouts, with
-  mobgap's IcdIonescu + LrcMcCamley side by side when it is installed (`pip install -e .[bench]`).
+- Real lower-back walking recordings (tests/data/real, a copy of shared/data/real), scored inside
+  the reference bouts, with mobgap's IcdIonescu + LrcMcCamley side by side when it is installed
+  (`pip install -e .[bench]`).
 Writes the "Accuracy" section of benchmarks/RESULTS.md.
 """
 
@@ -24,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # realdata: the bundled recordings
 from common import machine, table, write_section  # noqa: E402
+from realdata import REAL, REAL_TRIALS  # noqa: E402
 
 from imurun.core.engine import Engine  # noqa: E402
 from imurun.session.reader import read_session  # noqa: E402
@@ -34,8 +37,6 @@ from imurun.validate import pooled, score  # noqa: E402
 
 SCENARIOS = ("easy-run", "fatigue", "overstride", "intervals", "loose-mount", "walk", "trunk")
 RUNNING = ("easy-run", "fatigue", "overstride", "loose-mount", "trunk")
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
 # (key, column header, format, target, True when larger is better)
 FIGURES = (
     ("f1_50", "F1@50ms", "{:.3f}", 0.99, True),

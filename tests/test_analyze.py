@@ -5,10 +5,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import REAL
 
 from imurun.analyze import ProgressBar, analyze, count_rows
 from imurun.cli import main
@@ -19,8 +19,6 @@ from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.session.writer import SessionWriter
 from imurun.sources.simulate import simulate, write_files
 from imurun.validate import score
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import REAL
 
 from imurun.core.engine import Engine
 from imurun.session.reader import read_session
@@ -21,7 +22,7 @@ from imurun.ui.theme import DARK, LIGHT
 REPO = Path(__file__).resolve().parents[1]
 FATIGUE = REPO / "recordings" / "fatigue.csv"  # simulated run, 200 Hz, form fades: the coach speaks
 TRUNK = REPO / "recordings" / "trunk.csv"  # with a second sensor at the trunk
-WALK = Path("/work/shared/data/real/HA_001_Test11_Trial1.csv")  # real walking, 100 Hz, 137 s
+WALK = REAL / "HA_001_Test11_Trial1.csv"  # real walking, 100 Hz, 137 s
 
 
 @pytest.fixture(scope="module")

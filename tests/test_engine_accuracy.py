@@ -6,19 +6,16 @@ The floors sit just under what the engine achieves, so a regression fails; the i
 are asserted where they are met.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import REAL, REAL_TRIALS
 
 from imurun.core.engine import Engine
 from imurun.session.reader import read_session
 from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.sources.simulate import simulate
 from imurun.validate import pooled, score
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
 
 
 def _f1(s: dict, tol_ms: int) -> float:

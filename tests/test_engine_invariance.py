@@ -1,14 +1,12 @@
 """Engine contract: block-size invariance, determinism, fixed memory, bad samples never crash."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import REAL
 
 from imurun.core.engine import Engine
 from imurun.core.output import STEP_DTYPE
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 def _real(name: str):

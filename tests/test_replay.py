@@ -4,12 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from realdata import REAL
 
 from imurun.blocks import SampleBlock
 from imurun.core.engine import Engine
 from imurun.pipeline import run_pipeline
-
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
 
 class Collect:

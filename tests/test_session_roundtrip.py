@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from realdata import REAL
 
 from imurun.session.format import (
     ACC_DECIMALS,
@@ -27,7 +28,7 @@ from imurun.session.reader import (
 )
 from imurun.session.writer import SessionWriter
 
-REAL = "/work/shared/data/real/HA_001_Test5_Trial1.csv"
+REAL_FILE = str(REAL / "HA_001_Test5_Trial1.csv")  # a real recording, 100 Hz
 HEAD = ("# imurun-session: 1\r\n# sample_rate_hz: 100\r\n# acc_unit: m/s^2\r\n# gyr_unit: rad/s\r\n"
         "t,ax,ay,az,gx,gy,gz\r\n")
 
@@ -165,15 +166,15 @@ def test_units_are_converted_to_si(tmp_path):
 
 
 def test_session_unpacks_and_exposes_arrays():
-    header, block = read_session(REAL)
-    session = read_session(REAL)
+    header, block = read_session(REAL_FILE)
+    session = read_session(REAL_FILE)
     assert header.sample_rate_hz == 100 and header.gyr_unit == "deg/s" and header.placement == "lower-back"
     assert header.extra["source"].startswith("mobgap 1.2.0")
     assert session.t is session.block.t and len(block) == 1246
     assert session.t[0] == 0.0 and np.all(np.diff(session.t) > 0)
     # the first data row, 7.5401 deg/s, read in rad/s
     assert session.gyr[0, 0] == pytest.approx(7.5401 * math.pi / 180, rel=1e-15)
-    assert sum(len(b) for b in iter_blocks(REAL, rows=100)) == 1246
+    assert sum(len(b) for b in iter_blocks(REAL_FILE, rows=100)) == 1246
 
 
 def test_crlf_line_endings_and_spaces_are_read(tmp_path):
