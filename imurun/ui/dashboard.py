@@ -11,9 +11,15 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.ScatterPlotItem import renderSymbol
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -67,6 +73,37 @@ class NumberTile(QFrame):
             self.value.style().polish(self.value)
 
 
+class StepMarks:
+    """Pixel-sized symbols at data points (steps on a scrolling trace), drawn by Qt alone.
+
+    Each mark is a pixmap item that ignores the view's scaling, so it keeps its size in pixels;
+    all hang from one parent that scrolls them, so a frame without a new step costs one setPos.
+    (pyqtgraph's ScatterPlotItem bounds, culls and paints itself in Python on every frame.)
+    """
+
+    def __init__(self, plot: pg.PlotItem):
+        self.layer = QGraphicsPathItem()  # empty path: only the parent that scrolls
+        plot.addItem(self.layer, ignoreBounds=True)
+        self._items: list[QGraphicsPixmapItem] = []  # reused; never more than one window of steps
+
+    def set(self, x: np.ndarray, y: np.ndarray, symbols: list[QPixmap]) -> None:
+        for i, (xi, yi, symbol) in enumerate(zip(x, y, symbols, strict=True)):
+            if i == len(self._items):
+                item = QGraphicsPixmapItem(self.layer)
+                item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+                self._items.append(item)
+            item = self._items[i]
+            item.setPixmap(symbol)
+            item.setOffset(-symbol.width() / 2, -symbol.height() / 2)
+            item.setPos(float(xi), float(yi))
+            item.setVisible(True)
+        for item in self._items[len(x) :]:
+            item.setVisible(False)
+
+    def scroll(self, dx: float) -> None:
+        self.layer.setPos(dx, 0.0)
+
+
 class Dashboard(QMainWindow):
     """Draws the latest DashboardFeed snapshot; `controls` (replay buttons) go above the numbers."""
 
@@ -85,6 +122,7 @@ class Dashboard(QMainWindow):
         self._cues_shown: tuple[int, int] = (-1, -1)
         self._trunk_shown = False
         self._steps_key: tuple = ()
+        self._tiles_key: tuple = ()
         self.frames = 0  # redraws done, for the benchmark
 
         central = QWidget()
@@ -133,6 +171,12 @@ class Dashboard(QMainWindow):
         th = self.theme
         glw = pg.GraphicsLayoutWidget()
         glw.setBackground(th.background)
+        # The view paints its whole background itself; saying so spares Qt repainting the window
+        # and its frames underneath the plots on every frame. The background is one colour:
+        # filling it is cheaper than copying a cached picture of it, a copy Qt's raster engine
+        # hands to worker threads (waking them cost more than the copy).
+        glw.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        glw.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
         self._layout = glw.ci
         sym = {"L": th.left, "R": th.right}
 
@@ -142,26 +186,22 @@ class Dashboard(QMainWindow):
         self.acc_plot.setTitle(_title("Acceleration, m/s² (gravity removed)", th, ("━ vertical", th.trace[0]),
                                       ("━ forward", th.trace[1]), ("▲ left step", th.left),
                                       ("▲ right step", th.right)))
-        self.acc_v = self.acc_plot.plot(pen=pg.mkPen(th.trace[0]))
-        self.acc_ap = self.acc_plot.plot(pen=pg.mkPen(th.trace[1]))
-        self.markers = {
-            side: pg.ScatterPlotItem(size=11, symbol="t1", pen=None, brush=pg.mkBrush(sym[side]))
-            for side in ("L", "R")
-        }
-        for item in self.markers.values():
-            self.acc_plot.addItem(item)
+        self.acc_v = _trace(self.acc_plot, th.trace[0])
+        self.acc_ap = _trace(self.acc_plot, th.trace[1])
+        self.ic_symbols = {side: _symbol("t1", 11, sym[side]) for side in ("L", "R")}
+        self.markers = StepMarks(self.acc_plot)
 
         self.gyr_plot = glw.addPlot(1, 0)
         self.gyr_plot.setTitle(_title("Gyro, deg/s (pelvis frame)", th, *(
             (f"━ {name}", colour) for name, colour in zip(("roll", "pitch", "yaw"), th.trace, strict=True))))
-        self.gyr = [self.gyr_plot.plot(pen=pg.mkPen(colour)) for colour in th.trace]
+        self.gyr = [_trace(self.gyr_plot, colour) for colour in th.trace]
         self.gyr_plot.setXLink(self.acc_plot)
 
         self.tilt_plot = glw.addPlot(2, 0)
         self.tilt_plot.setTitle(self._tilt_title(proxy=False))
-        self.tilt_curve = self.tilt_plot.plot(pen=pg.mkPen(th.trace[0]))
-        self.lumbar_points = pg.ScatterPlotItem(size=7, pen=None, brush=pg.mkBrush(th.trace[2]))
-        self.tilt_plot.addItem(self.lumbar_points)
+        self.tilt_curve = _trace(self.tilt_plot, th.trace[0])
+        self.lumbar_symbol = _symbol("o", 7, th.trace[2])
+        self.lumbar_points = StepMarks(self.tilt_plot)
         baseline = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(th.threshold, style=Qt.PenStyle.DashLine))
         self.tilt_plot.addItem(baseline)
         self.tilt_plot.setXLink(self.acc_plot)
@@ -203,6 +243,7 @@ class Dashboard(QMainWindow):
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setPen(pg.mkPen(th.muted))
                 plot.getAxis(axis).setTextPen(pg.mkPen(th.text))
+                plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Scrolling traces: no grid, one shared time axis, and a y range that changes only when
         # the data leaves it. Each of these is a redrawn axis picture per frame otherwise, which
         # was most of the drawing cost (benchmarks/bench_dashboard.py).
@@ -263,7 +304,7 @@ class Dashboard(QMainWindow):
             raise ValueError(f"view must be one of {VIEWS}")
         self.view = view
         self._drawn_version = -1  # draw everything on the next refresh
-        self._steps_key = ()
+        self._steps_key = self._tiles_key = ()
         self.plots.setVisible(view == "full")
         self._place_tiles(per_row=len(self.tiles) if view == "full" else 3)
         self._apply_theme(value_px=44 if view == "full" else 110, cue_px=15 if view == "full" else 30)
@@ -293,7 +334,14 @@ class Dashboard(QMainWindow):
 
     def _draw(self, snap: Snapshot) -> None:
         now = snap.status.t
-        self._draw_tiles(snap)
+        # Only the traces move every frame: the numbers change with a new second, step or status,
+        # and the per-step items only when a step arrives (redrawing them every frame would
+        # double the painting cost for nothing).
+        steps_key = (len(snap.steps), snap.steps["t"][-1] if len(snap.steps) else 0.0, snap.targets)
+        tiles_key = (int(now), snap.status.cadence_spm, snap.status.flags.get("lumbar_ext_deg"), steps_key)
+        if tiles_key != self._tiles_key:
+            self._tiles_key = tiles_key
+            self._draw_tiles(snap)
         self._draw_status(snap.status, snap.info)
         self._draw_cues(snap.cues, now)
         if snap.status.trunk and not self._trunk_shown:
@@ -301,41 +349,41 @@ class Dashboard(QMainWindow):
         if self.view != "full":
             return
         self._draw_signals(snap, now)
-        # The per-step plots change only when a step arrives: redrawing them every frame would
-        # double the painting cost for nothing.
-        steps_key = (len(snap.steps), snap.steps["t"][-1] if len(snap.steps) else 0.0, snap.targets)
+        # The step marks on the traces sit at session time and scroll by their position alone.
         if steps_key != self._steps_key:
             self._steps_key = steps_key
+            self._draw_step_marks(snap, now)
             self._draw_cadence(snap, now)
             self._draw_drop(snap)
             if self._trunk_shown:
                 self._draw_lean(snap, now)
+        for marks in (self.markers, self.lumbar_points):
+            marks.scroll(-now)
 
     def _draw_signals(self, snap: Snapshot, now: float) -> None:
         """Traces against seconds before now: the time axis stays still and is never redrawn."""
         sig = snap.signals
         ago = sig["t"] - now
-        self.acc_v.setData(ago, sig["acc_v"])
-        self.acc_ap.setData(ago, sig["acc_ap"])
+        self.acc_v.setPath(pg.arrayToQPath(ago, sig["acc_v"]))
+        self.acc_ap.setPath(pg.arrayToQPath(ago, sig["acc_ap"]))
         gyr_deg = [sig[col] * RAD_TO_DEG for col in ("gyr_x", "gyr_y", "gyr_z")]
         for curve, values in zip(self.gyr, gyr_deg, strict=True):
-            curve.setData(ago, values)
-        self.tilt_curve.setData(ago, sig["tilt_deg"])
+            curve.setPath(pg.arrayToQPath(ago, values))
+        self.tilt_curve.setPath(pg.arrayToQPath(ago, sig["tilt_deg"]))
         if len(ago):
             _fit_y(self.acc_plot, sig["acc_v"], sig["acc_ap"])
             _fit_y(self.gyr_plot, *gyr_deg)
             _fit_y(self.tilt_plot, sig["tilt_deg"], np.zeros(1))
+        _set_title(self.tilt_plot, self._tilt_title(_is_proxy(snap.status, "lumbar_ext_deg")))
 
+    def _draw_step_marks(self, snap: Snapshot, now: float) -> None:
+        """Initial contacts on the acceleration trace and lumbar extension on the tilt trace."""
+        sig = snap.signals
         steps = snap.steps[snap.steps["t"] >= now - SIGNAL_WINDOW_S]
-        for side, item in self.markers.items():
-            ic = steps["t"][steps["side"] == side]
-            y = np.interp(ic, sig["t"], sig["acc_v"]) if len(ago) else np.zeros(len(ic))
-            item.setData(ic - now, y)
-        proxy = _is_proxy(snap.status, "lumbar_ext_deg")
-        self.lumbar_points.setData(steps["t"] - now, steps["lumbar_ext_deg"])
-        title = self._tilt_title(proxy)
-        if self.tilt_plot.titleLabel.text != title:
-            self.tilt_plot.setTitle(title)
+        ic = steps["t"]
+        y = np.interp(ic, sig["t"], sig["acc_v"]) if len(sig) else np.zeros(len(ic))
+        self.markers.set(ic, y, [self.ic_symbols[side] for side in steps["side"]])
+        self.lumbar_points.set(steps["t"], steps["lumbar_ext_deg"], [self.lumbar_symbol] * len(steps))
 
     def _draw_cadence(self, snap: Snapshot, now: float) -> None:
         steps = snap.steps
@@ -347,7 +395,7 @@ class Dashboard(QMainWindow):
         self.cad_band.setVisible(math.isfinite(target))
         if math.isfinite(target):
             self.cad_band.setRegion((target * (1 - tol), target * (1 + tol)))
-            self.cad_plot.setTitle(_title(f"Cadence, steps/min: target {target:.0f} ± {tol * 100:.0f} %",
+            _set_title(self.cad_plot, _title(f"Cadence, steps/min: target {target:.0f} ± {tol * 100:.0f} %",
                                           self.theme, ("▇ target band", self.theme.band[:7])))
 
     def _draw_drop(self, snap: Snapshot) -> None:
@@ -367,7 +415,7 @@ class Dashboard(QMainWindow):
         keys = [("▇ left hip", th.left), ("▇ right hip", th.right)]
         if math.isfinite(limit):
             keys.append((f"━ threshold {limit:g}°", th.threshold))
-        self.drop_plot.setTitle(_title("Pelvic drop per step, deg", th, *keys))
+        _set_title(self.drop_plot, _title("Pelvic drop per step, deg", th, *keys))
 
     def _draw_lean(self, snap: Snapshot, now: float) -> None:
         steps = snap.steps
@@ -421,7 +469,9 @@ class Dashboard(QMainWindow):
         if info.state:
             parts.append(info.state)
         self.status_label.setText("   ·   ".join(parts))
-        self.status_label.setToolTip("\n".join(f"{k}: {v}" for k, v in st.flags.items()))
+        tip = "\n".join(f"{k}: {v}" for k, v in st.flags.items())
+        if tip != self.status_label.toolTip():
+            self.status_label.setToolTip(tip)
 
     def _draw_cues(self, cues: list[CueRecord], now: float) -> None:
         """Newest first; after a replay jumps back, cues later than the shown time are hidden."""
@@ -449,6 +499,28 @@ def _title(text: str, theme: Theme, *keys: tuple[str, str]) -> str:
     """A plot title with a colour key: (label, colour) pairs after the text."""
     spans = "".join(f"&nbsp;&nbsp;<span style='color:{colour}'>{label}</span>" for label, colour in keys)
     return f"<span style='color:{theme.text}'>{text}</span>{spans}"
+
+
+def _symbol(name: str, size: int, colour: str) -> QPixmap:
+    """A scatter symbol as pyqtgraph draws it (antialiased, centred), once."""
+    return QPixmap.fromImage(renderSymbol(name, size, pg.mkPen(None), pg.mkBrush(colour)))
+
+
+def _set_title(plot: pg.PlotItem, title: str) -> None:
+    """Only a changed title: setting one re-lays out the plot grid, which repaints every plot."""
+    if plot.titleLabel.text != title:
+        plot.setTitle(title)
+
+
+def _trace(plot: pg.PlotItem, colour: str) -> QGraphicsPathItem:
+    """A scrolling trace as a plain Qt path item: drawn and bounded in C++, with none of a
+    pyqtgraph curve's Python calls per frame (its bounds, paint and view bookkeeping were most of
+    the drawing cost). Pen width 0 is Qt's 1-pixel cosmetic pen and keeps the bounds a cheap
+    control-point rectangle (a width-1 pen would have Qt stroke the whole path to bound it)."""
+    item = QGraphicsPathItem()
+    item.setPen(pg.mkPen(colour, width=0))
+    plot.addItem(item, ignoreBounds=True)
+    return item
 
 
 def _fit_y(plot: pg.PlotItem, *series: np.ndarray) -> None:
