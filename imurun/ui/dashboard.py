@@ -123,6 +123,7 @@ class Dashboard(QMainWindow):
         self._trunk_shown = False
         self._steps_key: tuple = ()
         self._tiles_key: tuple = ()
+        self._status_shown = ("", "")
         self.frames = 0  # redraws done, for the benchmark
 
         central = QWidget()
@@ -364,16 +365,14 @@ class Dashboard(QMainWindow):
         """Traces against seconds before now: the time axis stays still and is never redrawn."""
         sig = snap.signals
         ago = sig["t"] - now
-        self.acc_v.setPath(pg.arrayToQPath(ago, sig["acc_v"]))
-        self.acc_ap.setPath(pg.arrayToQPath(ago, sig["acc_ap"]))
         gyr_deg = [sig[col] * RAD_TO_DEG for col in ("gyr_x", "gyr_y", "gyr_z")]
-        for curve, values in zip(self.gyr, gyr_deg, strict=True):
-            curve.setPath(pg.arrayToQPath(ago, values))
-        self.tilt_curve.setPath(pg.arrayToQPath(ago, sig["tilt_deg"]))
-        if len(ago):
-            _fit_y(self.acc_plot, sig["acc_v"], sig["acc_ap"])
-            _fit_y(self.gyr_plot, *gyr_deg)
-            _fit_y(self.tilt_plot, sig["tilt_deg"], np.zeros(1))
+        for plot, curves, series, extra in (
+            (self.acc_plot, (self.acc_v, self.acc_ap), (sig["acc_v"], sig["acc_ap"]), ()),
+            (self.gyr_plot, self.gyr, gyr_deg, ()),
+            (self.tilt_plot, (self.tilt_curve,), (sig["tilt_deg"],), (0.0,)),  # keep the baseline in view
+        ):
+            ranges = [_set_trace(curve, ago, values) for curve, values in zip(curves, series, strict=True)]
+            _fit_y(plot, min(lo for lo, _ in ranges), max(hi for _, hi in ranges), *extra)
         _set_title(self.tilt_plot, self._tilt_title(_is_proxy(snap.status, "lumbar_ext_deg")))
 
     def _draw_step_marks(self, snap: Snapshot, now: float) -> None:
@@ -468,10 +467,11 @@ class Dashboard(QMainWindow):
             parts.append(f"notes: {len(st.flags)} (hover)")
         if info.state:
             parts.append(info.state)
-        self.status_label.setText("   ·   ".join(parts))
-        tip = "\n".join(f"{k}: {v}" for k, v in st.flags.items())
-        if tip != self.status_label.toolTip():
-            self.status_label.setToolTip(tip)
+        shown = ("   ·   ".join(parts), "\n".join(f"{k}: {v}" for k, v in st.flags.items()))
+        if shown != self._status_shown:  # the same text every frame: spare Qt the calls
+            self._status_shown = shown
+            self.status_label.setText(shown[0])
+            self.status_label.setToolTip(shown[1])
 
     def _draw_cues(self, cues: list[CueRecord], now: float) -> None:
         """Newest first; after a replay jumps back, cues later than the shown time are hidden."""
@@ -523,12 +523,20 @@ def _trace(plot: pg.PlotItem, colour: str) -> QGraphicsPathItem:
     return item
 
 
-def _fit_y(plot: pg.PlotItem, *series: np.ndarray) -> None:
-    """Keep the y range while the data fits it and fills at least half of it; else refit."""
-    lo = min(float(np.nanmin(x)) for x in series)
-    hi = max(float(np.nanmax(x)) for x in series)
+def _set_trace(item: QGraphicsPathItem, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Draw y against x, leaving out non-finite samples (gaps); return y's range (NaN if empty)."""
+    finite = np.isfinite(y)
+    if not finite.all():
+        x, y = x[finite], y[finite]
+    item.setPath(pg.arrayToQPath(x, y, finiteCheck=False))
+    return (float(y.min()), float(y.max())) if len(y) else (math.nan, math.nan)
+
+
+def _fit_y(plot: pg.PlotItem, lo: float, hi: float, *keep: float) -> None:
+    """Keep the y range while [lo, hi] (and `keep`) fits it and fills at least half of it; else refit."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return
+    lo, hi = min((lo, *keep)), max((hi, *keep))
     (y0, y1) = plot.viewRange()[1]
     if lo < y0 or hi > y1 or (hi - lo) < 0.5 * (y1 - y0):
         margin = 0.1 * max(hi - lo, 1e-3)

@@ -8,6 +8,7 @@ the session length (old rows fall out of the buffers; nothing queues up if drawi
 
 from __future__ import annotations
 
+import bisect
 import copy
 import math
 import threading
@@ -93,7 +94,8 @@ class SlidingBuffer:
     def since(self, t0: float) -> np.ndarray:
         """A copy of the stored rows with t >= t0."""
         rows = self._buf[: self._end]
-        return rows[np.searchsorted(rows["t"], t0, side="left") :].copy()
+        # bisect reads ~14 values; np.searchsorted would first copy the whole strided column.
+        return rows[bisect.bisect_left(rows["t"], t0) :].copy()
 
     def clear(self) -> None:
         self._end = 0
