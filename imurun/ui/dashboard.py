@@ -17,6 +17,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsView,
@@ -203,8 +204,10 @@ class Dashboard(QMainWindow):
         self.tilt_curve = _trace(self.tilt_plot, th.trace[0])
         self.lumbar_symbol = _symbol("o", 7, th.trace[2])
         self.lumbar_points = StepMarks(self.tilt_plot)
-        baseline = pg.InfiniteLine(pos=0.0, angle=0, pen=pg.mkPen(th.threshold, style=Qt.PenStyle.DashLine))
-        self.tilt_plot.addItem(baseline)
+        # A plain Qt line across the still time axis: an InfiniteLine repaints itself in Python.
+        baseline = QGraphicsLineItem(-SIGNAL_WINDOW_S, 0.0, 0.0, 0.0)
+        baseline.setPen(pg.mkPen(th.threshold, width=0, style=Qt.PenStyle.DashLine))
+        self.tilt_plot.addItem(baseline, ignoreBounds=True)
         self.tilt_plot.setXLink(self.acc_plot)
 
         self.cad_plot = glw.addPlot(0, 1, title=_title("Cadence, steps/min", th))
