@@ -37,7 +37,7 @@ from imurun.ui.theme import Theme, get_theme
 SIGNAL_WINDOW_S = 10.0  # scrolling traces
 STEP_WINDOW_S = 60.0  # cadence and trunk-lean histories
 DROP_BARS = 24  # most recent steps shown as pelvic-drop bars
-FRAME_RATE_HZ = 33.0  # aim a little above the 30 fps target: late timer ticks are skipped, not queued
+FRAME_RATE_HZ = 33.0  # a little above the 30 fps target; a late tick keeps the phase, none queue up
 RAD_TO_DEG = 180.0 / math.pi
 # The pelvis drops on the swing side: a step landing on the right foot drops the left hip.
 DROPPING_HIP = {"R": "L", "L": "R"}
@@ -247,6 +247,7 @@ class Dashboard(QMainWindow):
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).setPen(pg.mkPen(th.muted))
                 plot.getAxis(axis).setTextPen(pg.mkPen(th.text))
+                # A cached picture: a trace touching an axis' edge otherwise replays all its text.
                 plot.getAxis(axis).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # Scrolling traces: no grid, one shared time axis, and a y range that changes only when
         # the data leaves it. Each of these is a redrawn axis picture per frame otherwise, which
@@ -375,7 +376,7 @@ class Dashboard(QMainWindow):
             (self.tilt_plot, (self.tilt_curve,), (sig["tilt_deg"],), (0.0,)),  # keep the baseline in view
         ):
             ranges = [_set_trace(curve, ago, values) for curve, values in zip(curves, series, strict=True)]
-            _fit_y(plot, min(lo for lo, _ in ranges), max(hi for _, hi in ranges), *extra)
+            _fit_y(plot, ranges, *extra)
         _set_title(self.tilt_plot, self._tilt_title(_is_proxy(snap.status, "lumbar_ext_deg")))
 
     def _draw_step_marks(self, snap: Snapshot, now: float) -> None:
@@ -535,11 +536,14 @@ def _set_trace(item: QGraphicsPathItem, x: np.ndarray, y: np.ndarray) -> tuple[f
     return (float(y.min()), float(y.max())) if len(y) else (math.nan, math.nan)
 
 
-def _fit_y(plot: pg.PlotItem, lo: float, hi: float, *keep: float) -> None:
-    """Keep the y range while [lo, hi] (and `keep`) fits it and fills at least half of it; else refit."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def _fit_y(plot: pg.PlotItem, ranges: list[tuple[float, float]], *keep: float) -> None:
+    """Keep the y range while the traces' (lo, hi) ranges (and `keep`) fit it and fill at least
+    half of it; else refit. Traces with no finite sample (NaN ranges) are left out."""
+    ranges = [(lo, hi) for lo, hi in ranges if math.isfinite(lo)]
+    if not ranges:
         return
-    lo, hi = min((lo, *keep)), max((hi, *keep))
+    lo = min(*(lo for lo, _ in ranges), *keep, math.inf)
+    hi = max(*(hi for _, hi in ranges), *keep, -math.inf)
     (y0, y1) = plot.viewRange()[1]
     if lo < y0 or hi > y1 or (hi - lo) < 0.5 * (y1 - y0):
         margin = 0.1 * max(hi - lo, 1e-3)
