@@ -12,11 +12,15 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imurun.analyze import StepCollector
 from imurun.coach.options import add_coach_arguments, coach_sink_from_args
 from imurun.errors import ImurunError
 from imurun.replay import parse_speed
+
+if TYPE_CHECKING:
+    from imurun.coach.sink import CoachSink
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 DEFAULT_RECORDING = RECORDINGS / "fatigue.csv"
@@ -49,42 +53,37 @@ def main(args: argparse.Namespace) -> int:
         where = "the bundled recording" if path == DEFAULT_RECORDING else "the session"
         raise ImurunError(f"{path}: {where} is missing; pass a session with --file")
     make_folder(args.out)
-    windowed = has_display() and not args.headless
-    if windowed:
+    replayed = _Replayed()
+    if has_display() and not args.headless:
         speed = 1.0 if args.speed is None else args.speed
-        steps = _in_window(args, speed)
+        _in_window(args, speed, replayed, coach_sink_from_args(args, args.out))
     else:
         reason = "--headless" if args.headless else "no display (DISPLAY / WAYLAND_DISPLAY unset)"
         print(f"demo: {reason}: running headless (console cues, {args.out / 'cues.wav'}, report)")
         if args.audio is None:
             args.audio = [f"wav:{args.out / 'cues.wav'}"]
-        steps = _headless(args, math.inf if args.speed is None else args.speed)
-    return _finish(args, steps)
+        speed = math.inf if args.speed is None else args.speed
+        _headless(args, speed, replayed, coach_sink_from_args(args, args.out))
+    return _finish(args, replayed)
 
 
-def _in_window(args: argparse.Namespace, speed: float) -> _Replayed:
+def _in_window(args: argparse.Namespace, speed: float, replayed: _Replayed, coach: CoachSink | None) -> None:
     """Replay in the dashboard until the window closes (or the session ends)."""
     from imurun.ui.launch import run_replay_dashboard
 
-    replayed = _Replayed()
-    coach = coach_sink_from_args(args, args.out)
     run_replay_dashboard(args.file, speed, args.theme, sinks=[replayed], coach=coach)
-    return replayed
 
 
-def _headless(args: argparse.Namespace, speed: float) -> _Replayed:
+def _headless(args: argparse.Namespace, speed: float, replayed: _Replayed, coach: CoachSink | None) -> None:
     from imurun.analyze import ProgressBar, count_rows, engine_for
     from imurun.pipeline import run_pipeline
     from imurun.sources.replay import replay_streams
 
-    replayed = _Replayed()
-    coach = coach_sink_from_args(args, args.out)
     sinks = [replayed] + ([coach] if coach is not None else [])
     if sys.stderr.isatty():
         sinks.append(ProgressBar(count_rows(args.file), label="demo"))
     blocks, trunk = replay_streams(args.file, speed=speed)
     run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
-    return replayed
 
 
 class _Replayed(StepCollector):
