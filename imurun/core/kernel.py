@@ -331,7 +331,6 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
-                f[S.LAST_IC_KIND] = kind
                 f[S.MIN_SF] = sf
                 f[S.TO_T] = np.nan
                 _update_alignment(st, c, ti, has_trunk)

@@ -42,7 +42,6 @@ ARMED = 24  # 1 after a flight phase: the next rise is an IC (running)
 LAST_IC_T = 25
 LAST_IC_SIDE = 26  # 0 left, 1 right, -1 none
 LAST_IC_IDX = 27  # ring index (absolute sample counter) of the last IC
-LAST_IC_KIND = 28  # 0 walk, 1 run
 PEAK_V = 30  # walking: running maximum of the smoothed vertical signal since the last IC
 PEAK_T = 31
 AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
