@@ -57,12 +57,11 @@ def accumulate(cov, ev_step, alin, alin_step_ago, up, dsf, alpha, dt):
 @njit(cache=True, error_model="numpy")
 def file_evidence(ev, ev_step, run, step_s, tau):
     """Fold a closed step's sign evidence into the walking or running average (by its kind:
-    the rule's sign differs) and start the next step's sum."""
+    the rule's sign differs). The caller starts the next step's sum at every IC."""
     k = 1 if run else 0
     a = min(1.0, step_s / tau)
     for j in range(3):
         ev[k, j] += a * (ev_step[j] / step_s - ev[k, j])
-        ev_step[j] = 0.0
 
 
 @njit(cache=True, error_model="numpy")

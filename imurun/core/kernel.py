@@ -326,7 +326,7 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
                         file_evidence(st.ev[2:4], st.ev[5], step_run, gap, AXIS_TAU)
                     cad = 60.0 / gap
                     f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
-                st.ev[4, :] = 0.0
+                st.ev[4, :] = 0.0  # the next step's sign evidence starts here (filed or not)
                 st.ev[5, :] = 0.0
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
