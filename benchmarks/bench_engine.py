@@ -45,6 +45,21 @@ def _start_time(cache_dir: str) -> float:
     return float(out.stdout.strip())
 
 
+def _one_sample_latency(sim, m: int, read_status: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Wall time of each of m one-sample `process` calls (ns), and which of them closed a step."""
+    eng = Engine(sim.rate_hz)
+    lat = np.empty(m)
+    closed = np.zeros(m, bool)
+    for i in range(m):
+        a = time.perf_counter_ns()
+        out = eng.process(sim.t[i : i + 1], sim.acc[i : i + 1], sim.gyr[i : i + 1])
+        if read_status:
+            out.status  # noqa: B018 (built on first read)
+        lat[i] = time.perf_counter_ns() - a
+        closed[i] = len(out.steps) > 0
+    return lat, closed
+
+
 def bench_imurun(sim) -> tuple[list[list[object]], np.ndarray]:
     rows = []
     n = len(sim.t)
@@ -65,20 +80,16 @@ def bench_imurun(sim) -> tuple[list[list[object]], np.ndarray]:
     rows.append(
         ["imurun Engine, blocks of 10 samples (live BLE)", f"{n / dt / 1e6:.2f} M samples/s", f"{dt:.2f} s"]
     )
-    eng = Engine(sim.rate_hz)
     m = min(n, 40_000)
-    lat = np.empty(m)
-    for i in range(m):
-        a = time.perf_counter_ns()
-        eng.process(sim.t[i : i + 1], sim.acc[i : i + 1], sim.gyr[i : i + 1])
-        lat[i] = time.perf_counter_ns() - a
-    rows.append(
-        [
-            "imurun Engine.process, 1 sample per call",
-            f"p50 {np.percentile(lat, 50) / 1e3:.1f} us",
-            f"p99 {np.percentile(lat, 99) / 1e3:.1f} us",
-        ]
-    )
+    for read_status in (False, True):
+        lat, closed = _one_sample_latency(sim, m, read_status)
+        what = "Engine.process, 1 sample per call" + (" + reading out.status" if read_status else "")
+        rows.append([f"imurun {what}", f"p50 {np.percentile(lat, 50) / 1e3:.1f} us",
+                     f"p99 {np.percentile(lat, 99) / 1e3:.1f} us"])  # fmt: skip
+        if not read_status:
+            rows.append([f"... the {closed.sum()} calls of {m} that closed a step",
+                         f"p50 {np.percentile(lat[closed], 50) / 1e3:.1f} us",
+                         f"p99 {np.percentile(lat[closed], 99) / 1e3:.1f} us"])  # fmt: skip
     with tempfile.TemporaryDirectory() as cold:
         rows.append(
             ["JIT cold start (empty numba cache)", f"{_start_time(cold):.1f} s", "import + compile + 2 s"]

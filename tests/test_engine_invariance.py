@@ -44,6 +44,26 @@ def test_state_memory_is_fixed(session):
     assert {k: v.nbytes for k, v in eng.state._asdict().items()} == sizes
 
 
+def test_state_is_one_buffer_and_its_views_name_it(session):
+    t, acc, gyr = session
+    eng = Engine(100.0)
+    eng.process(t[:3000], acc[:3000], gyr[:3000])
+    assert all(np.shares_memory(v, eng._buf) for v in eng.state)
+    assert sum(v.size for v in eng.state) == eng._buf.size  # every slot belongs to one field
+    assert eng.state.q @ eng.state.q == pytest.approx(1.0)  # the AHRS wrote where q is read
+
+
+def test_status_of_an_output_is_the_status_at_the_end_of_its_call(session):
+    t, acc, gyr = session
+    eng = Engine(100.0)
+    first = eng.process(t[:3000], acc[:3000], gyr[:3000])
+    later = eng.process(t[3000:6000], acc[3000:6000], gyr[3000:6000])
+    assert first.status.samples == 3000 and first.status.t == t[2999]  # read after the second call
+    assert later.status == eng.status() and later.status.samples == 6000
+    assert later.status.steps == len(first.steps) + len(later.steps) > 0
+    assert set(first.steps["side"]) == {"L", "R"} and set(first.steps["activity"]) <= {"walk", "run"}
+
+
 def test_nan_rows_gaps_and_time_going_back_are_flagged_not_fatal(session):
     t, acc, gyr = (x.copy() for x in session)
     acc[3000:3010] = np.nan  # NaN rows

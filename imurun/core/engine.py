@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -19,22 +20,17 @@ from imurun.core.kernel import N_SIG, STEP_COLS, process_block
 from imurun.core.metrics import N_M
 from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
 
-_METRIC_NAMES = (
-    "step_time_s",
-    "cadence_spm",
-    "contact_time_s",
-    "flight_time_s",
-    "vertical_osc_cm",
-    "braking_mps",
-    "braking_peak_ms2",
-    "pelvic_drop_deg",
-    "tilt_deg",
-    "tilt_peak_deg",
-    "rotation_range_deg",
-    "lumbar_ext_deg",
-    "trunk_lean_deg",
-)
-assert len(_METRIC_NAMES) == N_M
+# The kernel writes rows (t, side, kind, N_M metrics in STEP_DTYPE's order); these dtypes lay the
+# same bytes out as STEP_DTYPE / SIGNAL_DTYPE with the float columns as one field each, so a block
+# converts in three assignments, not one per column (a one-step call: 18 -> 2 us).
+_STEP_PACKED = np.dtype([("t", "f8"), ("side", "U1"), ("activity", "U4"), ("m", "f8", (N_M,))])
+_SIGNAL_PACKED = np.dtype([("t", "f8"), ("v", "f4", (len(SIGNAL_DTYPE) - 1,))])
+assert _STEP_PACKED.itemsize == STEP_DTYPE.itemsize and len(STEP_DTYPE) == 3 + N_M
+assert all(STEP_DTYPE[k] == np.dtype("f8") for k in range(3, 3 + N_M))
+assert _SIGNAL_PACKED.itemsize == SIGNAL_DTYPE.itemsize
+assert all(SIGNAL_DTYPE[k] == np.dtype("f4") for k in range(1, len(SIGNAL_DTYPE)))
+_SIDES = np.array(["L", "R"])
+_KINDS = np.array(["walk", "run"])
 
 
 @dataclass(frozen=True)
@@ -76,10 +72,12 @@ class Engine:
         self.sample_rate_hz = float(sample_rate_hz)
         self.config = config or EngineConfig()
         self.emit_signals = emit_signals
-        self.state = S.new_state(self.sample_rate_hz, self.config.ring_s)
+        self._buf = S.new_state(self.sample_rate_hz, self.config.ring_s)
+        self.state = S.views(self._buf)  # named views of the buffer, for inspection
         self._c = _pack(self.sample_rate_hz, self.config)
         self._empty3 = np.empty((0, 3))
         self._sig0 = np.empty((0, N_SIG))
+        self._rows = np.empty((_rows_needed(_ROWS_REUSE_N), STEP_COLS))  # for small blocks
 
     def process(
         self,
@@ -90,32 +88,28 @@ class Engine:
         trunk_gyr: np.ndarray | None = None,
     ) -> EngineOutput:
         """Feed samples (session seconds, m/s^2, rad/s, sensor frame); get the steps they closed."""
-        t = np.ascontiguousarray(t, dtype=np.float64).reshape(-1)
-        acc = np.ascontiguousarray(acc, dtype=np.float64).reshape(-1, 3)
-        gyr = np.ascontiguousarray(gyr, dtype=np.float64).reshape(-1, 3)
+        t = _samples(t, (-1,))
+        acc = _samples(acc, (-1, 3))
+        gyr = _samples(gyr, (-1, 3))
         n = t.shape[0]
-        if acc.shape[0] != n or gyr.shape[0] != n:
-            raise ValueError(f"t, acc, gyr lengths differ: {n}, {acc.shape[0]}, {gyr.shape[0]}")
-        has_trunk = trunk_acc is not None
-        if has_trunk:
+        if acc.shape != (n, 3) or gyr.shape != (n, 3):
+            raise ValueError(f"acc and gyr must be ({n}, 3) like t; got {acc.shape} and {gyr.shape}")
+        if trunk_acc is not None:
             if trunk_gyr is None:
                 raise ValueError("trunk_acc given without trunk_gyr")
-            tacc = np.ascontiguousarray(trunk_acc, dtype=np.float64).reshape(-1, 3)
-            tgyr = np.ascontiguousarray(trunk_gyr, dtype=np.float64).reshape(-1, 3)
-            if tacc.shape[0] != n or tgyr.shape[0] != n:
+            tacc = _samples(trunk_acc, (-1, 3))
+            tgyr = _samples(trunk_gyr, (-1, 3))
+            if tacc.shape != (n, 3) or tgyr.shape != (n, 3):
                 raise ValueError("trunk samples must be on the pelvis sensor's timestamps")
         else:
             tacc = tgyr = self._empty3
-        # an IC needs >= min_step_s (0.25 s), i.e. >= 4 samples at any rate we accept
-        rows = np.empty((n // 4 + S.MAX_PENDING + 2, STEP_COLS))
+        rows = self._rows if n <= _ROWS_REUSE_N else np.empty((_rows_needed(n), STEP_COLS))
         sig = np.empty((n, N_SIG)) if self.emit_signals else self._sig0
-        k = process_block(
-            self.state, self._c, t, acc, gyr, tacc, tgyr, has_trunk, rows, sig, self.emit_signals
-        )
+        k = process_block(self._buf, self._c, t, acc, gyr, tacc, tgyr, rows, sig)
         return EngineOutput(
-            steps=_to_steps(rows[:k]),
-            status=self.status(),
-            signals=_to_signals(sig) if self.emit_signals else None,
+            _to_steps(rows, k),
+            partial(_status, self.state.f.copy(), self.config.standing_s),  # built when read
+            _to_signals(sig) if self.emit_signals else None,
         )
 
     def recalibrate(self) -> None:
@@ -129,46 +123,8 @@ class Engine:
         f[S.RECAL] = 1.0
 
     def status(self) -> Status:
-        f = self.state.f.tolist()  # Python floats: indexing numpy scalars one by one costs more
-        still = f[S.STILL_TIME] >= 0.3
-        in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
-        activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
-        flags = {}
-        cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
-        if cal == "gait":
-            flags["tilt_deg"] = flags["pelvic_drop_deg"] = (
-                "low confidence: no standing calibration (baseline = mean gait posture)"
-            )
-        if f[S.TRUNK] != 1.0:
-            flags["lumbar_ext_deg"] = "proxy: anterior pelvic tilt (no trunk sensor)"
-            flags["trunk_lean_deg"] = "unavailable: no trunk sensor"
-        flags["contact_time_s"] = "not estimated for walking steps (NaN); running only"
-        if f[S.N_FORCED] > 0:
-            flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
-        if f[S.RECAL] == 1.0:
-            flags["calibration"] = f"waiting for {self.config.standing_s:g} s of standing still"
-        if f[S.N_MOUNT] > 0:
-            flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
-        return Status(
-            t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
-            calibration=cal,
-            activity=activity,
-            cadence_spm=f[S.CAD_EMA] if activity != "still" else 0.0,
-            sample_rate_hz=1.0 / f[S.DT_EMA],
-            samples=int(f[S.N_SAMPLES]),
-            steps=int(f[S.N_STEPS]),
-            last_ic_t=f[S.LAST_IC_T],
-            last_ic_side=("L", "R")[int(f[S.LAST_IC_SIDE])] if f[S.LAST_IC_SIDE] >= 0 else "",
-            gaps=int(f[S.N_GAPS]),
-            gap_time_s=f[S.GAP_TIME],
-            lost_samples=int(f[S.N_LOST]),
-            nan_samples=int(f[S.N_NAN]),
-            saturated_samples=int(f[S.N_SAT]),
-            rate_changes=int(f[S.N_RATE_CHANGES]),
-            mount_changes=int(f[S.N_MOUNT]),
-            trunk=bool(f[S.TRUNK]),
-            flags=flags,
-        )
+        """The status now (also `out.status` of the last `process` call)."""
+        return _status(self.state.f, self.config.standing_s)
 
 
 def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
@@ -195,23 +151,81 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     return c
 
 
+def _status(state_f: np.ndarray, standing_s: float) -> Status:
+    """What the scalar state `f` says, in words and counts."""
+    f = state_f.tolist()  # Python floats: indexing numpy scalars one by one costs more
+    still = f[S.STILL_TIME] >= 0.3
+    in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
+    activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
+    flags = {}
+    cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
+    if cal == "gait":
+        flags["tilt_deg"] = flags["pelvic_drop_deg"] = (
+            "low confidence: no standing calibration (baseline = mean gait posture)"
+        )
+    if f[S.TRUNK] != 1.0:
+        flags["lumbar_ext_deg"] = "proxy: anterior pelvic tilt (no trunk sensor)"
+        flags["trunk_lean_deg"] = "unavailable: no trunk sensor"
+    flags["contact_time_s"] = "not estimated for walking steps (NaN); running only"
+    if f[S.N_FORCED] > 0:
+        flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
+    if f[S.RECAL] == 1.0:
+        flags["calibration"] = f"waiting for {standing_s:g} s of standing still"
+    if f[S.N_MOUNT] > 0:
+        flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
+    return Status(
+        t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
+        calibration=cal,
+        activity=activity,
+        cadence_spm=f[S.CAD_EMA] if activity != "still" else 0.0,
+        sample_rate_hz=1.0 / f[S.DT_EMA],
+        samples=int(f[S.N_SAMPLES]),
+        steps=int(f[S.N_STEPS]),
+        last_ic_t=f[S.LAST_IC_T],
+        last_ic_side=("L", "R")[int(f[S.LAST_IC_SIDE])] if f[S.LAST_IC_SIDE] >= 0 else "",
+        gaps=int(f[S.N_GAPS]),
+        gap_time_s=f[S.GAP_TIME],
+        lost_samples=int(f[S.N_LOST]),
+        nan_samples=int(f[S.N_NAN]),
+        saturated_samples=int(f[S.N_SAT]),
+        rate_changes=int(f[S.N_RATE_CHANGES]),
+        mount_changes=int(f[S.N_MOUNT]),
+        trunk=bool(f[S.TRUNK]),
+        flags=flags,
+    )
+
+
+_ROWS_REUSE_N = 4096  # blocks up to this many samples write their step rows into one buffer
+
+
+def _rows_needed(n: int) -> int:
+    # an IC needs >= min_step_s (0.25 s), i.e. >= 4 samples at any rate we accept
+    return n // 4 + S.MAX_PENDING + 2
+
+
 _NO_STEPS = np.zeros(0, dtype=STEP_DTYPE)  # most calls close no step; zero rows cannot be altered
 
 
-def _to_steps(rows: np.ndarray) -> np.ndarray:
-    if rows.shape[0] == 0:
+def _samples(x, shape: tuple[int, ...]) -> np.ndarray:
+    """x as a C-contiguous float64 array; (3,) or (n, 1) inputs are reshaped to `shape`."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    return x if x.ndim == len(shape) else x.reshape(shape)
+
+
+def _to_steps(rows: np.ndarray, k: int) -> np.ndarray:
+    if k == 0:
         return _NO_STEPS
-    out = np.zeros(rows.shape[0], dtype=STEP_DTYPE)
+    rows = rows[:k]
+    out = np.empty(k, dtype=_STEP_PACKED)
     out["t"] = rows[:, 0]
-    out["side"] = np.where(rows[:, 1] == 0.0, "L", "R")
-    out["activity"] = np.where(rows[:, 2] == 1.0, "run", "walk")
-    for j, name in enumerate(_METRIC_NAMES):
-        out[name] = rows[:, 3 + j]
-    return out
+    out["side"] = _SIDES[rows[:, 1].astype(np.intp)]
+    out["activity"] = _KINDS[rows[:, 2].astype(np.intp)]
+    out["m"] = rows[:, 3:]
+    return out.view(STEP_DTYPE)
 
 
 def _to_signals(sig: np.ndarray) -> np.ndarray:
-    out = np.empty(sig.shape[0], dtype=SIGNAL_DTYPE)
-    for j, name in enumerate(SIGNAL_DTYPE.names):
-        out[name] = sig[:, j]
-    return out
+    out = np.empty(sig.shape[0], dtype=_SIGNAL_PACKED)
+    out["t"] = sig[:, 0]
+    out["v"] = sig[:, 1:]
+    return out.view(SIGNAL_DTYPE)

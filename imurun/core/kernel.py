@@ -1,6 +1,6 @@
 """The per-sample loop: data checks, attitude, calibration, alignment, IC detection, step closing.
 
-`process_block` is a pure function of (state, settings, samples): it updates the state arrays in
+`process_block` is a pure function of (state, settings, samples): it updates the state buffer in
 place and writes completed steps (and optionally per-sample signals) into caller-provided arrays.
 Everything is per sample, so the result does not depend on how a session is cut into blocks.
 """
@@ -102,8 +102,16 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
 
 
 @njit(cache=True, error_model="numpy")
-def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out, emit_signals):
-    """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide)."""
+def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
+    """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide).
+
+    `buf` is the flat state (state.new_state), `c` the packed settings. Trunk samples `tacc`,
+    `tgyr` and per-sample signals `sig_out` are used when they have rows (else pass (0, k) arrays):
+    every argument costs time on each call."""
+    st = S.views(buf)
+    n = t.shape[0]
+    has_trunk = n > 0 and tacc.shape[0] == n
+    emit_signals = n > 0 and sig_out.shape[0] == n
     f = st.f
     cap = st.ring.shape[0]
     mask = cap - 1
@@ -113,7 +121,7 @@ def process_block(st, c, t, acc, gyr, tacc, tgyr, has_trunk, steps_out, sig_out,
     talin = np.empty(3)
     rot = np.empty((3, 3))
     n_out = 0
-    for i in range(t.shape[0]):
+    for i in range(n):
         ti = t[i]
         a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
         w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]

@@ -5,6 +5,7 @@ Columns and their meaning are fixed by DESIGN.md ("Per-step metrics"). Angles in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,8 +86,28 @@ class Status:
         return self.lost_samples / total if total else 0.0
 
 
-@dataclass
 class EngineOutput:
-    steps: np.ndarray  # STEP_DTYPE rows completed by this block
-    status: Status
-    signals: np.ndarray | None = None  # SIGNAL_DTYPE rows of this block (emit_signals=True only)
+    """The steps one `process` call completed, its signals, and the status at the end of the call.
+
+    `status` may be given as a zero-argument function: it is then built on first read, once.
+    The engine hands over a snapshot of its scalar state that way, because building a Status in
+    Python costs more (~3 us) than processing a sample, and batch callers rarely read it.
+    """
+
+    __slots__ = ("steps", "signals", "_status")
+
+    def __init__(
+        self,
+        steps: np.ndarray,  # STEP_DTYPE rows completed by this block
+        status: Status | Callable[[], Status],
+        signals: np.ndarray | None = None,  # SIGNAL_DTYPE rows of this block (emit_signals=True)
+    ):
+        self.steps = steps
+        self.signals = signals
+        self._status = status
+
+    @property
+    def status(self) -> Status:
+        if not isinstance(self._status, Status):
+            self._status = self._status()
+        return self._status
