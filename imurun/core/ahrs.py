@@ -19,10 +19,12 @@ import math
 
 from numba import njit
 
+from imurun.core.state import FASTMATH
+
 G = 9.80665
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def up_in_sensor(q, out):
     """Earth z (up) expressed in the sensor frame: the third row of R(q)."""
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -31,7 +33,7 @@ def up_in_sensor(q, out):
     out[2] = 1.0 - 2.0 * (x * x + y * y)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def earth_xy(q, a0, a1, a2):
     """Horizontal (x, y) earth components of the sensor-frame vector a: first two rows of R(q) a."""
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -40,7 +42,7 @@ def earth_xy(q, a0, a1, a2):
     return ex, ey
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def init_from_acc(q, a0, a1, a2):
     """Level the quaternion on one accelerometer reading (yaw 0): shortest arc from a to earth z."""
     n = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
@@ -57,7 +59,7 @@ def init_from_acc(q, a0, a1, a2):
     q[0], q[1], q[2], q[3] = w / m, uy / m, -ux / m, 0.0
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
     """Advance q and bias by one sample. `eh` is this sensor's (2,) earth-frame error filter state.
 

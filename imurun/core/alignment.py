@@ -19,9 +19,11 @@ import math
 
 from numba import njit
 
+from imurun.core.state import FASTMATH
 
-@njit(cache=True, inline="always", error_model="numpy")
-def accumulate(cov, ev_step, alin, alin_step_ago, up, dsf, alpha, dt):
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def accumulate(cov, ev_step, alin, b0, b1, b2, up, dsf, alpha, dt):
     """EMA of the covariance of horizontal a(t) + a(t - one step); integral of a_h * d(sf)/dt.
 
     Antero-posterior acceleration repeats every step, medio-lateral acceleration alternates sign
@@ -36,9 +38,9 @@ def accumulate(cov, ev_step, alin, alin_step_ago, up, dsf, alpha, dt):
     ev_step[0] += h0 * dsf * dt
     ev_step[1] += h1 * dsf * dt
     ev_step[2] += h2 * dsf * dt
-    s0 = alin[0] + alin_step_ago[0]
-    s1 = alin[1] + alin_step_ago[1]
-    s2 = alin[2] + alin_step_ago[2]
+    s0 = alin[0] + b0  # b: the linear acceleration one step ago
+    s1 = alin[1] + b1
+    s2 = alin[2] + b2
     d = s0 * up[0] + s1 * up[1] + s2 * up[2]
     h0 = s0 - d * up[0]
     h1 = s1 - d * up[1]
@@ -54,7 +56,7 @@ def accumulate(cov, ev_step, alin, alin_step_ago, up, dsf, alpha, dt):
     cov[2, 1] = cov[1, 2]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def file_evidence(ev, ev_step, run, step_s, tau):
     """Fold a closed step's sign evidence into the walking or running average (by its kind:
     the rule's sign differs). The caller starts the next step's sum at every IC."""
@@ -64,7 +66,7 @@ def file_evidence(ev, ev_step, run, step_s, tau):
         ev[k, j] += a * (ev_step[j] / step_s - ev[k, j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign):
     """Update `fwd` (unit, orthogonal to z) from the statistics. Returns the eigenvalue ratio.
 
@@ -104,7 +106,7 @@ def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign):
     return (mean + rad) / max(mean - rad, 1e-12)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _quad(m, x0, x1, x2, y0, y1, y2):
     return (
         x0 * (m[0, 0] * y0 + m[0, 1] * y1 + m[0, 2] * y2)
@@ -113,7 +115,7 @@ def _quad(m, x0, x1, x2, y0, y1, y2):
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def rotation_sensor_to_pelvis(fwd, up, out):
     """Rows P.x, P.y = z x x, P.z in sensor coordinates (fwd re-orthogonalised against up)."""
     d = fwd[0] * up[0] + fwd[1] * up[1] + fwd[2] * up[2]

@@ -42,6 +42,7 @@ from imurun.core.state import (
     C_WALK_IC_OFFSET,
     C_WALK_PEAK_SF,
     DSF_PREV,
+    FASTMATH,
     FLIGHT_TIME,
     LAST_FLIGHT_T,
     LAST_IC_T,
@@ -61,7 +62,7 @@ RUN_MODE_S = 1.0  # a flight phase within this time = running mode
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def detect_ic(f, c, t, dt, sf, dsf):
     """Update detector state with one sample (sf and the slope of its smoothed value, g and g/s).
 

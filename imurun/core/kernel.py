@@ -22,6 +22,7 @@ from imurun.core.alignment import (
 )
 from imurun.core.icd import KIND_RUN, detect_ic
 from imurun.core.metrics import N_M, compute_step
+from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
 STILL_MIN = 0.3  # s of stillness before the sensor counts as still
@@ -40,7 +41,7 @@ N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def side_evidence(ring, idx, axis, from_s, to_s, stride_s, dt):
     """Angular velocity about `axis` (sensor frame) averaged over [now - from_s, now - to_s], minus
     its mean over the last stride (which removes turning, for the vertical axis).
@@ -54,23 +55,24 @@ def side_evidence(ring, idx, axis, from_s, to_s, stride_s, dt):
     recent = 0.0
     total = 0.0
     for k in range(n_stride):
-        r = ring[(idx - k) & mask]
+        j = (idx - k) & mask
+        w0, w1, w2 = ring[j, S.R_WX], ring[j, S.R_WY], ring[j, S.R_WZ]
         if axis is None:
-            x = r[S.R_WX] * r[S.R_UX] + r[S.R_WY] * r[S.R_UY] + r[S.R_WZ] * r[S.R_UZ]
+            x = w0 * ring[j, S.R_UX] + w1 * ring[j, S.R_UY] + w2 * ring[j, S.R_UZ]
         else:
-            x = r[S.R_WX] * axis[0] + r[S.R_WY] * axis[1] + r[S.R_WZ] * axis[2]
+            x = w0 * axis[0] + w1 * axis[1] + w2 * axis[2]
         total += x
         if k0 <= k < k1:
             recent += x
     return recent / (k1 - k0) - total / n_stride
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _lp(alpha, state, x):
     return state + alpha * (x - state)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     """Emit pending steps whose metrics can be computed now. Returns the new n_out."""
     f = st.f
@@ -92,7 +94,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
         row[0] = st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
         row[2] = st.pend[k, S.P_KIND]
-        compute_step(st.ring, st.pend[k], rot, trot, has_trunk, f, row[3:])
+        compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, row[3:])
         n_out += 1
         if not ready:
             f[S.N_FORCED] += 1.0
@@ -101,7 +103,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     return n_out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide).
 
@@ -109,6 +111,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     `tgyr` and per-sample signals `sig_out` are used when they have rows (else pass (0, k) arrays):
     every argument costs time on each call."""
     st = S.views(buf)
+    ring = st.ring
     n = t.shape[0]
     has_trunk = n > 0 and tacc.shape[0] == n
     emit_signals = n > 0 and sig_out.shape[0] == n
@@ -214,7 +217,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         else:
             g0, g1, g2 = w0, w1, w2
         f[S.W_PREV], f[S.W_PREV + 1], f[S.W_PREV + 2] = w0, w1, w2
-        mahony_step(st.q, st.bias, st.eh[0], a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
+        mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
         if gap and f[S.CAD_EMA] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
             _relevel_from_last_stride(st, ti, 120.0 / f[S.CAD_EMA], up)
         if not still:
@@ -224,7 +227,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
             mahony_step(
-                st.qt, st.bias_t, st.eh[1], tacc[i, 0], tacc[i, 1], tacc[i, 2],
+                st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2],
                 tgyr[i, 0], tgyr[i, 1], tgyr[i, 2], dt, kp, ki, tau, tup,
             )  # fmt: skip
             f[S.TRUNK] = 1.0
@@ -253,17 +256,18 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
 
         idx = int(f[S.N_SAMPLES])
-        r = st.ring[idx & mask]
-        r[S.R_T] = ti
-        r[S.R_SF] = sf
-        r[S.R_AX], r[S.R_AY], r[S.R_AZ] = alin[0], alin[1], alin[2]
-        r[S.R_UX], r[S.R_UY], r[S.R_UZ] = up[0], up[1], up[2]
-        r[S.R_WX], r[S.R_WY], r[S.R_WZ] = wc0, wc1, wc2
-        r[S.R_TUX], r[S.R_TUY], r[S.R_TUZ] = tup[0], tup[1], tup[2]
+        j = idx & mask  # (element indexing: a row view would cost reference counting per sample)
+        ring[j, S.R_T] = ti
+        ring[j, S.R_SF] = sf
+        for k in range(3):
+            ring[j, S.R_AX + k] = alin[k]
+            ring[j, S.R_UX + k] = up[k]
+            ring[j, S.R_TUX + k] = tup[k]
+        ring[j, S.R_WX], ring[j, S.R_WY], ring[j, S.R_WZ] = wc0, wc1, wc2
         if has_trunk:
             for k in range(3):
                 talin[k] = tacc[i, k] - G * tup[k]
-            r[S.R_TAX], r[S.R_TAY], r[S.R_TAZ] = talin[0], talin[1], talin[2]
+                ring[j, S.R_TAX + k] = talin[k]
 
         # --- alignment statistics during gait ------------------------------------------------
         in_gait = (
@@ -273,10 +277,12 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         )
         if in_gait and f[S.CAD_EMA] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
-            ago = st.ring[(idx - int(round(60.0 / f[S.CAD_EMA] / f[S.DT_EMA]))) & mask]
-            accumulate(st.cov, st.ev[4], alin, ago[S.R_AX : S.R_AZ + 1], up, dsf, ax_a, dt)
+            ja = (idx - int(round(60.0 / f[S.CAD_EMA] / f[S.DT_EMA]))) & mask  # one step ago
+            b0, b1, b2 = ring[ja, S.R_AX], ring[ja, S.R_AY], ring[ja, S.R_AZ]
+            accumulate(st.cov, st.ev_step, alin, b0, b1, b2, up, dsf, ax_a, dt)
             if has_trunk:
-                accumulate(st.tcov, st.ev[5], talin, ago[S.R_TAX : S.R_TAZ + 1], tup, dsf, ax_a, dt)
+                b0, b1, b2 = ring[ja, S.R_TAX], ring[ja, S.R_TAY], ring[ja, S.R_TAZ]
+                accumulate(st.tcov, st.tev_step, talin, b0, b1, b2, tup, dsf, ax_a, dt)
             f[S.FWD_TIME] += dt
         if in_gait and (f[S.CAL_STATE] > 0.0 or f[S.N_SAMPLES] * f[S.DT_EMA] >= WARMUP_S):
             # mean with the start-up bias removed: plain average until GAIT_UP_TAU has passed
@@ -329,13 +335,13 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     p[S.P_I1] = i_ic
                     f[S.N_PENDING] = k + 1.0
                     f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-                    file_evidence(st.ev[0:2], st.ev[4], step_run, gap, AXIS_TAU)
+                    file_evidence(st.ev[0:2], st.ev_step, step_run, gap, AXIS_TAU)
                     if has_trunk:
-                        file_evidence(st.ev[2:4], st.ev[5], step_run, gap, AXIS_TAU)
+                        file_evidence(st.ev[2:4], st.tev_step, step_run, gap, AXIS_TAU)
                     cad = 60.0 / gap
                     f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
-                st.ev[4, :] = 0.0  # the next step's sign evidence starts here (filed or not)
-                st.ev[5, :] = 0.0
+                st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
+                st.tev_step[:] = 0.0
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
@@ -355,7 +361,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     return n_out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _relevel_from_last_stride(st, t, stride_s, up):
     """After a gap in gait, take the up direction from the same gait phase one stride earlier.
 
@@ -377,7 +383,7 @@ def _relevel_from_last_stride(st, t, stride_s, up):
     _set_up(st.q, r[S.R_UX], r[S.R_UY], r[S.R_UZ], up)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _leave_still(st, c, t, dt, w0, w1, w2, up):
     """The sensor started moving. Stillness is recognised with a lag, during which the
     accelerometer (heavily trusted while still) already saw the push-off: restore the attitude
@@ -423,7 +429,7 @@ def _leave_still(st, c, t, dt, w0, w1, w2, up):
     _set_up(st.q, u0, u1, u2, up)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _set_up(q, u0, u1, u2, up):
     """Tilt q (body-frame shortest arc) so that its up direction becomes u; yaw is kept."""
     cx = u1 * up[2] - u2 * up[1]
@@ -442,7 +448,7 @@ def _set_up(q, u0, u1, u2, up):
     up_in_sensor(q, up)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _learn_bias(f, run, snap, bias, bias_t, t, w0, w1, w2, tw0, tw1, tw2):
     """Gyro bias = mean gyro while still (`run`, pelvis and trunk rows), applied from delayed
     snapshots (`snap`) >= 0.5 s old, so that the start of a movement (slow enough to pass as still
@@ -474,7 +480,7 @@ def _learn_bias(f, run, snap, bias, bias_t, t, w0, w1, w2, tw0, tw1, tw2):
                 bias_t[k] = snap[1, S.BIAS_SNAPS - 1, k]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _rate_drop(f, dt, lost, nominal):
     """Ten gap-sized intervals in a row, all alike, are a lower sample rate: undo their gap counts."""
     if f[S.GAP_RUN_N] > 0.0 and abs(dt - f[S.GAP_RUN_DT]) > 0.1 * f[S.GAP_RUN_DT]:
@@ -494,7 +500,7 @@ def _rate_drop(f, dt, lost, nominal):
         f[S.GAP_RUN_N] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _update_alignment(st, c, t, has_trunk):
     """At each IC in gait: calibrate up without standing, detect a moved sensor, solve forward."""
     f = st.f
@@ -535,7 +541,7 @@ def _update_alignment(st, c, t, has_trunk):
         f[S.FWD_READY] = 1.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _rotate_like(a0, a1, a2, b0, b1, b2, v):
     """Rotate v in place by the shortest-arc rotation taking unit a to unit b (Rodrigues)."""
     kx, ky, kz = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
@@ -550,7 +556,7 @@ def _rotate_like(a0, a1, a2, b0, b1, b2, v):
         v[j] = vv * c + cc * s + kk * d * (1.0 - c)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _signals(rot, alin, up, w0, w1, w2, sf, dt, f, out):
     ux = rot[0] @ up
     uy = rot[1] @ up

@@ -23,6 +23,7 @@ from numba import njit
 
 from imurun.core.ahrs import G
 from imurun.core.state import (
+    FASTMATH,
     PREV_STEP_I1,
     PREV_YAW_END,
     PREV_YAW_MAX,
@@ -43,7 +44,7 @@ M_DROP, M_TILT, M_TILT_PEAK, M_ROT, M_LUMBAR, M_LEAN = 7, 8, 9, 10, 11, 12
 N_M = 13
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _asin(x):
     """asin by its series below 0.5 (error < 1e-5 rad, no libm call), exact above."""
     if abs(x) > 0.5:
@@ -52,9 +53,10 @@ def _asin(x):
     return x * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0 + x2 * 35.0 / 1152.0))))
 
 
-@njit(cache=True, error_model="numpy")
-def compute_step(ring, pend_row, rot, trot, has_trunk, f, out):
-    """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices.
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
+    """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices;
+    `scratch` (>= its samples, 4) is working space.
 
     Angles need no trig per sample: roll and pitch are monotonic in u_y/u_z and -u_x, so their
     maxima are taken on those and converted once; the yaw rate (sin r w_y + cos r w_z)/cos p equals
@@ -82,54 +84,59 @@ def compute_step(ring, pend_row, rot, trot, has_trunk, f, out):
     tilt_sin = -1e9  # max of -u_x
     tilt_sum = 0.0
     lean_sum = 0.0
-    # vertical and forward double/single integration with the step means removed afterwards:
-    # with x(t) integrated from 0, x - mean-slope * (t - t0) removes a constant acceleration offset
-    v = 0.0
-    z = 0.0
-    vf = 0.0
-    s_av = 0.0
-    s_af = 0.0
+    # Trapezoid integrals from the IC: A = int a_v, B = int A, F = int a_fwd, yaw = int rate.
+    # The step's mean accelerations are removed afterwards in closed form (see pass 2), so one pass
+    # over the ring does the costly work and the second reads `scratch` (tau, B, F, a_fwd).
+    big_a = 0.0
+    big_b = 0.0
+    big_f = 0.0
     yaw = 0.0
     ymin = 0.0
     ymax = 0.0
-    prev_t = 0.0
+    t0 = ring[i0 & mask, R_T]
+    prev_t = t0
     prev_av = 0.0
     prev_af = 0.0
+    prev_a = 0.0
     prev_rate = 0.0
-    t0 = ring[i0 & mask][R_T]
-    dur = ring[(i0 + n - 1) & mask][R_T] - t0
-    # pass 1: angles, yaw path, mean accelerations
     for j in range(n):
-        r = ring[(i0 + j) & mask]
-        u0, u1, u2 = r[R_UX], r[R_UX + 1], r[R_UX + 2]
+        k = (i0 + j) & mask
+        u0, u1, u2 = ring[k, R_UX], ring[k, R_UX + 1], ring[k, R_UX + 2]
         ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
         uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
         uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
         drop_tan = max(drop_tan, sign * uy / uz)
         tilt_sin = max(tilt_sin, -ux)
         tilt_sum += _asin(-ux)
-        w0, w1, w2 = r[R_WX], r[R_WX + 1], r[R_WX + 2]
+        w0, w1, w2 = ring[k, R_WX], ring[k, R_WX + 1], ring[k, R_WX + 2]
         wy = rot[1, 0] * w0 + rot[1, 1] * w1 + rot[1, 2] * w2
         wz = rot[2, 0] * w0 + rot[2, 1] * w1 + rot[2, 2] * w2
         rate = (uy * wy + uz * wz) / (uy * uy + uz * uz)
-        av = (r[R_SF] - 1.0) * G
+        av = (ring[k, R_SF] - 1.0) * G
         # forward = pelvis x projected on the horizontal: f = e_x - u_x u (pelvis coordinates)
-        a0, a1, a2 = r[R_AX], r[R_AX + 1], r[R_AX + 2]
+        a0, a1, a2 = ring[k, R_AX], ring[k, R_AX + 1], ring[k, R_AX + 2]
         ax = rot[0, 0] * a0 + rot[0, 1] * a1 + rot[0, 2] * a2
         ay = rot[1, 0] * a0 + rot[1, 1] * a1 + rot[1, 2] * a2
         az = rot[2, 0] * a0 + rot[2, 1] * a1 + rot[2, 2] * a2
         af = (ax - ux * (ax * ux + ay * uy + az * uz)) / math.sqrt(max(1.0 - ux * ux, 1e-12))
         if has_trunk:
-            tx = trot[0, 0] * r[R_TUX] + trot[0, 1] * r[R_TUX + 1] + trot[0, 2] * r[R_TUX + 2]
+            tx = trot[0, 0] * ring[k, R_TUX] + trot[0, 1] * ring[k, R_TUX + 1]
+            tx += trot[0, 2] * ring[k, R_TUX + 2]
             lean_sum += _asin(-tx)
+        t = ring[k, R_T]
         if j > 0:
-            h = r[R_T] - prev_t
+            h = t - prev_t
             yaw += 0.5 * (rate + prev_rate) * h
             ymin = min(ymin, yaw)
             ymax = max(ymax, yaw)
-            s_av += 0.5 * (av + prev_av) * h
-            s_af += 0.5 * (af + prev_af) * h
-        prev_t, prev_av, prev_af, prev_rate = r[R_T], av, af, rate
+            big_a += 0.5 * (av + prev_av) * h
+            big_b += 0.5 * (big_a + prev_a) * h
+            big_f += 0.5 * (af + prev_af) * h
+        scratch[j, 0] = t - t0
+        scratch[j, 1] = big_b
+        scratch[j, 2] = big_f
+        scratch[j, 3] = af
+        prev_t, prev_av, prev_af, prev_a, prev_rate = t, av, af, big_a, rate
     out[M_DROP] = math.atan(drop_tan) * RAD2DEG
     out[M_TILT_PEAK] = math.asin(min(1.0, tilt_sin)) * RAD2DEG
     tilt_mean = tilt_sum / n * RAD2DEG
@@ -153,60 +160,30 @@ def compute_step(ring, pend_row, rot, trot, has_trunk, f, out):
         out[M_ROT] = np.nan  # first step of a bout: no stride yet
     f[PREV_YAW_MIN], f[PREV_YAW_MAX], f[PREV_YAW_END], f[PREV_STEP_I1] = ymin, ymax, yend, i1
 
-    # pass 2: zero-mean vertical acceleration -> velocity -> height; forward velocity from IC
-    mean_av = s_av / dur if dur > 0.0 else 0.0
-    mean_af = s_af / dur if dur > 0.0 else 0.0
-    s_v = 0.0
-    vmin = 0.0
-    jmin = 0
-    prev_v = 0.0
-    for j in range(1, n):
-        r = ring[(i0 + j) & mask]
-        rp = ring[(i0 + j - 1) & mask]
-        h = r[R_T] - rp[R_T]
-        v += 0.5 * (r[R_SF] + rp[R_SF] - 2.0) * G * h - mean_av * h
-        s_v += 0.5 * (v + prev_v) * h
-        prev_v = v
-    mean_v = s_v / dur if dur > 0.0 else 0.0
-    v = 0.0
-    prev_v = 0.0
+    # pass 2, with the means removed: v = A - m_v tau, so int v = B - m_v tau^2 / 2 (a trapezoid
+    # is exact on tau), whose mean over the step is removed again to give the height z; the
+    # forward velocity from IC is F - m_f tau
+    dur = scratch[n - 1, 0]
+    mean_av = big_a / dur if dur > 0.0 else 0.0
+    mean_af = big_f / dur if dur > 0.0 else 0.0
+    mean_v = (big_b - 0.5 * mean_av * dur * dur) / dur if dur > 0.0 else 0.0
     lo = 0.0
     hi = 0.0
-    peak_decel = 0.0
+    vmin = 0.0
+    jmin = 0
     for j in range(1, n):
-        r = ring[(i0 + j) & mask]
-        rp = ring[(i0 + j - 1) & mask]
-        h = r[R_T] - rp[R_T]
-        v += 0.5 * (r[R_SF] + rp[R_SF] - 2.0) * G * h - mean_av * h
-        z += 0.5 * (v + prev_v) * h - mean_v * h
-        prev_v = v
+        tau = scratch[j, 0]
+        z = scratch[j, 1] - tau * (0.5 * mean_av * tau + mean_v)
         lo = min(lo, z)
         hi = max(hi, z)
+        vf = scratch[j, 2] - mean_af * tau
+        if vf < vmin:
+            vmin = vf
+            jmin = j
     out[M_VOSC] = 100.0 * (hi - lo)
-    # braking: recompute the forward acceleration (cheap) and integrate from IC
-    for j in range(n):
-        af = _forward_acc(ring[(i0 + j) & mask], rot) - mean_af
-        if j > 0:
-            vf += 0.5 * (af + prev_af) * (ring[(i0 + j) & mask][R_T] - prev_t)
-            if vf < vmin:
-                vmin = vf
-                jmin = j
-        prev_af = af
-        prev_t = ring[(i0 + j) & mask][R_T]
+    # braking: speed lost down to the minimum, and the largest deceleration before it
+    peak_decel = 0.0
     for j in range(jmin + 1):
-        peak_decel = max(peak_decel, -(_forward_acc(ring[(i0 + j) & mask], rot) - mean_af))
+        peak_decel = max(peak_decel, mean_af - scratch[j, 3])
     out[M_BRAKE] = -vmin
     out[M_BRAKE_PEAK] = peak_decel
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _forward_acc(r, rot):
-    u0, u1, u2 = r[R_UX], r[R_UX + 1], r[R_UX + 2]
-    ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
-    uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
-    uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
-    a0, a1, a2 = r[R_AX], r[R_AX + 1], r[R_AX + 2]
-    ax = rot[0, 0] * a0 + rot[0, 1] * a1 + rot[0, 2] * a2
-    ay = rot[1, 0] * a0 + rot[1, 1] * a1 + rot[1, 2] * a2
-    az = rot[2, 0] * a0 + rot[2, 1] * a1 + rot[2, 2] * a2
-    return (ax - ux * (ax * ux + ay * uy + az * uz)) / math.sqrt(max(1.0 - ux * ux, 1e-12))

@@ -16,6 +16,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+# LLVM fast-math flags of every kernel: divisions may use reciprocals and a*b+c may fuse into one
+# FMA. Not "nnan"/"ninf" (the kernels test isfinite on raw samples) nor "reassoc" (sums keep
+# their order).
+FASTMATH = {"arcp", "contract"}
+
 # --- scalar state f[...] -------------------------------------------------------------------
 T_PREV = 0  # last valid sample time
 N_SAMPLES = 1
@@ -138,14 +143,16 @@ MAX_PENDING = 64
 
 
 class EngineState(NamedTuple):
-    """Views into one flat float64 buffer (`buf`), in this order; `ring` last, its length is the
-    capacity. One array crosses into numba per call instead of eighteen: unboxing each costs time
-    on every call (a single-sample call went from ~6 to ~2 us)."""
+    """Views into one flat float64 buffer (`buf`), in this order; `ring` and `scratch` last, their
+    length is the ring capacity. One array crosses into numba per call instead of twenty: unboxing
+    each costs time on every call (a single-sample call went from ~6 to ~2 us)."""
 
     f: np.ndarray  # (N_F,) scalars above
-    eh: np.ndarray  # (2, 2) low-passed earth-frame horizontal specific force: pelvis, trunk
-    ev: np.ndarray  # (6, 3) forward-sign evidence: pelvis walk, run, trunk walk, run; then the
-    #                 running sums of the step in progress (pelvis, trunk), filed by its kind
+    eh: np.ndarray  # (2,) low-passed earth-frame horizontal specific force (AHRS error filter)
+    teh: np.ndarray  # (2,) the trunk sensor's
+    ev: np.ndarray  # (4, 3) forward-sign evidence: pelvis walk, run, trunk walk, run
+    ev_step: np.ndarray  # (3,) its running sum over the step in progress, filed by the step's kind
+    tev_step: np.ndarray  # (3,) the trunk's
     q: np.ndarray  # (4,) sensor-to-earth quaternion w, x, y, z (earth z up)
     bias: np.ndarray  # (3,) gyro bias, rad/s
     qt: np.ndarray  # (4,) trunk sensor quaternion
@@ -160,13 +167,18 @@ class EngineState(NamedTuple):
     tcov: np.ndarray  # (3, 3) trunk horizontal-acceleration covariance
     pend: np.ndarray  # (MAX_PENDING, N_P) closed steps waiting for alignment
     ring: np.ndarray  # (cap, N_R) last `cap` samples
+    scratch: np.ndarray  # (cap, N_SCRATCH) per-sample working space of metrics.compute_step
 
 
+N_SCRATCH = 4
 # offsets of the fields in the flat buffer (module constants: compile-time constants in numba)
 O_F = 0
 O_EH = O_F + N_F
-O_EV = O_EH + 4
-O_Q = O_EV + 18
+O_TEH = O_EH + 2
+O_EV = O_TEH + 2
+O_EV_STEP = O_EV + 12
+O_TEV_STEP = O_EV_STEP + 3
+O_Q = O_TEV_STEP + 3
 O_BIAS = O_Q + 4
 O_QT = O_BIAS + 3
 O_BIAS_T = O_QT + 4
@@ -185,11 +197,15 @@ O_RING = O_PEND + MAX_PENDING * N_P
 @njit(cache=True)
 def views(buf: np.ndarray) -> EngineState:
     """The named fields of a flat state buffer (shared memory, no copies); numba and Python alike."""
-    cap = (buf.shape[0] - O_RING) // N_R
+    cap = (buf.shape[0] - O_RING) // (N_R + N_SCRATCH)
+    o_scratch = O_RING + cap * N_R
     return EngineState(
         buf[O_F:O_EH],
-        buf[O_EH:O_EV].reshape((2, 2)),
-        buf[O_EV:O_Q].reshape((6, 3)),
+        buf[O_EH:O_TEH],
+        buf[O_TEH:O_EV],
+        buf[O_EV:O_EV_STEP].reshape((4, 3)),
+        buf[O_EV_STEP:O_TEV_STEP],
+        buf[O_TEV_STEP:O_Q],
         buf[O_Q:O_BIAS],
         buf[O_BIAS:O_QT],
         buf[O_QT:O_BIAS_T],
@@ -203,7 +219,8 @@ def views(buf: np.ndarray) -> EngineState:
         buf[O_TUP_STAND:O_TCOV],
         buf[O_TCOV:O_PEND].reshape((3, 3)),
         buf[O_PEND:O_RING].reshape((MAX_PENDING, N_P)),
-        buf[O_RING:].reshape((cap, N_R)),
+        buf[O_RING:o_scratch].reshape((cap, N_R)),
+        buf[o_scratch:].reshape((cap, N_SCRATCH)),
     )
 
 
@@ -215,7 +232,7 @@ def ring_capacity(sample_rate_hz: float, seconds: float) -> int:
 
 def new_state(sample_rate_hz: float, ring_seconds: float) -> np.ndarray:
     """A fresh flat state buffer; `views(buf)` names its parts."""
-    buf = np.zeros(O_RING + ring_capacity(sample_rate_hz, ring_seconds) * N_R)
+    buf = np.zeros(O_RING + ring_capacity(sample_rate_hz, ring_seconds) * (N_R + N_SCRATCH))
     st = views(buf)
     f = st.f
     f[T_PREV] = np.nan
