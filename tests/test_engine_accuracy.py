@@ -39,12 +39,34 @@ def test_running_scenarios_meet_the_targets(scenario, rate):
     assert _f1(s, 50) >= 0.99
     assert s["timing"]["mae_ms"] <= 15.0
     assert s["side"]["accuracy"] >= 0.99
-    assert s["cadence"]["mae_spm"] <= (1.0 if rate >= 200 else 1.2)
+    assert s["cadence"]["mae_spm"] <= 1.0
     assert m["pelvic_drop_deg"]["rmse"] <= 1.0
     assert m["tilt_deg"]["rmse"] <= 1.0
     assert m["contact_time_s"]["rmse"] <= 0.02
     assert m["vertical_osc_cm"]["rmse"] <= 1.0
     assert m["braking_mps"]["rmse"] <= 0.05
+
+
+def test_a_landing_hidden_in_a_packet_gap_is_still_a_step_at_the_right_time():
+    """Every 8th landing falls in a 90-130 ms gap that began early in the flight phase: the rise
+    is never seen, so the IC is placed by the step rhythm within the gap. Before that, 7 of these
+    37 steps were missed and the rest placed 110 ms off on average (cadence MAE 8.7 spm); now
+    none is missed, 19 ms off (a gap that swallowed the whole flight still lands late)."""
+    sim = simulate("easy-run", seed=2, rate_hz=100.0, duration_s=120.0, ideal=True)
+    rng = np.random.default_rng(0)
+    hidden = np.sort(sim.steps["t"])[20::8]
+    keep = np.ones(len(sim.t), bool)
+    for ic in hidden:
+        before, after = rng.uniform(0.07, 0.09), rng.uniform(0.02, 0.04)
+        keep &= ~((sim.t > ic - before) & (sim.t < ic + after))
+    out = Engine(sim.rate_hz).process(sim.t[keep], sim.acc[keep], sim.gyr[keep])
+    det = out.steps["t"]
+    err = np.array([det[np.argmin(np.abs(det - ic))] - ic for ic in hidden])
+    assert out.status.gaps >= len(hidden)
+    assert np.all(np.abs(err) <= 0.05), np.round(err, 3)  # every hidden landing found
+    assert np.mean(np.abs(err)) <= 0.025
+    s = score(out.steps, sim.steps)
+    assert _f1(s, 50) >= 0.99 and s["cadence"]["mae_spm"] <= 2.5
 
 
 @pytest.mark.parametrize("scenario", ["intervals", "walk"])

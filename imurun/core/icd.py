@@ -8,7 +8,10 @@ sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, m
 (sf = 0): a threshold-and-extrapolate variant of the sacral vertical-acceleration methods compared
 by Kiernan et al. 2023 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the
 mirror image on the falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral
-vertical-acceleration threshold). Emitted ~10-20 ms after the IC.
+vertical-acceleration threshold). Emitted ~10-20 ms after the IC. When packets are lost from flight
+into stance, the landing is unseen: a flight sample before the gap arms the detector, and the IC
+is placed by the step rhythm (last IC + smoothed step time) within the gap, where the tangent would
+be guessed from two samples up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
@@ -41,6 +44,7 @@ from imurun.core.state import (
     C_MIN_STEP,
     C_WALK_IC_OFFSET,
     C_WALK_PEAK_SF,
+    CAD_EMA,
     DSF_PREV,
     FASTMATH,
     FLIGHT_TIME,
@@ -63,8 +67,9 @@ WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def detect_ic(f, c, t, dt, sf, dsf):
-    """Update detector state with one sample (sf and the slope of its smoothed value, g and g/s).
+def detect_ic(f, c, t, dt, sf, dsf, gap):
+    """Update detector state with one sample (sf and the slope of its smoothed value, g and g/s);
+    `gap`: samples were lost just before this one (dt is then the time since the last sample).
 
     Returns (found, t_ic, kind).
     """
@@ -83,10 +88,16 @@ def detect_ic(f, c, t, dt, sf, dsf):
         f[FLIGHT_TIME] = 0.0
     lvl = c[C_CROSS_SF]
     slope = (sf - prev) / dt
-    if f[ARMED] == 1.0 and prev < lvl <= sf and slope > 0.0:
-        t_cross = t - (sf - lvl) / slope
+    # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
+    armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
+    if armed and prev < lvl <= sf and slope > 0.0:
         f[ARMED] = 0.0
         f[PEAK_V] = 0.0
+        if gap and f[CAD_EMA] > 0.0 and math.isfinite(f[LAST_IC_T]):
+            # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
+            # vary by a few %) places the landing better, within the gap's bounds
+            return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[CAD_EMA])), KIND_RUN
+        t_cross = t - (sf - lvl) / slope
         return True, t_cross - max(0.0, min(lvl / slope, 0.05)), KIND_RUN
     if t - f[LAST_FLIGHT_T] < RUN_MODE_S and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]):

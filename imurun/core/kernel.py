@@ -299,15 +299,15 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         # --- initial contacts ----------------------------------------------------------------
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
-        found, t_ic, kind = detect_ic(f, c, ti, dt, sf, dsf)
+        found, t_ic, kind = detect_ic(f, c, ti, dt, sf, dsf, gap)
         if found:
             last_t = f[S.LAST_IC_T]
-            gap = t_ic - last_t if math.isfinite(last_t) else np.inf
-            if gap < c[S.C_MIN_STEP]:
+            interval = t_ic - last_t if math.isfinite(last_t) else np.inf
+            if interval < c[S.C_MIN_STEP]:
                 found = False  # too close to the previous IC: a second peak of the same contact
             else:
-                in_bout = gap <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
-                stride = 2.0 * gap if in_bout else 2.0 * c[S.C_MAX_STEP]
+                in_bout = interval <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
+                stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
                 since = ti - t_ic
                 dtn = f[S.DT_EMA]
                 ev = side_evidence(st.ring, idx, None, since + 0.1, max(0.0, since - 0.1), stride, dtn)
@@ -335,10 +335,10 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     p[S.P_I1] = i_ic
                     f[S.N_PENDING] = k + 1.0
                     f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-                    file_evidence(st.ev[0:2], st.ev_step, step_run, gap, AXIS_TAU)
+                    file_evidence(st.ev[0:2], st.ev_step, step_run, interval, AXIS_TAU)
                     if has_trunk:
-                        file_evidence(st.ev[2:4], st.tev_step, step_run, gap, AXIS_TAU)
-                    cad = 60.0 / gap
+                        file_evidence(st.ev[2:4], st.tev_step, step_run, interval, AXIS_TAU)
+                    cad = 60.0 / interval
                     f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
                 st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
                 st.tev_step[:] = 0.0
