@@ -35,6 +35,18 @@ def test_same_steps_for_any_block_size(session):
         assert split.tobytes() == whole.tobytes(), f"block size {block} changed the steps"
 
 
+def test_same_signals_for_any_block_size(session):
+    t, acc, gyr = session
+    runs = []
+    for block in (len(t), 1, 33):
+        eng = Engine(100.0, emit_signals=True)
+        parts = [eng.process(t[i : i + block], acc[i : i + block], gyr[i : i + block]).signals
+                 for i in range(0, len(t), block)]
+        runs.append(np.concatenate(parts))
+    assert len(runs[0]) == len(t) and np.isfinite(runs[0]["tilt_deg"][1000:]).all()
+    assert runs[1].tobytes() == runs[0].tobytes() and runs[2].tobytes() == runs[0].tobytes()
+
+
 def test_state_memory_is_fixed(session):
     t, acc, gyr = session
     eng = Engine(100.0)

@@ -103,9 +103,10 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     return n_out
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     """Process samples; returns the number of step rows written to steps_out (STEP_COLS wide).
+    Releases the GIL (a replay's engine thread must not starve the dashboard's Qt thread).
 
     `buf` is the flat state (state.new_state), `c` the packed settings. Trunk samples `tacc`,
     `tgyr` and per-sample signals `sig_out` are used when they have rows (else pass (0, k) arrays):
@@ -123,6 +124,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     alin = np.empty(3)
     talin = np.empty(3)
     rot = np.empty((3, 3))
+    rot_of = np.full(6, np.nan)  # the (fwd, up_stand) that rot was computed from
+    fwd, up_stand = st.fwd, st.up_stand
     n_out = 0
     for i in range(n):
         ti = t[i]
@@ -354,7 +357,11 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
 
         # --- per-sample pelvis-frame signals (dashboard) ------------------------------------
         if emit_signals:
-            rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)
+            if rot_of[0] != fwd[0] or rot_of[1] != fwd[1] or rot_of[2] != fwd[2] or \
+                    rot_of[3] != up_stand[0] or rot_of[4] != up_stand[1] or rot_of[5] != up_stand[2]:
+                rotation_sensor_to_pelvis(fwd, up_stand, rot)  # only when the alignment moved
+                rot_of[0], rot_of[1], rot_of[2] = fwd[0], fwd[1], fwd[2]
+                rot_of[3], rot_of[4], rot_of[5] = up_stand[0], up_stand[1], up_stand[2]
             _signals(rot, alin, up, wc0, wc1, wc2, sf, dt, f, sig_out[i])
         f[S.T_PREV] = ti
         f[S.N_SAMPLES] = idx + 1.0
@@ -579,6 +586,7 @@ def _signals(rot, alin, up, w0, w1, w2, sf, dt, f, out):
     out[4], out[5], out[6] = wx, wy, wz
     out[7] = math.degrees(pitch)
     out[8] = math.degrees(roll)
-    f[S.ROT] += math.degrees((math.sin(roll) * wy + math.cos(roll) * wz) / math.cos(pitch)) * dt
+    # yaw rate (sin(roll) w_y + cos(roll) w_z) / cos(pitch), for a unit u: as in metrics.compute_step
+    f[S.ROT] += math.degrees((uy * wy + uz * wz) / (uy * uy + uz * uz)) * dt
     f[S.ROT_BASE] += dt / (ROT_TAU + dt) * (f[S.ROT] - f[S.ROT_BASE])
     out[9] = f[S.ROT] - f[S.ROT_BASE]
