@@ -23,6 +23,8 @@ PRIMARY_TOLERANCE_S = 0.10
 _SLACK_S = 1e-9
 # A derived step time longer than this is a stop or a hole in the reference, not a step.
 MAX_STEP_TIME_S = 2.0
+# Bout cadence averages the steps of 0.25-2 s (240-30 spm): a doubled IC is not a step.
+MIN_STEP_TIME_S = 0.25
 _NOT_METRICS = ("t", "side", "activity")
 
 
@@ -244,20 +246,26 @@ def score(detected, truth, bouts=None) -> dict[str, Any]:
 
 
 def _score_bouts(detected, bouts) -> dict[str, Any]:
-    """Median detected per-step cadence inside each bout [t_start, t_end] vs the bout's cadence."""
+    """Mean detected per-step cadence inside each bout [t_start, t_end] vs the bout's cadence.
+
+    The mean of the step cadences is how the reference bout cadence is made: on the bundled real
+    recordings it reproduces it from the reference ICs within 1.1 spm MAE, where their median is
+    3.5 spm off (slow bouts mix short and long steps); tests/test_validate.py checks this.
+    """
     import numpy as np
 
     cadence = step_cadence(detected)
+    plausible = (cadence >= 60.0 / MAX_STEP_TIME_S) & (cadence <= 60.0 / MIN_STEP_TIME_S)
     per_bout = []
     for start, end, ref in zip(bouts["t_start"], bouts["t_end"], bouts["cadence_spm"], strict=True):
         inside = (detected["t"] >= start - _SLACK_S) & (detected["t"] <= end + _SLACK_S)
-        values = cadence[inside & np.isfinite(cadence)]
+        values = cadence[inside & plausible]
         per_bout.append(
             {
                 "t_start": float(start),
                 "t_end": float(end),
                 "cadence_spm": float(ref),
-                "detected_cadence_spm": float(np.median(values)) if values.size else None,
+                "detected_cadence_spm": float(np.mean(values)) if values.size else None,
                 "steps": int(inside.sum()),
             }
         )
@@ -309,7 +317,7 @@ def format_table(result: dict[str, Any]) -> str:
     if "bouts" in result:
         b = result["bouts"]
         lines.append(
-            f"cadence per bout (median): MAE {_f(b['cadence_mae_spm'], '.2f')} spm,"
+            f"cadence per bout (mean of its steps): MAE {_f(b['cadence_mae_spm'], '.2f')} spm,"
             f" bias {_f(b['cadence_bias_spm'], '+.2f')} spm over {b['compared']} of {b['count']} bouts"
         )
     if result["metrics"]:
