@@ -119,6 +119,28 @@ def test_a_slipping_sensor_is_flagged_and_never_breaks_the_output():
         assert np.all(np.isfinite(out.steps[name])), name
 
 
+def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest():
+    sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=120.0)
+    out = Engine(sim.rate_hz).process(sim.t, sim.acc, np.full_like(sim.gyr, np.nan))  # Polar H10
+    s = score(out.steps, sim.steps)
+    assert _f1(s, 50) >= 0.99 and s["cadence"]["mae_spm"] <= 1.0  # measured: 0.997, 0.35 spm
+    assert s["metrics"]["contact_time_s"]["rmse"] <= 0.02 and s["metrics"]["vertical_osc_cm"]["rmse"] <= 1.0
+    for col in ("pelvic_drop_deg", "tilt_peak_deg", "rotation_range_deg"):
+        assert np.isnan(out.steps[col]).all() and out.status.flags[col].startswith("unavailable: no gyro")
+    assert out.status.flags["side"].startswith("guessed")
+    assert (out.steps["side"][1:] != out.steps["side"][:-1]).all()  # alternating, at least
+    assert out.status.nan_samples == 0.5 * sim.rate_hz - 1  # the first half second decides
+
+
+def test_a_gyroscope_missing_now_and_then_is_a_lost_sample_not_a_sensor_without_one():
+    sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=60.0)
+    gyr = sim.gyr.copy()
+    gyr[1000::500] = np.nan  # an unpaired half-sample every 2.5 s
+    out = Engine(sim.rate_hz).process(sim.t, sim.acc, gyr)
+    assert out.status.nan_samples == len(gyr[1000::500]) and "side" not in out.status.flags
+    assert np.isfinite(out.steps["pelvic_drop_deg"]).mean() > 0.95
+
+
 def test_standing_only_gives_no_steps():
     sim = simulate("standing", seed=1, rate_hz=100.0)
     out = _run(sim)

@@ -146,6 +146,9 @@ class LiveRun:
     def _event(self, sensor: Sensor, kind: str, detail: str) -> None:
         if kind == "connected":
             self.say(f"{sensor.role}: connected to {detail}, streaming {sensor.profile.id}")
+            if "gyr" not in sensor.profile.channels:
+                self.say(f"{sensor.role}: {sensor.profile.name} has no gyroscope: steps, cadence, contact "
+                         "time and bounce only; no pelvic drop, rotation or left/right")
             if sensor.role == "pelvis" and self.on_info is not None:
                 self.on_info(sensor=detail, profile=sensor.profile.id)
         elif kind == "lost":

@@ -171,6 +171,11 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
     if f[S.RECAL] == 1.0:
         flags["calibration"] = f"waiting for {standing_s:g} s of standing still"
+    if f[S.ACC_ONLY] == 1.0:
+        no_gyro = "unavailable: no gyroscope (accelerometer only)"
+        flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro
+        flags["side"] = "guessed: no gyroscope, sides alternate from an arbitrary first foot"
+        flags["tilt_deg"] = "low confidence: no gyroscope (mean posture from the accelerometer)"
     if f[S.N_MOUNT] > 0:
         flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
     return Status(

@@ -131,7 +131,17 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         ti = t[i]
         a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
         w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]
-        ok = math.isfinite(ti) and math.isfinite(a0 + a1 + a2 + w0 + w1 + w2)
+        ok = math.isfinite(ti) and math.isfinite(a0 + a1 + a2)
+        if ok and not math.isfinite(w0 + w1 + w2):
+            # no gyroscope: a lost half-sample is a NaN row, but a sensor without one (Polar H10)
+            # still gives steps, cadence, contact and bounce, on a zero rate (flagged)
+            f[S.NO_GYRO_N] += 1.0
+            f[S.ACC_ONLY] = 1.0 if f[S.NO_GYRO_N] >= S.ACC_ONLY_S * c[S.C_RATE] else 0.0
+            ok = f[S.ACC_ONLY] == 1.0
+            w0 = w1 = w2 = 0.0
+        elif ok:
+            f[S.NO_GYRO_N] = 0.0
+            f[S.ACC_ONLY] = 0.0
         if has_trunk:
             ok = ok and math.isfinite(tacc[i, 0] + tacc[i, 1] + tacc[i, 2])
             ok = ok and math.isfinite(tgyr[i, 0] + tgyr[i, 1] + tgyr[i, 2])
@@ -324,6 +334,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 # sides alternate: carry the previous evidence over with its sign flipped
                 f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
                 side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
+                if f[S.ACC_ONLY] == 1.0:  # no rate, no evidence: alternate (flagged as a guess)
+                    side = 1.0 - f[S.LAST_IC_SIDE] if in_bout and f[S.LAST_IC_SIDE] >= 0.0 else 0.0
                 i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
                 if in_bout:
                     k = int(f[S.N_PENDING])

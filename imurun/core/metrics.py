@@ -23,6 +23,7 @@ from numba import njit
 
 from imurun.core.ahrs import G
 from imurun.core.state import (
+    ACC_ONLY,
     FASTMATH,
     PREV_STEP_I1,
     PREV_YAW_END,
@@ -159,6 +160,8 @@ def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
     else:
         out[M_ROT] = np.nan  # first step of a bout: no stride yet
     f[PREV_YAW_MIN], f[PREV_YAW_MAX], f[PREV_YAW_END], f[PREV_STEP_I1] = ymin, ymax, yend, i1
+    if f[ACC_ONLY] == 1.0:  # the attitude is smoothed gravity: its mean holds, its swings do not
+        out[M_DROP] = out[M_TILT_PEAK] = out[M_ROT] = np.nan
 
     # pass 2, with the means removed: v = A - m_v tau, so int v = B - m_v tau^2 / 2 (a trapezoid
     # is exact on tau), whose mean over the step is removed again to give the height z; the
