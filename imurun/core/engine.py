@@ -12,13 +12,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
+from imurun.core import jitcache
 from imurun.core import state as S
 from imurun.core.kernel import N_SIG, STEP_COLS, process_block
 from imurun.core.metrics import N_M
 from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
+
+# before any kernel is loaded from the cache: it may hold code of sources edited since
+jitcache.drop_if_stale(Path(process_block.stats.cache_path), Path(__file__).parent)
 
 # The kernel writes rows (t, side, kind, N_M metrics in STEP_DTYPE's order); these dtypes lay the
 # same bytes out as STEP_DTYPE / SIGNAL_DTYPE with the float columns as one field each, so a block
