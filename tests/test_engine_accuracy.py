@@ -158,5 +158,24 @@ def test_real_walking_recordings_floor():
                       read_bouts_csv(REAL / f"{name}.bouts.csv")))
     s = score(*pooled(parts))  # one score over the three trials
     assert _f1(s, 100) >= 0.88  # issue target 0.93: not met (0.886, see docs/engine.md)
-    assert s["side"]["accuracy"] >= 0.95  # issue target, met (0.957)
+    assert s["side"]["accuracy"] >= 0.965  # issue target 0.95, met (0.971)
     assert s["bouts"]["cadence_mae_spm"] <= 3.7  # issue target 3 spm: not met (3.54)
+
+
+def test_real_walking_recordings_at_50_hz_floor():
+    """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
+    the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
+    from scipy.signal import decimate
+
+    parts = []
+    for name in REAL_TRIALS:
+        _, block = read_session(REAL / f"{name}.csv")
+        t = block.t[::2]
+        acc, gyr = (decimate(x, 2, axis=0, zero_phase=True)[: len(t)] for x in (block.acc, block.gyr))
+        steps = Engine(50.0).process(t, acc, gyr).steps
+        parts.append((t[-1], steps, read_steps_csv(REAL / f"{name}.steps.csv"),
+                      read_bouts_csv(REAL / f"{name}.bouts.csv")))
+    s = score(*pooled(parts))
+    assert _f1(s, 100) >= 0.86  # 0.863
+    assert s["side"]["accuracy"] >= 0.95  # 0.955
+    assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.7 ms: the walking IC does not move with the rate

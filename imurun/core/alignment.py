@@ -66,13 +66,22 @@ def file_evidence(ev, ev_step, run, step_s, tau):
         ev[k, j] += a * (ev_step[j] / step_s - ev[k, j])
 
 
+# An established forward axis turns by at most this much per step. It is fixed on the pelvis, but
+# in turns and shuffles the statistics of the last seconds can point anywhere: on the real Test11
+# the free principal axis swung 135 deg in 15 s and forward came out reversed (left/right 0.67 at
+# 50 Hz). A sensor turned on the belt is re-learned at ~4-6 deg/s of gait.
+MAX_TURN = math.radians(2.0)
+COS_MAX_TURN, SIN_MAX_TURN = math.cos(MAX_TURN), math.sin(MAX_TURN)
+
+
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign):
+def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign, min_ratio):
     """Update `fwd` (unit, orthogonal to z) from the statistics. Returns the eigenvalue ratio.
 
     The covariance is reduced to the plane orthogonal to z (closed-form 2x2 eigenproblem). With
-    keep_sign the new axis keeps the hemisphere of the previous one (continuity once the sign is
-    established); otherwise the sign follows the evidence.
+    keep_sign (the axis is established) the new axis keeps the hemisphere of the previous one, is
+    taken only if the ratio reaches min_ratio, and fwd turns toward it by MAX_TURN at most.
+    Otherwise the sign follows the evidence.
     """
     # orthonormal basis (b1, b2) of the plane orthogonal to z
     if abs(z[0]) < 0.9:
@@ -95,15 +104,26 @@ def solve_forward(cov, ev_walk, ev_run, z, fwd, keep_sign):
     th = 0.5 * math.atan2(2.0 * b, a - c)
     ct, s_ = math.cos(th), math.sin(th)
     ex, ey, ez = ct * b1x + s_ * b2x, ct * b1y + s_ * b2y, ct * b1z + s_ * b2z
+    ratio = (mean + rad) / max(mean - rad, 1e-12)
     if keep_sign:
         s = ex * fwd[0] + ey * fwd[1] + ez * fwd[2]
+        if ratio < min_ratio:
+            return ratio
+        if s < 0.0:
+            ex, ey, ez, s = -ex, -ey, -ez, -s
+        if s < COS_MAX_TURN:  # turn fwd toward the new axis by MAX_TURN only, in their plane
+            px, py, pz = ex - s * fwd[0], ey - s * fwd[1], ez - s * fwd[2]
+            pn = math.sqrt(px * px + py * py + pz * pz)
+            ex = COS_MAX_TURN * fwd[0] + SIN_MAX_TURN * px / pn
+            ey = COS_MAX_TURN * fwd[1] + SIN_MAX_TURN * py / pn
+            ez = COS_MAX_TURN * fwd[2] + SIN_MAX_TURN * pz / pn
     else:
         d = ev_walk - ev_run
         s = ex * d[0] + ey * d[1] + ez * d[2]
     if s < 0.0:
         ex, ey, ez = -ex, -ey, -ez
     fwd[0], fwd[1], fwd[2] = ex, ey, ez
-    return (mean + rad) / max(mean - rad, 1e-12)
+    return ratio
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)

@@ -39,6 +39,7 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -553,10 +554,10 @@ def _update_alignment(st, c, t, has_trunk):
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
         return
     keep = f[S.FWD_READY] == 1.0
-    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep)
+    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, FWD_RATIO)
     if has_trunk and f[S.TRUNK] == 1.0:
-        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep)
-    if ratio > 1.15:
+        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, FWD_RATIO)
+    if ratio > FWD_RATIO:
         f[S.FWD_READY] = 1.0
 
 
