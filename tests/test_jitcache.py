@@ -35,3 +35,25 @@ def test_the_engine_keeps_its_stamp_next_to_the_kernels_cache():
 
     assert (Path(process_block.stats.cache_path) / STAMP).is_file()
     assert not drop_if_stale(Path(process_block.stats.cache_path), Path(engine.__file__).parent)
+
+
+def test_a_person_at_a_terminal_is_told_when_the_engine_compiles(tmp_path):
+    """With an empty cache and stderr a terminal, one line says why the first run is slow; with a
+    pipe (logs, tests, CI) nothing is added to stderr."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    code = "from imurun.core import engine; print(engine.note_if_compiling(), engine.note_if_compiling())"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cold"))
+    leader, follower = pty.openpty()
+    proc = subprocess.run([sys.executable, "-c", code], env=env, stderr=follower, stdout=subprocess.PIPE,
+                          text=True, timeout=60)
+    os.close(follower)
+    told = os.read(leader, 4096).decode()
+    os.close(leader)
+    assert proc.returncode == 0 and proc.stdout.split() == ["True", "False"]  # once per process
+    assert told.startswith("imurun: compiling the gait engine") and told.count("\n") == 1
+    piped = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert piped.stdout.split() == ["False", "False"] and piped.stderr == ""

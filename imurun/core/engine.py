@@ -10,6 +10,7 @@ Live runs, replays, the demo, analyze and the benchmarks all drive this one clas
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,8 @@ from imurun.core.metrics import N_M
 from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
 
 # before any kernel is loaded from the cache: it may hold code of sources edited since
-jitcache.drop_if_stale(Path(process_block.stats.cache_path), Path(__file__).parent)
+_CACHE = Path(process_block.stats.cache_path)
+jitcache.drop_if_stale(_CACHE, Path(__file__).parent)
 
 # The kernel writes rows (t, side, kind, N_M metrics in STEP_DTYPE's order); these dtypes lay the
 # same bytes out as STEP_DTYPE / SIGNAL_DTYPE with the float columns as one field each, so a block
@@ -63,6 +65,20 @@ class EngineConfig:
     ring_s: float = 12.0  # history kept for steps waiting for alignment
 
 
+def note_if_compiling() -> bool:
+    """Tell a person at a terminal, once per process, that the kernels are about to compile: a
+    first run after installing or updating is otherwise silent for 20-40 s. Returns True if told."""
+    if note_if_compiling.done or not sys.stderr.isatty() or not jitcache.is_cold(_CACHE):
+        return False
+    note_if_compiling.done = True
+    print("imurun: compiling the gait engine for this machine (first run after an install or update, "
+          "20-40 s; cached after that)", file=sys.stderr, flush=True)
+    return True
+
+
+note_if_compiling.done = False
+
+
 class Engine:
     """Real-time gait engine for one pelvis sensor (and optionally a trunk sensor)."""
 
@@ -74,6 +90,7 @@ class Engine:
     ):
         if not 10.0 <= sample_rate_hz <= 2000.0:
             raise ValueError(f"sample_rate_hz must be within 10..2000 Hz, got {sample_rate_hz}")
+        note_if_compiling()
         self.sample_rate_hz = float(sample_rate_hz)
         self.config = config or EngineConfig()
         self.emit_signals = emit_signals

@@ -38,3 +38,8 @@ def drop_if_stale(cache_dir: Path, sources: Path) -> bool:
     except OSError:
         return False
     return bool(stale)
+
+
+def is_cold(cache_dir: Path) -> bool:
+    """No compiled `process_block` is cached: the first engine call compiles every kernel."""
+    return not any(cache_dir.glob("kernel.process_block-*.nbi"))
