@@ -196,7 +196,7 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
     if f[S.ACC_ONLY] == 1.0:
         no_gyro = "unavailable: no gyroscope (accelerometer only)"
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro
-        flags["side"] = "guessed: no gyroscope, sides alternate from an arbitrary first foot"
+        flags["side"] = "low confidence: no gyroscope (sides from sideways acceleration before each IC)"
         flags["tilt_deg"] = "low confidence: no gyroscope (mean posture from the accelerometer)"
     if f[S.N_MOUNT] > 0:
         flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
