@@ -91,6 +91,19 @@ def test_trunk_sensor_gives_true_lumbar_angle_and_lean():
     assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 1.0
 
 
+def test_a_trunk_sensor_without_gyroscope_still_gives_lean_and_lumbar_angle():
+    """A Polar H10 chest strap as the trunk sensor: its samples used to reject every sample of
+    the pair (no steps at all); now its attitude is smoothed gravity, enough for step means."""
+    sim = simulate("trunk", seed=1, rate_hz=200.0, duration_s=150.0)
+    no_gyro = np.full_like(sim.trunk_gyr, np.nan)
+    out = Engine(sim.rate_hz).process(sim.t, sim.acc, sim.gyr, sim.trunk_acc, no_gyro)
+    s = score(out.steps, sim.steps)
+    assert out.status.nan_samples == 0 and _f1(s, 50) >= 0.99
+    assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 2.6  # 2.39 (1.46 with its gyroscope)
+    assert s["metrics"]["lumbar_ext_deg"]["rmse"] <= 2.6
+    assert out.status.flags["trunk_lean_deg"].startswith("low confidence: trunk sensor without gyro")
+
+
 def test_single_sensor_lumbar_extension_is_the_flagged_tilt_proxy():
     sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=40.0)
     out = _run(sim)

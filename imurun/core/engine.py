@@ -193,6 +193,9 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
     if f[S.RECAL] == 1.0:
         flags["calibration"] = f"waiting for {standing_s:g} s of standing still"
+    if f[S.TRUNK] == 1.0 and f[S.TRUNK_NO_GYRO] == 1.0:
+        flags["trunk_lean_deg"] = "low confidence: trunk sensor without gyroscope (mean posture)"
+        flags["lumbar_ext_deg"] = "low confidence: trunk sensor without gyroscope (mean posture)"
     if f[S.ACC_ONLY] == 1.0:
         no_gyro = "unavailable: no gyroscope (accelerometer only)"
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro

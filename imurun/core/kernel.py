@@ -39,6 +39,8 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
+#                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
 
 
@@ -164,9 +166,15 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         elif ok:
             f[S.NO_GYRO_N] = 0.0
             f[S.ACC_ONLY] = 0.0
+        tw0 = tw1 = tw2 = 0.0
         if has_trunk:
             ok = ok and math.isfinite(tacc[i, 0] + tacc[i, 1] + tacc[i, 2])
-            ok = ok and math.isfinite(tgyr[i, 0] + tgyr[i, 1] + tgyr[i, 2])
+            tw0, tw1, tw2 = tgyr[i, 0], tgyr[i, 1], tgyr[i, 2]
+            # a trunk sensor without a gyroscope (a Polar H10 chest strap): its attitude is smoothed
+            # gravity, which is all the step means of trunk lean need (flagged)
+            f[S.TRUNK_NO_GYRO] = 0.0 if math.isfinite(tw0 + tw1 + tw2) else 1.0
+            if f[S.TRUNK_NO_GYRO] == 1.0:
+                tw0 = tw1 = tw2 = 0.0
         first = math.isnan(f[S.T_PREV])
         if ok and not first and ti <= f[S.T_PREV]:
             ok = False  # time not increasing: unusable sample
@@ -236,7 +244,6 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
 
         # --- attitude ------------------------------------------------------------------------
         if still:
-            tw0, tw1, tw2 = (tgyr[i, 0], tgyr[i, 1], tgyr[i, 2]) if has_trunk else (0.0, 0.0, 0.0)
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] == 0.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
@@ -262,8 +269,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
             mahony_step(
-                st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2],
-                tgyr[i, 0], tgyr[i, 1], tgyr[i, 2], dt, kp, ki, tau, tup,
+                st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2], tw0, tw1, tw2, dt,
+                NO_GYRO_KP if f[S.TRUNK_NO_GYRO] == 1.0 and not still else kp,
+                0.0 if f[S.TRUNK_NO_GYRO] == 1.0 else ki, tau, tup,
             )  # fmt: skip
             f[S.TRUNK] = 1.0
 

@@ -102,7 +102,8 @@ REF_UP = 82  # (3 slots) reference gait-mean up for slip detection (0,0,0: not y
 NO_GYRO_N = 85  # consecutive samples with an accelerometer reading and no gyroscope (NaN)
 ACC_ONLY = 86  # 1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode
 SWAY_AMP = 87  # EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)
-N_F = 88
+TRUNK_NO_GYRO = 88  # 1 while the trunk sensor streams no gyroscope (NaN)
+N_F = 89
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
