@@ -68,9 +68,11 @@ class EngineConfig:
 def note_if_compiling() -> bool:
     """Tell a person at a terminal, once per process, that the kernels are about to compile: a
     first run after installing or updating is otherwise silent for 20-40 s. Returns True if told."""
-    if note_if_compiling.done or not sys.stderr.isatty() or not jitcache.is_cold(_CACHE):
+    if note_if_compiling.done:
         return False
-    note_if_compiling.done = True
+    note_if_compiling.done = True  # asked once: later engines in this process load what is compiled
+    if not sys.stderr.isatty() or not jitcache.is_cold(_CACHE):
+        return False
     print("imurun: compiling the gait engine for this machine (first run after an install or update, "
           "20-40 s; cached after that)", file=sys.stderr, flush=True)
     return True
