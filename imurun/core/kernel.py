@@ -81,14 +81,17 @@ def _sway_evidence(st, idx, since, stride, dt):
     f = st.f
     if f[S.FWD_READY] != 1.0:
         return 0.0
-    z, x = st.up_stand, st.fwd
-    left = np.empty(3)  # pelvis y = z x x
-    left[0] = z[1] * x[2] - z[2] * x[1]
-    left[1] = z[2] * x[0] - z[0] * x[2]
-    left[2] = z[0] * x[1] - z[1] * x[0]
-    ml = side_evidence(st.ring, idx, S.R_AX, left, since + 0.15, since + 0.03, stride, dt)
-    f[S.SWAY_AMP] = _lp(0.1, f[S.SWAY_AMP], abs(ml)) if f[S.SWAY_AMP] > 0 else abs(ml)
-    return -ml / max(f[S.SWAY_AMP], 1e-6)
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)  # row 1: pelvis y, left
+    ml = side_evidence(st.ring, idx, S.R_AX, rot[1], since + 0.15, since + 0.03, stride, dt)
+    return -_per_amplitude(f, S.SWAY_AMP, ml)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _per_amplitude(f, k, x):
+    """x in units of the running mean of |x| kept at f[k] (EMA over ICs, seeded by the first)."""
+    f[k] = _lp(0.1, f[k], abs(x)) if f[k] > 0 else abs(x)
+    return x / max(f[k], 1e-6)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -353,16 +356,16 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
                 since = ti - t_ic
                 dtn = f[S.DT_EMA]
-                ev = side_evidence(ring, idx, S.R_WX, None, since + 0.1, max(0.0, since - 0.1), stride, dtn)
-                f[S.YAW_AMP] = _lp(0.1, f[S.YAW_AMP], abs(ev)) if f[S.YAW_AMP] > 0 else abs(ev)
-                ev /= max(f[S.YAW_AMP], 1e-6)
-                if kind != KIND_RUN and f[S.FWD_READY] == 1.0:
-                    # walking: the pelvis rolls left-side-down into a left IC (reference recordings)
-                    ro = side_evidence(ring, idx, S.R_WX, st.fwd, since + 0.1, since, stride, dtn)
-                    f[S.ROLL_AMP] = _lp(0.1, f[S.ROLL_AMP], abs(ro)) if f[S.ROLL_AMP] > 0 else abs(ro)
-                    ev += ro / max(f[S.ROLL_AMP], 1e-6)
                 if f[S.ACC_ONLY] == 1.0:
                     ev = _sway_evidence(st, idx, since, stride, dtn)
+                else:
+                    to = max(0.0, since - 0.1)
+                    yaw = side_evidence(ring, idx, S.R_WX, None, since + 0.1, to, stride, dtn)
+                    ev = _per_amplitude(f, S.YAW_AMP, yaw)
+                    if kind != KIND_RUN and f[S.FWD_READY] == 1.0:
+                        # walking: the pelvis rolls left-side-down into a left IC (reference recordings)
+                        ro = side_evidence(ring, idx, S.R_WX, st.fwd, since + 0.1, since, stride, dtn)
+                        ev += _per_amplitude(f, S.ROLL_AMP, ro)
                 # sides alternate: carry the previous evidence over with its sign flipped
                 f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
                 side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
