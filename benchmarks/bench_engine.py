@@ -34,6 +34,16 @@ G = 9.80665
 REPEAT = 5  # whole-session timings: the best of these (the machine is shared), all shown
 
 
+def _repeated(work):
+    """Run work() REPEAT times: (wall times, the last result)."""
+    times = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
 def _spread(times: list[float]) -> str:
     return f"best {min(times):.3f} s of {len(times)} ({' / '.join(f'{t:.3f}' for t in times)})"
 
@@ -70,12 +80,7 @@ def bench_imurun(sim) -> tuple[list[list[object]], np.ndarray]:
     n = len(sim.t)
     eng = Engine(sim.rate_hz)
     eng.process(sim.t[:1000], sim.acc[:1000], sim.gyr[:1000])  # compiled (cache warm)
-    times = []
-    for _ in range(REPEAT):
-        eng = Engine(sim.rate_hz)
-        t0 = time.perf_counter()
-        steps = eng.process(sim.t, sim.acc, sim.gyr).steps
-        times.append(time.perf_counter() - t0)
+    times, steps = _repeated(lambda: Engine(sim.rate_hz).process(sim.t, sim.acc, sim.gyr).steps)
     dt = min(times)
     rows.append(
         ["imurun Engine, whole session in one call", f"{n / dt / 1e6:.1f} M samples/s", _spread(times)]
@@ -134,12 +139,12 @@ def bench_mobgap(sim):
     except ImportError:
         return None
     data = _body_frame(sim)
-    times = []
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
+
+    def detect():
         ics = IcdIonescu().detect(data, sampling_rate_hz=sim.rate_hz).ic_list_
-        lr = LrcMcCamley().predict(data, ics, sampling_rate_hz=sim.rate_hz).ic_lr_list_
-        times.append(time.perf_counter() - t0)
+        return LrcMcCamley().predict(data, ics, sampling_rate_hz=sim.rate_hz).ic_lr_list_
+
+    times, lr = _repeated(detect)
     idx = lr["ic"].to_numpy()
     det = np.zeros(len(idx), dtype=[("t", "f8"), ("side", "U1")])
     det["t"] = sim.t[idx]
