@@ -191,7 +191,7 @@ def test_real_walking_recordings_floor():
     s = _real_score()  # one score over the three trials
     assert _f1(s, 100) >= 0.88  # issue target 0.93: not met (0.886, see docs/engine.md)
     assert s["side"]["accuracy"] >= 0.965  # issue target 0.95, met (0.971)
-    assert s["bouts"]["cadence_mae_spm"] <= 3.7  # issue target 3 spm: not met (3.54)
+    assert s["bouts"]["cadence_mae_spm"] <= 3.3  # issue target 3 spm: not met (3.11)
 
 
 def test_real_walking_recordings_at_50_hz_floor():

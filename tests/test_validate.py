@@ -175,6 +175,17 @@ def test_bouts_exclude_outside_detections():
     assert det(score(detected, truth), 100)["false_positives"] == 3  # without bouts all count
 
 
+def test_bout_cadence_counts_the_steps_that_begin_and_end_in_the_bout():
+    """A bout ends at its last IC: the step from there into a turn (here 70 spm, ending 0.46 s
+    after the bout) is not one of its steps; a first IC detected 60 ms early still begins one."""
+    truth = steps([2.0, 2.5, 3.0, 3.5, 4.0])
+    cadence = [107.1, 120.0, 120.0, 125.3, 70.0]
+    detected = steps([1.94, 2.5, 3.0, 3.5, 3.98], side="RLRLR", cadence_spm=cadence)
+    b = score(detected, truth, bouts((2.0, 4.0, 120.0)))["bouts"]["per_bout"][0]
+    assert b["steps"] == 4
+    assert b["detected_cadence_spm"] == pytest.approx(np.mean(cadence[:4]))
+
+
 def test_empty_inputs_give_zero_scores_and_notes():
     empty = steps([])
     for detected, truth in ((empty, steps(TRUTH_T)), (steps(TRUTH_T), empty), (empty, empty)):
