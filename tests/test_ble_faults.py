@@ -144,16 +144,20 @@ def test_sensor_that_never_comes_back_exits_2_and_keeps_the_file(tmp_path):
 def test_wrong_profile_is_one_line_and_exit_2(tmp_path):
     with FakeBluez(tmp_path) as fb:
         start_sensor(fb, "imurun-nus", "hci1", "imurun wrong", time.time(), "--seconds", "30")
-        args = ("--device", "imurun wrong", "--profile", "polar-h10", "--out", str(tmp_path / "x.csv"))
+        out = tmp_path / "new" / "x.csv"
+        args = ("--device", "imurun wrong", "--profile", "polar-h10", "--out", str(out))
         run = imurun(fb, "run", *args, log="run.log")
         assert finish(run, 60) == 2
     log = (tmp_path / "run.log").read_text().strip().splitlines()
     assert log[-1].startswith("imurun run: error: imurun wrong") and "not a Polar H10" in log[-1]
-    assert not (tmp_path / "x.csv").exists()
+    assert not out.parent.exists()  # nothing recorded: neither a file nor the folder made for it
 
 
 def test_no_bluetooth_stack_is_one_line_and_exit_2(tmp_path):
-    env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus", "PATH": "/usr/bin:/bin"}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus", "PATH": "/usr/bin:/bin",
+           "HOME": str(home)}
     # (without --no-audio a machine with no sound device also gets that notice, on its own line)
     for command in (["scan", "--timeout", "1"], ["run", "--scan-timeout", "1", "--no-audio"]):
         proc = subprocess.run(
@@ -162,6 +166,7 @@ def test_no_bluetooth_stack_is_one_line_and_exit_2(tmp_path):
         assert proc.returncode == 2
         expected = "error: no D-Bus system bus (No such file or directory): is BlueZ installed and running?"
         assert proc.stderr.strip() == f"imurun {command[0]}: {expected}"
+    assert not any(home.iterdir())  # run's default ~/imurun/sessions is not left behind empty
 
 
 def test_scan_lists_matching_sensors(tmp_path):

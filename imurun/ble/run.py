@@ -115,41 +115,53 @@ def main(args: argparse.Namespace) -> int:
         else:
             print("run: no display (DISPLAY / WAYLAND_DISPLAY unset): continuing without the dashboard",
                   flush=True)
+    made = [d for d in (out.parent, *out.parent.parents) if not d.exists()]  # deepest first
     out.parent.mkdir(parents=True, exist_ok=True)  # the cue log opens before the recording does
     cue_log = sibling_path(out, "cues")
-    coach = coach_sink_from_args(args, cue_log=cue_log)
-    guide = None
-    if args.calibrate:
-        from imurun.ble.calibrate import CalibrationGuide
-        from imurun.coach.profile import load_profile
-
-        wording = coach.profile.wording if coach is not None else load_profile(args.runner).wording
-        guide = CalibrationGuide(wording, coach, feed)
-    run = LiveRun(
-        {"pelvis": candidates(args.profile), "trunk": candidates(args.trunk_profile or args.profile)},
-        args.rate,
-        args.device,
-        args.trunk_device,
-        out,
-        trunk_path(out) if args.trunk_device else None,
-        build_sinks(coach, feed, guide),
-        adapter=args.adapter,
-        scan_timeout=args.scan_timeout,
-        reconnect_timeout=args.reconnect_timeout,
-        duration=args.duration,
-        emit_signals=feed is not None,
-        on_info=feed.set_info if feed is not None else None,
-    )
+    coach = run = None
     try:
+        coach = coach_sink_from_args(args, cue_log=cue_log)
+        guide = None
+        if args.calibrate:
+            from imurun.ble.calibrate import CalibrationGuide
+            from imurun.coach.profile import load_profile
+
+            wording = coach.profile.wording if coach is not None else load_profile(args.runner).wording
+            guide = CalibrationGuide(wording, coach, feed)
+        run = LiveRun(
+            {"pelvis": candidates(args.profile), "trunk": candidates(args.trunk_profile or args.profile)},
+            args.rate,
+            args.device,
+            args.trunk_device,
+            out,
+            trunk_path(out) if args.trunk_device else None,
+            build_sinks(coach, feed, guide),
+            adapter=args.adapter,
+            scan_timeout=args.scan_timeout,
+            reconnect_timeout=args.reconnect_timeout,
+            duration=args.duration,
+            emit_signals=feed is not None,
+            on_info=feed.set_info if feed is not None else None,
+        )
         if feed is not None:
             return _with_dashboard(run, feed, args.theme)
         return asyncio.run(run.run())
     finally:
-        recorded = bool(run.sensors) and run.sensors[0].writer is not None
+        recorded = run is not None and bool(run.sensors) and run.sensors[0].writer is not None
         if recorded:
             _write_report(out, cue_log if coach is not None else None, coach.profile if coach else None)
-        elif coach is not None:
-            cue_log.unlink(missing_ok=True)  # nothing was recorded: no log of a run that never was
+        else:
+            if coach is not None:
+                cue_log.unlink(missing_ok=True)  # nothing was recorded: no log of a run that never was
+            _remove_empty(made)  # nor the folders made for it
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    for d in dirs:
+        try:
+            d.rmdir()
+        except OSError:  # not empty (something else wrote there) or already gone
+            return
 
 
 def _with_dashboard(run: LiveRun, feed: DashboardFeed, theme: str) -> int:
