@@ -100,7 +100,7 @@ def _lp(alpha, state, x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
+def _flush(st, has_trunk, idx_now, force, steps_out, n_out):
     """Emit pending steps whose metrics can be computed now. Returns the new n_out."""
     f = st.f
     ready = f[S.FWD_READY] == 1.0 and f[S.CAL_STATE] > 0.0
@@ -267,7 +267,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _relevel_from_last_stride(st, ti, 120.0 / f[S.CAD_EMA], up)
         if not still:
             if f[S.WAS_STILL] == 1.0:
-                _leave_still(st, c, ti, dt, w0, w1, w2, up)
+                _leave_still(st, ti, dt, w0, w1, w2, up)
             f[S.SNAP_N] = 0.0
         f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
@@ -400,7 +400,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 _update_alignment(st, c, ti, has_trunk)
 
         if f[S.N_PENDING] > 0.0:
-            n_out = _flush(st, c, has_trunk, idx, False, steps_out, n_out)
+            n_out = _flush(st, has_trunk, idx, False, steps_out, n_out)
 
         # --- per-sample pelvis-frame signals (dashboard) ------------------------------------
         if emit_signals:
@@ -438,7 +438,7 @@ def _relevel_from_last_stride(st, t, stride_s, up):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _leave_still(st, c, t, dt, w0, w1, w2, up):
+def _leave_still(st, t, dt, w0, w1, w2, up):
     """The sensor started moving. Stillness is recognised with a lag, during which the
     accelerometer (heavily trusted while still) already saw the push-off: restore the attitude
     from STILL_TRIM_S ago and replay the gyro since; take the standing up vector and the gyro bias
