@@ -166,8 +166,10 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
 def test_real_walking_without_gyroscope_floor():
     """The real recordings with their gyroscope columns dropped, as a Polar H10 would stream."""
     s = _real_score(gyro=False)
-    assert _f1(s, 100) >= 0.87  # 0.877: steps need no gyroscope
-    assert s["side"]["accuracy"] >= 0.74  # 0.75 (0.971 with the gyroscope)
+    assert _f1(s, 100) >= 0.88  # 0.890: steps need no gyroscope
+    # 0.739 = 51 of 69 matched steps (0.971 with the gyroscope); it was 51 of 68 (0.75) before
+    # walking peaks were confirmed by their fall, which found one more step, on the wrong side
+    assert s["side"]["accuracy"] >= 0.73
 
 
 def test_a_gyroscope_missing_now_and_then_is_a_lost_sample_not_a_sensor_without_one():
@@ -189,15 +191,55 @@ def test_standing_only_gives_no_steps():
 def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
-    assert _f1(s, 100) >= 0.88  # issue target 0.93: not met (0.886, see docs/engine.md)
-    assert s["side"]["accuracy"] >= 0.965  # issue target 0.95, met (0.971)
-    assert s["bouts"]["cadence_mae_spm"] <= 3.3  # issue target 3 spm: not met (3.11)
+    assert _f1(s, 100) >= 0.89  # issue target 0.93: not met (0.899, see docs/engine.md)
+    assert s["side"]["accuracy"] >= 0.965  # issue target 0.95, met (0.972)
+    assert s["bouts"]["cadence_mae_spm"] <= 3.3  # issue target 3 spm: not met (3.13)
 
 
 def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    assert _f1(s, 100) >= 0.86  # 0.863
+    assert _f1(s, 100) >= 0.87  # 0.876
     assert s["side"]["accuracy"] >= 0.95  # 0.955
-    assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.7 ms: the walking IC does not move with the rate
+    assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.9 ms: the walking IC does not move with the rate
+
+
+def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
+    """Seconds from each true IC until `status.last_ic_t` shows it, one sample per call (a live
+    stream), over the ICs found within `tol_s`."""
+    eng = Engine(rate_hz)
+    truth_t = np.sort(truth_t)
+    shown = []
+    last = np.nan
+    for i in range(len(t)):
+        ic = eng.process(t[i : i + 1], acc[i : i + 1], gyr[i : i + 1]).status.last_ic_t
+        if np.isfinite(ic) and ic != last:
+            last = ic
+            j = np.argmin(np.abs(truth_t - ic))
+            if abs(truth_t[j] - ic) <= tol_s:
+                shown.append(t[i] - truth_t[j])
+    return np.array(shown)
+
+
+@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 25, 30), ("walk", 95, 110)])
+def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
+    """Issue target p95 <= 100 ms at 200 Hz. Running: 19 / 21 ms (p50 / p95). Walking: 89 / 106 ms,
+    the loading peak confirmed by its fall (181 / 185 ms when every peak waited 150 ms)."""
+    sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
+    d = _ic_delays(sim.rate_hz, sim.t, sim.acc, sim.gyr, sim.steps["t"]) * 1e3
+    assert d.size >= 0.9 * np.sum(sim.steps["t"] > 5.0)
+    assert np.percentile(d, 50) <= p50_ms and np.percentile(d, 95) <= p95_ms, np.percentile(d, [50, 95])
+
+
+def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
+    """Real walking at 100 Hz: median 125 ms, p95 195 ms after the reference IC (220 / 290 ms when
+    every peak waited 150 ms): the issue's ~100 ms is not met here, where peaks come late."""
+    d = []
+    for name in REAL_TRIALS:
+        header, block = read_session(REAL / f"{name}.csv")
+        truth = read_steps_csv(REAL / f"{name}.steps.csv")["t"]
+        d.append(_ic_delays(header.sample_rate_hz, block.t, block.acc, block.gyr, truth, tol_s=0.1))
+    d = np.concatenate(d) * 1e3
+    p50, p95 = np.percentile(d, [50, 95])
+    assert d.size >= 65 and p50 <= 140 and p95 <= 210, (p50, p95)
