@@ -100,6 +100,21 @@ def test_walking_scenarios(scenario):
     assert np.all(out.steps["flight_time_s"][walking] == 0.0)
 
 
+def test_a_weight_shift_before_the_first_step_is_not_its_contact():
+    """Setting off from standing, a small rise of vertical force (0.1 g, as a weight shift onto the
+    stance leg) 120 ms before the first heel strike used to be taken as its IC, 160 ms early; the
+    higher loading peak that follows within the shortest step now replaces it."""
+    sim = simulate("walk", seed=1, rate_hz=200.0, duration_s=30.0)
+    t0 = sim.steps["t"][0]
+    still = (sim.t > 2.0) & (sim.t < 7.0)
+    up = sim.acc[still].mean(axis=0) / np.linalg.norm(sim.acc[still].mean(axis=0))
+    shift = 0.1 * 9.80665 * np.exp(-0.5 * ((sim.t - (t0 - 0.12)) / 0.025) ** 2)
+    plain = Engine(sim.rate_hz).process(sim.t, sim.acc, sim.gyr).steps
+    shifted = Engine(sim.rate_hz).process(sim.t, sim.acc + shift[:, None] * up, sim.gyr).steps
+    assert abs(shifted["t"][0] - t0) <= 0.05
+    np.testing.assert_allclose(shifted["t"], plain["t"], atol=1e-3)  # the same steps otherwise
+
+
 def test_trunk_sensor_gives_true_lumbar_angle_and_lean():
     sim = simulate("trunk", seed=1, rate_hz=200.0, duration_s=120.0)
     out = _run(sim)
@@ -166,10 +181,8 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
 def test_real_walking_without_gyroscope_floor():
     """The real recordings with their gyroscope columns dropped, as a Polar H10 would stream."""
     s = _real_score(gyro=False)
-    assert _f1(s, 100) >= 0.88  # 0.890: steps need no gyroscope
-    # 0.739 = 51 of 69 matched steps (0.971 with the gyroscope); it was 51 of 68 (0.75) before
-    # walking peaks were confirmed by their fall, which found one more step, on the wrong side
-    assert s["side"]["accuracy"] >= 0.73
+    assert _f1(s, 100) >= 0.89  # 0.897: steps need no gyroscope
+    assert s["side"]["accuracy"] >= 0.75  # 0.757 (0.958 with the gyroscope)
 
 
 def test_a_gyroscope_missing_now_and_then_is_a_lost_sample_not_a_sensor_without_one():
@@ -191,9 +204,11 @@ def test_standing_only_gives_no_steps():
 def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
-    assert _f1(s, 100) >= 0.89  # issue target 0.93: not met (0.899, see docs/engine.md)
-    assert s["side"]["accuracy"] >= 0.965  # issue target 0.95, met (0.972)
-    assert s["bouts"]["cadence_mae_spm"] <= 3.3  # issue target 3 spm: not met (3.13)
+    assert _f1(s, 100) >= 0.90  # issue target 0.93: not met (0.906, see docs/engine.md)
+    # issue target 0.95, met (0.958 = 69 of 72; the 72nd is the first step of a bout the reference
+    # marks twice, R and L 10 ms apart: either side is wrong against one of them)
+    assert s["side"]["accuracy"] >= 0.955
+    assert s["bouts"]["cadence_mae_spm"] <= 3.0  # issue target 3 spm, met (2.81)
 
 
 def test_real_walking_recordings_at_50_hz_floor():
@@ -233,7 +248,7 @@ def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
 
 
 def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
-    """Real walking at 100 Hz: median 125 ms, p95 195 ms after the reference IC (220 / 290 ms when
+    """Real walking at 100 Hz: median 120 ms, p95 194 ms after the reference IC (220 / 290 ms when
     every peak waited 150 ms): the issue's ~100 ms is not met here, where peaks come late."""
     d = []
     for name in REAL_TRIALS:

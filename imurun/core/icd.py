@@ -18,7 +18,7 @@ response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait
 A smoothed sf maximum above C_WALK_PEAK_SF is a step once sf has fallen back by half of the peak's
 height above 1 g, at least 30 ms after it. The loading peak follows the IC by ~70 ms (below) and
 falls steeply, so the IC is known a median 89 ms after it on simulated walking at 200 Hz and
-125 ms on the real recordings (it was 181 and 220 ms when every peak waited 150 ms). A peak above
+120 ms on the real recordings (it was 181 and 220 ms when every peak waited 150 ms). A peak above
 1.6 g (3 of the 131 walking peaks in the real recordings; running stance peaks are 2-3 g) or one
 within a second of a flight still waits 150 ms: a flight in that time makes it a push-off into
 running, not a step. Its IC is the time of
@@ -63,6 +63,7 @@ from imurun.core.state import (
     RISE_T,
     RISE_WAIT,
     TO_T,
+    WALK_PEAK,
 )
 
 KIND_WALK = 0.0
@@ -143,6 +144,7 @@ def detect_ic(f, c, t, dt, sf, dsf, gap):
     elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, t, x):
         t_ic = f[PEAK_RISE_T] - c[C_WALK_IC_OFFSET]
         found = True
+        f[WALK_PEAK] = f[PEAK_V]
         f[PEAK_V] = 0.0
     elif t - f[PEAK_T] > 0.5:
         f[PEAK_V] = x  # forget stale sub-threshold maxima

@@ -349,6 +349,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         if found:
             last_t = f[S.LAST_IC_T]
             interval = t_ic - last_t if math.isfinite(last_t) else np.inf
+            if interval < c[S.C_MIN_STEP] and kind != KIND_RUN and f[S.WALK_PEAK] > f[S.LAST_IC_PEAK]:
+                # setting off: the first candidate was a weight shift, this higher loading peak the IC
+                interval = np.inf
             if interval < c[S.C_MIN_STEP]:
                 found = False  # too close to the previous IC: a second peak of the same contact
             else:
@@ -395,6 +398,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
+                f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
                 f[S.MIN_SF] = sf
                 f[S.TO_T] = np.nan
                 _update_alignment(st, c, ti, has_trunk)
