@@ -174,7 +174,8 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
     for col in ("pelvic_drop_deg", "tilt_peak_deg", "rotation_range_deg"):
         assert np.isnan(out.steps[col]).all() and out.status.flags[col].startswith("unavailable: no gyro")
     assert out.status.flags["side"].startswith("low confidence: no gyroscope")
-    assert s["side"]["accuracy"] >= 0.95  # 0.968: sideways acceleration before each IC
+    # 1.000 (0.968 when the steps held for the forward axis kept their guessed sides)
+    assert s["side"]["accuracy"] >= 0.99  # sideways acceleration before each IC
     assert out.status.nan_samples == 0.5 * sim.rate_hz - 1  # the first half second decides
 
 
@@ -182,7 +183,7 @@ def test_real_walking_without_gyroscope_floor():
     """The real recordings with their gyroscope columns dropped, as a Polar H10 would stream."""
     s = _real_score(gyro=False)
     assert _f1(s, 100) >= 0.89  # 0.897: steps need no gyroscope
-    assert s["side"]["accuracy"] >= 0.75  # 0.757 (0.958 with the gyroscope)
+    assert s["side"]["accuracy"] >= 0.765  # 0.771 (0.958 with the gyroscope)
 
 
 def test_a_gyroscope_missing_now_and_then_is_a_lost_sample_not_a_sensor_without_one():
