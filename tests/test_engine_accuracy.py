@@ -238,9 +238,9 @@ def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
     return np.array(shown)
 
 
-@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 25, 30), ("walk", 95, 110)])
+@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 25, 30), ("walk", 90, 95)])
 def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
-    """Issue target p95 <= 100 ms at 200 Hz. Running: 19 / 21 ms (p50 / p95). Walking: 89 / 106 ms,
+    """Issue target p95 <= 100 ms at 200 Hz. Running: 19 / 21 ms (p50 / p95). Walking: 85 / 88 ms,
     the loading peak confirmed by its fall (181 / 185 ms when every peak waited 150 ms)."""
     sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
     d = _ic_delays(sim.rate_hz, sim.t, sim.acc, sim.gyr, sim.steps["t"]) * 1e3
@@ -249,7 +249,7 @@ def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
 
 
 def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
-    """Real walking at 100 Hz: median 120 ms, p95 194 ms after the reference IC (220 / 290 ms when
+    """Real walking at 100 Hz: median 120 ms, p95 188 ms after the reference IC (220 / 290 ms when
     every peak waited 150 ms): the issue's ~100 ms is not met here, where peaks come late."""
     d = []
     for name in REAL_TRIALS:
@@ -258,4 +258,4 @@ def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
         d.append(_ic_delays(header.sample_rate_hz, block.t, block.acc, block.gyr, truth, tol_s=0.1))
     d = np.concatenate(d) * 1e3
     p50, p95 = np.percentile(d, [50, 95])
-    assert d.size >= 65 and p50 <= 140 and p95 <= 210, (p50, p95)
+    assert d.size >= 65 and p50 <= 130 and p95 <= 200, (p50, p95)

@@ -15,10 +15,12 @@ be guessed from two samples up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
-A smoothed sf maximum above C_WALK_PEAK_SF is a step once sf has fallen back by half of the peak's
+A smoothed sf maximum above C_WALK_PEAK_SF is a step once sf has fallen back by 45 % of the peak's
 height above 1 g, at least 30 ms after it. The loading peak follows the IC by ~70 ms (below) and
-falls steeply, so the IC is known a median 89 ms after it on simulated walking at 200 Hz and
-120 ms on the real recordings (it was 181 and 220 ms when every peak waited 150 ms). A peak above
+falls steeply, so the IC is known a median 85 ms (p95 88) after it on simulated walking at 200 Hz
+and 120 ms (p95 188) on the real recordings; it was 181 and 220 ms when every peak waited 150 ms.
+At 50 % the simulator's p95 was 105 ms (its impact ringing crests again), with the same real-data
+scores; at 40 % the real recordings lose a step. A peak above
 1.6 g (3 of the 131 walking peaks in the real recordings; running stance peaks are 2-3 g) or one
 within a second of a flight still waits 150 ms: a flight in that time makes it a push-off into
 running, not a step. Its IC is the time of
@@ -70,7 +72,7 @@ KIND_WALK = 0.0
 KIND_RUN = 1.0
 RUN_MODE_S = 1.0  # a flight phase within this time = running mode
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
-WALK_FALL = 0.5  # a walking peak is confirmed when sf fell back by this share of its height above 1 g,
+WALK_FALL = 0.45  # a walking peak is confirmed when sf fell back by this share of its height over 1 g,
 WALK_FALL_MIN_S = 0.03  # no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after WALK_CONFIRM_S
 
