@@ -65,6 +65,16 @@ def test_running_scenarios_meet_the_targets(scenario, rate):
     assert m["braking_mps"]["rmse"] <= 0.05
 
 
+@pytest.mark.parametrize(("rate", "cadence_mae"), [(50.0, 2.5), (400.0, 0.2)])
+def test_running_at_the_ends_of_the_rate_range(rate, cadence_mae):
+    """50 Hz: one sample is ~6 % of a step, so per-step cadence is coarse: 2.18 spm (3.6 when the
+    landing's tangent was the one secant across the 0.5 g crossing). 400 Hz: 0.14 spm."""
+    sim = simulate("easy-run", seed=1, rate_hz=rate, duration_s=150.0)
+    s = score(_run(sim).steps, sim.steps)
+    assert _f1(s, 50) >= 0.99 and s["timing"]["mae_ms"] <= 15.0 and s["side"]["accuracy"] >= 0.99
+    assert s["cadence"]["mae_spm"] <= cadence_mae
+
+
 def test_a_landing_hidden_in_a_packet_gap_is_still_a_step_at_the_right_time():
     """Every 8th landing falls in a 90-130 ms gap that began early in the flight phase: the rise
     is never seen, so the IC is placed by the step rhythm within the gap. Before that, 7 of these
@@ -238,10 +248,11 @@ def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
     return np.array(shown)
 
 
-@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 25, 30), ("walk", 90, 95)])
+@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 28, 30), ("walk", 90, 95)])
 def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
-    """Issue target p95 <= 100 ms at 200 Hz. Running: 19 / 21 ms (p50 / p95). Walking: 85 / 88 ms,
-    the loading peak confirmed by its fall (181 / 185 ms when every peak waited 150 ms)."""
+    """Issue target p95 <= 100 ms at 200 Hz. Running: 24 / 26 ms (p50 / p95; 19 / 21 before the
+    landing waited a sample for its tangent). Walking: 85 / 88 ms, the loading peak confirmed by
+    its fall (181 / 185 ms when every peak waited 150 ms)."""
     sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
     d = _ic_delays(sim.rate_hz, sim.t, sim.acc, sim.gyr, sim.steps["t"]) * 1e3
     assert d.size >= 0.9 * np.sum(sim.steps["t"] > 5.0)

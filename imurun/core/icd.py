@@ -5,12 +5,14 @@ Both detectors read the vertical specific force sf (acceleration along the AHRS 
 
 Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms) the landing shows as a steep rise of
 sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight level
-(sf = 0): a threshold-and-extrapolate variant of the sacral vertical-acceleration methods compared
-by Kiernan et al. 2023 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the
-mirror image on the falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral
-vertical-acceleration threshold). Emitted ~10-20 ms after the IC. When packets are lost from flight
-into stance, the landing is unseen: a flight sample before the gap arms the detector, and the IC
-is placed by the step rhythm (last IC + smoothed step time) within the gap, where the tangent would
+(sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next one, so
+a coarse first secant (50 Hz) does not move the IC early. A threshold-and-extrapolate variant of
+the sacral vertical-acceleration methods compared by Kiernan et al. 2023 (Sensors 23:5022; Auvinet
+et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the falling edge (Patoz et al.
+2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration threshold). Emitted
+~15-25 ms after the IC at 200 Hz. When packets are lost from flight into stance, the landing is
+unseen: a flight sample before the gap arms the detector, and the IC is placed by the step rhythm
+(last IC + smoothed step time) within the gap, where the tangent would
 be guessed from two samples up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
@@ -55,6 +57,8 @@ from imurun.core.state import (
     DSF_PREV,
     FASTMATH,
     FLIGHT_TIME,
+    LAND_SLOPE,
+    LAND_T,
     LAST_FLIGHT_T,
     LAST_IC_T,
     PEAK_RISE_T,
@@ -99,6 +103,12 @@ def detect_ic(f, c, t, dt, sf, dsf, gap):
         f[FLIGHT_TIME] = 0.0
     lvl = c[C_CROSS_SF]
     slope = (sf - prev) / dt
+    if math.isfinite(f[LAND_SLOPE]):
+        # the landing crossed lvl one sample ago: its tangent is the steeper of the secant across
+        # the crossing and the next one (at 50 Hz the first often straddles the foot of the rise)
+        s = f[LAND_SLOPE] if gap else max(f[LAND_SLOPE], slope)
+        f[LAND_SLOPE] = math.nan
+        return True, f[LAND_T] - max(0.0, min(lvl / s, 0.05)), KIND_RUN
     # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
     if armed and prev < lvl <= sf and slope > 0.0:
@@ -108,8 +118,9 @@ def detect_ic(f, c, t, dt, sf, dsf, gap):
             # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
             # vary by a few %) places the landing better, within the gap's bounds
             return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[CAD_EMA])), KIND_RUN
-        t_cross = t - (sf - lvl) / slope
-        return True, t_cross - max(0.0, min(lvl / slope, 0.05)), KIND_RUN
+        f[LAND_T] = t - (sf - lvl) / slope
+        f[LAND_SLOPE] = slope
+        return found, t_ic, kind
     if t - f[LAST_FLIGHT_T] < RUN_MODE_S and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]):
             # the last falling crossing before the flight is the toe-off (impact ringing can

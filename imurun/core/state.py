@@ -54,6 +54,8 @@ LAST_IC_PEAK = 28  # the last IC's walking loading peak (g) while it opened no s
 PEAK_V = 30  # walking: running maximum of the smoothed vertical signal since the last IC
 PEAK_T = 31
 AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
+LAND_T = 36  # running: the landing's crossing of C_CROSS_SF, waiting one sample for its tangent
+LAND_SLOPE = 37  # ... and the slope of the two samples across it (g/s); NaN when none waits
 CAD_EMA = 38  # smoothed cadence, spm
 N_STEPS = 39
 N_PENDING = 40
@@ -248,6 +250,7 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> np.ndarray:
     f[LAST_IC_SIDE] = -1.0
     f[LAST_IC_IDX] = -1.0
     f[LAST_IC_PEAK] = np.inf
+    f[LAND_SLOPE] = np.nan
     f[PREV_STEP_I1] = -1.0
     f[TO_T] = np.nan
     f[MOVE_T] = -np.inf
