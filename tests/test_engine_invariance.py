@@ -94,6 +94,20 @@ def test_nan_rows_gaps_and_time_going_back_are_flagged_not_fatal(session):
         assert np.all(np.isfinite(out.steps[name])), name
 
 
+def test_no_step_spans_a_gap_that_begins_just_after_a_landing():
+    """A running landing waits one sample for its tangent; a gap longer than max_gap_s in that
+    sample broke the step sequence, yet the waiting landing used to open a step across the gap."""
+    from imurun.sources.simulate import simulate
+
+    sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=60.0)
+    ic = sim.steps["t"][sim.steps["t"] > 30.0][0]
+    for start in ic + np.arange(0.0, 0.04, 0.005):  # one of these is the sample after the crossing
+        keep = ~((sim.t > start) & (sim.t < start + 0.3))
+        steps = Engine(200.0).process(sim.t[keep], sim.acc[keep], sim.gyr[keep]).steps
+        across = (steps["t"] < start) & (steps["t"] + steps["step_time_s"] > start + 0.3)
+        assert not across.any(), steps[across]
+
+
 def test_saturation_and_rate_change_are_counted():
     rng = np.random.default_rng(1)
     t = np.concatenate([np.arange(0, 10, 0.005), 10 + np.arange(0, 10, 0.01)])  # 200 -> 100 Hz

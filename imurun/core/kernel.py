@@ -240,6 +240,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 f[S.LAST_IC_IDX] = -1.0
                 f[S.ARMED] = 0.0
                 f[S.PEAK_V] = 0.0
+                f[S.LAND_SLOPE] = np.nan  # nor can a landing still waiting for its tangent close it
             # integrate the attitude across the gap (mean rate of its two sides, below); beyond
             # C_MAX_GAP the accelerometer has to re-level it
             dt = min(dt, c[S.C_MAX_GAP])
