@@ -78,7 +78,18 @@ def test_outage_with_restarted_device_clock_is_bridged_by_host_time():
     np.testing.assert_allclose(np.diff(t), 1 / RATE)
 
 
-def test_second_sensor_starts_at_its_anchor():
-    clock = StreamClock(RATE, uses_device_time=True, anchor=0.125)
-    t = clock.map(np.array([77.0, 77.005]), np.array([1.0, 1.0]))
-    np.testing.assert_allclose(t, [0.125, 0.130])
+def test_second_sensor_is_placed_by_its_least_delayed_sample():
+    """The first sensor's session time 0 arrived (least delayed) at host 1.002 s; the second one
+    sampled its first value 0.125 s later. Its first packet came 40 ms late, the others 2-10 ms:
+    its first sample must still land at 0.125 s (one packet's arrival put it at 0.163), on both
+    clock kinds."""
+    dev = 77.0 + np.arange(200) / RATE
+    delay = np.random.default_rng(1).uniform(0.002, 0.010, dev.size)
+    delay[0], delay[57] = 0.040, 0.002
+    host = 1.125 + (dev - 77.0) + delay
+    for uses_device_time in (True, False):
+        clock = StreamClock(RATE, uses_device_time=uses_device_time, host0=1.002)
+        t = clock.map(dev, host)
+        np.testing.assert_allclose(t[:2], [0.125, 0.130], atol=1e-9)
+    first = StreamClock(RATE, uses_device_time=True)  # no host0: the first sensor starts at 0
+    np.testing.assert_allclose(first.map(dev[:2], host[:2]), [0.0, 0.005])

@@ -195,11 +195,13 @@ def test_trunk_sensor_same_path_time_aligned(tmp_path):
     for data in (pelvis, trunk):
         np.testing.assert_allclose(np.diff(data["t"]), 1 / RATE, atol=2e-6)
     # Both sensors sample at the same instants (same epoch): the same device time must map to the
-    # same session time within the host latency used once to align the two clocks.
+    # same session time, within the delivery delay left in the least-delayed packets that align the
+    # two clocks: measured under 1 ms (one packet's arrival alone was 40 ms off one run in five).
     common = np.intersect1d(np.round(pelvis["device_t"] * RATE), np.round(trunk["device_t"] * RATE))
     tp = pelvis["t"][np.isin(np.round(pelvis["device_t"] * RATE), common)]
     tt = trunk["t"][np.isin(np.round(trunk["device_t"] * RATE), common)]
-    assert len(tp) > 5 * RATE and abs(float(np.median(tt - tp))) < 0.03
+    offset = float(np.median(tt - tp))
+    assert len(tp) > 5 * RATE and abs(offset) < 0.005, f"trunk - pelvis at one device time: {offset:.4f} s"
 
 
 def test_emulate_serves_a_recorded_session(tmp_path):

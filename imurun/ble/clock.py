@@ -76,20 +76,23 @@ class DriftEstimator:
 class StreamClock:
     """Maps one sensor's samples onto the session clock and counts what was lost.
 
-    `anchor` is the session time of this stream's first sample (0 for the first sensor; for a
-    second sensor, its host-measured start offset from the first one).
+    `host0` places a second sensor on the first one's session clock: the host time at which the
+    first sensor's session time 0 arrives with the least delay. The second stream's first batch is
+    then placed by its own least-delayed sample (radio delivery only ever delays a packet, so one
+    packet's arrival can be tens of ms late, the smallest offset of a second of them is not). NaN
+    (the first sensor): its first sample is session time 0.
     """
 
-    def __init__(self, rate_hz: float, uses_device_time: bool, wrap_s: float = 0.0, anchor: float = 0.0):
+    def __init__(self, rate_hz: float, uses_device_time: bool, wrap_s: float = 0.0, host0: float = math.nan):
         self.period = 1.0 / rate_hz
         self.uses_device_time = uses_device_time
         self.wrap_s = wrap_s
-        self.anchor = anchor
+        self.host0 = host0
         self.drift = DriftEstimator()
         self.lost = 0  # samples missing between received ones
         self.gaps = 0  # places where samples were missing
         self.resets = 0  # device clock restarts (re-anchored with host time)
-        self._origin: float | None = None  # unwrapped device time at session time `anchor`
+        self._origin: float | None = None  # unwrapped device time at session time 0
         self._wraps = 0
         self._last_raw = math.nan
         self._last_dev = math.nan  # unwrapped device time of the last sample
@@ -134,7 +137,7 @@ class StreamClock:
     def _map_device(self, raw: np.ndarray, host: np.ndarray) -> np.ndarray:
         dev = self._unwrap(raw)
         if self._origin is None:
-            self._origin = float(dev[0]) - self.anchor
+            self._origin = float(dev[0]) if math.isnan(self.host0) else self.host0 - float(np.min(host - dev))
         elif self._restarted(float(dev[0]), float(host[0])):
             # Re-anchor: the first new sample lands where host time says, on the period grid.
             self.resets += 1
@@ -168,7 +171,9 @@ class StreamClock:
         ppm = self.drift.ppm
         period = self.period / (1.0 + ppm * 1e-6) if math.isfinite(ppm) else self.period
         if not math.isfinite(self._last_t):
-            start = self.anchor
+            start = 0.0
+            if not math.isnan(self.host0):  # a second sensor: placed by its least-delayed sample
+                start = float(np.min(host - period * np.arange(len(host)))) - self.host0
         elif self._outage:
             # No device clock: bridge the outage with host time, on the period grid.
             steps = max(1, round((host[0] - self._last_host) / period))

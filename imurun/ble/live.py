@@ -33,6 +33,8 @@ from imurun.profiles import Profile
 TICK_S = 0.02
 STATUS_EVERY_S = 5.0
 TRUNK_WAIT_S = 0.25  # pelvis samples wait this long for trunk samples that cover them
+TRUNK_START_S = 1.0  # a trunk sensor's first packets are held this long, to place its clock by them
+PELVIS_WAIT_S = 5.0  # ... or this long when the pelvis has not streamed yet (then it starts at 0)
 LATENCY_KEEP = 200_000  # notification -> sinks done, per sample: kept for the p50/p99 report
 
 
@@ -94,7 +96,7 @@ class LiveRun:
         self._latency_n = 0
         self._trunk_buf: Samples | None = None
         self._held: Samples | None = None
-        self._host0 = math.nan  # host time of the first pelvis sample (aligns the trunk sensor)
+        self._pelvis_host0 = math.inf  # least-delayed host time of pelvis session time 0 (StreamClock.host0)
         self._halt = threading.Event()  # stop() was called (possibly before run() started)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -154,7 +156,7 @@ class LiveRun:
         elif kind == "lost":
             # Packets that arrived before the loss belong before the note: process them first, or
             # they would land after it, close the outage early and hide its missing samples.
-            self._drain(sensor)
+            self._drain(sensor, final=True)
             sensor.stream.clock.outage()
             t = sensor.stream.clock.last_t
             self.say(f"{sensor.role}: link lost at t={t:.2f} s ({detail}); reconnecting")
@@ -200,7 +202,7 @@ class LiveRun:
                     self.say(self.status_line())
                 if self.duration is not None and pelvis.stream.clock.last_t >= self.duration:
                     stop.set()
-            self._tick()  # what arrived while stopping
+            self._tick(final=True)  # what arrived while stopping
             return 0
         finally:
             stop.set()
@@ -213,29 +215,45 @@ class LiveRun:
                 loop.remove_signal_handler(sig)
             self._close()
 
-    def _tick(self) -> None:
+    def _tick(self, final: bool = False) -> None:
         for sensor in self.sensors:
-            self._drain(sensor)
+            self._drain(sensor, final)
         if self._held is not None and len(self._held):
             self._feed_engine(self.sensors[0])
 
-    def _drain(self, sensor: Sensor) -> None:
-        """Decode and record what the sensor's inbox holds; its samples wait for the engine."""
+    def _drain(self, sensor: Sensor, final: bool = False) -> None:
+        """Decode and record what the sensor's inbox holds; its samples wait for the engine.
+        `final`: nothing more may come before what is held must be written (link lost, stopping)."""
+        starting = sensor.role == "trunk" and sensor.stream.counters.samples == 0
+        if starting and not self._trunk_starts(sensor, final):
+            return  # its first packets wait in the inbox
         packets, host = sensor.take()
         if not packets:
             return
-        if sensor.role == "trunk" and math.isfinite(self._host0) and sensor.stream.counters.samples == 0:
-            sensor.stream.clock.anchor = float(host[0]) - self._host0
         s = sensor.stream.feed(packets, host)
         if len(s) == 0:
             return
-        if sensor.role == "pelvis" and not math.isfinite(self._host0):
-            self._host0 = float(s.host_t[0])
+        if sensor.role == "pelvis" and len(s.t):
+            self._pelvis_host0 = min(self._pelvis_host0, float(np.min(s.host_t - s.t)))
         s = self._record(sensor, s)
         if sensor.role == "trunk":
             self._trunk_buf = _join(self._trunk_buf, s)
         else:
             self._held = _join(self._held, s)
+
+    def _trunk_starts(self, sensor: Sensor, final: bool) -> bool:
+        """Whether the trunk stream can start now, on the pelvis clock: once its held packets span
+        TRUNK_START_S, its least-delayed one places it (one packet's delay was up to 40 ms on a
+        busy host, 2 cores). A pelvis that has not streamed for PELVIS_WAIT_S leaves it at 0."""
+        if not sensor.inbox:
+            return False
+        span = sensor.inbox[-1][0] - sensor.inbox[0][0]
+        pelvis = math.isfinite(self._pelvis_host0)
+        if final or span >= (TRUNK_START_S if pelvis else PELVIS_WAIT_S):
+            if pelvis:
+                sensor.stream.clock.host0 = self._pelvis_host0
+            return True
+        return False
 
     def _record(self, sensor: Sensor, s: Samples) -> Samples:
         """Write the samples; return them as the file holds them (what the engine gets)."""

@@ -40,11 +40,11 @@ class Counters:
 
 
 class SensorStream:
-    def __init__(self, profile: Profile, rate_hz: int, anchor: float = 0.0):
+    def __init__(self, profile: Profile, rate_hz: int):
         self.profile = profile
         self.decoder = DECODERS[profile.decoder]
         self.params: dict[str, Any] = profile.decode_params(rate_hz)
-        self.clock = StreamClock(rate_hz, profile.clock == "device", anchor=anchor)
+        self.clock = StreamClock(rate_hz, profile.clock == "device")
         self.counters = Counters()
         self._pairing = "gyr" in profile.channels
         self._pending: Decoded | None = None
