@@ -229,6 +229,7 @@ def test_real_walking_recordings_at_50_hz_floor():
     assert _f1(s, 100) >= 0.87  # 0.876
     assert s["side"]["accuracy"] >= 0.95  # 0.955
     assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.9 ms: the walking IC does not move with the rate
+    assert s["bouts"]["cadence_mae_spm"] <= 4.4  # 4.32 (2.81 at 100 Hz): 19 spm in Test11's 28.6-33.3 s
 
 
 def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
