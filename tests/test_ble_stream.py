@@ -91,3 +91,43 @@ def test_packets_queued_when_the_link_drops_are_recorded_before_the_outage_note(
     ]
     assert sensor.stream.clock.lost == 200 and sensor.stream.clock.gaps == 1
     np.testing.assert_allclose(t, np.r_[np.arange(304), np.arange(504, len(packets))] / rate, atol=2e-6)
+
+
+def test_trunk_clock_is_placed_by_its_least_delayed_packets_not_its_first(tmp_path):
+    """Both sensors sample on one device clock (same epoch); the trunk starts 0.5 s later and its
+    first packet arrives 40 ms late (a busy host). The same device time must give the same session
+    time: placing the trunk by its first packet's arrival put it 40 ms late."""
+    from imurun.ble.live import LiveRun, Sensor
+    from imurun.core.engine import Engine
+
+    rate, profile = 200, PROFILES["imurun-nus"]
+    params = profile.decode_params(rate)
+    rng = np.random.default_rng(2)
+    run = LiveRun({"pelvis": {profile.id: profile}, "trunk": {profile.id: profile}}, rate, None, None,
+                  tmp_path / "p.csv", tmp_path / "p.trunk.csv", [], say=lambda _: None)
+    inboxes = []
+    for role, start, path in (("pelvis", 0.0, tmp_path / "p.csv"), ("trunk", 0.5, tmp_path / "p.trunk.csv")):
+        dev = 500.0 + start + np.arange(4 * rate) / rate
+        packets = DECODERS[profile.decoder].encode(dev, rng.normal(0, 5, (dev.size, 3)),
+                                                   rng.normal(0, 1, (dev.size, 3)), params)
+        d = DECODERS[profile.decoder].decode(packets, params)
+        sent = np.array([d.device_t[d.packet == k].max() for k in range(len(packets))])
+        host = 10.0 + (sent - 500.0) + rng.uniform(0.002, 0.008, len(packets))
+        if role == "trunk":
+            host[0] += 0.040
+        host = np.maximum.accumulate(host)  # packets arrive in order
+        run.sensors.append(Sensor(role, profile, SensorStream(profile, rate), path))
+        inboxes.append(list(zip(host, packets, strict=True)))
+    run.engine = Engine(sample_rate_hz=rate)
+    for now in np.arange(10.0, 15.0, 0.02):  # the ticks of a live run
+        for sensor, inbox in zip(run.sensors, inboxes, strict=True):
+            sensor.inbox += [item for item in inbox if now - 0.02 < item[0] <= now]
+        run._tick()
+    run._tick(final=True)
+    run._close()
+    from imurun.session.reader import read_session
+
+    pelvis, trunk = read_session(tmp_path / "p.csv"), read_session(tmp_path / "p.trunk.csv")
+    assert len(trunk.t) == len(pelvis.t) == 4 * rate  # every sample recorded
+    np.testing.assert_allclose(trunk.t[0], 0.5, atol=0.002)  # its first sample: device 500.5 s
+    np.testing.assert_allclose(pelvis.t[:2], [0.0, 1 / rate], atol=1e-6)
