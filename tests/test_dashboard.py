@@ -371,3 +371,51 @@ def test_live_dashboard_draws_a_feed_filled_by_another_thread(app):
     cadence, frames = seen[0]
     assert frames >= 10  # the timer kept drawing while the engine thread fed it (rate: the benchmark)
     assert cadence.isdigit() and 31.0 < feed.snapshot(10, 60).status.t < 40.0  # live pace, running
+
+
+def test_recalibrate_mid_run_from_the_live_window(app):
+    """The coach beside the treadmill presses B (or the Recalibrate button) after re-clipping the
+    sensor: the live run's engine waits for the runner to stand still, the status bar says so, and
+    standing still takes the new baseline."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QPushButton
+
+    from imurun.ble.live import LiveRun
+    from imurun.blocks import SampleBlock
+    from imurun.ui.dashboard import Dashboard
+
+    said: list[str] = []
+    run = LiveRun({"pelvis": {}}, 200, None, None, Path("unused.csv"), None, [], say=said.append)
+    run.engine = recording.engine_with_signals(FATIGUE)
+    feed = DashboardFeed()
+    blocks = blocks_of(FATIGUE)
+    running = [b for b in blocks if b.t[-1] < 30.0]
+    for block in running:
+        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+    window = Dashboard(feed, on_recalibrate=run.recalibrate)
+    window.refresh(force=True)
+    assert "calibration: standing" in window.status_label.text()
+    buttons = [b for b in window.findChildren(QPushButton) if b.text() == "Recalibrate (B)"]
+    assert len(buttons) == 1 and not [b for b in Dashboard(feed).findChildren(QPushButton)
+                                      if b.text().startswith("Recalibrate")]
+
+    QTest.keyClick(window, Qt.Key.Key_B)
+    run._tick()  # the engine thread takes the request
+    for block in blocks[len(running) : len(running) + 20]:  # still running
+        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+    window.refresh(force=True)
+    assert "calibration: waiting for 2 s of standing still" in window.status_label.text()
+    assert any("stand tall and still" in line for line in said)
+
+    t0 = float(blocks[len(running) + 19].t[-1])  # then the runner stands still for 3 s
+    t = t0 + np.arange(1, 601) / 200.0
+    up = np.mean(blocks[0].acc, axis=0)  # the recording starts standing: gravity in the sensor frame
+    still = SampleBlock(t, np.tile(up, (600, 1)), np.zeros((600, 3)))
+    feed.consume(still, run.engine.process(still.t, still.acc, still.gyr))
+    window.refresh(force=True)
+    assert "calibration: standing" in window.status_label.text()
+    buttons[0].click()
+    run._tick()
+    assert run.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
+    window.close()

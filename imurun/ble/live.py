@@ -98,6 +98,7 @@ class LiveRun:
         self._held: Samples | None = None
         self._pelvis_host0 = math.inf  # least-delayed host time of pelvis session time 0 (StreamClock.host0)
         self._halt = threading.Event()  # stop() was called (possibly before run() started)
+        self._recalibrate = threading.Event()  # recalibrate() was called; the engine thread acts
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
@@ -108,6 +109,12 @@ class LiveRun:
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has already finished
                 loop.call_soon_threadsafe(stop.set)
+
+    def recalibrate(self) -> None:
+        """Take the standing baseline again (thread-safe; the dashboard's Recalibrate): from the
+        next standing-still period of the engine's standing_s, e.g. after the sensor was re-clipped.
+        """
+        self._recalibrate.set()
 
     # -- set-up -----------------------------------------------------------------------------------
 
@@ -216,6 +223,11 @@ class LiveRun:
             self._close()
 
     def _tick(self, final: bool = False) -> None:
+        if self._recalibrate.is_set() and self.engine is not None:
+            self._recalibrate.clear()
+            self.engine.recalibrate()
+            self.say(f"calibration: stand tall and still for {self.engine.config.standing_s:g} s to take the "
+                     "standing baseline again")
         for sensor in self.sensors:
             self._drain(sensor, final)
         if self._held is not None and len(self._held):

@@ -186,7 +186,8 @@ def _with_dashboard(run: LiveRun, feed: DashboardFeed, theme: str) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: run.stop())
     worker.start()
     try:
-        run_live_dashboard(feed, theme, on_close=run.stop, done=lambda: not worker.is_alive())
+        run_live_dashboard(feed, theme, on_close=run.stop, done=lambda: not worker.is_alive(),
+                           on_recalibrate=run.recalibrate)
     finally:
         run.stop()
         worker.join()

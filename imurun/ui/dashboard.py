@@ -8,6 +8,7 @@ two colours: left-foot step markers and the left hip's drop share one colour.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -106,7 +108,8 @@ class StepMarks:
 
 
 class Dashboard(QMainWindow):
-    """Draws the latest DashboardFeed snapshot; `controls` (replay buttons) go above the numbers."""
+    """Draws the latest DashboardFeed snapshot; `controls` (replay buttons) go above the numbers.
+    `on_recalibrate` (a live run's): a Recalibrate button and key B take the standing baseline again."""
 
     def __init__(
         self,
@@ -114,6 +117,7 @@ class Dashboard(QMainWindow):
         theme: str | Theme = "dark",
         controls: QWidget | None = None,
         view: str = "full",
+        on_recalibrate: Callable[[], None] | None = None,
     ):
         super().__init__()
         self.feed = feed
@@ -141,6 +145,12 @@ class Dashboard(QMainWindow):
         self.setCentralWidget(central)
         self.status_label = QLabel()
         self.statusBar().addWidget(self.status_label, 1)
+        self.on_recalibrate = on_recalibrate
+        if on_recalibrate is not None:
+            button = QPushButton("Recalibrate (B)")
+            button.setToolTip("the runner stands tall and still: the standing baseline is taken again")
+            button.clicked.connect(on_recalibrate)
+            self.statusBar().addPermanentWidget(button)
         self.set_view(view)
 
         self._timer = QTimer(self)
@@ -317,6 +327,8 @@ class Dashboard(QMainWindow):
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.key() == Qt.Key.Key_C:
             self.set_view("coach" if self.view == "full" else "full")
+        elif event.key() == Qt.Key.Key_B and self.on_recalibrate is not None:
+            self.on_recalibrate()
         else:
             super().keyPressEvent(event)
 
@@ -463,7 +475,7 @@ class Dashboard(QMainWindow):
             f"packet loss: {st.packet_loss * 100:.1f} %",
             f"gaps: {st.gaps}",
             f"battery: {battery}",
-            f"calibration: {st.calibration}",
+            f"calibration: {st.flags.get('calibration', st.calibration)}",  # e.g. waiting to stand
             f"activity: {st.activity}",
             f"recording: {info.recording or 'none'}",
         ]

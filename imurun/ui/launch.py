@@ -110,12 +110,14 @@ def run_live_dashboard(
     theme: str = "dark",
     on_close: Callable[[], None] | None = None,
     done: Callable[[], bool] | None = None,
+    on_recalibrate: Callable[[], None] | None = None,
 ) -> int:
     """Show `feed` (filled by a live run's engine thread) until the window is closed.
 
     Call from the main thread; start the BLE/engine thread first and make `on_close` stop it.
     `done` is polled 5 times a second; when it returns True (the run ended by itself) the window
-    closes, since only the Qt thread may close it.
+    closes, since only the Qt thread may close it. `on_recalibrate` (thread-safe) backs the
+    window's Recalibrate button.
     """
     require_display()
     app = qt_app()
@@ -123,7 +125,7 @@ def run_live_dashboard(
 
     from imurun.ui.dashboard import Dashboard
 
-    window = Dashboard(feed, theme=theme)
+    window = Dashboard(feed, theme=theme, on_recalibrate=on_recalibrate)
     window.resize(*WINDOW_SIZE)
     window.show()
     window.start()
