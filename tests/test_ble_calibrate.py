@@ -227,3 +227,25 @@ def test_dashboard_status_bar_says_waiting_then_calibrated():
         window.close()
         window.deleteLater()
         app.processEvents()
+
+
+def test_recalibrate_mid_run_prompts_again_and_is_never_missed():
+    """The dashboard's Recalibrate: the engine flags `calibration` until a new standing baseline;
+    the runner hears the prompt again, keeps running a while (the old baseline stays: not missed),
+    then stands still and hears "Calibrated"."""
+    guide, _ = guide_with()
+    waiting = {"calibration": "waiting for 2 s of standing still"}
+
+    def block(t, activity, steps, flags):
+        status = Status(t=t, calibration="standing", activity=activity, flags=flags)
+        out = EngineOutput(empty_steps(steps), status)
+        guide.consume(SampleBlock(np.array([t]), np.zeros((1, 3)), np.zeros((1, 3))), out)
+
+    drive([guide], still(0.02, 2.3) + still(2.3, 3.0, "standing"))
+    for t in np.arange(3.0, 30.0, 0.5):
+        block(t, "run", 1, waiting if t >= 20.0 else {})  # Recalibrate pressed at 20 s
+    for t in np.arange(30.0, 32.0, 0.5):
+        block(t, "still", 0, waiting)
+    block(32.0, "still", 0, {})
+    assert [text for _, text in guide.said] == [W.calibrate, W.calibrated, W.calibrate, W.calibrated]
+    assert [t for t, _ in guide.said][2:] == [20.0, 32.0] and guide.stage == "calibrated"

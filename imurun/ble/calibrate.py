@@ -12,6 +12,9 @@ way.
   or any step delivered without a standing baseline): "Calibration missed ...", once. A few
   steps into position and then standing still is not missed. A standing period later in the run
   still calibrates (the engine's rule), and is then said.
+- Recalibrate mid-run (the dashboard's button: the engine flags `calibration` until it has a new
+  baseline): the prompt again, then "Calibrated" once it is taken; never "missed", since the old
+  baseline stays in use meanwhile.
 
 No cue can come first: the engine holds steps back until a baseline exists (one emitted earlier
 counts as a miss), the coach only coaches steps (and waits `quiet_start_s` of running), and this
@@ -59,6 +62,7 @@ class CalibrationGuide:
         self.feed = feed
         self.console = console
         self.stage = "start"
+        self.recalibrating = False
         self.said: list[tuple[float, str]] = []
         if coach is not None:
             coach.prepare([wording.calibrate, wording.calibrated, wording.calibration_missed])
@@ -66,14 +70,18 @@ class CalibrationGuide:
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
         t = float(block.t[-1]) if len(block) else out.status.t
         status, w = out.status, self.wording
-        if self.stage == "start":
+        asked = "calibration" in status.flags  # Engine.recalibrate(): waiting for a new baseline
+        moved = status.calibration == "gait" or len(out.steps) > 0
+        if self.stage == "start" or (asked and not self.recalibrating):
             self.stage = "waiting"
+            self.recalibrating = asked
             self._say(t, w.calibrate, "waiting for the runner to stand still", WAITING)
-        if status.calibration == "standing" and self.stage in ("waiting", "missed"):
+        if status.calibration == "standing" and not asked and self.stage in ("waiting", "missed"):
             why = "standing baseline taken" + (", replacing the gait's" if self.stage == "missed" else "")
             self.stage = "calibrated"
+            self.recalibrating = False
             self._say(t, w.calibrated, why, "")
-        elif self.stage == "waiting" and (status.calibration == "gait" or len(out.steps)):
+        elif self.stage == "waiting" and not self.recalibrating and moved:
             self.stage = "missed"
             low = status.flags.get("pelvic_drop_deg", "no standing calibration")
             self._say(t, w.calibration_missed, f"moved off before standing still; {low}; "
