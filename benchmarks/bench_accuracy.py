@@ -35,7 +35,7 @@ from imurun.core.engine import Engine  # noqa: E402
 from imurun.session.reader import read_session  # noqa: E402
 from imurun.session.truth import read_bouts_csv, read_steps_csv  # noqa: E402
 from imurun.sources.simulate import simulate  # noqa: E402
-from imurun.validate import inside_bouts, match, pooled, score  # noqa: E402
+from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score  # noqa: E402
 
 SCENARIOS = ("easy-run", "fatigue", "overstride", "intervals", "loose-mount", "walk", "trunk")
 RUNNING = ("easy-run", "fatigue", "overstride", "loose-mount", "trunk")
@@ -137,10 +137,11 @@ def real_data() -> tuple[list[list[str]], list[list[str]], str]:
             theirs.append((block.t[-1], mob, truth, bouts))
         peaks, trial_bumps = _visibility(out.signals, truth)
         bumps.append(trial_bumps)
-        ref = inside_bouts(truth["t"], bouts, 0.1)
-        det = out.steps[inside_bouts(out.steps["t"], bouts, 0.1)]
+        tol = PRIMARY_TOLERANCE_S  # as score() matches them
+        ref = inside_bouts(truth["t"], bouts, tol)
+        det = out.steps[inside_bouts(out.steps["t"], bouts, tol)]
         hit = np.zeros(len(truth), bool)
-        hit[np.flatnonzero(ref)[match(det["t"], truth["t"][ref], 0.1)[1]]] = True
+        hit[np.flatnonzero(ref)[match(det["t"], truth["t"][ref], tol)[1]]] = True
         found_peaks.append(peaks[hit])
         for k in np.flatnonzero(ref & ~hit):
             near = det["t"][np.argmin(np.abs(det["t"] - truth["t"][k]))] if len(det) else np.nan

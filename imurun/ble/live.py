@@ -245,7 +245,7 @@ class LiveRun:
         s = sensor.stream.feed(packets, host)
         if len(s) == 0:
             return
-        if sensor.role == "pelvis" and len(s.t):
+        if sensor.role == "pelvis":
             self._pelvis_host0 = min(self._pelvis_host0, float(np.min(s.host_t - s.t)))
         s = self._record(sensor, s)
         if sensor.role == "trunk":
