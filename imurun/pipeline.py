@@ -40,4 +40,9 @@ def run_pipeline(
             for sink in sinks:
                 sink.consume(block, out)
             status = out.status
+        out = engine.finish()  # the last step of the last bout, and any held for the alignment
+        if len(out.steps):
+            for sink in sinks:
+                sink.consume(SampleBlock.empty(), out)
+        status = out.status
     return status

@@ -87,13 +87,13 @@ class ConsolePrinter:
             for step in out.steps:
                 print(step_line(step), file=self.stream)
             return
-        if len(block) == 0:
-            return
-        second = int(block.t[-1] // 1.0)
-        if self._second is not None and second != self._second:
-            print(second_line(self._second, self._status, self._steps_in_second), file=self.stream)
-            self._steps_in_second = 0
-        self._second, self._status = second, out.status
+        if len(block):  # an empty block brings the steps owed at the end: the last second's
+            second = int(block.t[-1] // 1.0)
+            if self._second is not None and second != self._second:
+                print(second_line(self._second, self._status, self._steps_in_second), file=self.stream)
+                self._steps_in_second = 0
+            self._second = second
+        self._status = out.status
         self._steps_in_second += len(out.steps)
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from imurun.core import jitcache
 from imurun.core import state as S
-from imurun.core.kernel import N_SIG, STEP_COLS, process_block
+from imurun.core.kernel import N_SIG, STEP_COLS, finish, process_block
 from imurun.core.metrics import N_M
 from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
 
@@ -136,6 +136,15 @@ class Engine:
             _to_signals(sig) if self.emit_signals else None,
         )
 
+    def finish(self) -> EngineOutput:
+        """End of the stream: the rows still owed, i.e. the last IC's step (its interval unknown:
+        NaN step time and cadence) and the steps held for the forward axis (flagged `alignment`).
+        Offline analysis calls this so that a short clip loses no step; the engine stays usable."""
+        rows = np.empty((_rows_needed(0), STEP_COLS))
+        k = finish(self._buf, self._c, rows)
+        return EngineOutput(_to_steps(rows, k), partial(_status, self.state.f.copy(), self.config.standing_s),
+                            np.zeros(0, SIGNAL_DTYPE) if self.emit_signals else None)
+
     def recalibrate(self) -> None:
         """Take the standing baseline again from the next still period of `standing_s` (the runner
         stands tall and still). Until then the current baseline stays in use."""
@@ -203,6 +212,10 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro
         flags["side"] = "low confidence: no gyroscope (sides from sideways acceleration before each IC)"
         flags["tilt_deg"] = "low confidence: no gyroscope (mean posture from the accelerometer)"
+    if f[S.N_OPEN_END] > 0:
+        flags["step_time_s"] = flags["cadence_spm"] = (
+            f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval unknown)"
+        )
     if f[S.N_MOUNT] > 0:
         flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
     return Status(
@@ -223,6 +236,7 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         rate_changes=int(f[S.N_RATE_CHANGES]),
         mount_changes=int(f[S.N_MOUNT]),
         trunk=bool(f[S.TRUNK]),
+        bout_end_steps=int(f[S.N_OPEN_END]),
         flags=flags,
     )
 

@@ -77,6 +77,7 @@ class Status:
     rate_changes: int = 0
     mount_changes: int = 0  # sensor slipped: alignment re-estimated
     trunk: bool = False  # a trunk sensor is feeding lumbar_ext_deg / trunk_lean_deg
+    bout_end_steps: int = 0  # rows of a bout's last step: NaN step time and cadence (no next IC)
     # metric column -> why it is a proxy or has low confidence (empty = all good)
     flags: dict[str, str] = field(default_factory=dict)
 

@@ -107,7 +107,9 @@ NO_GYRO_N = 85  # consecutive samples with an accelerometer reading and no gyros
 ACC_ONLY = 86  # 1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode
 SWAY_AMP = 87  # EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)
 TRUNK_NO_GYRO = 88  # 1 while the trunk sensor streams no gyroscope (NaN)
-N_F = 89
+LAST_IC_OPEN = 89  # 1 while the last IC closed a step and its own step has no next IC yet
+N_OPEN_END = 90  # steps emitted without a next IC (a bout's last step): interval unknown
+N_F = 91
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
@@ -144,8 +146,9 @@ R_TAX, R_TAY, R_TAZ = 14, 15, 16  # trunk: linear acceleration in the trunk sens
 N_R = 17
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
-# IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time, toe-off time (NaN unknown),
-# absolute sample indices of this IC and the next
+# IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time (NaN: a bout's last step, whose
+# metrics cover one typical step after its IC), toe-off time (NaN unknown), absolute sample indices
+# of this IC and of the next (or of the end of that typical step)
 P_T, P_SIDE, P_KIND, P_T1, P_TO, P_I0, P_I1 = 0, 1, 2, 3, 4, 5, 6
 N_P = 7
 MAX_PENDING = 64
