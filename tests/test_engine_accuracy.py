@@ -215,19 +215,21 @@ def test_standing_only_gives_no_steps():
 def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
-    assert _f1(s, 100) >= 0.90  # issue target 0.93: not met (0.906, see docs/engine.md)
-    # issue target 0.95, met (0.958 = 69 of 72; the 72nd is the first step of a bout the reference
-    # marks twice, R and L 10 ms apart: either side is wrong against one of them)
+    assert _f1(s, 100) >= 0.90  # issue target 0.95: not met (0.902, see docs/engine.md)
+    # issue target 0.97, not met (0.959; one step starts a bout the reference marks twice, R and L
+    # 10 ms apart: either side is wrong against one of them)
     assert s["side"]["accuracy"] >= 0.955
-    assert s["bouts"]["cadence_mae_spm"] <= 3.0  # issue target 3 spm, met (2.81)
+    # issue target 3 spm, not met on this person (5.91: the bout at 94.5 s gains an IC 0.27 s into
+    # it, the 28.6 s bout holds a 2 s pause); 2.81 before the low-pass that the ten others needed
+    assert s["bouts"]["cadence_mae_spm"] <= 6.0
 
 
 def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    assert _f1(s, 100) >= 0.87  # 0.876
-    assert s["side"]["accuracy"] >= 0.95  # 0.955
+    assert _f1(s, 100) >= 0.89  # 0.899
+    assert s["side"]["accuracy"] >= 0.95  # 0.958
     assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.9 ms: the walking IC does not move with the rate
     assert s["bouts"]["cadence_mae_spm"] <= 4.4  # 4.32 (2.81 at 100 Hz): 19 spm in Test11's 28.6-33.3 s
 
@@ -249,20 +251,22 @@ def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
     return np.array(shown)
 
 
-@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 28, 30), ("walk", 90, 95)])
+@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 28, 30), ("walk", 140, 145)])
 def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
-    """Issue target p95 <= 100 ms at 200 Hz. Running: 24 / 26 ms (p50 / p95; 19 / 21 before the
-    landing waited a sample for its tangent). Walking: 85 / 88 ms, the loading peak confirmed by
-    its fall (181 / 185 ms when every peak waited 150 ms)."""
+    """Issue target p95 <= 100 ms at 200 Hz, for running. Running: 24 / 26 ms (p50 / p95; 19 / 21
+    before the landing waited a sample for its tangent). Walking: 135 / 141 ms, the 4 Hz low-passed
+    loading peak confirmed by its fall (85 / 88 ms on the raw peak, which counted the bumps between
+    real steps as steps: the real walks of ten new people F1@100 0.84 -> 0.91)."""
     sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
     d = _ic_delays(sim.rate_hz, sim.t, sim.acc, sim.gyr, sim.steps["t"]) * 1e3
     assert d.size >= 0.9 * np.sum(sim.steps["t"] > 5.0)
     assert np.percentile(d, 50) <= p50_ms and np.percentile(d, 95) <= p95_ms, np.percentile(d, [50, 95])
 
 
-def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
-    """Real walking at 100 Hz: median 120 ms, p95 188 ms after the reference IC (220 / 290 ms when
-    every peak waited 150 ms): the issue's ~100 ms is not met here, where peaks come late."""
+def test_a_real_walking_ic_is_known_a_sixth_of_a_second_after_it():
+    """Real walking at 100 Hz: median 160 ms, p95 254 ms after the reference IC (120 / 188 ms on the
+    raw loading peak, before the 4 Hz low-pass that stopped bumps between steps counting as steps;
+    220 / 290 ms when every peak waited 150 ms): ~100 ms is not met here, where peaks come late."""
     d = []
     for name in REAL_TRIALS:
         header, block = read_session(REAL / f"{name}.csv")
@@ -270,4 +274,4 @@ def test_a_real_walking_ic_is_known_an_eighth_of_a_second_after_it():
         d.append(_ic_delays(header.sample_rate_hz, block.t, block.acc, block.gyr, truth, tol_s=0.1))
     d = np.concatenate(d) * 1e3
     p50, p95 = np.percentile(d, [50, 95])
-    assert d.size >= 65 and p50 <= 130 and p95 <= 200, (p50, p95)
+    assert d.size >= 65 and p50 <= 170 and p95 <= 265, (p50, p95)

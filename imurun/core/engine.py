@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import butter
 
 from imurun.core import jitcache
 from imurun.core import state as S
@@ -53,7 +54,9 @@ class EngineConfig:
     standing_s: float = 2.0  # still this long = a standing calibration
     flight_sf_g: float = 0.3  # vertical specific force below which the runner is airborne
     contact_sf_g: float = 0.5  # its crossing marks landing and toe-off edges
-    walk_peak_sf_g: float = 1.06  # walking: smallest loading peak that counts as a step
+    walk_lp_hz: float = 4.0  # walking: low-pass whose maxima are the steps (one per step up to 240 spm)
+    walk_peak_sf_g: float = 1.03  # walking: smallest low-passed loading peak that counts as a step
+    walk_ic_window_s: float = 0.25  # walking: the IC is the steepest rise this long before that peak
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
     min_step_s: float = 0.25  # 240 spm
     max_step_s: float = 1.6  # 37.5 spm
@@ -181,6 +184,9 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     c[S.C_SAT_GYR] = cfg.sat_gyr_rad_s
     c[S.C_FWD_MIN_S] = cfg.forward_min_s
     c[S.C_MOUNT_DEG] = cfg.mount_moved_deg
+    b, a = butter(2, min(cfg.walk_lp_hz, 0.4 * rate), fs=rate)
+    c[S.C_WLP : S.C_WLP + 5] = b[0], b[1], b[2], a[1], a[2]
+    c[S.C_WALK_IC_WIN] = cfg.walk_ic_window_s
     return c
 
 

@@ -17,21 +17,21 @@ be guessed from two samples up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
-A smoothed sf maximum above C_WALK_PEAK_SF is a step once sf has fallen back by 45 % of the peak's
-height above 1 g, at least 30 ms after it. The loading peak follows the IC by ~70 ms (below) and
-falls steeply, so the IC is known a median 85 ms (p95 88) after it on simulated walking at 200 Hz
-and 120 ms (p95 188) on the real recordings; it was 181 and 220 ms when every peak waited 150 ms.
-At 50 % the simulator's p95 was 105 ms (its impact ringing crests again), with the same real-data
-scores; at 40 % the real recordings lose a step. A peak above
-1.6 g (3 of the 131 walking peaks in the real recordings; running stance peaks are 2-3 g) or one
-within a second of a flight still waits 150 ms: a flight in that time makes it a push-off into
-running, not a step. Its IC is the time of
-the steepest slope on the rise to that peak minus C_WALK_IC_OFFSET (20 ms). The slope of two samples
-belongs to the instant between them, and its maximum is placed between samples by a parabola through
-the three slopes around it, so the IC time does not depend on the sample rate (100 Hz walking:
-bias 2 ms, cadence MAE 0.7 spm on the simulator; it was 7 ms and 0.8-1.3 spm on the sample grid).
+Steps are the maxima of sf low-passed at walk_lp_hz (4 Hz, 2nd-order Butterworth, causal; the
+offline lower-back methods smooth the same way before they look for ICs, e.g. McCamley's Gaussian
+wavelet): one maximum per step up to ~240 spm, where the raw signal of other people has a
+pre-loading bump or a bump between steps as high as a faint step (the ten voisard2023 walkers:
+F1@100 0.84 on raw peaks, 0.91 low-passed). A maximum above C_WALK_PEAK_SF is a step once the
+low-passed sf has fallen from it by WALK_FALL (30 %) of the walk's typical step peak (an EMA over
+the ICs found), at least 30 ms after it, so a small bump needs the same fall as a step. The IC
+is the steepest slope of lightly smoothed sf (15 ms) in the C_WALK_IC_WIN (0.25 s) before that
+maximum, minus C_WALK_IC_OFFSET (20 ms), placed between samples by a parabola through the three
+slopes (IC times do not move with the sample rate). The low-pass costs latency: a walking IC is
+known 135 / 141 ms (p50 / p95) after it on simulated walking at 200 Hz, 160 / 254 ms on the real
+walks of HA_001 (85 / 88 and 120 / 188 ms on raw peaks). A peak above 1.6 g, or one within a
+second of a flight, still waits 150 ms: a flight in that time makes it a push-off into running.
 On the reference recordings the steepest rise follows the IC by a median ~25 ms (MAD 19 ms), the
-peak by ~70 ms (MAD 20 ms, but a long tail in slow, turning steps), hence the slope, not the peak.
+peak by ~70 ms (a long tail in slow, turning steps), hence the slope, not the peak.
 
 Side (McCamley et al. 2012, as in mobgap's LrcMcCamley): the band-passed angular velocity about the
 vertical axis is negative at a left IC and positive at a right IC. Where it is too weak to trust,
@@ -46,45 +46,44 @@ from numba import njit
 
 from imurun.core.state import (
     ARMED,
-    AV_LP,
     AV_PREV,
     C_CROSS_SF,
     C_FLIGHT_SF,
     C_MIN_STEP,
     C_WALK_IC_OFFSET,
+    C_WALK_IC_WIN,
     C_WALK_PEAK_SF,
     CAD_EMA,
-    DSF_PREV,
     FASTMATH,
     FLIGHT_TIME,
     LAND_SLOPE,
     LAND_T,
     LAST_FLIGHT_T,
     LAST_IC_T,
-    PEAK_RISE_T,
     PEAK_T,
     PEAK_V,
-    RISE_PREV,
-    RISE_SLOPE,
-    RISE_T,
-    RISE_WAIT,
+    R_DSF,
+    R_T,
     TO_T,
     WALK_PEAK,
+    WLP_Y,
+    WPEAK_REF,
 )
 
 KIND_WALK = 0.0
 KIND_RUN = 1.0
 RUN_MODE_S = 1.0  # a flight phase within this time = running mode
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
-WALK_FALL = 0.45  # a walking peak is confirmed when sf fell back by this share of its height over 1 g,
+WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
+WALK_FALL = 0.3  # a walking peak is confirmed when the low-passed sf fell by this share of the walk's peaks,
 WALK_FALL_MIN_S = 0.03  # no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after WALK_CONFIRM_S
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def detect_ic(f, c, t, dt, sf, dsf, gap):
-    """Update detector state with one sample (sf and the slope of its smoothed value, g and g/s);
-    `gap`: samples were lost just before this one (dt is then the time since the last sample).
+def detect_ic(f, c, ring, idx, t, dt, sf, gap):
+    """Update detector state with one sample (sf, g, already in the ring at `idx`); `gap`: samples
+    were lost just before this one (dt is then the time since the last sample).
 
     Returns (found, t_ic, kind).
     """
@@ -127,23 +126,9 @@ def detect_ic(f, c, t, dt, sf, dsf, gap):
             # cross earlier), so later crossings overwrite earlier ones
             t_cross = t - (sf - lvl) / slope
             f[TO_T] = t_cross + min(lvl / -slope, 0.05)
-    # walking: a confirmed maximum of the smoothed vertical specific force, not followed by a
+    # walking: a confirmed maximum of the low-passed vertical specific force, not followed by a
     # flight (that would be a push-off into a running stride, whose landing is the IC)
-    x = f[AV_LP]
-    if f[RISE_WAIT] == 1.0:
-        f[RISE_WAIT] = 0.0
-        ym, y0 = f[RISE_PREV], f[RISE_SLOPE]
-        curv = ym - 2.0 * y0 + dsf
-        if dsf <= y0 and curv < 0.0:  # parabola through the three slopes: sub-sample maximum
-            f[RISE_T] += dt * min(0.5, max(-0.5, 0.5 * (ym - dsf) / curv))
-    if dsf <= 0.0:
-        f[RISE_SLOPE] = 0.0  # the current rise ended
-    elif dsf > f[RISE_SLOPE]:
-        f[RISE_SLOPE] = dsf
-        f[RISE_T] = t - 0.5 * dt  # a difference of two samples is the slope between them
-        f[RISE_PREV] = f[DSF_PREV]
-        f[RISE_WAIT] = 1.0
-    f[DSF_PREV] = dsf
+    x = f[WLP_Y]
     if f[FLIGHT_TIME] > 0.0:
         f[PEAK_V] = 0.0
         return found, t_ic, kind
@@ -153,25 +138,51 @@ def detect_ic(f, c, t, dt, sf, dsf, gap):
     if x > f[PEAK_V]:
         f[PEAK_V] = x
         f[PEAK_T] = t
-        f[PEAK_RISE_T] = f[RISE_T]
-    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, t, x):
-        t_ic = f[PEAK_RISE_T] - c[C_WALK_IC_OFFSET]
+    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, c, t, x):
+        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - c[C_WALK_IC_WIN], f[PEAK_T]) - c[C_WALK_IC_OFFSET]
         found = True
+        h = f[PEAK_V] - 1.0
+        f[WPEAK_REF] = h if f[WPEAK_REF] == 0.0 else f[WPEAK_REF] + WPEAK_ALPHA * (h - f[WPEAK_REF])
         f[WALK_PEAK] = f[PEAK_V]
         f[PEAK_V] = 0.0
     elif t - f[PEAK_T] > 0.5:
         f[PEAK_V] = x  # forget stale sub-threshold maxima
         f[PEAK_T] = t
-        f[PEAK_RISE_T] = t
     return found, t_ic, kind
 
 
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _steepest_rise(ring, idx, t0, t1):
+    """Time of the steepest slope of smoothed sf (ring R_DSF) within [t0, t1], placed between
+    samples by a parabola through the three slopes around it (so it does not move with the rate).
+    A slope of two samples belongs to the instant between them."""
+    mask = ring.shape[0] - 1
+    best = -math.inf
+    k_best = idx
+    k = idx
+    while k > 0 and idx - k < mask - 1 and ring[k & mask, R_T] >= t0:
+        if ring[k & mask, R_T] <= t1 and ring[k & mask, R_DSF] > best:
+            best = ring[k & mask, R_DSF]
+            k_best = k
+        k -= 1
+    j = k_best & mask
+    t_best = ring[j, R_T] - 0.5 * (ring[j, R_T] - ring[(k_best - 1) & mask, R_T])
+    if k_best < idx and k_best > k + 1:
+        ym, yp = ring[(k_best - 1) & mask, R_DSF], ring[(k_best + 1) & mask, R_DSF]
+        curv = ym - 2.0 * best + yp
+        if curv < 0.0:
+            h = ring[(k_best + 1) & mask, R_T] - ring[j, R_T]
+            t_best += h * min(0.5, max(-0.5, 0.5 * (ym - yp) / curv))
+    return t_best
+
+
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _walk_peak_confirmed(f, t, x):
+def _walk_peak_confirmed(f, c, t, x):
     """The candidate walking peak is the step's loading peak: no higher one and no flight follows."""
+    if x > f[PEAK_V] - WALK_FALL * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
+        return False  # not fallen by a share of this walk's step peaks: a bump, not yet a step
     after = t - f[PEAK_T]
-    if after >= WALK_CONFIRM_S:
-        return True
-    fell = x <= f[PEAK_V] - WALK_FALL * (f[PEAK_V] - 1.0)
     running = t - f[LAST_FLIGHT_T] < RUN_MODE_S
-    return fell and after >= WALK_FALL_MIN_S and f[PEAK_V] <= WALK_FAST_MAX_SF and not running
+    if f[PEAK_V] > WALK_FAST_MAX_SF or running:
+        return after >= WALK_CONFIRM_S
+    return after >= WALK_FALL_MIN_S

@@ -372,6 +372,13 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         sf_lp = _lp(asf, f[S.AV_LP], sf) if not first else sf
         dsf = (sf_lp - f[S.AV_LP]) / dt if not first else 0.0
         f[S.AV_LP] = sf_lp
+        if first:  # the walking low-pass starts in its steady state at this sample's sf
+            f[S.WLP_Z1] = (1.0 - c[S.C_WLP]) * sf
+            f[S.WLP_Z2] = (c[S.C_WLP + 2] - c[S.C_WLP + 4]) * sf
+        y = c[S.C_WLP] * sf + f[S.WLP_Z1]
+        f[S.WLP_Z1] = c[S.C_WLP + 1] * sf - c[S.C_WLP + 3] * y + f[S.WLP_Z2]
+        f[S.WLP_Z2] = c[S.C_WLP + 2] * sf - c[S.C_WLP + 4] * y
+        f[S.WLP_Y] = y
         wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
 
         idx = int(f[S.N_SAMPLES])
@@ -383,6 +390,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             ring[j, S.R_UX + k] = up[k]
             ring[j, S.R_TUX + k] = tup[k]
         ring[j, S.R_WX], ring[j, S.R_WY], ring[j, S.R_WZ] = wc0, wc1, wc2
+        ring[j, S.R_DSF] = dsf
         if has_trunk:
             for k in range(3):
                 talin[k] = tacc[i, k] - G * tup[k]
@@ -420,7 +428,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _end_bout(st, c, idx)
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
-        found, t_ic, kind = detect_ic(f, c, ti, dt, sf, dsf, gap)
+        found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, gap)
         if found:
             last_t = f[S.LAST_IC_T]
             interval = t_ic - last_t if math.isfinite(last_t) else np.inf

@@ -81,13 +81,13 @@ GAP_RUN_LOST = 59
 GAP_RUN_TIME = 60
 SIDE_E = 61  # parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)
 ROLL_AMP = 62  # EMA of |roll side evidence| at ICs
-RISE_SLOPE = 63  # walking: steepest slope of the current rise of smoothed sf (g/s) and its time
-RISE_T = 64
-PEAK_RISE_T = 65  # time of the steepest slope on the rise to the current candidate peak
-DSF_PREV = 29  # walking: the previous sample's slope, and the one before the steepest (g/s)
-RISE_PREV = 32
+WLP_Y = 29  # walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps
+WLP_Z1 = 32  # ... and the two states of its biquad (transposed direct form II)
+WLP_Z2 = 34
 RECAL = 35  # 1 from Engine.recalibrate() until the new standing baseline is taken
-RISE_WAIT = 34  # 1: the steepest slope was the last sample's; the next one refines its time
+LAST_IC_OPEN = 63  # 1 (walking) or 2 (running) while the last IC closed a step and has no next IC yet
+N_OPEN_END = 64  # steps emitted without a next IC (a bout's last step): interval unknown
+TRUNK_NO_GYRO = 65  # 1 while the trunk sensor streams no gyroscope (NaN)
 PREV_YAW_MIN = 66  # yaw path of the previous emitted step (relative to its IC), deg
 PREV_YAW_MAX = 67
 PREV_YAW_END = 68
@@ -106,10 +106,8 @@ REF_UP = 82  # (3 slots) reference gait-mean up for slip detection (0,0,0: not y
 NO_GYRO_N = 85  # consecutive samples with an accelerometer reading and no gyroscope (NaN)
 ACC_ONLY = 86  # 1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode
 SWAY_AMP = 87  # EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)
-TRUNK_NO_GYRO = 88  # 1 while the trunk sensor streams no gyroscope (NaN)
-LAST_IC_OPEN = 89  # 1 while the last IC closed a step and its own step has no next IC yet
-N_OPEN_END = 90  # steps emitted without a next IC (a bout's last step): interval unknown
-N_F = 91
+WPEAK_REF = 88  # walking: EMA of the low-passed loading peaks of the ICs found (g above 1 g)
+N_F = 89
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
@@ -133,7 +131,9 @@ C_SAT_ACC = 15  # saturation limits, m/s^2 and rad/s
 C_SAT_GYR = 16
 C_FWD_MIN_S = 17  # gait time before the forward axis is trusted, s
 C_MOUNT_DEG = 18  # gait-mean up this far from the calibrated up = the sensor moved
-N_C = 19
+C_WLP = 19  # (5 slots) walking low-pass biquad b0, b1, b2, a1, a2 (a0 = 1)
+C_WALK_IC_WIN = 24  # walking: the IC is the steepest rise within this long before the low-passed peak, s
+N_C = 25
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
 R_T = 0
@@ -143,7 +143,8 @@ R_UX, R_UY, R_UZ = 5, 6, 7  # up direction in the sensor frame (AHRS)
 R_WX, R_WY, R_WZ = 8, 9, 10  # bias-corrected angular velocity, sensor frame, rad/s
 R_TUX, R_TUY, R_TUZ = 11, 12, 13  # trunk: up direction in the trunk sensor frame
 R_TAX, R_TAY, R_TAZ = 14, 15, 16  # trunk: linear acceleration in the trunk sensor frame
-N_R = 17
+R_DSF = 17  # slope of the lightly smoothed sf (g/s): where a walking IC's loading rises steepest
+N_R = 18
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
 # IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time (NaN: a bout's last step, whose
