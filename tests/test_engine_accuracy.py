@@ -216,9 +216,10 @@ def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
     assert _f1(s, 100) >= 0.90  # issue target 0.95: not met (0.902, see docs/engine.md)
-    # issue target 0.97, not met (0.959; one step starts a bout the reference marks twice, R and L
-    # 10 ms apart: either side is wrong against one of them)
-    assert s["side"]["accuracy"] >= 0.955
+    # issue target 0.97, not met (0.865). Sides come from the yaw rate alone now: this person's
+    # pelvic roll into an IC has the opposite sign to the ten voisard2023 walkers', so the roll term
+    # tuned here (0.959) put them at 0.80 (0.927 without it); see docs/engine.md
+    assert s["side"]["accuracy"] >= 0.86
     # issue target 3 spm, not met on this person (5.91: the bout at 94.5 s gains an IC 0.27 s into
     # it, the 28.6 s bout holds a 2 s pause); 2.81 before the low-pass that the ten others needed
     assert s["bouts"]["cadence_mae_spm"] <= 6.0
@@ -229,7 +230,7 @@ def test_real_walking_recordings_at_50_hz_floor():
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
     assert _f1(s, 100) >= 0.89  # 0.899
-    assert s["side"]["accuracy"] >= 0.95  # 0.958
+    assert s["side"]["accuracy"] >= 0.84  # 0.845 (0.958 with the roll term tuned on this person)
     assert abs(s["timing"]["bias_ms"]) <= 5.0  # +2.9 ms: the walking IC does not move with the rate
     assert s["bouts"]["cadence_mae_spm"] <= 4.4  # 4.32 (2.81 at 100 Hz): 19 spm in Test11's 28.6-33.3 s
 

@@ -39,6 +39,8 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+SIDE_WALK_BEFORE_S = 0.25  # walking: the yaw rate from this long before an IC ...
+SIDE_WALK_AFTER_S = 0.05  # ... to this long after it
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
@@ -445,13 +447,13 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 if f[S.ACC_ONLY] == 1.0:
                     ev = _sway_evidence(st, idx, since, stride, dtn)
                 else:
-                    to = max(0.0, since - 0.1)
-                    yaw = side_evidence(ring, idx, S.R_WX, None, since + 0.1, to, stride, dtn)
+                    if kind == KIND_RUN:
+                        to = max(0.0, since - 0.1)
+                        yaw = side_evidence(ring, idx, S.R_WX, None, since + 0.1, to, stride, dtn)
+                    else:
+                        to = max(0.0, since - SIDE_WALK_AFTER_S)
+                        yaw = side_evidence(ring, idx, S.R_WX, None, since + SIDE_WALK_BEFORE_S, to, stride, dtn)
                     ev = _per_amplitude(f, S.YAW_AMP, yaw)
-                    if kind != KIND_RUN and f[S.FWD_READY] == 1.0:
-                        # walking: the pelvis rolls left-side-down into a left IC (reference recordings)
-                        ro = side_evidence(ring, idx, S.R_WX, st.fwd, since + 0.1, since, stride, dtn)
-                        ev += _per_amplitude(f, S.ROLL_AMP, ro)
                 # sides alternate: carry the previous evidence over with its sign flipped
                 f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
                 side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
