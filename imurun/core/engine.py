@@ -53,12 +53,15 @@ class EngineConfig:
     still_acc_ms2: float = 0.4
     standing_s: float = 2.0  # still this long = a standing calibration
     flight_sf_g: float = 0.3  # vertical specific force below which the runner is airborne
+    min_flight_s: float = 0.02  # this long below flight_sf_g is a flight phase (running)
     contact_sf_g: float = 0.5  # its crossing marks landing and toe-off edges
     walk_lp_hz: float = 4.0  # walking: low-pass whose maxima are the steps (one per step up to 240 spm)
     walk_peak_sf_g: float = 1.03  # walking: smallest low-passed loading peak that counts as a step
     walk_ic_window_s: float = 0.25  # walking: the IC is the steepest rise this long before that peak
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
-    min_step_s: float = 0.25  # 240 spm
+    min_step_s: float = 0.25  # 240 spm, walking
+    # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
+    min_run_step_s: float = 0.22
     max_step_s: float = 1.6  # 37.5 spm
     max_gap_s: float = 0.25  # longer gaps break the step sequence
     sat_acc_ms2: float = 15.9 * 9.80665
@@ -187,6 +190,8 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     b, a = butter(2, min(cfg.walk_lp_hz, 0.4 * rate), fs=rate)
     c[S.C_WLP : S.C_WLP + 5] = b[0], b[1], b[2], a[1], a[2]
     c[S.C_WALK_IC_WIN] = cfg.walk_ic_window_s
+    c[S.C_MIN_FLIGHT] = cfg.min_flight_s
+    c[S.C_MIN_RUN_STEP] = cfg.min_run_step_s
     return c
 
 

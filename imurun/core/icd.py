@@ -49,6 +49,7 @@ from imurun.core.state import (
     AV_PREV,
     C_CROSS_SF,
     C_FLIGHT_SF,
+    C_MIN_FLIGHT,
     C_MIN_STEP,
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
@@ -63,6 +64,7 @@ from imurun.core.state import (
     PEAK_T,
     PEAK_V,
     R_DSF,
+    R_SF,
     R_T,
     TO_T,
     WALK_PEAK,
@@ -73,6 +75,10 @@ from imurun.core.state import (
 KIND_WALK = 0.0
 KIND_RUN = 1.0
 RUN_MODE_S = 1.0  # a flight phase within this time = running mode
+PEAK_SHARE = 0.8  # walking: a raw peak this close to the highest one (above 1 g) is the loading peak
+PEAK_DIP = 0.2  # ... and sf dips by this share of the highest one's height before rising again
+RISE_MAX_S = 0.1  # walking: the steepest loading rise is sought this far before the loading peak
+TO_MIN_S = 0.08  # running: falling crossings this soon after the IC are impact ringing, not toe-off
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
 WALK_FALL = 0.3  # a walking peak is confirmed when the low-passed sf fell by this share of the walk's peaks,
@@ -95,7 +101,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     # flight phases arm the running detector
     if sf < c[C_FLIGHT_SF]:
         f[FLIGHT_TIME] += dt
-        if f[FLIGHT_TIME] >= 0.02:
+        if f[FLIGHT_TIME] >= c[C_MIN_FLIGHT]:
             f[ARMED] = 1.0
             f[LAST_FLIGHT_T] = t
     else:
@@ -121,9 +127,9 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_SLOPE] = slope
         return found, t_ic, kind
     if t - f[LAST_FLIGHT_T] < RUN_MODE_S and prev >= lvl > sf and slope < 0.0:
-        if math.isfinite(f[LAST_IC_T]):
-            # the last falling crossing before the flight is the toe-off (impact ringing can
-            # cross earlier), so later crossings overwrite earlier ones
+        if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= TO_MIN_S:
+            # the first falling crossing after the impact is the toe-off: a shoulder after it
+            # (the swinging leg, soft tissue) can cross again on its way into the flight
             t_cross = t - (sf - lvl) / slope
             f[TO_T] = t_cross + min(lvl / -slope, 0.05)
     # walking: a confirmed maximum of the low-passed vertical specific force, not followed by a
@@ -139,7 +145,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[PEAK_V] = x
         f[PEAK_T] = t
     elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, c, t, x):
-        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - c[C_WALK_IC_WIN], f[PEAK_T]) - c[C_WALK_IC_OFFSET]
+        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - c[C_WALK_IC_WIN]) - c[C_WALK_IC_OFFSET]
         found = True
         h = f[PEAK_V] - 1.0
         f[WPEAK_REF] = h if f[WPEAK_REF] == 0.0 else f[WPEAK_REF] + WPEAK_ALPHA * (h - f[WPEAK_REF])
@@ -152,18 +158,46 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _steepest_rise(ring, idx, t0, t1):
-    """Time of the steepest slope of smoothed sf (ring R_DSF) within [t0, t1], placed between
-    samples by a parabola through the three slopes around it (so it does not move with the rate).
-    A slope of two samples belongs to the instant between them."""
+def _steepest_rise(ring, idx, t0):
+    """Time of the steepest slope of smoothed sf (ring R_DSF) on the rise into the loading peak
+    found in [t0, now], placed between samples by a parabola through the three slopes around it
+    (so it does not move with the rate). A slope of two samples belongs to the instant between
+    them. The window ends now, not at the low-passed maximum, which can precede the raw peak."""
     mask = ring.shape[0] - 1
-    best = -math.inf
-    k_best = idx
+    # the loading peak (the low-passed maximum lags it): the first raw peak in the window nearly
+    # as high as the highest, since impact ringing can crest higher a moment later
+    top = -math.inf
+    k_top = idx
     k = idx
     while k > 0 and idx - k < mask - 1 and ring[k & mask, R_T] >= t0:
-        if ring[k & mask, R_T] <= t1 and ring[k & mask, R_DSF] > best:
+        if ring[k & mask, R_SF] > top:
+            top = ring[k & mask, R_SF]
+            k_top = k
+        k -= 1
+    for kk in range(k + 2, k_top):
+        y = ring[kk & mask, R_SF]
+        if (y - 1.0 < PEAK_SHARE * (top - 1.0) or y < ring[(kk - 1) & mask, R_SF]
+                or y < ring[(kk + 1) & mask, R_SF]):
+            continue
+        dip = y  # a peak of its own only if sf dips clearly before rising above it again
+        kn = kk + 1
+        while kn <= k_top and ring[kn & mask, R_SF] <= y:
+            dip = min(dip, ring[kn & mask, R_SF])
+            kn += 1
+        if y - dip >= PEAK_DIP * (top - 1.0):
+            k_top = kk
+            break
+    # the steepest slope on the rise into it (a loading rise lasts well under RISE_MAX_S)
+    best = -math.inf
+    k_best = k_top
+    k = k_top
+    t_rise = max(t0, ring[k_top & mask, R_T] - RISE_MAX_S)
+    while k > 0 and k_top - k < mask - 1 and ring[k & mask, R_T] >= t_rise:
+        if ring[k & mask, R_DSF] > best:
             best = ring[k & mask, R_DSF]
             k_best = k
+        elif ring[k & mask, R_DSF] <= 0.0 and best > 0.0:
+            break
         k -= 1
     j = k_best & mask
     t_best = ring[j, R_T] - 0.5 * (ring[j, R_T] - ring[(k_best - 1) & mask, R_T])

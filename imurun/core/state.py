@@ -80,7 +80,7 @@ GAP_RUN_DT = 58
 GAP_RUN_LOST = 59
 GAP_RUN_TIME = 60
 SIDE_E = 61  # parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)
-ROLL_AMP = 62  # EMA of |roll side evidence| at ICs
+GRAV_N = 62  # accelerometer only: samples averaged into GRAV_X..Z
 WLP_Y = 29  # walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps
 WLP_Z1 = 32  # ... and the two states of its biquad (transposed direct form II)
 WLP_Z2 = 34
@@ -107,7 +107,10 @@ NO_GYRO_N = 85  # consecutive samples with an accelerometer reading and no gyros
 ACC_ONLY = 86  # 1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode
 SWAY_AMP = 87  # EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)
 WPEAK_REF = 88  # walking: EMA of the low-passed loading peaks of the ICs found (g above 1 g)
-N_F = 89
+GRAV_X = 89  # accelerometer only: mean acceleration (gravity), sensor frame, m/s^2
+GRAV_Y = 90
+GRAV_Z = 91
+N_F = 92
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
@@ -133,7 +136,9 @@ C_FWD_MIN_S = 17  # gait time before the forward axis is trusted, s
 C_MOUNT_DEG = 18  # gait-mean up this far from the calibrated up = the sensor moved
 C_WLP = 19  # (5 slots) walking low-pass biquad b0, b1, b2, a1, a2 (a0 = 1)
 C_WALK_IC_WIN = 24  # walking: the IC is the steepest rise within this long before the low-passed peak, s
-N_C = 25
+C_MIN_FLIGHT = 25  # running: time below C_FLIGHT_SF that makes a flight phase, s
+C_MIN_RUN_STEP = 26  # running: shortest step after a flight phase, s (walking: C_MIN_STEP)
+N_C = 27
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
 R_T = 0
