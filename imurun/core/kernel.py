@@ -42,6 +42,10 @@ SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+# Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
+# dropped like a NaN row so that it cannot poison the attitude and lose every later step.
+MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
+MAX_GYR2 = 100.0**2  # (rad/s)^2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -186,8 +190,10 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         ti = t[i]
         a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
         w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]
-        ok = math.isfinite(ti) and math.isfinite(a0 + a1 + a2)
-        if ok and not math.isfinite(w0 + w1 + w2):
+        ok = math.isfinite(ti) and a0 * a0 + a1 * a1 + a2 * a2 < MAX_ACC2  # False for NaN, inf
+        if ok and w0 * w0 + w1 * w1 + w2 * w2 >= MAX_GYR2:
+            ok = False  # an impossible rate (a NaN gyroscope is handled below: a sensor without one)
+        elif ok and not math.isfinite(w0 + w1 + w2):
             # no gyroscope: a lost half-sample is a NaN row, but a sensor without one (Polar H10)
             # still gives steps, cadence, contact and bounce, on a zero rate (flagged)
             f[S.NO_GYRO_N] += 1.0
@@ -199,7 +205,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.ACC_ONLY] = 0.0
         tw0 = tw1 = tw2 = 0.0
         if has_trunk:
-            ok = ok and math.isfinite(tacc[i, 0] + tacc[i, 1] + tacc[i, 2])
+            ok = ok and tacc[i, 0] ** 2 + tacc[i, 1] ** 2 + tacc[i, 2] ** 2 < MAX_ACC2
             tw0, tw1, tw2 = tgyr[i, 0], tgyr[i, 1], tgyr[i, 2]
             # a trunk sensor without a gyroscope (a Polar H10 chest strap): its attitude is smoothed
             # gravity, which is all the step means of trunk lean need (flagged)
