@@ -347,6 +347,16 @@ def test_replay_cue_log_and_wav_never_write_through_a_symlink(tmp_path, capsys, 
     assert (out / "cues.wav").read_bytes()[:4] == b"RIFF"
 
 
+def test_replay_screenshot_never_writes_through_a_symlink(tmp_path, capsys, session_dir):
+    victim = _victim(tmp_path)
+    _symlinks(tmp_path, ["shot.png"], victim)
+    code, _, err = cli(capsys, "replay", session_dir / "run.csv", "--screenshot", tmp_path / "shot.png",
+                       "--at", "20")
+    assert code == 0, err
+    _replaced(tmp_path / "shot.png", victim)
+    assert (tmp_path / "shot.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_simulate_never_writes_through_a_symlink(tmp_path, capsys):
     victim = _victim(tmp_path)
     _symlinks(tmp_path, ["run.csv", "run.steps.csv"], victim)
