@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     if not path.is_file():
         where = "the bundled recording" if path == DEFAULT_RECORDING else "the session"
         raise ImurunError(f"{path}: {where} is missing; pass a session with --file")
-    args.input_warnings = check_session(path)
+    warnings = check_session(path)
     make_folder(args.out)
     replayed = _Replayed()
     with Outputs() as staged:  # the coach's cue log and WAV replace earlier ones once the replay ends
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
                 args.audio = [f"wav:{args.out / 'cues.wav'}"]
             speed = math.inf if args.speed is None else args.speed
             _headless(args, speed, replayed, coach_sink_from_args(args, args.out, outputs=staged))
-    return _finish(args, replayed)
+    return _finish(args, replayed, warnings)
 
 
 def _in_window(args: argparse.Namespace, speed: float, replayed: _Replayed, coach: CoachSink | None) -> None:
@@ -107,7 +107,7 @@ class _Replayed(StepCollector):
         self.status = out.status
 
 
-def _finish(args: argparse.Namespace, replayed: _Replayed) -> int:
+def _finish(args: argparse.Namespace, replayed: _Replayed, warnings: list[str]) -> int:
     """Write the analysis and the report of what was replayed (cues.csv is the coach's own log)."""
     from imurun.analyze import write_outputs
     from imurun.report.build import write_report
@@ -121,7 +121,7 @@ def _finish(args: argparse.Namespace, replayed: _Replayed) -> int:
     steps = replayed.steps
     span = replayed.span
     summary = summarize(steps, st, span.duration_s, read_header(args.file), start_s=span.start_s or 0.0,
-                        minutes=span.minutes, warnings=args.input_warnings)
+                        minutes=span.minutes, warnings=warnings)
     write_outputs(args.out, steps, summary)
     cues = args.out / "cues.csv"
     report = write_report(args.file, args.out / "report.html", steps, summary,
