@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imurun.errors import InputError
+from imurun.errors import InputError, line_of
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "firmware_profiles"
 
@@ -142,8 +142,7 @@ def load_profile(path: Path) -> Profile:
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        line = exc.object.count(b"\n", 0, exc.start) + 1
-        raise InputError(path, "not UTF-8 text", line) from None
+        raise InputError(path, "not UTF-8 text", line_of(exc.object, exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"not valid TOML: {exc}") from None
     return _validate(path, data)

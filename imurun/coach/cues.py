@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from imurun.errors import InputError
+from imurun.errors import InputError, line_of
 
 CUE_COLUMNS = ("t", "cue", "side", "priority", "reason")
 # Cue ids; `praise` is the short positive feedback after a cue's pattern has been fixed.
@@ -70,8 +70,7 @@ def read_cues_csv(path: Path) -> list[Cue]:
     except OSError as exc:
         raise InputError(path, f"cannot read cue log: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        line = text_line_of(exc.object, exc.start)
-        raise InputError(path, "cue log is not UTF-8 text", line) from None
+        raise InputError(path, "cue log is not UTF-8 text", line_of(exc.object, exc.start)) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         if tuple(next(reader, ())) != CUE_COLUMNS:
@@ -96,8 +95,3 @@ def _cue(path: Path, row: list[str], line: int) -> Cue:
     if not math.isfinite(t_s):
         raise InputError(path, f"t must be a finite time in seconds, not {t[:40]!r}", line)
     return Cue(t_s, cue, side, prio, reason, "")
-
-
-def text_line_of(data: bytes, offset: int) -> int:
-    """1-based line number of byte `offset` in `data`."""
-    return data.count(b"\n", 0, offset) + 1
