@@ -8,6 +8,9 @@ were. os.replace swaps the directory entry itself: a symlink at a target path is
 file and whatever it pointed to is untouched, so a session folder received from someone else cannot
 make a command overwrite another file.
 
+Appending writers (a live recording, its cue log, a WAV rendered as a replay goes) open their file
+with `open_fresh`, which also never writes through a link.
+
 Files written together (steps.csv with summary.json, a session with its truth file) are renamed
 one right after the other once all are written, so they are replaced as a pair: a failure while
 writing leaves the old pair, never a new file next to an old one.
@@ -19,6 +22,7 @@ import os
 import secrets
 from pathlib import Path
 from types import TracebackType
+from typing import IO, Any
 
 from imurun.errors import InputError
 
@@ -93,6 +97,19 @@ class Outputs:
             self.commit()
         else:
             self.abort()
+
+
+def open_fresh(path: str | Path, mode: str = "wb") -> IO[Any]:
+    """Open `path` to write it from scratch, for the writers that must append as they go (a live
+    recording and its cue log survive a crash) and so cannot use Outputs: a symlink at `path` is
+    removed first, its target untouched; O_NOFOLLOW refuses one put there in between (OSError)."""
+    path = Path(path)
+    if path.is_symlink():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding="utf-8", newline="")
 
 
 def make_folder(folder: str | Path) -> None:

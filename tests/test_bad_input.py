@@ -380,6 +380,26 @@ def test_demo_outputs_never_write_through_a_symlink(tmp_path, capsys, session_di
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_appending_writers_never_write_through_a_symlink(tmp_path):
+    """A live recording, its cue log and a WAV are appended to as they go (a crash keeps what was
+    written), so they cannot use a temporary file; they too replace a link instead of following it."""
+    from imurun.coach.cues import Cue, CueLog
+    from imurun.coach.wav import WavOutput
+
+    victim = _victim(tmp_path)
+    _symlinks(tmp_path, ["rec.csv", "rec.cues.csv", "rec.wav"], victim)
+    with SessionWriter(tmp_path / "rec.csv", SessionHeader()) as w:
+        w.write(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
+    log = CueLog(tmp_path / "rec.cues.csv")
+    log.write(Cue(1.0, "start", "", 5, "first running steps", ""))
+    log.close()
+    wav = WavOutput(tmp_path / "rec.wav", 0.5)
+    wav.advance(0.1)
+    wav.close()
+    for name in ("rec.csv", "rec.cues.csv", "rec.wav"):
+        _replaced(tmp_path / name, victim)
+
+
 def test_analyze_outputs_are_replaced_as_a_pair(tmp_path, capsys, session_dir, monkeypatch):
     """A failure while writing the pair leaves the old steps.csv and summary.json, both."""
     from imurun import outputs

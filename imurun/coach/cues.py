@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from imurun.errors import InputError, line_of
+from imurun.outputs import open_fresh
 
 CUE_COLUMNS = ("t", "cue", "side", "priority", "reason")
 # Cue ids; `praise` is the short positive feedback after a cue's pattern has been fixed.
@@ -38,7 +39,7 @@ class CueLog:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self._file: TextIO = open(self.path, "w", newline="")
+            self._file: TextIO = open_fresh(self.path, "w")
         except OSError as exc:
             raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
         self._writer = csv.writer(self._file)
