@@ -72,6 +72,16 @@ def test_a_clock_starting_anywhere_gives_the_same_run(tmp_path, capsys, sim, sta
     assert abs(len(steps1) - len(steps0)) <= 1 and len(steps0) > 40
 
 
+def test_the_report_of_an_epoch_clock_counts_from_the_first_sample(tmp_path, capsys, sim):
+    path = write_session(tmp_path / "epoch.csv", sim.t + 1.7e9, sim.acc, sim.gyr)
+    code, _, err = cli(capsys, "report", path)
+    assert code == 0, err
+    page = path.with_suffix(".report.html").read_text()
+    assert 'data-key="splits.1.steps"' not in page  # one 40 s split, not 28 million
+    steps = int(page.split('data-key="splits.0.steps" data-value="')[1].split('"')[0])
+    assert steps > 40
+
+
 def test_duration_is_last_minus_first_sample(tmp_path, sim):
     from imurun.analyze import analyze
 
