@@ -129,6 +129,13 @@ def test_a_one_row_trunk_file_is_refused(tmp_path, capsys, sim):
     one_line_error(code, err, "run.trunk.csv", "only 1 samples")
 
 
+def test_a_trunk_file_beside_the_session_is_refused(tmp_path, capsys, sim):
+    path = write_session(tmp_path / "run.csv", sim.t, sim.acc, sim.gyr)
+    write_session(tmp_path / "run.trunk.csv", sim.t + 3600.0, sim.acc, sim.gyr)
+    code, _, err = cli(capsys, "analyze", path, "--out", tmp_path / "out")
+    one_line_error(code, err, "run.trunk.csv", "not this run's trunk sensor")
+
+
 # --- unit labels the data contradicts --------------------------------------------------------
 
 G = STANDARD_GRAVITY

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from imurun.blocks import SampleBlock
 from imurun.errors import InputError
-from imurun.session.format import ACC_UNITS, STANDARD_GRAVITY
+from imurun.session.format import ACC_UNITS, STANDARD_GRAVITY, SessionHeader
 from imurun.session.reader import iter_blocks, read_header
 from imurun.session.truth import trunk_path_for
 
@@ -34,28 +35,40 @@ MIN_TRUNK_S = 10.0  # a trunk file must cover at least this much time to give tr
 def check_session(path: str | Path) -> list[str]:
     """Check a session and its trunk file (if any). Raises InputError when the data contradicts
     the header; returns the doubts, each already printed as a warning on stderr."""
-    doubts = [f"{path}: {d}" for d in check_units(path)]
-    trunk = trunk_path_for(path)
-    if Path(trunk).is_file():
-        doubts += [f"{trunk}: {d}" for d in check_units(trunk, min_span_s=MIN_TRUNK_S)]
+    header, block = _probe(path)
+    doubts = [f"{path}: {d}" for d in check_units(path, header, block)]
+    trunk_path = trunk_path_for(path)
+    if Path(trunk_path).is_file():
+        trunk_header, trunk = _probe(trunk_path)
+        check_trunk_cover(trunk_path, trunk, block)
+        doubts += [f"{trunk_path}: {d}" for d in check_units(trunk_path, trunk_header, trunk)]
     for doubt in doubts:
         print(f"imurun: warning: {doubt}", file=sys.stderr)
     return doubts
 
 
-def check_units(path: str | Path, min_span_s: float = 0.0) -> list[str]:
-    """The doubts about one file's units (see the module doc); InputError for clear contradictions.
+def _probe(path: str | Path) -> tuple[SessionHeader, SampleBlock]:
+    """The header and the first PROBE_ROWS rows (fewer if the file is shorter)."""
+    return read_header(path), next(iter_blocks(path, PROBE_ROWS), SampleBlock.empty())
 
-    `min_span_s`: the file must hold at least this much time (a trunk file's samples are held at
-    its ends, so one row would give the same trunk angle for every step)."""
-    header = read_header(path)
-    block = next(iter_blocks(path, PROBE_ROWS), None)
-    rows = 0 if block is None else len(block)
-    span = 0.0 if block is None else float(block.t[-1] - block.t[0])
-    if rows < PROBE_ROWS and span < min_span_s:
-        raise InputError(path, f"only {rows} samples over {span:.2f} s (a trunk file needs at least "
-                               f"{min_span_s:g} s); record the trunk sensor for the run, or remove the file")
-    if block is None or rows < MIN_ROWS:
+
+def check_trunk_cover(path: str | Path, trunk: SampleBlock, pelvis: SampleBlock) -> None:
+    """A trunk file's samples are held at its ends (as in a live run), so one that is very short or
+    lies beside the session would give the same trunk angle for every step: refused."""
+    span = float(trunk.t[-1] - trunk.t[0]) if len(trunk) else 0.0
+    if len(trunk) < PROBE_ROWS and span < MIN_TRUNK_S:
+        raise InputError(path, f"only {len(trunk)} samples over {span:.2f} s (a trunk file needs at least "
+                               f"{MIN_TRUNK_S:g} s); record the trunk sensor for the run, or remove the file")
+    if len(pelvis) and (trunk.t[0] > pelvis.t[-1] or trunk.t[-1] < pelvis.t[0]):
+        raise InputError(path, f"its samples ({trunk.t[0]:.1f} .. {trunk.t[-1]:.1f} s) miss the session's "
+                               f"start ({pelvis.t[0]:.1f} .. {pelvis.t[-1]:.1f} s): "
+                               "not this run's trunk sensor")
+
+
+def check_units(path: str | Path, header: SessionHeader, block: SampleBlock) -> list[str]:
+    """The doubts about one file's units from its first rows `block` (see the module doc);
+    InputError for clear contradictions."""
+    if len(block) < MIN_ROWS:
         return []
     doubts = []
     acc = block.acc[np.isfinite(block.acc).all(axis=1)]
