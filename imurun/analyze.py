@@ -141,45 +141,40 @@ def analyze(path: str | Path, out_dir: str | Path | None = None, progress: bool 
     import math
 
     from imurun.pipeline import run_pipeline
+    from imurun.session.plausibility import check_session
     from imurun.session.reader import read_header
     from imurun.sources.replay import replay_streams
-    from imurun.summary import summarize
+    from imurun.summary import SessionSpan, summarize
 
     header = read_header(path)
+    warnings = check_session(path)
     engine = engine_for(path)
-    collector = StepCollector()
-    sinks = [collector, ProgressBar(count_rows(path))] if progress else [collector]
+    collector, span = StepCollector(), SessionSpan()
+    sinks = [collector, span, ProgressBar(count_rows(path))] if progress else [collector, span]
     blocks, trunk = replay_streams(path, block_s=BLOCK_S, speed=math.inf)
     status = run_pipeline(blocks, engine, sinks, trunk_blocks=trunk)
     steps = collector.steps
-    summary = summarize(steps, status, status.t, header)
+    summary = summarize(steps, status, span.duration_s, header, start_s=span.start_s or 0.0,
+                        minutes=span.minutes, warnings=warnings)
     if out_dir is not None:  # only now: bad input must not leave an empty folder behind
+        from imurun.outputs import make_folder
+
         make_folder(Path(out_dir))
         write_outputs(Path(out_dir), steps, summary)
     return steps, summary
 
 
-def make_folder(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise InputError(out_dir, "exists and is not a folder") from None
-    except OSError as exc:
-        raise InputError(out_dir, f"cannot create: {exc.strerror or exc}") from None
-
-
 def write_outputs(out_dir: Path, steps, summary: dict) -> None:
-    """Each file appears complete or not at all (temporary file renamed into place)."""
+    """steps.csv and summary.json, replaced as a pair once both are written (imurun.outputs)."""
     import json
 
-    from imurun.session.truth import write_atomically, write_steps_csv
+    from imurun.outputs import Outputs
+    from imurun.session.truth import steps_csv_text
 
     text = json.dumps(summary, indent=2, allow_nan=False) + "\n"  # a bad summary fails before any write
-    try:
-        write_steps_csv(out_dir / "steps.csv", steps)
-        write_atomically(out_dir / "summary.json", text)
-    except OSError as exc:
-        raise InputError(out_dir, f"cannot write: {exc.strerror or exc}") from None
+    with Outputs() as out:
+        out.write(out_dir / "steps.csv", steps_csv_text(steps))
+        out.write(out_dir / "summary.json", text)
 
 
 def main(args: argparse.Namespace) -> int:

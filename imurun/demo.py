@@ -45,26 +45,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from imurun.analyze import make_folder
+    from imurun.outputs import Outputs, make_folder
+    from imurun.session.plausibility import check_session
     from imurun.ui.qt import has_display
 
     path = args.file
     if not path.is_file():
         where = "the bundled recording" if path == DEFAULT_RECORDING else "the session"
         raise ImurunError(f"{path}: {where} is missing; pass a session with --file")
+    warnings = check_session(path)
     make_folder(args.out)
     replayed = _Replayed()
-    if has_display() and not args.headless:
-        speed = 1.0 if args.speed is None else args.speed
-        _in_window(args, speed, replayed, coach_sink_from_args(args, args.out))
-    else:
-        reason = "--headless" if args.headless else "no display (DISPLAY / WAYLAND_DISPLAY unset)"
-        print(f"demo: {reason}: running headless (console cues, {args.out / 'cues.wav'}, report)")
-        if args.audio is None:
-            args.audio = [f"wav:{args.out / 'cues.wav'}"]
-        speed = math.inf if args.speed is None else args.speed
-        _headless(args, speed, replayed, coach_sink_from_args(args, args.out))
-    return _finish(args, replayed)
+    with Outputs() as staged:  # the coach's cue log and WAV replace earlier ones once the replay ends
+        if has_display() and not args.headless:
+            speed = 1.0 if args.speed is None else args.speed
+            _in_window(args, speed, replayed, coach_sink_from_args(args, args.out, outputs=staged))
+        else:
+            reason = "--headless" if args.headless else "no display (DISPLAY / WAYLAND_DISPLAY unset)"
+            print(f"demo: {reason}: running headless (console cues, {args.out / 'cues.wav'}, report)")
+            if args.audio is None:
+                args.audio = [f"wav:{args.out / 'cues.wav'}"]
+            speed = math.inf if args.speed is None else args.speed
+            _headless(args, speed, replayed, coach_sink_from_args(args, args.out, outputs=staged))
+    return _finish(args, replayed, warnings)
 
 
 def _in_window(args: argparse.Namespace, speed: float, replayed: _Replayed, coach: CoachSink | None) -> None:
@@ -87,16 +90,24 @@ def _headless(args: argparse.Namespace, speed: float, replayed: _Replayed, coach
 
 
 class _Replayed(StepCollector):
-    """The steps and the last status of what was replayed (all of it, or up to a closed window)."""
+    """The steps, the last status and the time span of what was replayed (all of it, or up to a
+    closed window)."""
 
     status = None
 
+    def __init__(self):
+        from imurun.summary import SessionSpan
+
+        super().__init__()
+        self.span = SessionSpan()
+
     def consume(self, block, out) -> None:
         super().consume(block, out)
+        self.span.consume(block, out)
         self.status = out.status
 
 
-def _finish(args: argparse.Namespace, replayed: _Replayed) -> int:
+def _finish(args: argparse.Namespace, replayed: _Replayed, warnings: list[str]) -> int:
     """Write the analysis and the report of what was replayed (cues.csv is the coach's own log)."""
     from imurun.analyze import write_outputs
     from imurun.report.build import write_report
@@ -108,13 +119,15 @@ def _finish(args: argparse.Namespace, replayed: _Replayed) -> int:
         print("demo: closed before the replay started; nothing written")
         return 0
     steps = replayed.steps
-    summary = summarize(steps, st, st.t, read_header(args.file))
+    span = replayed.span
+    summary = summarize(steps, st, span.duration_s, read_header(args.file), start_s=span.start_s or 0.0,
+                        minutes=span.minutes, warnings=warnings)
     write_outputs(args.out, steps, summary)
     cues = args.out / "cues.csv"
     report = write_report(args.file, args.out / "report.html", steps, summary,
                           cues_csv=cues if cues.is_file() else None)
     cadence = summary["cadence_mean_spm"]
-    print(f"demo: {st.t:.0f} s replayed, {summary['steps']} steps, "
+    print(f"demo: {span.duration_s:.0f} s replayed, {summary['steps']} steps, "
           f"mean cadence {'-' if cadence is None else f'{cadence:.1f}'} spm")
     for name in ("steps.csv", "summary.json", "cues.csv", "cues.wav", "report.html"):
         if (args.out / name).is_file():

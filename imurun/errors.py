@@ -9,6 +9,11 @@ class ImurunError(Exception):
     exit_code = 2
 
 
+def line_of(data: bytes, offset: int) -> int:
+    """1-based line number of byte `offset` in `data` (where a UnicodeDecodeError points)."""
+    return data.count(b"\n", 0, offset) + 1
+
+
 class InputError(ImurunError):
     """A problem in a file, located by path and (when known) 1-based line number."""
 

@@ -9,6 +9,7 @@ docs/ble.md describes every key. Any mistake is reported as one line naming the 
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imurun.errors import InputError
+from imurun.errors import InputError, line_of
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "firmware_profiles"
 
@@ -26,6 +27,46 @@ BY_PROPERTY = "by-property"
 CLOCKS = ("device", "arrival")  # device timestamps in packets | arrival order + configured rate
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _HEX_RE = re.compile(r"^[0-9A-Fa-f]{2}$")
+# Stream rates a profile may declare: the engine's upper bound (imurun.core.engine.Engine); the
+# start commands carry the rate as a uint16, and no body-worn IMU streams faster.
+MAX_RATE_HZ = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """The values a numeric `[decode]` parameter may take: finite, within [low, high] (low
+    excluded when `low_open`), whole when `integer`."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    integer: bool = False
+
+    def problem(self, value: Any) -> str:
+        whole = "a whole number" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be {whole}, got {type(value).__name__}"
+        if self.integer and not float(value).is_integer():
+            return f"must be {whole}, got {value!r}"
+        low_ok = value > self.low if self.low_open else value >= self.low
+        if not (math.isfinite(value) and low_ok and value <= self.high):
+            low = f"{'>' if self.low_open else '>='} {self.low:g}"
+            return f"must be {low} and <= {self.high:g}, got {value!r}"
+        return ""
+
+
+# Every numeric decode parameter any decoder reads, with the values that make sense: a zero or
+# NaN scale factor would zero or poison every sample, a zero frame length would never end.
+DECODE_LIMITS: dict[str, Limit] = {
+    "samples_per_packet": Limit(1, 64, integer=True),
+    "frame_samples": Limit(1, 1024, integer=True),
+    "acc_factor": Limit(0, 1e6, low_open=True),  # milli-g per count
+    "gyr_factor": Limit(0, 1e6),  # deg/s per count; 0 = the sensor has no gyroscope
+    "acc_full_scale_g": Limit(0, 1000, low_open=True),
+    "gyr_full_scale_dps": Limit(0, 1e5, low_open=True),
+    "gyr_full_scale_code": Limit(0, 4, integer=True),
+    "payload_mode": Limit(0, 255, integer=True),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +141,8 @@ def load_profile(path: Path) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "not UTF-8 text", line_of(exc.object, exc.start)) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"not valid TOML: {exc}") from None
     return _validate(path, data)
@@ -173,8 +216,10 @@ def _validate(path: Path, data: Mapping[str, Any]) -> Profile:
     notify = tuple(r.uuid("gatt.notify", u) for u in notify)
 
     rates = tuple(r.get("stream.rates_hz", list))
-    if not rates or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in rates):
-        raise r.fail("stream.rates_hz", "must be a non-empty list of positive integers")
+    if not rates or not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_RATE_HZ
+                            for x in rates):
+        raise r.fail("stream.rates_hz", f"must be a non-empty list of whole numbers 1..{MAX_RATE_HZ}, "
+                                        f"got {list(rates)}")
     default_rate = r.get("stream.default_rate_hz", int)
     if default_rate not in rates:
         raise r.fail("stream.default_rate_hz", f"{default_rate} is not in rates_hz {list(rates)}")
@@ -218,6 +263,10 @@ def _validate(path: Path, data: Mapping[str, Any]) -> Profile:
     missing = DECODERS[decoder].check_params(profile.decode)
     if missing:
         raise r.fail("decode", missing)
+    for key, value in profile.decode.items():
+        problem = DECODE_LIMITS[key].problem(value) if key in DECODE_LIMITS else ""
+        if problem:
+            raise r.fail(f"decode.{key}", problem)
     return profile
 
 

@@ -111,22 +111,27 @@ def summary_line(status) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from imurun.analyze import engine_for
+    from imurun.outputs import Outputs
     from imurun.pipeline import run_pipeline
+    from imurun.session.plausibility import check_session
     from imurun.sources.replay import replay_streams
 
     if args.screenshot is not None:
         return _screenshot(args)
     if args.at is not None:
         raise ImurunError("--at goes with --screenshot")
-    coach = coach_sink_from_args(args, args.out)
-    printer = ConsolePrinter(per_second=args.per_second)
-    if args.dashboard:
-        from imurun.ui.launch import run_replay_dashboard
+    check_session(args.file)
+    # The cue log and WAV files replace earlier ones only once the whole input has been replayed.
+    with Outputs() as outputs:
+        coach = coach_sink_from_args(args, args.out, outputs=outputs)
+        printer = ConsolePrinter(per_second=args.per_second)
+        if args.dashboard:
+            from imurun.ui.launch import run_replay_dashboard
 
-        return run_replay_dashboard(args.file, args.speed, args.theme, sinks=[printer], coach=coach)
-    blocks, trunk = replay_streams(args.file, speed=args.speed)
-    sinks = [printer] if coach is None else [printer, coach]
-    status = run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
+            return run_replay_dashboard(args.file, args.speed, args.theme, sinks=[printer], coach=coach)
+        blocks, trunk = replay_streams(args.file, speed=args.speed)
+        sinks = [printer] if coach is None else [printer, coach]
+        status = run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
     print(summary_line(status))
     return 0
 

@@ -65,22 +65,67 @@ def _metrics(steps: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _splits(steps: np.ndarray, duration_s: float) -> list[dict[str, Any]]:
-    """One row per minute of session time; the last split ends at the session end."""
+def _splits(
+    steps: np.ndarray, duration_s: float, start_s: float, minutes: np.ndarray | None
+) -> list[dict[str, Any]]:
+    """One row per minute since the first sample; the last split ends at the session end.
+
+    `minutes` (SessionSpan.minutes) are those that hold samples; a stretch of minutes without any
+    is one row, so the rows are bounded by the data, not by the time values (a clock jump of
+    weeks adds one row, not ten thousand). None: every minute holds samples.
+    """
     n = max(math.ceil(duration_s / SPLIT_S), 1)
-    index = np.clip((steps["t"] // SPLIT_S).astype(int), 0, n - 1)
+    index = np.clip(((steps["t"] - start_s) // SPLIT_S).astype(int), 0, n - 1)
+    with_data = range(n) if minutes is None else np.unique(np.clip(minutes, 0, n - 1)).tolist()
+    spans: list[tuple[int, int]] = []  # [first minute, end minute) of each row
+    for k in with_data:
+        if spans and k > spans[-1][1]:
+            spans.append((spans[-1][1], k))
+        spans.append((k, k + 1))
     rows = []
-    for k in range(n):
-        s = steps[index == k]
+    for k0, k1 in spans:
+        s = steps[(index >= k0) & (index < k1)]
         row: dict[str, Any] = {
-            "t0_s": k * SPLIT_S,
-            "t1_s": min((k + 1) * SPLIT_S, max(duration_s, k * SPLIT_S)),
+            "t0_s": k0 * SPLIT_S,
+            "t1_s": min(k1 * SPLIT_S, max(duration_s, k0 * SPLIT_S)),
             "steps": len(s),
         }
         row.update({col: _median(s[col]) for col in SPLIT_COLUMNS})
         row["pelvic_drop_deg"] = {side: _median(s["pelvic_drop_deg"][s["side"] == side]) for side in SIDES}
         rows.append(row)
     return rows
+
+
+class SessionSpan:
+    """Sink: first and last sample time, and which minutes since the first hold samples.
+
+    Memory grows with the minutes that hold data (at most one entry per block and minute), never
+    with the time values themselves.
+    """
+
+    def __init__(self) -> None:
+        self.start_s: float | None = None
+        self.end_s: float | None = None
+        self._minutes: set[int] = set()
+
+    def consume(self, block, out) -> None:
+        if not len(block):
+            return
+        if self.start_s is None:
+            self.start_s = float(block.t[0])
+        self.end_s = float(block.t[-1])
+        self._minutes.update(np.unique((block.t - self.start_s) // SPLIT_S).astype(int).tolist())
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def duration_s(self) -> float:
+        return 0.0 if self.start_s is None else self.end_s - self.start_s
+
+    @property
+    def minutes(self) -> np.ndarray:
+        return np.array(sorted(self._minutes) or [0], dtype=int)
 
 
 def _quality(status: Status) -> dict[str, Any]:
@@ -117,10 +162,27 @@ def _activity_time(steps: np.ndarray, activity: str) -> float:
     return float(_finite(steps["step_time_s"][steps["activity"] == activity]).sum())
 
 
-def summarize(steps: np.ndarray, status: Status, duration_s: float, header: Any = None) -> dict[str, Any]:
-    """The JSON-serialisable summary of one session's STEP_DTYPE steps and final engine status."""
+def summarize(
+    steps: np.ndarray,
+    status: Status,
+    duration_s: float,
+    header: Any = None,
+    *,
+    start_s: float = 0.0,
+    minutes: np.ndarray | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The JSON-serialisable summary of one session's STEP_DTYPE steps and final engine status.
+
+    `duration_s` is last - first sample time and `start_s` the first one (splits count minutes from
+    it); `minutes` the minutes since it that hold samples (SessionSpan), None for all;
+    `warnings` what the input checks found doubtful (imurun.session.plausibility).
+    """
+    quality = _quality(status)
+    quality["input_warnings"] = list(warnings or [])
     return {
         "summary_version": SUMMARY_VERSION,
+        "start_s": float(start_s),
         "duration_s": float(duration_s),
         "steps": len(steps),
         "steps_by_side": {side: int(np.sum(steps["side"] == side)) for side in SIDES},
@@ -129,7 +191,7 @@ def summarize(steps: np.ndarray, status: Status, duration_s: float, header: Any 
         "cadence_mean_spm": _stats(steps["cadence_spm"])["mean"],
         "cadence_median_spm": _median(steps["cadence_spm"]),
         "metrics": _metrics(steps),
-        "splits": _splits(steps, duration_s),
-        "quality": _quality(status),
+        "splits": _splits(steps, duration_s, start_s, minutes),
+        "quality": quality,
         "session": _header(header),
     }

@@ -8,12 +8,15 @@ the numbers that triggered it (CSV-quoted when it holds a comma). Format: docs/c
 from __future__ import annotations
 
 import csv
+import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from imurun.errors import InputError
+from imurun.errors import InputError, line_of
+from imurun.outputs import open_fresh
 
 CUE_COLUMNS = ("t", "cue", "side", "priority", "reason")
 # Cue ids; `praise` is the short positive feedback after a cue's pattern has been fixed.
@@ -36,7 +39,7 @@ class CueLog:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
-            self._file: TextIO = open(self.path, "w", newline="")
+            self._file: TextIO = open_fresh(self.path, "w")
         except OSError as exc:
             raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
         self._writer = csv.writer(self._file)
@@ -64,23 +67,32 @@ def read_cues_csv(path: Path) -> list[Cue]:
     """Cues of a cue log (`text` is empty: the log keeps what triggered a cue, not its wording)."""
     path = Path(path)
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        raise InputError(path, f"cannot read cue log: {exc.strerror}") from None
-    if not rows or tuple(rows[0]) != CUE_COLUMNS:
-        raise InputError(path, f"header must be {','.join(CUE_COLUMNS)}", line=1)
-    cues = []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(CUE_COLUMNS):
-            raise InputError(path, f"expected {len(CUE_COLUMNS)} fields, got {len(row)}", line)
-        t, cue, side, priority, reason = row
-        if cue not in CUE_IDS:
-            raise InputError(path, f"unknown cue {cue!r}", line)
-        if side not in ("", "L", "R"):
-            raise InputError(path, f"side must be L, R or empty, got {side!r}", line)
-        try:
-            cues.append(Cue(float(t), cue, side, int(priority), reason, ""))
-        except ValueError:
-            raise InputError(path, "t must be a number and priority an integer", line) from None
-    return cues
+        raise InputError(path, f"cannot read cue log: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "cue log is not UTF-8 text", line_of(exc.object, exc.start)) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        if tuple(next(reader, ())) != CUE_COLUMNS:
+            raise InputError(path, f"header must be {','.join(CUE_COLUMNS)}", line=1)
+        return [_cue(path, row, reader.line_num) for row in reader]
+    except csv.Error as exc:  # e.g. a field longer than csv's limit (128 KiB), a stray NUL
+        raise InputError(path, f"not a CSV cue log: {exc}", reader.line_num + 1) from None
+
+
+def _cue(path: Path, row: list[str], line: int) -> Cue:
+    if len(row) != len(CUE_COLUMNS):
+        raise InputError(path, f"expected {len(CUE_COLUMNS)} fields, got {len(row)}", line)
+    t, cue, side, priority, reason = row
+    if cue not in CUE_IDS:
+        raise InputError(path, f"unknown cue {cue[:40]!r}", line)
+    if side not in ("", "L", "R"):
+        raise InputError(path, f"side must be L, R or empty, got {side[:40]!r}", line)
+    try:
+        t_s, prio = float(t), int(priority)
+    except ValueError:
+        raise InputError(path, "t must be a number and priority an integer", line) from None
+    if not math.isfinite(t_s):
+        raise InputError(path, f"t must be a finite time in seconds, not {t[:40]!r}", line)
+    return Cue(t_s, cue, side, prio, reason, "")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from imurun.coach.sink import CoachSink
+    from imurun.outputs import Outputs
 
 
 def add_coach_arguments(parser: argparse.ArgumentParser, audio_default: str = "live") -> None:
@@ -35,10 +36,15 @@ def add_coach_arguments(parser: argparse.ArgumentParser, audio_default: str = "l
 
 
 def coach_sink_from_args(
-    args: argparse.Namespace, out_dir: Path | None = None, cue_log: Path | None = None
+    args: argparse.Namespace,
+    out_dir: Path | None = None,
+    cue_log: Path | None = None,
+    outputs: Outputs | None = None,
 ) -> CoachSink | None:
     """The sink the flags ask for (None with --no-coach); the cue log goes to `cue_log`, else to
-    out_dir/cues.csv when out_dir is given (a live run names it after its recording)."""
+    out_dir/cues.csv when out_dir is given (a live run names it after its recording). With
+    `outputs`, the cue log and WAV files are written to its temporary files, renamed into place
+    when the caller's `with outputs` ends cleanly (a replay: after its input was read in full)."""
     if args.no_coach:
         return None
     from imurun.coach.profile import load_profile, validate_profile
@@ -60,7 +66,8 @@ def coach_sink_from_args(
         timing = replace(timing, quiet_start_s=args.quiet_start)
     profile = replace(profile, cadence=c, metronome=m, voice=v, timing=timing)
     validate_profile(profile, "command line")
-    outputs = build_outputs(args.audio or [args.audio_default], profile)
+    stage = outputs.path if outputs is not None else Path
+    audio = build_outputs(args.audio or [args.audio_default], profile, stage=stage)
     if cue_log is None and out_dir is not None:
         cue_log = Path(out_dir) / "cues.csv"
-    return CoachSink(profile, outputs, cue_log=cue_log)
+    return CoachSink(profile, audio, cue_log=None if cue_log is None else stage(cue_log))

@@ -7,6 +7,7 @@ errors naming the file, so a typo never silently disables a cue.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -122,6 +123,8 @@ def load_profile(path: Path | None = None) -> RunnerProfile:
             data = tomllib.load(f)
     except OSError as exc:
         raise InputError(path, f"cannot read runner profile: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "runner profile is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"not valid TOML: {exc}") from None
     return profile_from_dict(data, path)
@@ -161,7 +164,9 @@ def _section(section_type: type, values: dict[str, Any], name: str, path: object
 
 def validate_profile(p: RunnerProfile, path: object) -> None:
     """Raise InputError naming `path` (a file, or "command line") for values out of range."""
-    problems = []
+    problems = [f"{s.name}.{f.name} must be a finite number"  # NaN passes every range check below
+                for s in fields(p) for f in fields(getattr(p, s.name))
+                if isinstance(v := getattr(getattr(p, s.name), f.name), float) and not math.isfinite(v)]
     if p.cadence.target_spm < 0 or p.cadence.target_spm > 300:
         problems.append("cadence.target_spm must be 0 (relative) or a cadence in 1..300")
     if p.cadence.baseline_s <= 0:

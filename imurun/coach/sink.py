@@ -43,9 +43,13 @@ def console_line(t: float, text: str, why: str) -> str:
 
 
 def build_outputs(
-    specs: Sequence[str], profile: RunnerProfile, notice: Callable[[str], None] = print_notice
+    specs: Sequence[str],
+    profile: RunnerProfile,
+    notice: Callable[[str], None] = print_notice,
+    stage: Callable[[Path], Path] = Path,
 ) -> list[AudioOutput]:
-    """Audio outputs from specs `live`, `wav:PATH`, `none` (console text is always on)."""
+    """Audio outputs from specs `live`, `wav:PATH`, `none` (console text is always on); a WAV is
+    written to stage(PATH) (imurun.outputs.Outputs.path: a temporary file renamed later)."""
     outputs: list[AudioOutput] = []
     for spec in specs:
         if spec == "none":
@@ -55,7 +59,7 @@ def build_outputs(
             if live is not None:
                 outputs.append(live)
         elif spec.startswith("wav:") and len(spec) > 4:
-            outputs.append(WavOutput(Path(spec[4:]), profile.metronome.volume))
+            outputs.append(WavOutput(stage(Path(spec[4:])), profile.metronome.volume))
         else:
             raise ImurunError(f"audio output {spec!r}: expected live, wav:PATH or none")
     return outputs

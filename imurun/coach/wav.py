@@ -11,6 +11,7 @@ from imurun.coach.mixer import Mixer
 from imurun.coach.speech import SPEECH_RATE_HZ
 from imurun.coach.tones import click
 from imurun.errors import InputError
+from imurun.outputs import open_fresh
 
 
 class WavOutput:
@@ -22,9 +23,10 @@ class WavOutput:
         self._mixer = Mixer(click(rate_hz, metronome_volume))
         self._written = 0
         try:
-            self._wav = wave.open(str(self.path), "wb")
+            self._file = open_fresh(self.path, "wb")
         except OSError as exc:
             raise InputError(self.path, f"cannot write audio: {exc.strerror}") from None
+        self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(rate_hz)
@@ -53,6 +55,7 @@ class WavOutput:
                 self._write_until(self._written + self.rate_hz)
         finally:
             self._wav.close()
+            self._file.close()  # wave closes only files it opened itself
 
     def _write_until(self, end: int) -> None:
         if end > self._written:

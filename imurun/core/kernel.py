@@ -46,6 +46,10 @@ NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope 
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
 BOUT_END_WAIT_S = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
+# Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
+# dropped like a NaN row so that it cannot poison the attitude and lose every later step.
+MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
+MAX_GYR2 = 100.0**2  # (rad/s)^2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -232,9 +236,11 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         ti = t[i]
         a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
         w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]
-        ok = math.isfinite(ti) and math.isfinite(a0 + a1 + a2)
+        ok = math.isfinite(ti) and a0 * a0 + a1 * a1 + a2 * a2 < MAX_ACC2  # False for NaN, inf
         zero = w0 == 0.0 and w1 == 0.0 and w2 == 0.0
-        if ok and (zero or not math.isfinite(w0 + w1 + w2)):
+        if ok and w0 * w0 + w1 * w1 + w2 * w2 >= MAX_GYR2:
+            ok = False  # an impossible rate (a NaN gyroscope is handled below: a sensor without one)
+        elif ok and (zero or not math.isfinite(w0 + w1 + w2)):
             # no gyroscope: a lost half-sample is a NaN row, but a sensor without one (Polar H10)
             # still gives steps, cadence, contact and bounce (flagged). A stream that starts
             # without one is such a sensor from its first sample; so is one whose gyro reads
@@ -250,7 +256,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.ACC_ONLY] = 0.0
         tw0 = tw1 = tw2 = 0.0
         if has_trunk:
-            ok = ok and math.isfinite(tacc[i, 0] + tacc[i, 1] + tacc[i, 2])
+            ok = ok and tacc[i, 0] ** 2 + tacc[i, 1] ** 2 + tacc[i, 2] ** 2 < MAX_ACC2
             tw0, tw1, tw2 = tgyr[i, 0], tgyr[i, 1], tgyr[i, 2]
             # a trunk sensor without a gyroscope (a Polar H10 chest strap): its attitude is smoothed
             # gravity, which is all the step means of trunk lean need (flagged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from html import escape
 from pathlib import Path
@@ -14,6 +15,7 @@ from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile, load_profile
 from imurun.coach.rules import CoachState, cadence_target, coach_steps
 from imurun.errors import InputError
+from imurun.outputs import make_folder, write_atomically
 from imurun.report import html
 from imurun.report.sections import Session, page_sections
 from imurun.session.reader import read_notes
@@ -51,9 +53,12 @@ def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, floa
 def _summarize_given(steps: np.ndarray, analysed: dict[str, Any]) -> dict[str, Any]:
     """The summary of steps given by the caller, on the analysis' duration, header and data quality."""
     from imurun.core.output import Status
-    from imurun.summary import summarize
+    from imurun.summary import SPLIT_S, summarize
 
-    summary = summarize(steps, Status(), analysed["duration_s"], analysed.get("session"))
+    # the analysis' rows again: a row longer than a minute is a stretch without samples
+    minutes = [round(s["t0_s"] / SPLIT_S) for s in analysed["splits"] if s["t1_s"] - s["t0_s"] <= SPLIT_S]
+    summary = summarize(steps, Status(), analysed["duration_s"], analysed.get("session"),
+                        start_s=analysed["start_s"], minutes=minutes)
     summary["quality"] = analysed["quality"]
     return summary
 
@@ -86,12 +91,16 @@ def write_report(
     profile = load_profile() if profile is None else profile
     cue_log = _cue_log(session_path, out_html, None if cues_csv is None else Path(cues_csv))
     cues = read_cues_csv(cue_log) if cue_log is not None else []
+    # The report's time axis starts at the first sample (a session's clock may start anywhere).
+    t0 = summary.get("start_s", 0.0)
     steps = np.sort(steps, order="t")
+    steps["t"] -= t0
+    notes = read_notes(session_path) if session_path.is_file() else []
     session = Session(
         steps=steps,
         summary=summary,
-        notes=[(n.t, n.text) for n in read_notes(session_path)] if session_path.is_file() else [],
-        cues=sorted(cues, key=lambda c: c.t),
+        notes=[(n.t - t0, n.text) for n in notes],
+        cues=sorted((dataclasses.replace(c, t=c.t - t0) for c in cues), key=lambda c: c.t),
         cue_log=cue_log,
         profile=profile,
         cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
@@ -107,9 +116,6 @@ def write_report(
         f"imurun {escape(__version__)} · numbers from summary.json (docs/validation.md) · "
         "reading rules in docs/report.md",
     )
-    try:
-        out_html.parent.mkdir(parents=True, exist_ok=True)
-        out_html.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(out_html, f"cannot write report: {exc.strerror}") from None
+    make_folder(out_html.parent)
+    write_atomically(out_html, page)
     return out_html

@@ -35,6 +35,9 @@ from imurun.session.format import (
 
 CHUNK_BYTES = 1 << 22
 MAX_LINE_BYTES = 1 << 16  # a longer line is not a session line (binary data, a missing newline)
+# A longer jump between two rows is not a pause in one recording: refused, as the commands that
+# lay a session out in time (splits, plots) would otherwise work on the empty span.
+MAX_TIME_JUMP_S = 86400.0
 NOTE_PREFIX = b"# " + NOTE_KEY.encode() + b": "
 
 
@@ -476,12 +479,16 @@ class _ChunkParser:
         prev = np.empty_like(t)
         prev[0] = self.last_t
         prev[1:] = t[:-1]
-        bad = np.flatnonzero(~(t > prev) | ~np.isfinite(t))
+        jump = np.isfinite(prev) & (t - prev > MAX_TIME_JUMP_S)
+        bad = np.flatnonzero(~(t > prev) | ~np.isfinite(t) | jump)
         if not len(bad):
             return None
         i = bad[0]
         if not math.isfinite(t[i]):
             why = f"time is not a finite number ({t[i]})"
+        elif t[i] - prev[i] > MAX_TIME_JUMP_S:
+            why = (f"time jumps {t[i] - prev[i]:.6g} s ({prev[i]:.6f} -> {t[i]:.6f} s), more than a day: "
+                   "not one recording")
         elif t[i] == prev[i]:
             why = f"duplicate timestamp {t[i]:.6f} s"
         else:

@@ -7,14 +7,13 @@ step), so they are read line by line, with the same strictness and error lines a
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 
 from imurun.core.output import METRIC_COLUMNS, STEP_COLUMNS, STEP_DTYPE
 from imurun.errors import InputError
+from imurun.outputs import write_atomically
 from imurun.session.format import NUMBER_PATTERN
 
 BOUT_DTYPE = np.dtype([("t_start", "f8"), ("t_end", "f8"), ("cadence_spm", "f8")])
@@ -60,10 +59,12 @@ def read_steps_csv(path: str | Path) -> np.ndarray:
 
 
 def write_steps_csv(path: str | Path, steps: np.ndarray) -> None:
-    """Write every STEP_COLUMNS column with fixed decimals (STEP_DECIMALS); NaN is an empty field.
+    """Write steps_csv_text(steps); the file appears complete or not at all (imurun.outputs)."""
+    write_atomically(path, steps_csv_text(steps))
 
-    The file appears complete or not at all (written to a temporary file, then renamed).
-    """
+
+def steps_csv_text(steps: np.ndarray) -> str:
+    """Every STEP_COLUMNS column with fixed decimals (STEP_DECIMALS); NaN is an empty field."""
     missing = [c for c in STEP_COLUMNS if steps.dtype.names is None or c not in steps.dtype.names]
     if missing:
         raise ValueError(f"steps lack columns {missing}")
@@ -73,7 +74,7 @@ def write_steps_csv(path: str | Path, steps: np.ndarray) -> None:
         values = {c: _fixed(float(row[c]), STEP_DECIMALS[c]) for c in numeric}
         values |= {"side": str(row["side"]), "activity": str(row["activity"])}
         lines.append(",".join(values[c] for c in STEP_COLUMNS))
-    write_atomically(Path(path), "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def read_bouts_csv(path: str | Path) -> np.ndarray:
@@ -182,23 +183,3 @@ def _check_increasing(path: str | Path, t: np.ndarray, lines: list[int]) -> None
 
 def _fixed(value: float, decimals: int) -> str:
     return f"{value:.{decimals}f}" if math.isfinite(value) else ""
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the whole new one, never a part.
-
-    The data is fsynced before the rename, so a crash right after leaves the new file complete. The
-    temporary file is opened with mode 0666 for the umask to apply, as for any new file (mkstemp's
-    0600 would make the results unreadable to the runner's physio on a shared machine).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -15,6 +15,7 @@ from types import TracebackType
 
 import numpy as np
 
+from imurun.outputs import open_fresh
 from imurun.session.format import (
     BASE_COLUMNS,
     FORMAT_VERSION,
@@ -50,7 +51,7 @@ class SessionWriter:
         self._row_format = ",".join("%d" if d is None else f"%.{d}f" for d in column_decimals(header)) + "\n"
         self._divisor = np.array(column_scale(header))
         self._last_t = -math.inf
-        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        self._file = open_fresh(self.path, "wb")  # closed by close()
         self._file.write(self._header_text(header).encode("utf-8"))
         self._sync()
 

@@ -152,9 +152,13 @@ def simulate(
 
 
 def write_files(sim: SimResult, out: Path) -> list[Path]:
-    """Write the session (and trunk session) CSV and the truth steps; returns the paths written."""
+    """Write the session (and trunk session) CSV and the truth steps; returns the paths written.
+
+    They replace any earlier files together, once all are written (imurun.outputs).
+    """
+    from imurun.outputs import Outputs, make_folder
     from imurun.session.format import SessionHeader
-    from imurun.session.truth import steps_path_for, trunk_path_for, write_steps_csv
+    from imurun.session.truth import steps_csv_text, steps_path_for, trunk_path_for
     from imurun.session.writer import SessionWriter
 
     extra = {"synthetic": f"scenario={sim.scenario} seed={sim.seed} (docs/simulator.md)"}
@@ -162,14 +166,16 @@ def write_files(sim: SimResult, out: Path) -> list[Path]:
     if sim.trunk_acc is not None:
         files.append((trunk_path_for(out), "upper-back", sim.trunk_acc, sim.trunk_gyr))
     written = []
-    for path, placement, acc, gyr in files:
-        header = SessionHeader(device=sim.device, placement=placement, sample_rate_hz=sim.rate_hz)
-        header.extra.update(extra)
-        with SessionWriter(path, header) as w:
-            w.write(sim.t, acc, gyr)
-        written.append(path)
-    steps_path = steps_path_for(out)
-    write_steps_csv(steps_path, sim.steps)
+    make_folder(Path(out).parent)
+    with Outputs() as outputs:
+        for path, placement, acc, gyr in files:
+            header = SessionHeader(device=sim.device, placement=placement, sample_rate_hz=sim.rate_hz)
+            header.extra.update(extra)
+            with SessionWriter(outputs.path(path), header) as w:
+                w.write(sim.t, acc, gyr)
+            written.append(path)
+        steps_path = steps_path_for(out)
+        outputs.write(steps_path, steps_csv_text(sim.steps))
     return [*written, steps_path]
 
 

@@ -507,8 +507,13 @@ class Dashboard(QMainWindow):
         return [self.cue_list.item(i).text() for i in range(self.cue_list.count())]
 
     def save_png(self, path: str) -> None:
-        if not self.grab().save(str(path), "PNG"):
-            raise OSError(f"cannot write {path}")
+        """Saved like every output (imurun.outputs): complete or not at all, never through a link."""
+        from imurun.errors import InputError
+        from imurun.outputs import Outputs
+
+        with Outputs() as out:
+            if not self.grab().save(str(out.path(path)), "PNG"):
+                raise InputError(path, "cannot write the screenshot")
 
 
 def _title(text: str, theme: Theme, *keys: tuple[str, str]) -> str:
