@@ -170,6 +170,7 @@ def read_notes(path: str | Path) -> list[Note]:
 # --- opening and the header -------------------------------------------------------------------
 
 
+
 def _open(path: str | Path) -> BinaryIO:
     try:
         return open(path, "rb")  # noqa: SIM115 - the callers close it
@@ -490,8 +491,10 @@ class _ChunkParser:
 
     def chunk(self, values: np.ndarray, lines: np.ndarray, notes: list[Note]) -> Chunk:
         si = values * self.scale
-        block = SampleBlock(si[:, 0].copy(), si[:, 1:4].copy(), si[:, 4:7].copy())
-        extra = {name: si[:, 7 + i].copy() for i, name in enumerate(self.header.extra_columns)}
+        gyr = si[:, 4:7].copy() if self.header.has_gyro else np.full((len(si), 3), np.nan)
+        block = SampleBlock(si[:, 0].copy(), si[:, 1:4].copy(), gyr)
+        first_extra = len(self.header.base_columns)
+        extra = {name: si[:, first_extra + i].copy() for i, name in enumerate(self.header.extra_columns)}
         first = int(lines[0]) if len(lines) else (notes[0].line if notes else 0)
         return Chunk(block, extra, tuple(notes), first)
 
