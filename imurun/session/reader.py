@@ -88,6 +88,9 @@ class SessionData:
 
 
 def read_header(path: str | Path) -> SessionHeader:
+    imported = _imported(path)
+    if imported is not None:
+        return imported.header
     with _open(path) as f:
         return _read_header(f, path)[0]
 
@@ -100,6 +103,13 @@ def iter_chunks(path: str | Path, rows: int = 65536, *, chunk_bytes: int = CHUNK
     """
     if rows < 1 or chunk_bytes < 1:
         raise ValueError("rows and chunk_bytes must be >= 1")
+    imported = _imported(path)
+    if imported is not None:
+        for start in range(0, max(len(imported.block), 1), rows):
+            cut = slice(start, start + rows)
+            b = imported.block
+            yield Chunk(SampleBlock(b.t[cut], b.acc[cut], b.gyr[cut]), {}, (), 0)
+        return
     with _open(path) as f:
         header, line = _read_header(f, path)
         parser = _ChunkParser(path, header)
@@ -168,6 +178,21 @@ def read_notes(path: str | Path) -> list[Note]:
 
 
 # --- opening and the header -------------------------------------------------------------------
+
+
+def _imported(path: str | Path) -> SessionData | None:
+    """Another app's export (docs/import.md) read as a session; None for an imurun session file.
+
+    The one place where every command (analyze, replay, report, info, ...) meets the importers.
+    Empty and unreadable files go on to the session reader, which names their problem.
+    """
+    with _open(path) as f:
+        head = _read(f, path, len(MAGIC))
+    if not head or MAGIC.encode().startswith(head) or head.startswith(MAGIC.encode()):
+        return None
+    from imurun.sources.imports import import_session
+
+    return import_session(path, announce=True)
 
 
 
