@@ -292,3 +292,42 @@ def test_import_says_what_it_recognised_and_report_shows_the_source(run, tmp_pat
     html = tmp_path / "r.html"
     assert cli_main(["report", str(export), "--out", str(html)]) == 0
     assert "Movella DOT app (CSV export)" in html.read_text()
+
+
+def test_rows_out_of_order_repeated_or_empty_and_gyro_gaps(tmp_path):
+    """Out-of-order rows are sorted, a repeated time stamp keeps its first row (counted in the
+    header), an empty cell is a missing value (NaN), and the gyroscope is never bridged across
+    one of its own gaps when it is put on the accelerometer's clock."""
+    t = np.arange(300) / 100.0
+    acc_rows = [f"{x:.2f},0,0,9.8" for x in t]
+    acc_rows[40] = f"{t[40]:.2f},,0,9.8"  # an empty cell
+    acc_rows[10], acc_rows[11] = acc_rows[11], acc_rows[10]  # out of order
+    acc_rows.insert(21, acc_rows[20])  # a repeated time stamp
+    tg = np.concatenate([t[:100], t[150:]]) + 0.004  # a 0.5 s gyroscope gap
+    head = '"Time (s)","Acceleration x (m/s^2)","Acceleration y (m/s^2)","Acceleration z (m/s^2)"'
+    ghead = '"Time (s)","Gyroscope x (rad/s)","Gyroscope y (rad/s)","Gyroscope z (rad/s)"'
+    export = tmp_path / "p.zip"
+    with zipfile.ZipFile(export, "w") as z:
+        z.writestr("Accelerometer.csv", head + "\n" + "\n".join(acc_rows) + "\n")
+        z.writestr("Gyroscope.csv", ghead + "\n" + "\n".join(f"{x:.3f},0.1,0.2,0.3" for x in tg) + "\n")
+    s = read_session(export)
+    assert s.header.extra["source_dropped_rows"].startswith("1 ")
+    # the first accelerometer sample comes before the gyroscope's first: dropped, the clock starts at 0.01
+    assert s.header.extra["source_resampled"].endswith("1 accelerometer samples outside the gyroscope's "
+                                                       "span dropped")
+    t_abs = s.t + 0.01
+    assert np.all(np.diff(s.t) > 0) and len(s.t) == 299 and np.allclose(t_abs, t[1:])
+    assert np.isnan(s.acc[39, 0]) and s.acc[39, 2] == pytest.approx(9.8)
+    in_gap = (t_abs > tg[99] + 0.01) & (t_abs < tg[100] - 0.01)
+    assert in_gap.sum() >= 45 and np.all(np.isnan(s.gyr[in_gap]))
+    assert np.allclose(s.gyr[~np.isnan(s.gyr[:, 0])], [0.1, 0.2, 0.3])
+
+
+def test_generic_sample_counter_with_rate(tmp_path):
+    export = tmp_path / "counter.csv"
+    export.write_text("".join(f"{1000 + i},0,0,1\n" for i in range(500)))  # no column row, g
+    session = imported(tmp_path, export, "--acc-unit", "g", "--time-unit", "samples", "--rate", "50")
+    s = read_session(session)
+    assert s.header.sample_rate_hz == 50 and s.t[-1] == pytest.approx(499 / 50)
+    assert s.header.columns == ACC_ONLY_COLUMNS and s.acc[0, 2] == pytest.approx(G)
+    assert cli_main(["import", str(export), "--acc-unit", "g", "--time-unit", "samples"]) == 2  # no rate

@@ -9,6 +9,7 @@ reads a session reads an export too (the hook is `imurun.session.reader`).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from imurun.sources.imports.common import Export, Imported, clean, nominal_rate,
 @dataclass(frozen=True)
 class Format:
     name: str
-    recognise: object  # (Export) -> bool, from the content only
-    read: object  # (Export) -> Imported
+    recognise: Callable[[Export], bool]  # from the content only, never the file name
+    read: Callable[[Export], Imported]
 
 
 FORMATS: tuple[Format, ...] = (

@@ -11,7 +11,6 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -306,16 +305,11 @@ def nominal_rate(t: np.ndarray, where: str) -> float:
     return round(rate, 1)
 
 
-def require(found: object, where: str, what: str) -> None:
-    if not found:
-        raise InputError(where, what)
-
-
 def csv_rows(text: str) -> list[list[str]]:
-    """A small metadata CSV (quoted fields) as rows of strings."""
+    """A small metadata CSV (quoted fields, comma, tab or semicolon) as rows of stripped strings."""
     import csv
 
-    return [row for row in csv.reader(io.StringIO(text)) if row]
+    first = text.split("\n", 1)[0]
+    rows = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(first))
+    return [[f.strip() for f in row] for row in rows if row]
 
-
-Reader = Callable[[Export], Imported]

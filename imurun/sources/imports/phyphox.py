@@ -78,15 +78,15 @@ def read(export: Export) -> Imported:
         meta = {r[0]: r[1] for r in csv_rows(export.text(dev))[1:] if len(r) >= 2}
     epoch = None
     if (tm := export.find("time.csv")) is not None:
-        rows = csv_rows(export.text(tm).replace(";", ",") if ";" in export.text(tm) else export.text(tm))
-        start = next((r for r in rows[1:] if r and r[0].strip().upper() == "START" and len(r) >= 3), None)
+        rows = csv_rows(export.text(tm))
+        start = next((r for r in rows[1:] if r[0].upper() == "START" and len(r) >= 3), None)
         if start is not None:
             try:
                 epoch = float(start[2].replace(",", ".")) - float(start[1].replace(",", "."))
             except ValueError:
                 epoch = None
     device = " ".join(meta.get(k, "") for k in ("deviceBrand", "deviceModel")).strip()
-    version = meta.get("version") or meta.get("phyphoxVersion") or ""
+    version = " build ".join(meta[k] for k in ("version", "build") if meta.get(k))
     kind = "zip of CSVs" if export.is_zip else "CSV"
     return Imported(
         format=f"phyphox ({kind})" + ("" if gyr else ", accelerometer only"),

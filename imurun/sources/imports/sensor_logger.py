@@ -48,7 +48,7 @@ def read(export: Export) -> Imported:
     rows = csv_rows(export.text(meta_name)) if meta_name else []
     meta = {}
     if len(rows) > 1:
-        meta = dict(zip([c.strip() for c in rows[0]], [v.strip() for v in rows[1]], strict=False))
+        meta = dict(zip(rows[0], rows[1], strict=False))
     platform = meta.get("platform", "").lower()
     negate = platform == "ios" and meta.get("standardisation", "").lower() != "true"
     total, acc_name, grav = map(export.find, ("TotalAcceleration.csv", "Accelerometer.csv", "Gravity.csv"))
