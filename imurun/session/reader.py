@@ -6,6 +6,10 @@ than 15 significant digits, bad numbers, wrong column counts, empty lines) go th
 Python parser, which also finds the first offending line. Time must increase strictly within and
 across chunks. A last line without a newline is a write cut short by a crash: skipped, with a
 warning on stderr.
+
+A file that is not a session (no `# imurun-session:` first line) goes to the importers
+(imurun.sources.imports, docs/import.md): a supported export of another app reads as a session,
+through the same `read_header` / `iter_chunks`, so every command takes it.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import io
 import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def open_export(path: Path) -> Export:
                 why = "zip export larger than 2 GiB unpacked; unpack it and import its CSV files"
                 raise InputError(path, why)
             return Export(path, {i.filename: z.read(i) for i in infos}, True)
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise InputError(path, f"not a readable zip archive (truncated or damaged: {exc})") from None
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
