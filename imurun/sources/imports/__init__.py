@@ -1,9 +1,10 @@
 """Importers: other apps' exports as imurun sessions, a source of sample blocks (docs/import.md).
 
-One module per format; each has a `FORMAT` that recognises its export from the content (column
-names, metadata lines, zip members) and reads it into streams. This registry tries them in turn,
-puts the streams on one clock and hands back a session (`SessionData`), so that every command that
-reads a session reads an export too (the hook is `imurun.session.reader`).
+One module per format, each with a NAME, `recognise(export)` (from the content: column names,
+metadata lines, zip members; never the file name) and `read(export)` (the streams in SI). This
+registry tries them in turn, puts the streams on one clock and hands back an `ImportedSession`, so
+that every command that reads a session reads an export too (the hook is `_imported` in
+imurun.session.reader).
 """
 
 from __future__ import annotations
@@ -74,33 +75,35 @@ def to_session(imported: Imported, path: Path) -> ImportedSession:
     """Both streams on the accelerometer's clock, 0 = first sample, with the provenance header."""
     where = str(path)
     acc, dropped = clean(imported.acc)
+    gyr, dropped_g = clean(imported.gyr) if imported.gyr is not None else (None, 0)
+    dropped += dropped_g
+    if len(acc.t) < 2 or (gyr is not None and len(gyr.t) < 2):
+        raise InputError(where, "too few samples with a usable time to import")
     notes = {}
-    if imported.gyr is None:
+    if gyr is None:
         t, a, g = acc.t, acc.xyz, np.full((len(acc.t), 3), np.nan)
+    elif len(gyr.t) == len(acc.t) and np.array_equal(gyr.t, acc.t):  # one clock already
+        t, a, g = acc.t, acc.xyz, gyr.xyz
     else:
-        gyr, dropped_g = clean(imported.gyr)
-        dropped += dropped_g
-        if len(gyr.t) == len(acc.t) and np.array_equal(gyr.t, acc.t):
-            t, a, g = acc.t, acc.xyz, gyr.xyz
-        else:
-            lo, hi = max(acc.t[0], gyr.t[0]), min(acc.t[-1], gyr.t[-1])
-            inside = (acc.t >= lo) & (acc.t <= hi)
-            if not inside.any():
-                raise InputError(where, "the accelerometer and gyroscope recordings do not overlap in time")
-            t, a = acc.t[inside], acc.xyz[inside]
-            g = onto_clock(t, gyr)
-            notes["source_resampled"] = (
-                "gyroscope linearly interpolated onto the accelerometer's time stamps (separate clocks); "
-                f"{len(acc.t) - int(inside.sum())} accelerometer samples outside the gyroscope's span dropped"
-            )
-    if dropped:
-        notes["source_dropped_rows"] = f"{dropped} (no time, or a time stamp repeated)"
+        lo, hi = max(acc.t[0], gyr.t[0]), min(acc.t[-1], gyr.t[-1])
+        inside = (acc.t >= lo) & (acc.t <= hi)
+        if not inside.any():
+            raise InputError(where, "the accelerometer and gyroscope recordings do not overlap in time")
+        t, a = acc.t[inside], acc.xyz[inside]
+        g = onto_clock(t, gyr)
+        notes["source_resampled"] = (
+            "gyroscope linearly interpolated onto the accelerometer's time stamps (separate clocks); "
+            f"{len(acc.t) - int(inside.sum())} accelerometer samples outside the gyroscope's span dropped"
+        )
     rate = nominal_rate(t, where)
     t0 = t[0]
     t = np.round(t - t0, 6)  # the session clock, at the session format's 1 us
     keep = np.ones(len(t), bool)
-    keep[1:] = np.diff(t) > 0
+    keep[1:] = np.diff(t) > 0  # samples closer than 1 us: the first stands
     t, a, g = t[keep], a[keep], g[keep]
+    dropped += int(np.count_nonzero(~keep))
+    if dropped:
+        notes["source_dropped_rows"] = f"{dropped} (no time, or a time stamp repeated)"
     extra = {"source_format": imported.format, "source_file": path.name, **imported.provenance}
     if imported.clock:
         extra["source_clock"] = imported.clock
@@ -109,7 +112,7 @@ def to_session(imported: Imported, path: Path) -> ImportedSession:
         extra["source_start_utc"] = f"{start}Z"
     extra |= notes
     header = SessionHeader(
-        device=imported.device or imported.format,
+        device=" ".join((imported.device or imported.format).split()),
         sample_rate_hz=rate,
         columns=BASE_COLUMNS if imported.gyr is not None else ACC_ONLY_COLUMNS,
         extra={k: " ".join(str(v).split()) for k, v in extra.items()},
