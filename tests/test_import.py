@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imurun.analyze import analyze
+from imurun.analyze import analyze, count_rows
 from imurun.cli import main as cli_main
 from imurun.session.format import ACC_ONLY_COLUMNS, SessionHeader
 from imurun.session.reader import read_header, read_session
@@ -311,6 +311,7 @@ def test_rows_out_of_order_repeated_or_empty_and_gyro_gaps(tmp_path):
         z.writestr("Accelerometer.csv", head + "\n" + "\n".join(acc_rows) + "\n")
         z.writestr("Gyroscope.csv", ghead + "\n" + "\n".join(f"{x:.3f},0.1,0.2,0.3" for x in tg) + "\n")
     s = read_session(export)
+    assert count_rows(export) == len(s.t)  # analyze --progress counts the samples, not the zip's bytes
     assert s.header.extra["source_dropped_rows"].startswith("1 ")
     # the first accelerometer sample comes before the gyroscope's first: dropped, the clock starts at 0.01
     assert s.header.extra["source_resampled"].endswith("1 accelerometer samples outside the gyroscope's "

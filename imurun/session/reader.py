@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from imurun.session.format import (
     SessionHeader,
     column_scale,
 )
+
+if TYPE_CHECKING:
+    from imurun.sources.imports import ImportedSession
 
 CHUNK_BYTES = 1 << 22
 MAX_LINE_BYTES = 1 << 16  # a longer line is not a session line (binary data, a missing newline)
@@ -92,7 +95,7 @@ class SessionData:
 
 
 def read_header(path: str | Path) -> SessionHeader:
-    imported = _imported(path)
+    imported = imported_export(path)
     if imported is not None:
         return imported.header
     with _open(path) as f:
@@ -107,7 +110,7 @@ def iter_chunks(path: str | Path, rows: int = 65536, *, chunk_bytes: int = CHUNK
     """
     if rows < 1 or chunk_bytes < 1:
         raise ValueError("rows and chunk_bytes must be >= 1")
-    imported = _imported(path)
+    imported = imported_export(path)
     if imported is not None:
         for start in range(0, max(len(imported.block), 1), rows):
             cut = slice(start, start + rows)
@@ -184,8 +187,9 @@ def read_notes(path: str | Path) -> list[Note]:
 # --- opening and the header -------------------------------------------------------------------
 
 
-def _imported(path: str | Path) -> SessionData | None:
-    """Another app's export (docs/import.md) read as a session; None for an imurun session file.
+def imported_export(path: str | Path) -> ImportedSession | None:
+    """Another app's export (docs/import.md) read as a session (`.header`, `.block`); None for an
+    imurun session file.
 
     The one place where every command (analyze, replay, report, info, ...) meets the importers.
     Empty and unreadable files go on to the session reader, which names their problem.

@@ -3,7 +3,7 @@
 One module per format, each with a NAME, `recognise(export)` (from the content: column names,
 metadata lines, zip members; never the file name) and `read(export)` (the streams in SI). This
 registry tries them in turn, puts the streams on one clock and hands back an `ImportedSession`, so
-that every command that reads a session reads an export too (the hook is `_imported` in
+that every command that reads a session reads an export too (the hook is `imported_export` in
 imurun.session.reader).
 """
 
