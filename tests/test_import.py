@@ -223,9 +223,11 @@ def test_polar_sensor_logger_is_accelerometer_only(run, tmp_path):
     export = polar_acc(tmp_path / "Polar_H10_ACC.txt", run)
     h = read_header(export)
     assert h.columns == ACC_ONLY_COLUMNS and h.extra["source_start_utc"].startswith("2024-05-29")
-    steps = analyze(export)[0]
+    steps, summary = analyze(export)
     compare(steps, run["steps_acc_only"], {"vertical_osc_cm": 0.05, **ROUNDED})
-    assert np.all(np.isnan(steps["pelvic_drop_deg"]))  # needs a gyroscope: absent, never zero
+    assert np.all(np.isnan(steps["pelvic_drop_deg"]))  # needs a gyroscope: absent, never zero, and flagged
+    assert summary["quality"]["flags"]["pelvic_drop_deg"] == "unavailable: no gyroscope (accelerometer only)"
+    assert summary["session"]["source_format"] == "Polar Sensor Logger (ACC file, accelerometer only)"
 
 
 def test_sensor_logger_total_acceleration_alone(run, tmp_path):
