@@ -288,6 +288,8 @@ def test_import_says_what_it_recognised_and_report_shows_the_source(run, tmp_pat
     assert cli_main(["import", str(export)]) == 0
     out = capsys.readouterr().out
     assert "recognised Movella DOT app (CSV export)" in out and "dot.imurun.csv" in out
+    assert cli_main(["import", str(tmp_path / "dot.imurun.csv")]) == 2
+    assert "is already an imurun session file: nothing to import" in capsys.readouterr().err
     assert cli_main(["info", str(export)]) == 0
     captured = capsys.readouterr()
     assert "recognised Movella DOT app" in captured.err and "source" in captured.out

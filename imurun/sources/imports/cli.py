@@ -16,8 +16,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     generic.add_argument("--rate", type=float, help="sample rate in Hz, for --time-unit samples")
 
 
+def is_session(path: Path) -> bool:
+    """Whether `path` starts as an imurun session file does (then there is nothing to import)."""
+    from imurun.session.format import MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC.encode()
+    except OSError:
+        return False  # the importer names the problem
+
+
 def default_out(path: Path) -> Path:
-    return path.with_name(path.name.split(".")[0] + ".imurun.csv")
+    return path.with_name(path.stem + ".imurun.csv")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -29,6 +40,8 @@ def main(args: argparse.Namespace) -> int:
     from imurun.sources.imports.generic import Units
 
     units = None if args.acc_unit is None else Units(args.acc_unit, args.gyr_unit, args.time_unit, args.rate)
+    if units is None and is_session(args.file):
+        raise InputError(args.file, "is already an imurun session file: nothing to import")
     session = import_session(args.file, units)
     out = args.out or default_out(args.file)
     if out.resolve() == args.file.resolve():
