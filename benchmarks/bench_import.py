@@ -6,8 +6,9 @@ The simulator's `easy-run` (seed 1, 100 Hz) is written as Sensor Logger's docume
 (docs/import.md): TotalAcceleration.csv and Gyroscope.csv with epoch-nanosecond times, the
 gyroscope sampled 3 ms after the accelerometer (separate clocks, so the import resamples), plus
 Metadata.csv. Then, best of 3 in this process: `import_session` (unzip, parse, resample, session
-clock); and `python -m imurun import FILE --out S.csv` once in a fresh process (start-up, import
-and writing the session CSV). Target: <= 5 s for the hour (issue 17).
+clock), also for the same export with every stamp jittered by up to 3 ms (then both sensors are
+resampled onto an even clock); and `python -m imurun import FILE --out S.csv` once in a fresh
+process (start-up, import and writing the session CSV). Target: <= 5 s for the hour (issue 17).
 Writes the "Import" section of benchmarks/RESULTS.md.
 """
 
@@ -41,42 +42,53 @@ def sensor_logger_csv(t: np.ndarray, xyz: np.ndarray) -> str:
     return "time,seconds_elapsed,z,y,x\n" + rows
 
 
-def write_export(path: Path, minutes: float) -> int:
-    sim = simulate("easy-run", seed=1, rate_hz=RATE_HZ, duration_s=minutes * 60.0)
-    tg = sim.t + 0.003
-    gyr = np.column_stack([np.interp(tg, sim.t, sim.gyr[:, k]) for k in range(3)])
+def write_export(path: Path, sim, jitter_s: float) -> None:
+    """The zip; with `jitter_s`, every time stamp moved by up to that much (a phone's uneven delivery;
+    only the time stamps matter for speed), which makes the import resample onto an even clock."""
+    t = sim.t + np.random.default_rng(0).uniform(-jitter_s, jitter_s, len(sim.t)) if jitter_s else sim.t
+    tg = t + 0.003
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("run/TotalAcceleration.csv", sensor_logger_csv(sim.t, sim.acc))
-        z.writestr("run/Gyroscope.csv", sensor_logger_csv(tg, gyr))
+        z.writestr("run/TotalAcceleration.csv", sensor_logger_csv(t, sim.acc))
+        z.writestr("run/Gyroscope.csv", sensor_logger_csv(tg, sim.gyr))
         z.writestr("run/Metadata.csv", "version,device name,platform,appVersion\n3,bench,android,1.64\n")
-    return len(sim.t)
+
+
+def best_import(path: Path) -> tuple[float, object]:
+    times = []
+    for _ in range(3):
+        imports._cache.clear()
+        t0 = time.perf_counter()
+        session = imports.import_session(path)
+        times.append(time.perf_counter() - t0)
+    return min(times), session
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     args = parser.parse_args()
+    sim = simulate("easy-run", seed=1, rate_hz=RATE_HZ, duration_s=args.minutes * 60.0)
+    n = len(sim.t)
     with tempfile.TemporaryDirectory() as tmp:
-        export = Path(tmp) / "run.zip"
-        n = write_export(export, args.minutes)
+        export, jittery = Path(tmp) / "run.zip", Path(tmp) / "jittery.zip"
+        write_export(export, sim, 0.0)
+        write_export(jittery, sim, 0.003)
         size_mb = export.stat().st_size / 1e6
-        times = []
-        for _ in range(3):
-            imports._cache.clear()
-            t0 = time.perf_counter()
-            session = imports.import_session(export)
-            times.append(time.perf_counter() - t0)
-        best = min(times)
+        best, session = best_import(export)
+        best_j, session_j = best_import(jittery)
+        assert "even 100 Hz clock" in session_j.header.extra["source_resampled"]
         t0 = time.perf_counter()
         command = [sys.executable, "-m", "imurun", "import", str(export), "--out", str(Path(tmp) / "s.csv")]
         subprocess.run(command, check=True, capture_output=True)
         cli = time.perf_counter() - t0
     rows = [
-        ["import_session (unzip, parse 2 CSVs, resample gyro, session clock), best of 3",
+        ["import_session (unzip, parse 2 CSVs, gyro onto the acc clock, session clock), best of 3",
          f"{best:.2f} s", f"{n / best / 1e6:.2f} M samples/s"],
+        ["the same with +-3 ms jitter on every stamp (both resampled onto an even clock), best of 3",
+         f"{best_j:.2f} s", f"{n / best_j / 1e6:.2f} M samples/s"],
         ["`imurun import FILE --out S.csv`, fresh process (incl. writing the session)", f"{cli:.2f} s", ""],
     ]
-    verdict = "met" if max(best, cli) <= TARGET_S else "NOT met"
+    verdict = "met" if max(best, best_j, cli) <= TARGET_S else "NOT met"
     body = (
         f"{args.minutes:g} min of 100 Hz Sensor Logger zip export ({n} samples per sensor, {size_mb:.1f} MB "
         f"zipped, gyroscope on its own clock), {len(session.block)} session samples.\n\n"

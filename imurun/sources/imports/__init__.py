@@ -20,7 +20,17 @@ from imurun.blocks import SampleBlock
 from imurun.errors import InputError
 from imurun.session.format import ACC_ONLY_COLUMNS, BASE_COLUMNS, SessionHeader
 from imurun.sources.imports import generic, movella_dot, phyphox, polar_logger, sensor_logger, witmotion
-from imurun.sources.imports.common import Export, Imported, clean, nominal_rate, onto_clock, open_export
+from imurun.sources.imports.common import (
+    JITTER_PERIODS,
+    Export,
+    Imported,
+    clean,
+    clock_jitter,
+    even_clock,
+    nominal_rate,
+    onto_clock,
+    open_export,
+)
 
 
 @dataclass(frozen=True)
@@ -79,23 +89,30 @@ def to_session(imported: Imported, path: Path) -> ImportedSession:
     dropped += dropped_g
     if len(acc.t) < 2 or (gyr is not None and len(gyr.t) < 2):
         raise InputError(where, "too few samples with a usable time to import")
-    notes = {}
-    if gyr is None:
-        t, a, g = acc.t, acc.xyz, np.full((len(acc.t), 3), np.nan)
-    elif len(gyr.t) == len(acc.t) and np.array_equal(gyr.t, acc.t):  # one clock already
-        t, a, g = acc.t, acc.xyz, gyr.xyz
-    else:
-        lo, hi = max(acc.t[0], gyr.t[0]), min(acc.t[-1], gyr.t[-1])
-        inside = (acc.t >= lo) & (acc.t <= hi)
-        if not inside.any():
+    rate = nominal_rate(acc.t, where)
+    jitter = clock_jitter(acc.t)
+    even = jitter > JITTER_PERIODS  # a phone's irregular intervals: the engine wants an even clock
+    t = even_clock(acc.t, rate) if even else acc.t
+    separate = gyr is not None and not (len(gyr.t) == len(acc.t) and np.array_equal(gyr.t, acc.t))
+    how = []
+    if even:
+        how.append(f"irregular sample intervals (10 % off a whole period by over {jitter:.2f}): resampled "
+                   f"onto an even {rate:g} Hz clock by cubic spline, gaps kept")
+    span = slice(None)
+    if separate:
+        span = (t >= max(acc.t[0], gyr.t[0])) & (t <= min(acc.t[-1], gyr.t[-1]))
+        if not span.any():
             raise InputError(where, "the accelerometer and gyroscope recordings do not overlap in time")
-        t, a = acc.t[inside], acc.xyz[inside]
-        g = onto_clock(t, gyr)
-        notes["source_resampled"] = (
-            "gyroscope linearly interpolated onto the accelerometer's time stamps (separate clocks); "
-            f"{len(acc.t) - int(inside.sum())} accelerometer samples outside the gyroscope's span dropped"
-        )
-    rate = nominal_rate(t, where)
+        outside = np.count_nonzero(~span)
+        how.append("gyroscope on its own clock, interpolated onto the accelerometer's by cubic spline; "
+                   f"{outside} accelerometer samples outside the span both sensors cover dropped")
+        t = t[span]
+    a = onto_clock(t, acc) if even else acc.xyz[span]
+    if gyr is None:
+        g = np.full((len(t), 3), np.nan)
+    else:
+        g = onto_clock(t, gyr) if even or separate else gyr.xyz
+    notes = {"source_resampled": "; ".join(how)} if how else {}
     t0 = t[0]
     t = np.round(t - t0, 6)  # the session clock, at the session format's 1 us
     keep = np.ones(len(t), bool)

@@ -22,6 +22,7 @@ from imurun.errors import InputError
 MAX_EXPORT_BYTES = 2 << 30  # an unpacked export larger than this is refused, not read into memory
 MIN_RATE_HZ, MAX_RATE_HZ = 10.0, 2000.0  # the engine's range
 GAP_PERIODS = 3.0  # a sensor interval longer than this many median intervals is a gap: never bridged
+JITTER_PERIODS = 0.05  # clock_jitter above this: resample onto an even clock (docs/import.md, jitter)
 TIME_UNITS_S: dict[str, float] = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
@@ -283,14 +284,42 @@ def clean(stream: Stream) -> tuple[Stream, int]:
 
 
 def onto_clock(t: np.ndarray, src: Stream) -> np.ndarray:
-    """`src` linearly interpolated at times `t`; NaN outside its span and inside its gaps."""
-    out = np.column_stack([np.interp(t, src.t, src.xyz[:, k]) for k in range(3)])
-    dt = np.diff(src.t)
-    limit = GAP_PERIODS * float(np.median(dt)) if len(dt) else 0.0
-    hi = np.clip(np.searchsorted(src.t, t), 1, len(src.t) - 1)
-    span = src.t[hi] - src.t[hi - 1]
-    out[(t < src.t[0]) | (t > src.t[-1]) | (span > limit)] = np.nan
+    """`src` at times `t` by cubic spline (scipy, not-a-knot), stretch by stretch between its gaps.
+
+    NaN outside its span and inside its gaps (over GAP_PERIODS median intervals): never bridged.
+    Rows with a missing value are left out, so a short hole is interpolated like any interval.
+    """
+    from scipy.interpolate import make_interp_spline
+
+    out = np.full((len(t), 3), np.nan)
+    ok = np.all(np.isfinite(src.xyz), axis=1)
+    st, sx = src.t[ok], src.xyz[ok]
+    if len(st) < 2:
+        return out
+    limit = GAP_PERIODS * float(np.median(np.diff(src.t)))
+    for seg in np.split(np.arange(len(st)), np.flatnonzero(np.diff(st) > limit) + 1):
+        if len(seg) < 2:
+            continue
+        at = slice(np.searchsorted(t, st[seg[0]], "left"), np.searchsorted(t, st[seg[-1]], "right"))
+        spline = make_interp_spline(st[seg], sx[seg], k=min(3, len(seg) - 1), axis=0)
+        out[at] = spline(t[at])
     return out
+
+
+def clock_jitter(t: np.ndarray) -> float:
+    """How irregular the sample intervals are: the 90th percentile of each interval's distance to a
+    whole number of median intervals (lost samples are whole numbers; jitter is not), in periods."""
+    dt = np.diff(t)
+    r = dt / float(np.median(dt))
+    return float(np.quantile(np.abs(r - np.maximum(1.0, np.rint(r))), 0.9))
+
+
+def even_clock(t: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Times 1/rate apart from the first sample of each stretch between gaps (gaps stay gaps)."""
+    step = 1.0 / rate_hz
+    limit = GAP_PERIODS * float(np.median(np.diff(t)))
+    stretches = np.split(t, np.flatnonzero(np.diff(t) > limit) + 1)
+    return np.concatenate([s[0] + step * np.arange(int((s[-1] - s[0]) / step + 1e-9) + 1) for s in stretches])
 
 
 def nominal_rate(t: np.ndarray, where: str) -> float:
