@@ -57,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
         raise InputError(out, f"cannot write: {exc.strerror or exc}") from None
     h = session.header
     what = "accelerometer only" if not h.has_gyro else "accelerometer + gyroscope"
-    resampled = ", gyroscope resampled onto the accelerometer clock" if "source_resampled" in h.extra else ""
     print(f"{args.file}: recognised {session.format}")
-    print(f"wrote {out}: {len(b)} samples, {b.t[-1]:.2f} s at {h.sample_rate_hz:g} Hz, {what}{resampled}")
+    print(f"wrote {out}: {len(b)} samples, {b.t[-1]:.2f} s at {h.sample_rate_hz:g} Hz, {what}")
+    if "source_resampled" in h.extra:
+        print(f"resampled: {h.extra['source_resampled']}")
     return 0
