@@ -110,7 +110,13 @@ def count_rows(path: str | Path) -> int:
     """Data rows of a valid session file: its lines minus the '#' lines and the column row.
 
     One pass over the bytes at memory speed (no parsing); a truncated last line is not counted.
+    Another app's export (docs/import.md) counts the samples it imports as.
     """
+    from imurun.session.reader import imported_export
+
+    imported = imported_export(path)
+    if imported is not None:
+        return len(imported.block)
     lines = comments = 0
     before = b"\n"  # the byte before each read: a '#' after a newline starts a comment line
     try:

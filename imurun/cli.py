@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("imurun.report.cli", "write a self-contained HTML report of a session"),
     "validate": ("imurun.validate", "score detected steps against a truth / reference steps file"),
     "info": ("imurun.session.info", "summarise a session file"),
+    "import": ("imurun.sources.imports.cli", "convert another app's export (Sensor Logger, phyphox, "
+               "Movella DOT, WitMotion, ...) into a session"),
     "simulate": ("imurun.sources.simulate", "write a synthetic session with its ground-truth steps"),
     "emulate": ("imurun.ble.emulate", "serve a recorded session as a virtual BLE sensor (fake BlueZ)"),
 }

@@ -230,3 +230,21 @@ def test_time_must_increase_across_writes(tmp_path):
         w.write([0.0, 0.01], np.zeros((2, 3)), np.zeros((2, 3)))
         with pytest.raises(ValueError, match="increase strictly"):
             w.write([0.01], np.zeros((1, 3)), np.zeros((1, 3)))
+
+
+def test_accelerometer_only_session_round_trips_with_nan_gyro(tmp_path):
+    """`t,ax,ay,az` (a sensor without a gyroscope, DESIGN "Files"): read back with NaN gyro columns,
+    extra columns after the three axes; a gyro column alone is still an unknown column."""
+    path = tmp_path / "h10.csv"
+    header = SessionHeader(sample_rate_hz=50.0, acc_unit="g", columns=("t", "ax", "ay", "az", "seq"))
+    t = np.arange(5) / 50.0
+    acc = np.tile([0.0, 0.0, 9.80665], (5, 1))
+    with SessionWriter(path, header) as w:
+        w.write(t, acc, np.zeros((5, 3)), {"seq": np.arange(5.0)})
+    assert path.read_text().splitlines()[6:8] == ["t,ax,ay,az,seq", "0.000000,0.000000,0.000000,1.000000,0"]
+    data = read_session_data(path)
+    assert not data.header.has_gyro and data.header.extra_columns == ("seq",)
+    assert np.array_equal(data.block.acc, acc) and np.all(np.isnan(data.block.gyr))
+    assert np.array_equal(data.extra["seq"], np.arange(5.0))
+    header.columns = ("t", "ax", "ay", "az", "gx")
+    assert "unknown column 'gx'" in header.problem()[1]

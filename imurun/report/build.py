@@ -106,9 +106,9 @@ def write_report(
         cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
     )
     header = summary.get("session") or {}
-    subtitle = " · ".join(
-        escape(str(x)) for x in (session_path.name, header.get("device"), header.get("placement")) if x
-    )
+    source = header.get("source_format") and f"imported from {header['source_format']}"  # docs/import.md
+    parts = (session_path.name, header.get("device"), header.get("placement"), source)
+    subtitle = " · ".join(escape(str(x)) for x in parts if x)
     page = html.page(
         f"Run report — {session_path.stem}",
         subtitle,

@@ -22,6 +22,7 @@ GYR_UNITS: dict[str, float] = {"rad/s": 1.0, "deg/s": math.pi / 180.0}
 PLACEMENTS: tuple[str, ...] = ("sacrum", "lower-back", "upper-back")
 
 BASE_COLUMNS: tuple[str, ...] = ("t", "ax", "ay", "az", "gx", "gy", "gz")
+ACC_ONLY_COLUMNS: tuple[str, ...] = BASE_COLUMNS[:4]  # a sensor without a gyroscope (DESIGN "Files")
 EXTRA_COLUMNS: tuple[str, ...] = ("seq", "device_t", "mx", "my", "mz")
 
 # Header keys the format defines; any other "# key: value" line is kept in SessionHeader.extra.
@@ -56,8 +57,17 @@ class SessionHeader:
     extra: dict[str, str] = field(default_factory=dict)  # unknown header keys, in file order
 
     @property
+    def has_gyro(self) -> bool:
+        return tuple(self.columns[: len(BASE_COLUMNS)]) == BASE_COLUMNS
+
+    @property
+    def base_columns(self) -> tuple[str, ...]:
+        """t,ax,ay,az,gx,gy,gz, or t,ax,ay,az for an accelerometer-only session."""
+        return BASE_COLUMNS if self.has_gyro else ACC_ONLY_COLUMNS
+
+    @property
     def extra_columns(self) -> tuple[str, ...]:
-        return tuple(self.columns[len(BASE_COLUMNS) :])
+        return tuple(self.columns[len(self.base_columns) :])
 
     def problem(self) -> tuple[str, str] | None:
         """(key at fault, why) when this header cannot describe a session file, else None."""
@@ -72,10 +82,11 @@ class SessionHeader:
         if not (math.isfinite(self.sample_rate_hz) and self.sample_rate_hz > 0):
             return "sample_rate_hz", f"sample_rate_hz must be a positive number, not {self.sample_rate_hz!r}"
         columns = tuple(self.columns)
-        if columns[: len(BASE_COLUMNS)] != BASE_COLUMNS:
+        if columns[: len(ACC_ONLY_COLUMNS)] != ACC_ONLY_COLUMNS:
             found = ",".join(columns)
-            return "columns", f"column row must start with {','.join(BASE_COLUMNS)}; found {found}"
-        extra = columns[len(BASE_COLUMNS) :]
+            why = f"column row must start with {','.join(BASE_COLUMNS)} (or {','.join(ACC_ONLY_COLUMNS)}"
+            return "columns", f"{why} without a gyroscope); found {found}"
+        extra = self.extra_columns
         for name in extra:
             if name not in EXTRA_COLUMNS:
                 return "columns", f"unknown column {name!r} (optional columns: {', '.join(EXTRA_COLUMNS)})"

@@ -70,6 +70,8 @@ def describe(path: Path) -> list[str]:
     rows = [
         ("device", header.device or "(not given)"),
         ("placement", header.placement),
+        *([("source", f"{header.extra['source_format']} ({header.extra.get('source_file', '?')})")]
+          if "source_format" in header.extra else []),  # an export read through docs/import.md
         ("units", f"acc {header.acc_unit}, gyr {header.gyr_unit}"),
         ("samples", f"{s.samples} over {s.duration_s:.2f} s"),
         ("rate", f"nominal {header.sample_rate_hz:g} Hz, seen {s.rate_seen_hz:.2f} Hz"),

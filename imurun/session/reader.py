@@ -6,6 +6,10 @@ than 15 significant digits, bad numbers, wrong column counts, empty lines) go th
 Python parser, which also finds the first offending line. Time must increase strictly within and
 across chunks. A last line without a newline is a write cut short by a crash: skipped, with a
 warning on stderr.
+
+A file that is not a session (no `# imurun-session:` first line) goes to the importers
+(imurun.sources.imports, docs/import.md): a supported export of another app reads as a session,
+through the same `read_header` / `iter_chunks`, so every command takes it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -32,6 +36,9 @@ from imurun.session.format import (
     SessionHeader,
     column_scale,
 )
+
+if TYPE_CHECKING:
+    from imurun.sources.imports import ImportedSession
 
 CHUNK_BYTES = 1 << 22
 MAX_LINE_BYTES = 1 << 16  # a longer line is not a session line (binary data, a missing newline)
@@ -91,6 +98,9 @@ class SessionData:
 
 
 def read_header(path: str | Path) -> SessionHeader:
+    imported = imported_export(path)
+    if imported is not None:
+        return imported.header
     with _open(path) as f:
         return _read_header(f, path)[0]
 
@@ -103,6 +113,13 @@ def iter_chunks(path: str | Path, rows: int = 65536, *, chunk_bytes: int = CHUNK
     """
     if rows < 1 or chunk_bytes < 1:
         raise ValueError("rows and chunk_bytes must be >= 1")
+    imported = imported_export(path)
+    if imported is not None:
+        for start in range(0, max(len(imported.block), 1), rows):
+            cut = slice(start, start + rows)
+            b = imported.block
+            yield Chunk(SampleBlock(b.t[cut], b.acc[cut], b.gyr[cut]), {}, (), 0)
+        return
     with _open(path) as f:
         header, line = _read_header(f, path)
         parser = _ChunkParser(path, header)
@@ -171,6 +188,23 @@ def read_notes(path: str | Path) -> list[Note]:
 
 
 # --- opening and the header -------------------------------------------------------------------
+
+
+def imported_export(path: str | Path) -> ImportedSession | None:
+    """Another app's export (docs/import.md) read as a session (`.header`, `.block`); None for an
+    imurun session file.
+
+    The one place where every command (analyze, replay, report, info, ...) meets the importers.
+    Empty and unreadable files go on to the session reader, which names their problem.
+    """
+    with _open(path) as f:
+        head = _read(f, path, len(MAGIC))
+    if not head or MAGIC.encode().startswith(head) or head.startswith(MAGIC.encode()):
+        return None
+    from imurun.sources.imports import import_session
+
+    return import_session(path, announce=True)
+
 
 
 def _open(path: str | Path) -> BinaryIO:
@@ -497,8 +531,10 @@ class _ChunkParser:
 
     def chunk(self, values: np.ndarray, lines: np.ndarray, notes: list[Note]) -> Chunk:
         si = values * self.scale
-        block = SampleBlock(si[:, 0].copy(), si[:, 1:4].copy(), si[:, 4:7].copy())
-        extra = {name: si[:, 7 + i].copy() for i, name in enumerate(self.header.extra_columns)}
+        gyr = si[:, 4:7].copy() if self.header.has_gyro else np.full((len(si), 3), np.nan)
+        block = SampleBlock(si[:, 0].copy(), si[:, 1:4].copy(), gyr)
+        first_extra = len(self.header.base_columns)
+        extra = {name: si[:, first_extra + i].copy() for i, name in enumerate(self.header.extra_columns)}
         first = int(lines[0]) if len(lines) else (notes[0].line if notes else 0)
         return Chunk(block, extra, tuple(notes), first)
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from imurun.outputs import open_fresh
 from imurun.session.format import (
-    BASE_COLUMNS,
     FORMAT_VERSION,
     KEY_PATTERN,
     KNOWN_KEYS,
@@ -106,14 +105,15 @@ class SessionWriter:
         table = np.empty((n, len(self.header.columns)))
         table[:, 0] = t
         table[:, 1:4] = acc
-        table[:, 4:7] = gyr
+        if self.header.has_gyro:  # an accelerometer-only header has no gyro columns: gyr is not written
+            table[:, 4:7] = gyr
         for i, name in enumerate(names):
             column = np.asarray(extra[name], dtype=np.float64)
             if column.shape != (n,):
                 raise ValueError(f"extra column {name!r} must have shape ({n},), got {column.shape}")
             if name == "seq" and not np.all(np.isfinite(column) & (column == np.round(column))):
                 raise ValueError("seq must hold whole numbers")
-            table[:, len(BASE_COLUMNS) + i] = column
+            table[:, len(self.header.base_columns) + i] = column
         table /= self._divisor
         text = "".join(
             (self._row_format * len(part)) % tuple(part.ravel().tolist())
