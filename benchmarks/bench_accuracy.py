@@ -1,6 +1,6 @@
 """Engine accuracy against ground truth: the issue's targets, every scenario, 3 seeds, 2 rates.
 
-    python benchmarks/bench_accuracy.py [--seeds 1 2 3] [--rates 100 200] [--jobs 2]
+    python benchmarks/bench_accuracy.py [--seeds 1 2 3] [--rates 100 200] [--jobs 2] [--only sim|real]
 
 - Simulator (random mounting per seed): step F1 at 50 ms, timing MAE, left/right, cadence MAE,
   pelvic drop and tilt RMSE, per scenario and rate, worst case over the seeds.
@@ -9,9 +9,10 @@
   emitted at the next IC), p50/p95 over the running scenarios, over simulated walking, and on the
   real recordings (100 Hz, against their reference ICs); and the same for the IC itself as the
   status reports it (`last_ic_t` appears).
-- Real lower-back walking recordings (tests/data/real, a copy of shared/data/real), scored inside
-  the reference bouts, with mobgap's IcdIonescu + LrcMcCamley side by side when it is installed
-  (`pip install -e .[bench]`).
+- Real development sets (../shared/data/real; skipped with a note when absent), per dataset and per
+  person, imurun beside mobgap and scikit-digital-health when installed (`pip install -e .[bench]`),
+  the reference ICs imurun misses with a likely reason, and a leave-one-person-out check of the
+  settings chosen on the walkers (benchmarks/real_sets.py).
 Writes the "Accuracy" section of benchmarks/RESULTS.md.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,12 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # realda
 from common import machine, table, write_section  # noqa: E402
 from realdata import REAL, REAL_TRIALS  # noqa: E402
 
-from imurun.core.ahrs import G  # noqa: E402
 from imurun.core.engine import Engine  # noqa: E402
 from imurun.session.reader import read_session  # noqa: E402
-from imurun.session.truth import read_bouts_csv, read_steps_csv  # noqa: E402
+from imurun.session.truth import read_steps_csv  # noqa: E402
 from imurun.sources.simulate import simulate  # noqa: E402
-from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score  # noqa: E402
+from imurun.validate import score  # noqa: E402
 
 SCENARIOS = ("easy-run", "fatigue", "overstride", "intervals", "loose-mount", "walk", "trunk")
 RUNNING = ("easy-run", "fatigue", "overstride", "loose-mount", "trunk")
@@ -122,103 +121,18 @@ def _live_delays(rate, truth_t, t, acc, gyr, tacc=None, tgyr=None, tol=0.05):
     return delays(rows_t, rows_at), delays(ics_t, ics_at)
 
 
-def real_data() -> tuple[list[list[str]], list[list[str]], str]:
-    """One score over the three trials (pooled), imurun and mobgap side by side; and the reference
-    steps imurun missed, with how visible each is (`_visibility`)."""
-    ours, theirs, misses, found_peaks, bumps = [], [], [], [], []
-    for name in REAL_TRIALS:
-        header, block = read_session(REAL / f"{name}.csv")
-        truth = read_steps_csv(REAL / f"{name}.steps.csv")
-        bouts = read_bouts_csv(REAL / f"{name}.bouts.csv")
-        out = Engine(header.sample_rate_hz, emit_signals=True).process(block.t, block.acc, block.gyr)
-        ours.append((block.t[-1], out.steps, truth, bouts))
-        mob = _mobgap_real(block, header.sample_rate_hz)
-        if mob is not None:
-            theirs.append((block.t[-1], mob, truth, bouts))
-        peaks, trial_bumps = _visibility(out.signals, truth)
-        bumps.append(trial_bumps)
-        tol = PRIMARY_TOLERANCE_S  # as score() matches them
-        ref = inside_bouts(truth["t"], bouts, tol)
-        det = out.steps[inside_bouts(out.steps["t"], bouts, tol)]
-        hit = np.zeros(len(truth), bool)
-        hit[np.flatnonzero(ref)[match(det["t"], truth["t"][ref], tol)[1]]] = True
-        found_peaks.append(peaks[hit])
-        for k in np.flatnonzero(ref & ~hit):
-            near = det["t"][np.argmin(np.abs(det["t"] - truth["t"][k]))] if len(det) else np.nan
-            misses.append((name, truth["t"][k], truth["side"][k], peaks[k], (near - truth["t"][k]) * 1e3))
-    rows = []
-    for name, parts in (("imurun Engine (own alignment)", ours), ("mobgap IcdIonescu + LrcMcCamley", theirs)):
-        if not parts:
-            continue
-        s = score(*pooled(parts))
-        rows.append([name, f"{_f1(s, 100):.3f}", f"{_f1(s, 50):.3f}", f"{s['side']['accuracy']:.3f}",
-                     f"{s['bouts']['cadence_mae_spm']:.2f}", f"{s['timing']['mae_ms']:.1f}"])
-    bumps, found = np.concatenate(bumps), np.concatenate(found_peaks)
-    miss_rows = [[name, f"{t:.2f}", side, f"{peak:.2f}", f"{np.mean(bumps >= peak):.2f}", f"{dt:+.0f}"]
-                 for name, t, side, peak, dt in misses]
-    scale = (f"Loading peak of the reference steps imurun found: p5 {np.percentile(found, 5):.2f} g, "
-             f"median {np.median(found):.2f} g; largest bump between two reference ICs: median "
-             f"{np.median(bumps):.2f} g, p75 {np.percentile(bumps, 75):.2f} g ({bumps.size} steps).")
-    return rows, miss_rows, scale
-
-
-def _visibility(signals: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(loading peak of each reference step, the largest bump between consecutive reference ICs), g
-    above 1 g of the pelvis-frame vertical acceleration. The peak is the maximum over [IC, IC + 150
-    ms]; the bump over [IC + 200 ms, next IC - 50 ms] of the steps of 0.3-1.5 s: what a walking
-    detector must tell a step from within the same walk."""
-    t, v = signals["t"], signals["acc_v"] / G
-    peaks = np.array([v[(t >= ic) & (t <= ic + 0.15)].max(initial=-np.inf) for ic in truth["t"]])
-    ics = np.sort(truth["t"])
-    bumps = [v[(t >= a + 0.2) & (t <= b - 0.05)].max(initial=-np.inf)
-             for a, b in zip(ics[:-1], ics[1:], strict=True) if 0.3 <= b - a <= 1.5]
-    return peaks, np.asarray(bumps)
-
-
-def _mobgap_real(block, rate):
-    """mobgap on a real trial, given the recording's sensor axes as Mobilise-D defines them
-    (mobgap's `to_body_frame`): an advantage imurun, which finds its own alignment, does not get."""
-    try:
-        import pandas as pd
-        from mobgap.initial_contacts import IcdIonescu
-        from mobgap.utils.conversions import to_body_frame
-
-        with warnings.catch_warnings():  # its bundled sklearn models were pickled by another version
-            warnings.simplefilter("ignore")
-            from mobgap.laterality import LrcMcCamley
-    except ImportError:
-        return None
-    a, g = block.acc, np.rad2deg(block.gyr)
-    data = to_body_frame(pd.DataFrame({f"{s}_{ax}": v[:, j] for s, v in (("acc", a), ("gyr", g))
-                                       for j, ax in enumerate("xyz")}))
-    ics = IcdIonescu().detect(data, sampling_rate_hz=rate).ic_list_
-    lr = LrcMcCamley().predict(data, ics, sampling_rate_hz=rate).ic_lr_list_
-    idx = lr["ic"].to_numpy()
-    out = np.zeros(len(idx), dtype=[("t", "f8"), ("side", "U1")])
-    out["t"] = block.t[idx]
-    out["side"] = np.where(lr["lr_label"].to_numpy() == "left", "L", "R")
-    return out
-
-
 def _cell(value: float, target: float, larger_better: bool, fmt: str) -> str:
     met = value >= target if larger_better else value <= target
     return fmt.format(value) + ("" if met else " **(miss)**")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    ap.add_argument("--rates", type=float, nargs="+", default=[100.0, 200.0])
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args()
-    print(machine())
+def simulator_section(args) -> str:
     cases = [(s, seed, r) for s in SCENARIOS for r in args.rates for seed in args.seeds]
     lat_cases = [(s, args.seeds[0], 200.0) for s in (*RUNNING, "walk")]
     with ProcessPoolExecutor(args.jobs) as pool:
+        real_lat = pool.submit(real_latency)
         results = list(pool.map(evaluate, cases))
         lat = list(pool.map(latency, lat_cases))
-        real_lat = pool.submit(real_latency)
-        real, misses, scale = pool.submit(real_data).result()
         real_lat = real_lat.result()
     rows = []
     for scen in SCENARIOS:
@@ -235,14 +149,14 @@ def main() -> None:
     for gait, delays in (
         (f"running ({', '.join(RUNNING)}), simulated, 200 Hz", lat[:-1]),
         ("walking (walk), simulated, 200 Hz", lat[-1:]),
-        ("walking, real recordings, 100 Hz", [real_lat]),
+        ("walking, real recordings of HA_001, 100 Hz", [real_lat]),
     ):
         for k, what in enumerate(("step row emitted after the IC that closes it",
                                   "IC shown in status (`last_ic_t`) after the true IC")):
             ms = np.concatenate([d[k] for d in delays]) * 1e3
             lat_rows.append([gait, what, f"{np.percentile(ms, 50):.0f}", f"{np.percentile(ms, 95):.0f}",
                              f"{ms.max():.0f}", f"{ms.size}"])
-    body = [
+    return "\n".join([
         f"Machine: {machine()}",
         "",
         f"Simulator, full-length scenarios, seeds {args.seeds}, random mounting per seed; each cell is "
@@ -251,28 +165,87 @@ def main() -> None:
         "",
         table(["scenario", "Hz", *[f[1] for f in FIGURES]], rows),
         "",
-        "Emission latency, one sample per call (ms; target p95 <= 100 ms at 200 Hz). The max of the "
-        "rows is the first seconds of gait, held until the forward axis is known:",
+        "Emission latency, one sample per call (ms; target p95 <= 100 ms at 200 Hz, running). The max "
+        "of the rows is the first seconds of gait, held until the forward axis is known:",
         "",
         table(["gait", "what", "p50", "p95", "max", "steps"], lat_rows),
-        "",
-        "Real lower-back walking (shared/data/real, 3 trials of HA_001, scored inside the reference "
-        "bouts; targets F1@100 >= 0.93, left/right >= 0.95, bout cadence MAE <= 3 spm):",
-        "",
-        table(["method", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm", "timing MAE ms"], real),
-        "",
-        "The reference steps imurun misses, with their loading peak (pelvis vertical acceleration, g "
-        "above 1 g, within 150 ms after the reference IC), the share of between-step bumps of the same "
-        "recordings at least as high, and the nearest detection:",
-        "",
-        scale,
-        "",
-        table(["trial", "reference IC s", "side", "loading peak g", "bumps as high", "nearest detection ms"],
-              misses),
-    ]
-    text = "\n".join(body)
-    print(text)
-    write_section("Accuracy", text)
+    ])
+
+
+REAL_TARGETS = {
+    "walk": "targets F1@100 >= 0.95, left/right >= 0.97, bout cadence MAE <= 3 spm",
+    "run": "targets F1@50 >= 0.99, IC MAE <= 10 ms, step cadence MAE <= 1 spm, contact time RMSE <= 25 ms",
+}
+
+
+def real_section(args) -> str:
+    """Every development set: methods side by side, imurun per person, its misses, and LOPO."""
+    import real_sets as rs
+
+    if not rs.available():
+        return f"Machine: {machine()}\n\nThe real development sets are absent ({rs.SHARED})."
+    body = [f"Machine: {machine()}", "",
+            "Real development sets in ../shared/data/real, scored inside the reference bouts (pooled: "
+            "every step weighs the same). mobgap 1.x (IcdIonescu + LrcMcCamley) is given imurun's "
+            "alignment of each trial; scikit-digital-health (GaitLumbar, no sides) finds its own axes. "
+            "IC bias is detected minus reference: the references have their own offsets (voisard2023 "
+            "foot sensors, alcantara2022 a force treadmill at 0.1 body weight)."]
+    all_rows, miss_rows, walkers = [], [], []
+    for dataset, (activity, _) in rs.DATASETS.items():
+        trials = rs.load(dataset)
+        if not trials:
+            continue
+        if activity == "walk":
+            walkers += trials
+        running = activity == "run"
+        methods = rs.run_all(trials)
+        headers = rs.FIGURE_HEADERS + (["contact time RMSE (bias) ms"] if running else [])
+        rows = [rs.figures_row(name, rs.scored(parts), running) for name, parts in methods.items()]
+        people = sorted({tr.person for tr in trials})
+        body += ["", f"**{dataset}** ({activity}, {len(people)} people, {len(trials)} trials; "
+                 f"{REAL_TARGETS[activity]}):", "", table(headers, rows)]
+        all_rows += rs.per_person_rows(dataset, methods["imurun"])
+        miss_rows += [[dataset, name, f"{t:.2f}", side or "-", f"{near:+.0f}", why]
+                      for name, t, side, near, why in rs.misses(methods["imurun"])]
+        print(table(headers, rows), flush=True)
+    body += ["", "imurun per person:", "",
+             table(["dataset", "person", "trials", "reference ICs", "F1@100ms", "F1@50ms", "left/right",
+                    "bout cadence MAE spm", "IC bias ms"], all_rows)]
+    whys = sorted({r[-1] for r in miss_rows})
+    counts = [[d, *[sum(1 for r in miss_rows if r[0] == d and r[-1] == w) for w in whys]]
+              for d in rs.DATASETS if any(r[0] == d for r in miss_rows)]
+    body += ["", "Reference ICs imurun misses at 100 ms, by likely reason (U-turn: within 0.5 s of the "
+             "turn the header gives; found, too far off: a detection within 250 ms):", "",
+             table(["dataset", *whys], counts), "", "<details><summary>every miss</summary>", "",
+             table(["dataset", "trial", "reference IC s", "side", "nearest detection ms", "why"], miss_rows),
+             "", "</details>"]
+    if walkers:
+        rows, summary = rs.lopo(walkers, args.jobs)
+        body += ["", "Leave one person out: for each walker, the settings of " + ", ".join(rs.LOPO_GRID)
+                 + " that score best (F1@100 + left/right) on the other walkers, scored on that walker; "
+                 "beside it, the shipped settings on that walker. The running settings rest on one runner "
+                 "(alcantara2022 sub02): no person can be left out there.", "",
+                 table(["left out", "chosen on the others", "F1@100ms", "left/right",
+                        "F1@100ms shipped", "left/right shipped"], rows), "", summary]
+    return "\n".join(body)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--rates", type=float, nargs="+", default=[100.0, 200.0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", choices=("sim", "real"), help="run one part (default: both)")
+    args = ap.parse_args()
+    print(machine())
+    if args.only != "real":
+        text = simulator_section(args)
+        print(text)
+        write_section("Accuracy: simulator", text)
+    if args.only != "sim":
+        text = real_section(args)
+        print(text)
+        write_section("Accuracy: real recordings", text)
 
 
 if __name__ == "__main__":

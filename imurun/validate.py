@@ -214,8 +214,12 @@ def score(detected, truth, bouts=None) -> dict[str, Any]:
             "mae_ms": _mean(np.abs(dt_ms)),
         },
     }
-    same_side = dm["side"] == tm["side"]
-    result["side"] = {"compared": int(di.size), "accuracy": _mean(same_side.astype(float))}
+    known = tm["side"] != ""  # an empty side is a reference that does not know it
+    same_side = dm["side"][known] == tm["side"][known]
+    result["side"] = {"compared": int(known.sum()), "accuracy": _mean(same_side.astype(float))}
+    if di.size and not known.all():
+        unknown = int((~known).sum())
+        notes.append(f"left/right: {unknown} matched reference steps have no side and are not scored")
     if "activity" in (det.dtype.names or ()) and "activity" in (tru.dtype.names or ()):
         known = tm["activity"] != ""  # an empty label is a reference without activity
         if known.any():
@@ -310,8 +314,11 @@ def format_table(result: dict[str, Any]) -> str:
         f"bias {_f(tm['bias_ms'], '+.1f')} ms, MAE {_f(tm['mae_ms'], '.1f')} ms"
     )
     side = result["side"]
-    side_pct = None if side["accuracy"] is None else 100 * side["accuracy"]
-    lines.append(f"left/right: {_f(side_pct, '.1f')} % of {side['compared']} matched steps")
+    if side["compared"] == 0 and tm["matched"] > 0:
+        lines.append("left/right: not scored (the reference gives no sides)")
+    else:
+        side_pct = None if side["accuracy"] is None else 100 * side["accuracy"]
+        lines.append(f"left/right: {_f(side_pct, '.1f')} % of {side['compared']} matched steps")
     if "activity" in result:
         act = result["activity"]
         lines.append(f"walk/run: {_f(100 * act['accuracy'], '.1f')} % of {act['compared']} matched steps")

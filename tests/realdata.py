@@ -1,7 +1,42 @@
-"""The real lower-back walking recordings with reference steps, bundled in tests/data/real (a copy
-of shared/data/real, Apache-2.0, provenance in its README) so the suite runs on any checkout."""
+"""Real lower-back recordings with reference steps.
 
+- `REAL`: three walking trials of one adult (mobgap HA_001, Apache-2.0), bundled in tests/data/real
+  so that the suite runs on any checkout (provenance in its README).
+- `SHARED`: the development sets beside the repository, in ../shared/data/real (not bundled: the
+  AGPL walking set must stay out of the repository): voisard2023 (10 adults walking, Xsens at L5),
+  mobgap (HA_001) and alcantara2022 (treadmill running, sacral accelerometer). Tests that need
+  them skip with `skip_without_shared`.
+"""
+
+import re
 from pathlib import Path
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+# dataset -> activity, and whether its reference knows the side of each step
+DATASETS = {"voisard2023": ("walk", True), "mobgap": ("walk", True), "alcantara2022": ("run", False)}
+
+
+def shared_trials(dataset: str) -> list[Path]:
+    """The session files of one development set, sorted (empty when the folder is absent)."""
+    folder = SHARED / dataset
+    return sorted(p for p in folder.glob("*.csv") if not p.name.endswith((".steps.csv", ".bouts.csv")))
+
+
+def person(path: Path) -> str:
+    """Who walked or ran a trial: voisard2023 s01..s10, HA_001, alcantara2022 sub02."""
+    m = re.search(r"_s(\d+)_t\d+$|^(HA_\d+)_|_(sub\d+)_", path.stem)
+    if not m:
+        raise ValueError(f"no person in {path.name}")
+    return next(g for g in m.groups() if g) if not m.group(1) else f"s{m.group(1)}"
+
+
+def skip_without_shared(dataset: str) -> list[Path]:
+    """The trials of `dataset`, or skip the calling test with the reason."""
+    import pytest
+
+    trials = shared_trials(dataset)
+    if not trials:
+        pytest.skip(f"{SHARED / dataset} is absent: the real development sets live beside the repository")
+    return trials

@@ -94,6 +94,22 @@ def test_swapped_sides_are_counted_over_matches_only():
     assert r["side"] == {"compared": 20, "accuracy": 15 / 20}
 
 
+def test_a_reference_without_sides_scores_timing_and_skips_left_right(tmp_path):
+    from imurun.validate import format_table
+
+    truth = steps(TRUTH_T, side=[""] * 20)  # one force signal for both feet
+    truth["side"][:4] = ["L", "R", "L", "R"]
+    r = score(steps(TRUTH_T), truth)
+    assert det(r, 50)["f1"] == 1.0 and r["side"] == {"compared": 4, "accuracy": 1.0}
+    assert any("16 matched reference steps have no side" in n for n in r["notes"])
+    r = score(steps(TRUTH_T), steps(TRUTH_T, side=[""] * 20))
+    assert r["side"]["accuracy"] is None
+    assert "left/right: not scored (the reference gives no sides)" in format_table(r)
+    path = tmp_path / "ref.steps.csv"
+    path.write_text("# imurun-steps: 1\nt,side\n0.5,\n1.0,L\n")
+    assert list(read_steps_csv(path)["side"]) == ["", "L"]
+
+
 def test_tolerance_edges():
     truth = steps([1.0, 2.0, 3.0])
     detected = steps([1.049, 2.051, 3.05])  # 49 ms, 51 ms and exactly 50 ms (inclusive)

@@ -58,7 +58,10 @@ class EngineConfig:
     walk_lp_hz: float = 4.0  # walking: low-pass whose maxima are the steps (one per step up to 240 spm)
     walk_peak_sf_g: float = 1.03  # walking: smallest low-passed loading peak that counts as a step
     walk_ic_window_s: float = 0.25  # walking: the IC is the steepest rise this long before that peak
+    walk_fall: float = 0.3  # walking: a peak is a step once the low-pass fell by this share of the peaks
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
+    walk_side_from_s: float = 0.25  # walking sides: the yaw rate from this long before the IC ...
+    walk_side_to_s: float = 0.05  # ... to this long after it
     min_step_s: float = 0.25  # 240 spm, walking
     # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
     min_run_step_s: float = 0.22
@@ -192,6 +195,9 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     c[S.C_WALK_IC_WIN] = cfg.walk_ic_window_s
     c[S.C_MIN_FLIGHT] = cfg.min_flight_s
     c[S.C_MIN_RUN_STEP] = cfg.min_run_step_s
+    c[S.C_WALK_FALL] = cfg.walk_fall
+    c[S.C_SIDE_FROM] = cfg.walk_side_from_s
+    c[S.C_SIDE_TO] = cfg.walk_side_to_s
     return c
 
 
@@ -233,7 +239,7 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
         calibration=cal,
         activity=activity,
-        cadence_spm=f[S.CAD_EMA] if activity != "still" else 0.0,
+        cadence_spm=f[S.CADENCE] if activity != "still" else 0.0,
         sample_rate_hz=1.0 / f[S.DT_EMA],
         samples=int(f[S.N_SAMPLES]),
         steps=int(f[S.N_STEPS]),

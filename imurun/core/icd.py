@@ -22,7 +22,7 @@ offline lower-back methods smooth the same way before they look for ICs, e.g. Mc
 wavelet): one maximum per step up to ~240 spm, where the raw signal of other people has a
 pre-loading bump or a bump between steps as high as a faint step (the ten voisard2023 walkers:
 F1@100 0.84 on raw peaks, 0.91 low-passed). A maximum above C_WALK_PEAK_SF is a step once the
-low-passed sf has fallen from it by WALK_FALL (30 %) of the walk's typical step peak (an EMA over
+low-passed sf has fallen from it by C_WALK_FALL (30 %) of the walk's typical step peak (an EMA over
 the ICs found), at least 30 ms after it, so a small bump needs the same fall as a step. The IC
 is the steepest slope of lightly smoothed sf (15 ms) in the C_WALK_IC_WIN (0.25 s) before that
 maximum, minus C_WALK_IC_OFFSET (20 ms), placed between samples by a parabola through the three
@@ -51,10 +51,11 @@ from imurun.core.state import (
     C_FLIGHT_SF,
     C_MIN_FLIGHT,
     C_MIN_STEP,
+    C_WALK_FALL,
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
     C_WALK_PEAK_SF,
-    CAD_EMA,
+    CADENCE,
     FASTMATH,
     FLIGHT_TIME,
     LAND_SLOPE,
@@ -81,8 +82,7 @@ RISE_MAX_S = 0.1  # walking: the steepest loading rise is sought this far before
 TO_MIN_S = 0.08  # running: falling crossings this soon after the IC are impact ringing, not toe-off
 WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
-WALK_FALL = 0.3  # a walking peak is confirmed when the low-passed sf fell by this share of the walk's peaks,
-WALK_FALL_MIN_S = 0.03  # no sooner than this after it (impact ringing),
+WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after WALK_CONFIRM_S
 
 
@@ -119,10 +119,10 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if armed and prev < lvl <= sf and slope > 0.0:
         f[ARMED] = 0.0
         f[PEAK_V] = 0.0
-        if gap and f[CAD_EMA] > 0.0 and math.isfinite(f[LAST_IC_T]):
+        if gap and f[CADENCE] > 0.0 and math.isfinite(f[LAST_IC_T]):
             # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
             # vary by a few %) places the landing better, within the gap's bounds
-            return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[CAD_EMA])), KIND_RUN
+            return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[CADENCE])), KIND_RUN
         f[LAND_T] = t - (sf - lvl) / slope
         f[LAND_SLOPE] = slope
         return found, t_ic, kind
@@ -213,7 +213,7 @@ def _steepest_rise(ring, idx, t0):
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _walk_peak_confirmed(f, c, t, x):
     """The candidate walking peak is the step's loading peak: no higher one and no flight follows."""
-    if x > f[PEAK_V] - WALK_FALL * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
+    if x > f[PEAK_V] - c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
         return False  # not fallen by a share of this walk's step peaks: a bump, not yet a step
     after = t - f[PEAK_T]
     running = t - f[LAST_FLIGHT_T] < RUN_MODE_S

@@ -39,8 +39,6 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
-SIDE_WALK_FROM_S = 0.25  # walking: the yaw rate from this long before an IC ...
-SIDE_WALK_TO_S = 0.05  # ... to this long after it
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
@@ -132,6 +130,21 @@ def _per_amplitude(f, k, x):
     return x / max(f[k], 1e-6)
 
 
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _file_step_time(f, interval, kind_changed):
+    """The bout's cadence is 60 / the median of its last STEP_HIST_N step times, so one missed or
+    doubled IC moves it by a step's share, not by tens of spm (an EMA of 60 / interval moved 10 %
+    per missed step). A change between walking and running starts the history anew: the first
+    running steps never carry walking step times."""
+    if kind_changed:
+        f[S.STEP_HIST_K] = 0.0
+    k = int(f[S.STEP_HIST_K])
+    f[S.STEP_HIST + k % S.STEP_HIST_N] = interval
+    f[S.STEP_HIST_K] = k + 1.0
+    n = min(k + 1, S.STEP_HIST_N)
+    f[S.CADENCE] = 60.0 / np.median(f[S.STEP_HIST : S.STEP_HIST + n])
+
+
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _lp(alpha, state, x):
     return state + alpha * (x - state)
@@ -150,7 +163,7 @@ def _end_bout(st, c, idx_last):
     run = f[S.LAST_IC_OPEN] == 2.0
     f[S.LAST_IC_OPEN] = 0.0
     i0 = int(f[S.LAST_IC_IDX])
-    typical = int(round(60.0 / f[S.CAD_EMA] / f[S.DT_EMA])) if f[S.CAD_EMA] > 0.0 else 1
+    typical = int(round(60.0 / f[S.CADENCE] / f[S.DT_EMA])) if f[S.CADENCE] > 0.0 else 1
     k = int(f[S.N_PENDING])
     p = st.pend[k]
     p[S.P_T] = f[S.LAST_IC_T]
@@ -353,8 +366,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _gravity_step(st, a0, a1, a2, dt, up)
         else:
             mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
-        if gap and f[S.CAD_EMA] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
-            _relevel_from_last_stride(st, ti, 120.0 / f[S.CAD_EMA], up)
+        if gap and f[S.CADENCE] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
+            _relevel_from_last_stride(st, ti, 120.0 / f[S.CADENCE], up)
         if not still:
             if f[S.WAS_STILL] == 1.0:
                 _leave_still(st, ti, dt, w0, w1, w2, up)
@@ -419,9 +432,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             and math.isfinite(f[S.LAST_IC_T])
             and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
         )
-        if in_gait and f[S.CAD_EMA] > 0.0:
+        if in_gait and f[S.CADENCE] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
-            ja = (idx - int(round(60.0 / f[S.CAD_EMA] / f[S.DT_EMA]))) & mask  # one step ago
+            ja = (idx - int(round(60.0 / f[S.CADENCE] / f[S.DT_EMA]))) & mask  # one step ago
             b0, b1, b2 = ring[ja, S.R_AX], ring[ja, S.R_AY], ring[ja, S.R_AZ]
             accumulate(st.cov, st.ev_step, alin, b0, b1, b2, up, dsf, ax_a, dt)
             if has_trunk:
@@ -465,7 +478,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 else:
                     # the yaw rate around the IC (McCamley et al. 2012); walking: from well before
                     # it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80)
-                    before, after = (0.1, 0.1) if kind == KIND_RUN else (SIDE_WALK_FROM_S, SIDE_WALK_TO_S)
+                    before, after = (0.1, 0.1) if kind == KIND_RUN else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
                     to = max(0.0, since - after)
                     yaw = side_evidence(ring, idx, S.R_WX, None, since + before, to, stride, dtn)
                     ev = _per_amplitude(f, S.YAW_AMP, yaw)
@@ -480,7 +493,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     p = st.pend[k]
                     p[S.P_T] = last_t
                     p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
-                    step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF]
+                    # a running step opens at a landing and holds a flight: the step from the
+                    # last walking IC into the first landing is still a walking one (its length)
+                    step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
                     p[S.P_KIND] = KIND_RUN if step_run else 0.0
                     p[S.P_T1] = t_ic
                     p[S.P_TO] = f[S.TO_T] if step_run else np.nan
@@ -491,14 +506,17 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     file_evidence(st.ev[0:2], st.ev_step, step_run, interval, AXIS_TAU)
                     if has_trunk:
                         file_evidence(st.ev[2:4], st.tev_step, step_run, interval, AXIS_TAU)
-                    cad = 60.0 / interval
-                    f[S.CAD_EMA] = cad if f[S.CAD_EMA] == 0.0 else _lp(0.2, f[S.CAD_EMA], cad)
+                    _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
+                    f[S.LAST_STEP_KIND] = p[S.P_KIND]
+                else:
+                    f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
                 st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
                 st.tev_step[:] = 0.0
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
                 f[S.LAST_IC_OPEN] = (2.0 if kind == KIND_RUN else 1.0) if in_bout else 0.0
+                f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
                 f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
                 f[S.MIN_SF] = sf
                 f[S.TO_T] = np.nan

@@ -56,7 +56,7 @@ PEAK_T = 31
 AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
 LAND_T = 36  # running: the landing's crossing of C_CROSS_SF, waiting one sample for its tangent
 LAND_SLOPE = 37  # ... and the slope of the two samples across it (g/s); NaN when none waits
-CAD_EMA = 38  # smoothed cadence, spm
+CADENCE = 38  # cadence of the bout: 60 / median of its last STEP_HIST_N step times (same kind), spm
 N_STEPS = 39
 N_PENDING = 40
 MIN_SF = 41  # minimum vertical specific force since the last IC (g): flight present?
@@ -110,7 +110,12 @@ WPEAK_REF = 88  # walking: EMA of the low-passed loading peaks of the ICs found 
 GRAV_X = 89  # accelerometer only: mean acceleration (gravity), sensor frame, m/s^2
 GRAV_Y = 90
 GRAV_Z = 91
-N_F = 92
+STEP_HIST = 92  # (STEP_HIST_N slots) the bout's last step times, s, a ring
+STEP_HIST_K = 100  # step times filed into it since the bout or the activity began
+LAST_IC_RUN = 101  # 1 when the last IC was a running landing (after a flight)
+LAST_STEP_KIND = 102  # kind of the last step filed (0 walk, 1 run)
+N_F = 103
+STEP_HIST_N = 8
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
@@ -138,7 +143,10 @@ C_WLP = 19  # (5 slots) walking low-pass biquad b0, b1, b2, a1, a2 (a0 = 1)
 C_WALK_IC_WIN = 24  # walking: the IC is the steepest rise within this long before the low-passed peak, s
 C_MIN_FLIGHT = 25  # running: time below C_FLIGHT_SF that makes a flight phase, s
 C_MIN_RUN_STEP = 26  # running: shortest step after a flight phase, s (walking: C_MIN_STEP)
-N_C = 27
+C_WALK_FALL = 27  # walking: a low-passed peak is a step once sf fell by this share of the walk's peaks
+C_SIDE_FROM = 28  # walking sides: the yaw rate from this long before an IC (s) ...
+C_SIDE_TO = 29  # ... to this long after it (s)
+N_C = 30
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
 R_T = 0

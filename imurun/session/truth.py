@@ -45,8 +45,8 @@ def read_steps_csv(path: str | Path) -> np.ndarray:
     for i, (line, fields) in enumerate(rows):
         for name, text in zip(columns, fields, strict=True):
             if name == "side":
-                if text not in SIDES:
-                    raise InputError(path, f"side must be L or R, not {text!r}", line)
+                if text not in (*SIDES, ""):
+                    raise InputError(path, f"side must be L, R or empty (not known), not {text!r}", line)
                 steps[i]["side"] = text
             elif name == "activity":
                 if text not in (*ACTIVITIES, ""):

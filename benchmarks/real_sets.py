@@ -1,0 +1,251 @@
+"""The real development sets (../shared/data/real): imurun beside mobgap and scikit-digital-health,
+per dataset and per person, and a leave-one-person-out check of the settings chosen on them.
+
+Used by bench_accuracy.py. Every method gets the raw recording; mobgap is given imurun's own
+alignment of each trial (sensor frame rotated into the pelvis frame the engine found, as mobgap's
+body frame asks), scikit-digital-health estimates its own axes. Sides are scored only where the
+reference knows them (alcantara2022 has one force signal for both feet).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from realdata import DATASETS, SHARED, person, shared_trials  # noqa: F401 - SHARED for callers
+
+from imurun.core.ahrs import G
+from imurun.core.alignment import rotation_sensor_to_pelvis
+from imurun.core.engine import Engine, EngineConfig
+from imurun.session.reader import read_session
+from imurun.session.truth import read_bouts_csv, read_steps_csv
+from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score
+
+# Settings chosen on these recordings, and the values each was chosen from. The leave-one-person-
+# out check picks, for every walker, the combination that scores best on the OTHER walkers.
+LOPO_GRID = {"walk_lp_hz": (3.0, 4.0, 5.0), "walk_side_from_s": (0.15, 0.25, 0.35)}
+
+
+@dataclass(frozen=True)
+class Trial:
+    dataset: str
+    name: str
+    person: str
+    rate: float
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    truth: np.ndarray
+    bouts: np.ndarray
+    uturn: tuple[float, float] | None  # voisard2023: the U-turn, from the header
+
+
+def load(dataset: str) -> list[Trial]:
+    """Every trial of one development set (empty when ../shared is absent)."""
+    out = []
+    for path in shared_trials(dataset):
+        header, block = read_session(path)
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        if not DATASETS[dataset][1]:
+            truth["side"] = ""  # the file alternates L/R without knowing them (its README)
+        uturn = header.extra.get("uturn_s")
+        out.append(Trial(dataset, path.stem, person(path), header.sample_rate_hz, block.t, block.acc,
+                         block.gyr, truth, read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv")),
+                         tuple(float(x) for x in uturn.split("-")) if uturn else None))
+    return out
+
+
+def imurun(trial: Trial, config: EngineConfig | None = None) -> tuple[np.ndarray, Engine]:
+    """Steps as `imurun analyze` gives them (every block, then the steps owed at the end)."""
+    eng = Engine(trial.rate, config)
+    steps = eng.process(trial.t, trial.acc, trial.gyr).steps
+    return np.concatenate([steps, eng.finish().steps]), eng
+
+
+def mobgap(trial: Trial, eng: Engine) -> np.ndarray | None:
+    """mobgap 1.x IcdIonescu + LrcMcCamley (sides only with a gyroscope), in imurun's alignment."""
+    try:
+        import pandas as pd
+        from mobgap.initial_contacts import IcdIonescu
+
+        with warnings.catch_warnings():  # its bundled sklearn models were pickled by another version
+            warnings.simplefilter("ignore")
+            from mobgap.laterality import LrcMcCamley
+    except ImportError:
+        return None
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(eng.state.fwd, eng.state.up_stand, rot)  # rows: P.x fwd, P.y left, P.z up
+    # mobgap's body frame: is = up, ml = right (-P.y), pa = forward; gyro in deg/s
+    body = np.array([rot[2], -rot[1], rot[0]])
+    acc, gyr = trial.acc @ body.T, np.rad2deg(np.nan_to_num(trial.gyr) @ body.T)
+    data = pd.DataFrame({f"{s}_{ax}": v[:, j] for s, v in (("acc", acc), ("gyr", gyr))
+                         for j, ax in enumerate(("is", "ml", "pa"))})
+    ics = IcdIonescu().detect(data, sampling_rate_hz=trial.rate).ic_list_
+    idx = ics["ic"].to_numpy()
+    out = np.zeros(len(idx), dtype=[("t", "f8"), ("side", "U1")])
+    out["t"] = trial.t[idx]
+    if np.any(trial.gyr):
+        lr = LrcMcCamley().predict(data, ics, sampling_rate_hz=trial.rate).ic_lr_list_
+        out["side"] = np.where(lr["lr_label"].to_numpy() == "left", "L", "R")
+    return out
+
+
+def skdh(trial: Trial) -> np.ndarray | None:
+    """scikit-digital-health's GaitLumbar (no sides), the whole trial taken as gait, own axes."""
+    try:
+        from skdh.gait import GaitLumbar
+    except ImportError:
+        return None
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            res = GaitLumbar(min_bout_time=3.0).predict(
+                time=trial.t + 1.7e9, accel=trial.acc / G, fs=trial.rate, height=1.75, gait_pred=True)
+            ic = np.asarray(res["IC Timestamp"], dtype=float) - 1.7e9
+        except Exception:  # noqa: BLE001 - a peer failing on a trial scores as no detections there
+            ic = np.empty(0)
+    out = np.zeros(ic.size, dtype=[("t", "f8"), ("side", "U1")])
+    out["t"] = np.sort(ic[np.isfinite(ic)]) if ic.size else ic
+    return out[: np.isfinite(ic).sum()]
+
+
+def run_all(trials: list[Trial], config: EngineConfig | None = None, peers: bool = True) -> dict:
+    """{method: [(trial, steps)]} with imurun (own alignment), and the peers when installed."""
+    out: dict[str, list] = {"imurun": [], "mobgap (imurun's alignment)": [], "scikit-digital-health": []}
+    for tr in trials:
+        steps, eng = imurun(tr, config)
+        out["imurun"].append((tr, steps))
+        if peers:
+            for name, det in (("mobgap (imurun's alignment)", mobgap(tr, eng)),
+                              ("scikit-digital-health", skdh(tr))):
+                if det is not None:
+                    out[name].append((tr, det))
+    return {k: v for k, v in out.items() if v}
+
+
+def scored(parts: list) -> dict:
+    """One `score` over several trials (pooled: every step weighs the same); a method that gives
+    no sides is not scored on them."""
+    sides = any(det["side"].any() for _, det in parts)
+    return score(*pooled([(tr.t[-1] + 1.0, det, tr.truth if sides else _no_sides(tr.truth), tr.bouts)
+                          for tr, det in parts]))
+
+
+def _no_sides(truth: np.ndarray) -> np.ndarray:
+    truth = truth.copy()
+    truth["side"] = ""
+    return truth
+
+
+def figures_row(name: str, s: dict, running: bool) -> list[str]:
+    def f(x, spec):
+        return "-" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, spec)
+
+    f1 = {d["tolerance_ms"]: d["f1"] for d in s["detection"]}
+    row = [name, f(f1[100], ".3f"), f(f1[50], ".3f"), f(s["side"]["accuracy"], ".3f"),
+           f(s["bouts"]["cadence_mae_spm"], ".2f"), f(s["timing"]["bias_ms"], "+.1f"),
+           f(s["timing"]["mae_ms"], ".1f"), f(s["cadence"]["mae_spm"], ".2f")]
+    if running:
+        ct = s["metrics"].get("contact_time_s") or {}
+        rmse, bias = ct.get("rmse"), ct.get("bias")
+        row.append("-" if rmse is None else f"{rmse * 1e3:.0f} ({bias * 1e3:+.0f})")
+    return row
+
+
+FIGURE_HEADERS = ["method", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm", "IC bias ms",
+                  "IC MAE ms", "step cadence MAE spm"]
+
+
+def per_person_rows(dataset: str, parts: list) -> list[list[str]]:
+    rows = []
+    for who in sorted({tr.person for tr, _ in parts}):
+        mine = [(tr, d) for tr, d in parts if tr.person == who]
+        s = scored(mine)
+        d100 = next(d for d in s["detection"] if d["tolerance_ms"] == 100)
+        rows.append([dataset, who, len(mine), d100["truth"]] + figures_row("", s, False)[1:6])
+    return rows
+
+
+def misses(parts: list) -> list[tuple]:
+    """Reference ICs imurun did not find (at 100 ms), with the nearest detection and a likely why."""
+    out = []
+    tol = PRIMARY_TOLERANCE_S
+    for tr, det in parts:
+        ref = inside_bouts(tr.truth["t"], tr.bouts, tol)
+        d = det[inside_bouts(det["t"], tr.bouts, tol)]
+        hit = np.zeros(len(tr.truth), bool)
+        hit[np.flatnonzero(ref)[match(d["t"], tr.truth["t"][ref], tol)[1]]] = True
+        for k in np.flatnonzero(ref & ~hit):
+            t = tr.truth["t"][k]
+            near = (d["t"][np.argmin(np.abs(d["t"] - t))] - t) * 1e3 if len(d) else np.nan
+            first, last = k == np.flatnonzero(ref)[0], k == np.flatnonzero(ref)[-1]
+            if tr.uturn and tr.uturn[0] - 0.5 <= t <= tr.uturn[1] + 0.5:
+                why = "U-turn"
+            elif first or last:
+                why = "first or last step"
+            elif abs(near) <= 250:
+                why = "found, too far off"
+            else:
+                why = "not found"
+            out.append((tr.name, t, tr.truth["side"][k], near, why))
+    return out
+
+
+def lopo(walk_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
+    """Leave one person out over LOPO_GRID on the walking sets: per walker, the combination best on
+    the others (pooled F1@100 + left/right), scored on that walker. Returns rows and a summary."""
+    from concurrent.futures import ProcessPoolExecutor
+    from itertools import product
+
+    keys = list(LOPO_GRID)
+    combos = list(product(*LOPO_GRID.values()))
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(_counts, [(walk_trials, dict(zip(keys, c, strict=True))) for c in combos]))
+    people = sorted({tr.person for tr in walk_trials})
+
+    def objective(counts, who):
+        m, d, t, ok, n = (sum(counts[p][i] for p in who) for i in range(5))
+        return 2 * m / (d + t) + (ok / n if n else 0.0)
+
+    default = tuple(getattr(EngineConfig(), k) for k in keys)
+    rows, held = [], np.zeros(5)
+    for p in people:
+        others = [q for q in people if q != p]
+        best = max(range(len(combos)), key=lambda i: objective(results[i], others))
+        c = results[best][p]
+        held += c
+        mine = results[combos.index(default)][p]
+        rows.append([p, ", ".join(f"{k}={v:g}" for k, v in zip(keys, combos[best], strict=True)),
+                     *_f1_side(c), *_f1_side(mine)])
+    tot = np.sum([results[combos.index(default)][p] for p in people], axis=0)
+    summary = (f"Leave-one-person-out, pooled over the {len(people)} walkers: F1@100 "
+               f"{2 * held[0] / (held[1] + held[2]):.3f}, left/right {held[3] / held[4]:.3f}; with the "
+               f"shipped settings ({', '.join(f'{k}={v:g}' for k, v in zip(keys, default, strict=True))}): "
+               f"F1@100 {2 * tot[0] / (tot[1] + tot[2]):.3f}, left/right {tot[3] / tot[4]:.3f}.")
+    return rows, summary
+
+
+def _f1_side(c: np.ndarray) -> list[str]:
+    return [f"{2 * c[0] / (c[1] + c[2]):.3f}", f"{c[3] / c[4]:.3f}" if c[4] else "-"]
+
+
+def _counts(job) -> dict[str, np.ndarray]:
+    """Per person: matched, detected, reference ICs (at 100 ms, inside bouts), sides right, compared."""
+    trials, overrides = job
+    cfg = dataclasses.replace(EngineConfig(), **overrides)
+    out: dict[str, np.ndarray] = {}
+    for tr in trials:
+        s = score(imurun(tr, cfg)[0], tr.truth, tr.bouts)
+        d = next(x for x in s["detection"] if x["tolerance_ms"] == 100)
+        side = s["side"]
+        c = np.array([d["matched"], d["detected"], d["truth"],
+                      (side["accuracy"] or 0.0) * side["compared"], side["compared"]])
+        out[tr.person] = out.get(tr.person, 0) + c
+    return out
+
+
+def available() -> bool:
+    return any(shared_trials(d) for d in DATASETS)
+
