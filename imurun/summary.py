@@ -19,6 +19,18 @@ SPLIT_S = 60.0
 SIDES = ("L", "R")
 # The per-minute split columns (medians over the split's steps).
 SPLIT_COLUMNS = ("cadence_spm", "tilt_deg", "contact_time_s", "braking_mps")
+# Pelvic drop or tilt (relative to standing) beyond this is no walking or running posture: a step
+# taken while bending or reaching (the real Test11 walk has "pelvic drop" of 79-90 deg there). Such
+# steps stay in steps.csv and in the step counts, but not in the metric means and splits.
+POSTURE_LIMIT_DEG = 30.0
+
+
+def in_gait_posture(steps: np.ndarray) -> np.ndarray:
+    """True for steps whose pelvis angles a gait can have (unknown angles count as gait)."""
+    with np.errstate(invalid="ignore"):
+        bent = (np.abs(steps["pelvic_drop_deg"]) > POSTURE_LIMIT_DEG) | (
+            np.abs(steps["tilt_deg"]) > POSTURE_LIMIT_DEG)
+    return ~bent
 
 
 def _num(x: float) -> float | None:
@@ -180,6 +192,7 @@ def summarize(
     """
     quality = _quality(status)
     quality["input_warnings"] = list(warnings or [])
+    gait = steps[in_gait_posture(steps)]
     return {
         "summary_version": SUMMARY_VERSION,
         "start_s": float(start_s),
@@ -188,10 +201,11 @@ def summarize(
         "steps_by_side": {side: int(np.sum(steps["side"] == side)) for side in SIDES},
         "time_walking_s": _activity_time(steps, "walk"),
         "time_running_s": _activity_time(steps, "run"),
-        "cadence_mean_spm": _stats(steps["cadence_spm"])["mean"],
-        "cadence_median_spm": _median(steps["cadence_spm"]),
-        "metrics": _metrics(steps),
-        "splits": _splits(steps, duration_s, start_s, minutes),
+        "steps_outside_gait_posture": len(steps) - len(gait),
+        "cadence_mean_spm": _stats(gait["cadence_spm"])["mean"],
+        "cadence_median_spm": _median(gait["cadence_spm"]),
+        "metrics": _metrics(gait),
+        "splits": _splits(gait, duration_s, start_s, minutes),
         "quality": quality,
         "session": _header(header),
     }

@@ -113,6 +113,17 @@ def test_strict_json_round_trip(summary):
     assert json.loads(text) == summary
 
 
+def test_steps_in_no_gait_posture_stay_out_of_the_means():
+    """Steps taken while bending (the real Test11 walk: "pelvic drop" 79-90 deg) are counted, not averaged."""
+    steps = make_steps()
+    steps["pelvic_drop_deg"][10] = 85.0
+    steps["tilt_deg"][11] = -40.0
+    s = summarize(steps, STATUS, 150.0)
+    assert s["steps"] == 130 and s["steps_outside_gait_posture"] == 2
+    assert s["metrics"]["pelvic_drop_deg"]["all"]["n"] == 128
+    assert s["metrics"]["pelvic_drop_deg"]["L"]["mean"] == pytest.approx(4.0)
+
+
 def test_no_steps_at_all():
     s = summarize(empty_steps(), Status(), 12.5)
     json.dumps(s, allow_nan=False)
