@@ -1,0 +1,68 @@
+"""Floors on the real development sets beside the repository (../shared/data/real), through
+`imurun analyze` as a user runs it: scored inside the reference bouts, pooled per dataset. Each
+skips with the reason when the folder is absent. benchmarks/bench_accuracy.py gives the full tables
+(per person, beside mobgap and scikit-digital-health, leave-one-person-out)."""
+
+import numpy as np
+import pytest
+from realdata import DATASETS, skip_without_shared
+
+from imurun.analyze import analyze
+from imurun.session.truth import read_bouts_csv, read_steps_csv
+from imurun.validate import pooled, score
+
+
+def _score(dataset: str) -> dict:
+    parts = []
+    for path in skip_without_shared(dataset):
+        steps, summary = analyze(path)
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        if not DATASETS[dataset][1]:
+            truth["side"] = ""  # one force signal for both feet: the file's sides are made up
+        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
+        parts.append((summary["start_s"] + summary["duration_s"] + 1.0, steps, truth, bouts))
+    return score(*pooled(parts))
+
+
+def _f1(s: dict, ms: int) -> float:
+    return next(d["f1"] for d in s["detection"] if d["tolerance_ms"] == ms)
+
+
+def test_ten_walkers_with_u_turns():
+    """voisard2023, 10 adults, Xsens at L5. Targets F1@100 0.95, left/right 0.97, bout cadence 3 spm:
+    measured 0.920, 0.921, 3.65 spm (not met; docs/engine.md says where the misses are)."""
+    s = _score("voisard2023")
+    assert _f1(s, 100) >= 0.91
+    assert s["side"]["accuracy"] >= 0.91
+    assert s["bouts"]["cadence_mae_spm"] <= 4.0
+
+
+def test_treadmill_running_from_a_sacral_accelerometer():
+    """alcantara2022, two axes, no gyroscope, no sides. Targets F1@50 0.99, IC MAE 10 ms, cadence
+    1 spm, contact time RMSE 25 ms: measured 0.979, 9.3 ms, 3.74 spm per step (1.32 per bout), 45 ms."""
+    s = _score("alcantara2022")
+    assert _f1(s, 50) >= 0.97
+    assert s["timing"]["mae_ms"] <= 10.0
+    assert s["bouts"]["cadence_mae_spm"] <= 1.6
+    assert s["cadence"]["mae_spm"] <= 4.0
+    assert s["metrics"]["contact_time_s"]["rmse"] <= 0.05
+    assert s["side"]["compared"] == 0  # and left/right is not scored
+
+
+def test_every_running_clip_keeps_its_first_and_last_step():
+    """A 5 s clip starts mid-run (no standing) and ends mid-run: analyze reports the steps the live
+    engine holds for the forward axis and the last one, whose interval is unknown."""
+    for path in skip_without_shared("alcantara2022"):
+        steps, summary = analyze(path)
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        assert abs(steps["t"][-1] - truth["t"][-1]) < 0.05, path.name
+        assert np.isnan(steps["step_time_s"][-1]) and summary["steps"] == len(steps)
+        assert abs(len(steps) - len(truth)) <= 2, path.name
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_analyze_never_puts_nan_in_a_metric_mean(dataset):
+    for path in skip_without_shared(dataset)[:3]:
+        _, summary = analyze(path)
+        for col, stats in summary["metrics"].items():
+            assert stats["all"]["mean"] is None or np.isfinite(stats["all"]["mean"]), (path.name, col)
