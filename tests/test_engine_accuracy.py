@@ -110,15 +110,18 @@ def test_walking_scenarios(scenario):
     assert np.all(out.steps["flight_time_s"][walking] == 0.0)
 
 
-def test_a_weight_shift_before_the_first_step_is_not_its_contact():
+@pytest.mark.parametrize("before_s", [0.12, 0.45])
+def test_a_weight_shift_before_the_first_step_is_not_its_contact(before_s):
     """Setting off from standing, a small rise of vertical force (0.1 g, as a weight shift onto the
-    stance leg) 120 ms before the first heel strike used to be taken as its IC, 160 ms early; the
-    higher loading peak that follows within the shortest step now replaces it."""
+    stance leg) before the first heel strike used to be taken as its IC; a bout's second IC with a
+    loading peak twice as high (or any higher one within the shortest step) now replaces it. At
+    0.45 s it opened a step of its own: one false step per trial in nine of ten real walkers'
+    gait initiations (voisard2023 F1@100 0.920 -> 0.927, 8 of 10 walkers better, none worse)."""
     sim = simulate("walk", seed=1, rate_hz=200.0, duration_s=30.0)
     t0 = sim.steps["t"][0]
     still = (sim.t > 2.0) & (sim.t < 7.0)
     up = sim.acc[still].mean(axis=0) / np.linalg.norm(sim.acc[still].mean(axis=0))
-    shift = 0.1 * 9.80665 * np.exp(-0.5 * ((sim.t - (t0 - 0.12)) / 0.025) ** 2)
+    shift = 0.1 * 9.80665 * np.exp(-0.5 * ((sim.t - (t0 - before_s)) / 0.025) ** 2)
     plain = Engine(sim.rate_hz).process(sim.t, sim.acc, sim.gyr).steps
     shifted = Engine(sim.rate_hz).process(sim.t, sim.acc + shift[:, None] * up, sim.gyr).steps
     assert abs(shifted["t"][0] - t0) <= 0.05
@@ -226,19 +229,20 @@ def test_real_walking_recordings_floor():
     # pelvic roll into an IC has the opposite sign to the ten voisard2023 walkers', so the roll term
     # tuned here (0.959) put them at 0.80 (0.927 without it); see docs/engine.md
     assert s["side"]["accuracy"] >= 0.86
-    # issue target 3 spm, not met on this person (5.91: the bout at 94.5 s gains an IC 0.27 s into
+    # issue target 3 spm, not met on this person (5.56: the bout at 94.5 s gains an IC 0.27 s into
     # it, the 28.6 s bout holds a 2 s pause); 2.81 before the low-pass that the ten others needed
-    assert s["bouts"]["cadence_mae_spm"] <= 6.0
+    assert s["bouts"]["cadence_mae_spm"] <= 5.8
 
 
 def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    assert _f1(s, 100) >= 0.89  # 0.899
-    assert s["side"]["accuracy"] >= 0.84  # 0.845 (0.958 with the roll term tuned on this person)
-    assert abs(s["timing"]["bias_ms"]) <= 6.0  # +5.7 ms (+10.9 at 100 Hz): the IC does not move with the rate
-    assert s["bouts"]["cadence_mae_spm"] <= 4.4  # 4.32 (2.81 at 100 Hz): 19 spm in Test11's 28.6-33.3 s
+    assert _f1(s, 100) >= 0.89  # 0.897
+    assert s["side"]["accuracy"] >= 0.88  # 0.886 (0.958 with the roll term tuned on this person)
+    assert abs(s["timing"]["bias_ms"]) <= 6.0  # +5.2 ms (+10.4 at 100 Hz): the IC does not move with the rate
+    # 4.43 (5.56 at 100 Hz; 4.32 at 50 Hz before the low-pass): 19 spm in Test11's 28.6-33.3 s
+    assert s["bouts"]["cadence_mae_spm"] <= 4.6
 
 
 def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):

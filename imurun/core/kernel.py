@@ -43,6 +43,7 @@ NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope 
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+SHIFT_RATIO = 2.0  # a bout's second IC whose loading peak is this much higher: the first was a weight shift
 BOUT_END_WAIT_S = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
 # Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
 # dropped like a NaN row so that it cannot poison the attitude and lose every later step.
@@ -462,7 +463,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         if found:
             last_t = f[S.LAST_IC_T]
             interval = t_ic - last_t if math.isfinite(last_t) else np.inf
-            if interval < c[S.C_MIN_STEP] and kind != KIND_RUN and f[S.WALK_PEAK] > f[S.LAST_IC_PEAK]:
+            if kind != KIND_RUN and f[S.WALK_PEAK] - 1.0 > (
+                    SHIFT_RATIO if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
                 # setting off: the first candidate was a weight shift, this higher loading peak the IC
                 interval = np.inf
             shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
