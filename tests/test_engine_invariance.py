@@ -35,6 +35,18 @@ def test_same_steps_for_any_block_size(session):
         assert split.tobytes() == whole.tobytes(), f"block size {block} changed the steps"
 
 
+def test_same_steps_for_any_block_size_without_gyroscope(session):
+    """Without a gyroscope the attitude is the mean acceleration, turned to from the current up at
+    each sample; each call used to start from uninitialised memory instead (steps then moved with
+    the block size and with whatever the allocator handed back)."""
+    t, acc, gyr = session
+    nan = np.full_like(gyr, np.nan)
+    whole = _run(t, acc, nan, len(t))
+    assert len(whole) > 40
+    for block in (1, 7, 256):
+        assert _run(t, acc, nan, block).tobytes() == whole.tobytes(), f"block size {block}"
+
+
 def test_same_signals_for_any_block_size(session):
     t, acc, gyr = session
     runs = []

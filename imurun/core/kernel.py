@@ -625,10 +625,9 @@ def _gravity_step(st, a0, a1, a2, dt, up):
     f[S.GRAV_Y] += a * (a1 - f[S.GRAV_Y])
     f[S.GRAV_Z] += a * (a2 - f[S.GRAV_Z])
     g = math.sqrt(f[S.GRAV_X] ** 2 + f[S.GRAV_Y] ** 2 + f[S.GRAV_Z] ** 2)
+    up_in_sensor(st.q, up)  # _set_up turns q from its current up, which `up` must hold
     if g > 0.0:
         _set_up(st.q, f[S.GRAV_X] / g, f[S.GRAV_Y] / g, f[S.GRAV_Z] / g, up)
-    else:
-        up_in_sensor(st.q, up)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
