@@ -1,13 +1,18 @@
 """A coaching cue and the cue log (cues.csv) that the dashboard and the report read.
 
-cues.csv: header row `t,cue,side,priority,reason`; t = session time (s) the cue was given, which is
-the emission time of the step that triggered it; side L/R or empty; reason human-readable text with
-the numbers that triggered it (CSV-quoted when it holds a comma). Format: docs/coaching.md.
+cues.csv: header row `t,cue,side,priority,reason,metric,before,after`; t = session time (s) the cue
+was given, which is the emission time of the step that triggered it; side L/R or empty; reason
+human-readable text with the numbers that triggered it (CSV-quoted when it holds a comma); metric
+the step column the cue targets, before/after the runner's response (imurun/coach/response.py;
+empty until measured). Logs of earlier versions (the first five columns only) read as well.
+Format: docs/coaching.md.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +20,8 @@ from typing import TextIO
 
 from imurun.errors import InputError
 
-CUE_COLUMNS = ("t", "cue", "side", "priority", "reason")
+CUE_COLUMNS = ("t", "cue", "side", "priority", "reason", "metric", "before", "after")
+_FIRST_COLUMNS = CUE_COLUMNS[:5]  # cue logs written before the response columns
 # Cue ids; `praise` is the short positive feedback after a cue's pattern has been fixed.
 CUE_IDS = ("start", "quicker_steps", "level_hips", "ease_arch", "lean_forward", "praise")
 
@@ -28,27 +34,61 @@ class Cue:
     priority: int
     reason: str
     text: str  # what is said
+    metric: str = ""  # STEP_DTYPE column the cue targets ("" for the start reminder and praise)
+    before: float = math.nan  # the runner's response: that metric before the cue and after it
+    after: float = math.nan  # (imurun/coach/response.py); NaN = not measured (yet)
 
 
 class CueLog:
-    """Appends cues to cues.csv as they happen (flushed per cue: a crash loses nothing)."""
+    """Appends cues to cues.csv as they happen (flushed per cue: a crash loses nothing). A cue's
+    response, known ~30 s later, replaces its row: the file is rewritten beside and renamed over
+    (atomic), so a crash leaves either the log before or after, both whole."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        try:
-            self._file: TextIO = open(self.path, "w", newline="")
-        except OSError as exc:
-            raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
-        self._writer = csv.writer(self._file)
+        self._rows: list[list[str]] = []
+        self._file: TextIO = self._open("w")
         self._writer.writerow(CUE_COLUMNS)
         self._file.flush()
 
+    def _open(self, mode: str, path: Path | None = None) -> TextIO:
+        try:
+            f = open(path or self.path, mode, newline="")
+        except OSError as exc:
+            raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
+        self._writer = csv.writer(f)
+        return f
+
     def write(self, cue: Cue) -> None:
-        self._writer.writerow([f"{cue.t:.3f}", cue.cue, cue.side, cue.priority, cue.reason])
+        self._rows.append(_row(cue))
+        self._writer.writerow(self._rows[-1])
         self._file.flush()
+
+    def update(self, index: int, cue: Cue) -> None:
+        """Rewrite the row of the index-th cue written (its response is now known)."""
+        self._rows[index] = _row(cue)
+        self._file.close()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        f = self._open("w", tmp)
+        self._writer.writerows([CUE_COLUMNS, *self._rows])
+        f.close()
+        try:
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
+        self._file = self._open("a")
 
     def close(self) -> None:
         self._file.close()
+
+
+def _number(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else ""
+
+
+def _row(cue: Cue) -> list[str]:
+    return [f"{cue.t:.3f}", cue.cue, cue.side, str(cue.priority), cue.reason, cue.metric,
+            _number(cue.before), _number(cue.after)]
 
 
 def write_cues_csv(path: Path, cues: Iterable[Cue]) -> None:
@@ -68,19 +108,23 @@ def read_cues_csv(path: Path) -> list[Cue]:
             rows = list(csv.reader(f))
     except OSError as exc:
         raise InputError(path, f"cannot read cue log: {exc.strerror}") from None
-    if not rows or tuple(rows[0]) != CUE_COLUMNS:
+    header = tuple(rows[0]) if rows else ()
+    if header not in (CUE_COLUMNS, _FIRST_COLUMNS):
         raise InputError(path, f"header must be {','.join(CUE_COLUMNS)}", line=1)
     cues = []
     for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(CUE_COLUMNS):
-            raise InputError(path, f"expected {len(CUE_COLUMNS)} fields, got {len(row)}", line)
-        t, cue, side, priority, reason = row
+        if len(row) != len(header):
+            raise InputError(path, f"expected {len(header)} fields, got {len(row)}", line)
+        t, cue, side, priority, reason = row[:5]
+        metric, before, after = row[5:] or ("", "", "")
         if cue not in CUE_IDS:
             raise InputError(path, f"unknown cue {cue!r}", line)
         if side not in ("", "L", "R"):
             raise InputError(path, f"side must be L, R or empty, got {side!r}", line)
         try:
-            cues.append(Cue(float(t), cue, side, int(priority), reason, ""))
+            cues.append(Cue(float(t), cue, side, int(priority), reason, "", metric,
+                            float(before or "nan"), float(after or "nan")))
         except ValueError:
-            raise InputError(path, "t must be a number and priority an integer", line) from None
+            raise InputError(path, "t, before and after must be numbers and priority an integer",
+                             line) from None
     return cues
