@@ -34,13 +34,16 @@ def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path 
     return next((p for p in candidates if p.is_file()), None)
 
 
-def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, float]:
-    """The coach's cadence target ± its tolerance, spm; NaN when the run never set a target.
+def coached(steps: np.ndarray, profile: RunnerProfile, calibration: str = "standing") -> CoachState:
+    """The coach's state after the running steps: the targets and references the cues were judged
+    against, decided by the coach's own rules (the cadence target: absolute, or the baseline
+    measured after the quiet start; without a standing calibration, the early-run posture)."""
+    t_end = float(steps["t"][-1]) if len(steps) else 0.0
+    return coach_steps(steps, t_end, CoachState(), profile, calibration)[1]
 
-    The coach's own rule decides the target (absolute, or the baseline measured after the quiet
-    start), so the band drawn is the one the cues were judged against.
-    """
-    _, state = coach_steps(steps, float(steps["t"][-1]) if len(steps) else 0.0, CoachState(), profile)
+
+def cadence_band(state: CoachState, profile: RunnerProfile) -> tuple[float, float]:
+    """The coach's cadence target ± its tolerance, spm; NaN when the run never set a target."""
     target = cadence_target(state, profile)
     if not math.isfinite(target) or target <= 0:
         return (math.nan, math.nan)
@@ -87,6 +90,8 @@ def write_report(
     cue_log = _cue_log(session_path, out_html, None if cues_csv is None else Path(cues_csv))
     cues = read_cues_csv(cue_log) if cue_log is not None else []
     steps = np.sort(steps, order="t")
+    calibration = (summary.get("quality") or {}).get("calibration", "standing")
+    state = coached(steps[steps["activity"] == "run"], profile, calibration)
     session = Session(
         steps=steps,
         summary=summary,
@@ -94,7 +99,8 @@ def write_report(
         cues=sorted(cues, key=lambda c: c.t),
         cue_log=cue_log,
         profile=profile,
-        cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
+        cadence_band=cadence_band(state, profile),
+        tilt_posture=state.posture_ref.get("tilt_deg", np.nan) if state.relative else np.nan,
     )
     header = summary.get("session") or {}
     subtitle = " · ".join(
