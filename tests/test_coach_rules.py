@@ -5,6 +5,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from imurun.coach.profile import Cadence, RunnerProfile, Timing
 from imurun.coach.rules import CoachState, coach_steps
@@ -120,11 +121,26 @@ def test_relative_cadence_target_from_the_baseline():
     p = RunnerProfile(cadence=Cadence(increase_pct=5.0, baseline_s=60.0))
     steps = run_steps(0.0, 600, cadence=170.0)
     cues, state = replay(steps, p)
-    assert state.target_spm == 170.0 * 1.05
+    assert state.target_spm == pytest.approx(170.0 * 1.05)
     quicker = [c for c in cues if c.cue == "quicker_steps"]
     # Baseline measured from 30 s (quiet start) to 90 s of running; cue once the target is known.
     assert 90.0 < quicker[0].t < 95.0
     assert "target 178.5 spm" in quicker[0].reason
+
+
+def test_relative_target_is_the_baselines_step_rate_not_a_median_of_step_cadences():
+    """At 50 Hz one step's time is coarse: a median of per-step cadences read 1 spm below the
+    runner's step rate (fatigue, seed 2: 167.8 vs 169.3 spm), and the cadence rule, which judges
+    the step rate of its window, cued a minute late. The target is the baseline's step rate."""
+    p = RunnerProfile(cadence=Cadence(increase_pct=0.0, baseline_s=60.0))
+    steps = run_steps(0.0, 600)
+    pattern = np.resize([0.34, 0.40, 0.34, 0.40, 0.34], len(steps))  # median 176.5 spm, rate 164.8 spm
+    steps["step_time_s"], steps["cadence_spm"] = pattern, 60.0 / pattern
+    steps["t"] = np.concatenate([[0.0], np.cumsum(pattern[:-1])])
+    _, state = replay(steps, p)
+    run = steps["t"] - steps["t"][0]
+    base = steps[1:][(run[1:] >= 30.0) & (run[1:] < 90.0)]  # the first running step is not counted
+    assert state.target_spm == pytest.approx(60.0 * len(base) / base["step_time_s"].sum())
 
 
 def test_trunk_lean_needs_a_trunk_sensor():

@@ -24,7 +24,7 @@ class Cadence:
     # +5 % cadence reduced hip and knee loading, +10 % more so. 0 keeps the runner's own cadence and
     # only coaches when it sags (fatigue); set 5-10 for cadence retraining.
     increase_pct: float = 0.0
-    baseline_s: float = 60.0  # running time over which the baseline (median step cadence) is taken
+    baseline_s: float = 60.0  # running time over which the baseline (step rate) is taken
     tolerance_pct: float = 3.0  # cue when cadence is more than this below the target
 
 

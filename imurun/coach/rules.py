@@ -84,7 +84,7 @@ def rule_table(profile: RunnerProfile) -> tuple[Rule, ...]:
 class CoachState:
     run_start_t: float = math.nan  # IC time of the first running step
     started: bool = False  # start reminder given
-    baseline: list[float] = field(default_factory=list)  # cadences measured for a relative target
+    baseline: list[float] = field(default_factory=list)  # step times measured for a relative target
     target_spm: float = math.nan
     values: dict[str, list[float]] = field(default_factory=dict)  # rule -> last metric values
     step_times: list[float] = field(default_factory=list)  # last 2 x window running step times
@@ -207,7 +207,7 @@ def _label(rule: Rule, state: CoachState) -> str:
 
 def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProfile) -> None:
     t = float(step["t"])
-    _measure_baseline(state, t - state.run_start_t, float(step["cadence_spm"]), profile)
+    _measure_baseline(state, t - state.run_start_t, float(step["step_time_s"]), profile)
     if state.relative:
         _measure_posture(state, t, step, profile)
     n, k = profile.timing.window_steps, profile.timing.min_steps
@@ -262,8 +262,10 @@ def _measure_posture(state: CoachState, t: float, step: np.void, profile: Runner
         state.posture.clear()
 
 
-def _measure_baseline(state: CoachState, run_time: float, cadence: float, profile: RunnerProfile) -> None:
-    """Relative target: median step cadence over baseline_s of running after the quiet start."""
+def _measure_baseline(state: CoachState, run_time: float, step_time: float, profile: RunnerProfile) -> None:
+    """Relative target: the step rate (60 x steps / their summed step times) over baseline_s of
+    running after the quiet start: the same estimate the cadence rule judges its window by. (A
+    median of per-step cadences read ~1 spm low at 50 Hz, where one step's time is coarse.)"""
     c = profile.cadence
     if c.target_spm or not math.isnan(state.target_spm):
         return
@@ -271,10 +273,11 @@ def _measure_baseline(state: CoachState, run_time: float, cadence: float, profil
     if run_time < start:
         return
     if run_time < start + c.baseline_s:
-        if math.isfinite(cadence) and cadence > 0:
-            state.baseline.append(cadence)
+        if math.isfinite(step_time) and step_time > 0:
+            state.baseline.append(step_time)
     elif state.baseline:
-        state.target_spm = float(np.median(state.baseline)) * (1 + c.increase_pct / 100)
+        rate = 60.0 * len(state.baseline) / sum(state.baseline)
+        state.target_spm = rate * (1 + c.increase_pct / 100)
         state.baseline = []
 
 
