@@ -72,8 +72,8 @@ def truth_faults(truth: np.ndarray, relative: bool) -> dict[str, dict]:
     target = PROFILE.cadence.target_spm or (60.0 * base.size / float(base.sum()) if base.size else math.nan)
     metric = {m: truth[m] for m in ("pelvic_drop_deg", "tilt_deg", "braking_mps", "trunk_lean_deg")}
     # one sensor: the engine's lumbar extension is the tilt proxy (the truth has none)
-    lumbar = truth["lumbar_ext_deg"]
-    metric["lumbar_ext_deg"] = truth["tilt_deg"] if np.isnan(lumbar).all() else lumbar
+    proxy = bool(np.isnan(truth["lumbar_ext_deg"]).all())
+    metric["lumbar_ext_deg"] = truth["tilt_deg"] if proxy else truth["lumbar_ext_deg"]
     early = running & (run_time < timing.posture_s)
     posture = {m: float(np.median(metric[m][early])) if relative else 0.0 for m in POSTURE_METRICS}
     bout = np.cumsum(~running | (np.diff(truth["t"], prepend=-math.inf) > NEW_BOUT_S))
@@ -113,7 +113,7 @@ def truth_faults(truth: np.ndarray, relative: bool) -> dict[str, dict]:
         if start is not None:
             episodes.append((start, math.inf))
         out[rule.name] = {"rule": rule, "t": t_known, "median": med, "episodes": episodes,
-                          "on": on, "off": off}
+                          "on": on, "off": off, "same_as_tilt": proxy and rule.metric == "lumbar_ext_deg"}
     return out
 
 
@@ -187,6 +187,8 @@ def evaluate(case: tuple[str, int, float]) -> dict:
     quiet_end = first_run[0] + PROFILE.timing.quiet_start_s if first_run.size else math.inf
     delays = []
     for f in faults.values():
+        if f["same_as_tilt"]:  # the single-sensor lumbar proxy: the tilt fault, counted once
+            continue
         r = f["rule"]
         given = [c.t for c in cues if (c.cue, c.side) == (r.cue, r.side)]
         same = [g for g in faults.values() if (g["rule"].cue, g["rule"].side) == (r.cue, r.side)]

@@ -52,6 +52,21 @@ def test_good_running_gets_only_the_start_reminder_once():
     assert "short" in cues[0].text
 
 
+def test_start_reminder_when_the_engine_says_running_before_it_delivers_a_step():
+    """The engine holds the first running steps back (~3.5 s) until it knows the forward axis, but
+    its status says "run" ~1.4 s after the first running contact: the reminder comes then."""
+    p = absolute()
+    empty = run_steps(0.0, 0)
+    cues, state = coach_steps(empty, 9.7, CoachState(), p, running=False)
+    assert cues == []
+    cues, state = coach_steps(empty, 9.72, state, p, "none", running=True)
+    assert cues == []  # no baseline yet: the calibration outcome is said first
+    cues, state = coach_steps(empty, 9.75, state, p, "gait", running=True)
+    assert [(c.cue, c.t) for c in cues] == [("start", 9.75)]
+    cues, _ = replay(run_steps(8.3, 50), p, state)  # the held steps: no second reminder
+    assert cues == []
+
+
 def test_walking_and_standing_are_silent():
     cues, state = replay(run_steps(0.0, 600, cadence=110, activity="walk", pelvic_drop_deg=12.0), absolute())
     assert cues == []

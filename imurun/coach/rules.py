@@ -123,10 +123,16 @@ def coach_steps(
     state: CoachState,
     profile: RunnerProfile,
     calibration: str = "standing",
+    running: bool = False,
 ) -> tuple[list[Cue], CoachState]:
     """The cues these steps give and the new state. `calibration` is the engine's
-    status.calibration: anything but "standing" means tilt has no standing baseline."""
-    if len(steps) == 0:
+    status.calibration: anything but "standing" means tilt has no standing baseline. `running`:
+    the engine's status says the runner runs now (status.activity == "run"), which it knows
+    seconds before it delivers the first running step: the start reminder need not wait for the
+    step, only for the engine's baseline (calibration not "none": no cue before the calibration
+    outcome is said)."""
+    start_now = running and calibration != "none" and not state.started
+    if len(steps) == 0 and not start_now:
         return [], state
     state = state.copy()
     _set_relative(state, calibration != "standing", profile)
@@ -147,6 +153,10 @@ def coach_steps(
             cues.append(cue)
             state.last_any_t = t_emit
             state.last_cue_t[(cue.cue, cue.side)] = t_emit
+    if start_now and not state.started:
+        state.started = True
+        state.last_any_t = t_emit
+        cues.append(_start_cue(t_emit, profile))
     return cues, state
 
 
@@ -298,6 +308,10 @@ def _describe(rule: Rule, label: str, values: list[float], count: int, limit: fl
     )
 
 
+def _start_cue(t_emit: float, profile: RunnerProfile) -> Cue:
+    return Cue(t_emit, "start", "", profile.priority.start, "first running steps", profile.wording.start)
+
+
 def _beyond(value: float, limit: float, above: bool) -> bool:
     return value > limit if above else value < limit
 
@@ -306,7 +320,7 @@ def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | N
     words, prio, timing = profile.wording, profile.priority, profile.timing
     if not state.started:
         state.started = True
-        return Cue(t_emit, "start", "", prio.start, "first running steps", words.start)
+        return _start_cue(t_emit, profile)
     if t_emit - state.run_start_t < timing.quiet_start_s or t_emit - state.last_any_t < timing.any_cooldown_s:
         return None
     best: Rule | None = None
