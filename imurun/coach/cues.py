@@ -76,7 +76,8 @@ class CueLog:
             os.replace(tmp, self.path)
         except OSError as exc:
             raise InputError(self.path, f"cannot write cue log: {exc.strerror}") from None
-        self._file = self._open("a")
+        finally:
+            self._file = self._open("a")
 
     def close(self) -> None:
         self._file.close()

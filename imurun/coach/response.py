@@ -102,7 +102,7 @@ def response_text(cue: Cue, profile: RunnerProfile) -> str:
     if rule is None or math.isnan(cue.before):
         return ""
     if math.isnan(cue.after):
-        return f"{rule.label}: response not measured (stopped running)"
+        return f"{rule.label}: response not measured (too few running steps 10-30 s after the cue)"
     digits = 2 if rule.unit == "m/s" else 1
     better = (cue.before - cue.after) if rule.above else (cue.after - cue.before)
     verdict = "no change" if round(better, digits) == 0 else (
