@@ -321,8 +321,8 @@ def main() -> None:
         "",
         f"Control: the same rules fed the truth steps themselves (every scenario, seeds {args.seeds}) give "
         f"{control['right']} right, {control['early']} early, {control['false']} false and "
-        f"{control['wrong_side']} wrong-side cues and {control['false_praise']} false praise: what "
-        "misses above comes from the steps the engine delivers.",
+        f"{control['wrong_side']} wrong-side cues and {control['false_praise']} false praise: the misses "
+        "above come from what the engine delivers (angles, status), not from the rules.",
         "",
         f"What missed a target ({len(problems)}; the first 60, late first-steps cues last):",
         "",
