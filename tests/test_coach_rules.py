@@ -9,7 +9,7 @@ import pytest
 
 from imurun.coach.profile import Cadence, RunnerProfile, Timing
 from imurun.coach.rules import CoachState, coach_steps
-from imurun.core.output import STEP_DTYPE
+from imurun.core.output import STEP_DTYPE, Status
 
 EMIT_DELAY = 0.05  # a step row is known at the next IC plus engine delay
 
@@ -32,12 +32,13 @@ def run_steps(t0, n, cadence=170.0, activity="run", first_side="L", **metrics):
 
 
 def replay(steps, profile, state=None, calibration="standing"):
-    """Feed each step alone, as the engine emits it: at the next IC (+ delay)."""
+    """Feed each step alone, as the engine emits it: at the next IC (+ delay), with a status that
+    gives the calibration."""
     state = state or CoachState()
     cues = []
     for s in steps:
         t_emit = float(s["t"] + s["step_time_s"] + EMIT_DELAY)
-        new, state = coach_steps(s[None], t_emit, state, profile, calibration)
+        new, state = coach_steps(s[None], t_emit, state, profile, Status(calibration=calibration))
         cues += new
     return cues, state
 
@@ -57,11 +58,11 @@ def test_start_reminder_when_the_engine_says_running_before_it_delivers_a_step()
     its status says "run" ~1.4 s after the first running contact: the reminder comes then."""
     p = absolute()
     empty = run_steps(0.0, 0)
-    cues, state = coach_steps(empty, 9.7, CoachState(), p, running=False)
+    cues, state = coach_steps(empty, 9.7, CoachState(), p, Status(calibration="standing", activity="walk"))
     assert cues == []
-    cues, state = coach_steps(empty, 9.72, state, p, "none", running=True)
+    cues, state = coach_steps(empty, 9.72, state, p, Status(calibration="none", activity="run"))
     assert cues == []  # no baseline yet: the calibration outcome is said first
-    cues, state = coach_steps(empty, 9.75, state, p, "gait", running=True)
+    cues, state = coach_steps(empty, 9.75, state, p, Status(calibration="gait", activity="run"))
     assert [(c.cue, c.t) for c in cues] == [("start", 9.75)]
     cues, _ = replay(run_steps(8.3, 50), p, state)  # the held steps: no second reminder
     assert cues == []

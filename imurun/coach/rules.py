@@ -1,10 +1,11 @@
 """Coaching rules: a pure function of the step stream with explicit state (like sosfilt with zi).
 
-    cues, state = coach_steps(steps, t_emit, state, profile, calibration)
+    cues, state = coach_steps(steps, t_emit, state, profile, status)
 
 `steps` are the STEP_DTYPE rows an engine block delivered, `t_emit` the session time of that block
-(when the steps became known) and `calibration` the engine's status.calibration; every cue is
-timed at `t_emit`. The input state is never modified, so the same inputs always give the same cues.
+(when the steps became known) and `status` the engine's status after it (None: steps alone, e.g.
+truth steps: standing calibration, nothing else known); every cue is timed at `t_emit`. The input
+state is never modified, so the same inputs always give the same cues.
 
 Each rule watches one metric over the last `window_steps` running steps (per side where the side
 matters) and votes only on a full window of the current running bout. It turns active when at
@@ -13,11 +14,11 @@ least `min_steps` of them are beyond its threshold, and turns inactive (fixed) o
 consecutive steps: the fix must hold for a full window. An active rule's cue is given while the
 window's median is beyond the threshold, when its cooldown (same cue and side) and the any-cue
 cooldown allow; the highest priority wins. A rule fixed after its cue earns a short praise. Only
-running steps are coached: a walking step clears every pattern, standing delivers no steps, and
-the first running step after either (whose interval began in the other activity) or a step time
-no running step has is never counted. Without a standing calibration the tilt and lumbar
-extension rules judge the change from the early-run posture. State machine and thresholds:
-docs/coaching.md.
+running steps are coached: a walking step, or a sample gap that breaks the engine's step
+sequence, clears every pattern; standing delivers no steps; the first running step after any of
+these (its interval began elsewhere) and a step time no running step has are never counted.
+Without a standing calibration the tilt and lumbar extension rules judge the change from the
+early-run posture. State machine and thresholds: docs/coaching.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
+from imurun.core.output import Status
 
 SIDE_NAMES = {"L": "Left", "R": "Right"}
 _OTHER = {"L": "R", "R": "L"}
@@ -40,6 +42,10 @@ RUN_STEP_MAX_S = 0.5
 # Angles relative to standing: without a standing calibration their rules judge the change from
 # the early-run posture (Thresholds.tilt_change_deg).
 POSTURE_METRICS = ("tilt_deg", "lumbar_ext_deg")
+# A sample gap this long breaks the engine's step sequence (EngineConfig.max_gap_s), and its angles
+# take seconds to recover after one: the windows start again, as after walking.
+GAP_RESET_S = 0.25
+_STEPS_ALONE = Status(calibration="standing")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class CoachState:
     posture_start_t: float = math.nan  # IC time the early-run posture started to be taken
     posture: dict[str, list[float]] = field(default_factory=dict)  # metric -> early-run values so far
     posture_ref: dict[str, float] = field(default_factory=dict)  # metric -> early-run posture
+    gap_time_s: float = 0.0  # the engine's status.gap_time_s when last seen
 
     def copy(self) -> CoachState:
         """An independent copy (every container new; copy.deepcopy is ~10x slower here)."""
@@ -122,20 +129,23 @@ def coach_steps(
     t_emit: float,
     state: CoachState,
     profile: RunnerProfile,
-    calibration: str = "standing",
-    running: bool = False,
+    status: Status | None = None,
 ) -> tuple[list[Cue], CoachState]:
-    """The cues these steps give and the new state. `calibration` is the engine's
-    status.calibration: anything but "standing" means tilt has no standing baseline. `running`:
-    the engine's status says the runner runs now (status.activity == "run"), which it knows
-    seconds before it delivers the first running step: the start reminder need not wait for the
-    step, only for the engine's baseline (calibration not "none": no cue before the calibration
+    """The cues these steps give and the new state. From the engine's status: its calibration
+    (anything but "standing": tilt has no standing baseline), its sample gaps, and its activity:
+    "run" comes seconds before the engine delivers the first running step, so the start reminder
+    waits only for the engine's baseline (calibration not "none": no cue before the calibration
     outcome is said)."""
-    start_now = running and calibration != "none" and not state.started
-    if len(steps) == 0 and not start_now:
+    status = _STEPS_ALONE if status is None else status
+    start_now = status.activity == "run" and status.calibration != "none" and not state.started
+    gap = status.gap_time_s - state.gap_time_s
+    if len(steps) == 0 and not start_now and gap == 0:
         return [], state
     state = state.copy()
-    _set_relative(state, calibration != "standing", profile)
+    state.gap_time_s = status.gap_time_s
+    if gap >= GAP_RESET_S:
+        _reset(state)
+    _set_relative(state, status.calibration != "standing", profile)
     cues: list[Cue] = []
     for step in steps:
         if step["activity"] != "run":

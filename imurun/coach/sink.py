@@ -147,8 +147,7 @@ class CoachSink:
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
         status = out.status
         t = float(block.t[-1]) if len(block) else status.t
-        cues, self.state = coach_steps(out.steps, t, self.state, self.profile, status.calibration,
-                                       status.activity == "run")
+        cues, self.state = coach_steps(out.steps, t, self.state, self.profile, status)
         self._responses.add(out.steps)
         self._play_due(t)
         for cue in cues:

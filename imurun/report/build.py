@@ -13,6 +13,7 @@ from imurun import __version__
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile, load_profile
 from imurun.coach.rules import CoachState, cadence_target, coach_steps
+from imurun.core.output import Status
 from imurun.errors import InputError
 from imurun.report import html
 from imurun.report.sections import Session, page_sections
@@ -39,7 +40,7 @@ def coached(steps: np.ndarray, profile: RunnerProfile, calibration: str = "stand
     against, decided by the coach's own rules (the cadence target: absolute, or the baseline
     measured after the quiet start; without a standing calibration, the early-run posture)."""
     t_end = float(steps["t"][-1]) if len(steps) else 0.0
-    return coach_steps(steps, t_end, CoachState(), profile, calibration)[1]
+    return coach_steps(steps, t_end, CoachState(), profile, Status(calibration=calibration))[1]
 
 
 def cadence_band(state: CoachState, profile: RunnerProfile) -> tuple[float, float]:
