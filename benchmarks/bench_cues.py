@@ -1,4 +1,5 @@
-"""Cue timing against the simulator's truth: every scenario, several seeds, 50-400 Hz.
+"""Cue timing against the simulator's truth: every scenario (and two with sample gaps), several
+seeds, 50-400 Hz.
 
     python benchmarks/bench_cues.py [--seeds 1 2 3] [--rates 50 100 200 400] [--jobs 1]
 
@@ -54,6 +55,9 @@ DELAY_S, DELAY_STEPS = 20.0, 30  # targets
 EARLY_S = 30.0  # a cue this long before a fault starts is early, not false
 FIRST_STEPS_S = 1.5
 NEW_BOUT_S = 2.0  # truth steps further apart than this are separate bouts (a stop between)
+# Beyond the scenarios: these with a sample gap of GAP_S every GAP_EVERY_S (the issue's 0.4 s gaps)
+GAP_CASES = ("fatigue+gaps", "easy-run+gaps")
+GAP_S, GAP_EVERY_S = 0.4, 45.0
 
 
 def _beyond(v: float, limit: float, above: bool) -> bool:
@@ -177,14 +181,19 @@ def truth_fed(case: tuple[str, int]) -> dict[str, int]:
 
 def evaluate(case: tuple[str, int, float]) -> dict:
     scenario, seed, rate = case
-    sim = simulate(scenario, seed=seed, rate_hz=rate)
+    base, _, variant = scenario.partition("+")
+    sim = simulate(base, seed=seed, rate_hz=rate)
+    keep = np.ones(len(sim.t), dtype=bool)
+    if variant == "gaps":  # the radio drops out: GAP_S of samples missing every GAP_EVERY_S
+        keep = (sim.t < GAP_EVERY_S) | (sim.t % GAP_EVERY_S >= GAP_S)
+    t, acc, gyr = sim.t[keep], sim.acc[keep], sim.gyr[keep]
     k = max(1, round(BLOCK_S * rate))
-    starts = range(0, len(sim.t), k)
-    blocks = (SampleBlock(sim.t[i : i + k], sim.acc[i : i + k], sim.gyr[i : i + k]) for i in starts)
+    starts = range(0, len(t), k)
+    blocks = (SampleBlock(t[i : i + k], acc[i : i + k], gyr[i : i + k]) for i in starts)
     trunk = None
     if sim.trunk_acc is not None:
-        ta, tg = sim.trunk_acc, sim.trunk_gyr
-        trunk = (SampleBlock(sim.t[i : i + k], ta[i : i + k], tg[i : i + k]) for i in starts)
+        ta, tg = sim.trunk_acc[keep], sim.trunk_gyr[keep]
+        trunk = (SampleBlock(t[i : i + k], ta[i : i + k], tg[i : i + k]) for i in starts)
     sink = CoachSink(PROFILE, console=None)
     run_pipeline(blocks, Engine(rate), [sink], trunk_blocks=trunk)
     truth, end = sim.steps, float(sim.t[-1])
@@ -277,7 +286,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args()
     print(machine(), flush=True)
-    cases = [(s, seed, r) for s in SCENARIOS for r in args.rates for seed in args.seeds]
+    names = (*SCENARIOS, *GAP_CASES)
+    cases = [(s, seed, r) for s in names for r in args.rates for seed in args.seeds]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = []
         for r in pool.map(evaluate, cases):
@@ -287,7 +297,7 @@ def main() -> None:
         for counts in pool.map(truth_fed, [(s, seed) for s in SCENARIOS for seed in args.seeds]):
             for k, v in counts.items():
                 control[k] += v
-    by_scenario = [[s, *_figures([r for r in results if r["case"][0] == s])] for s in SCENARIOS]
+    by_scenario = [[s, *_figures([r for r in results if r["case"][0] == s])] for s in names]
     by_rate = [[f"{r:g} Hz", *_figures([x for x in results if x["case"][2] == r])] for r in args.rates]
     total = _figures(results)
     # the coach's own misses first; the first-steps cue (held back by the engine) last
@@ -304,7 +314,9 @@ def main() -> None:
         f"Machine: {machine()}",
         "",
         f"`python benchmarks/bench_cues.py --seeds {' '.join(map(str, args.seeds))} --rates "
-        f"{' '.join(f'{r:g}' for r in args.rates)}`: every simulator scenario, random mounting per seed, "
+        f"{' '.join(f'{r:g}' for r in args.rates)}`: every simulator scenario, and "
+        f"{' and '.join(GAP_CASES)} with {GAP_S:g} s of samples missing every {GAP_EVERY_S:g} s; "
+        "random mounting per seed, "
         "replayed in 50 ms blocks through the engine and the coach (default profile), scored against the "
         "simulator's truth steps (how: the docstring of benchmarks/bench_cues.py). Targets: every "
         f"persistent fault cued within {DELAY_S:g} s or {DELAY_STEPS} steps of its onset on the right side; "
