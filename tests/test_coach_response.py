@@ -63,6 +63,20 @@ def test_cadence_response_and_a_window_closed_by_walking(tmp_path):
     sink.close()
 
 
+def test_cadence_response_is_a_step_rate_like_the_rule_and_target(tmp_path):
+    """Cadence before / after are the step rate (60 x steps / their summed times), the estimate the
+    cadence rule and target use, not a median of per-step cadences (which coarse step times bias)."""
+    steps = run_steps(0.0, 300)
+    pattern = np.resize([0.34, 0.40, 0.34, 0.40, 0.34], len(steps))  # median 176.5 spm, rate 164.8 spm
+    steps["step_time_s"], steps["cadence_spm"] = pattern, 60.0 / pattern
+    steps["t"] = np.concatenate([[0.0], np.cumsum(pattern[:-1])])
+    sink = feed(steps, tmp_path, profile=absolute(target=175.0))
+    sink.close()
+    cue = next(c for c in sink.cues if c.cue == "quicker_steps")
+    rate = 60.0 * 5 / pattern[:5].sum()
+    assert cue.before == pytest.approx(rate, rel=0.01) and cue.after == pytest.approx(rate, rel=0.01)
+
+
 def test_sink_cues_tilt_on_its_change_when_the_engine_has_no_standing_calibration(tmp_path):
     steps = run_steps(0.0, 300, tilt_deg=7.0)  # engine's tilt: 7 deg throughout
     standing = feed(steps, tmp_path / "a")

@@ -10,9 +10,10 @@ before = median of the cue's metric over the last BEFORE_STEPS running steps up 
 hip cue: steps landing on the foot whose swing hip was named); after = median over the running
 steps whose initial contact lies AFTER_S after the cue: time to hear the cue and change the stride.
 The window closes early when the runner stops running (a walking step), and `after` stays NaN with
-fewer than MIN_AFTER_STEPS steps in it. Cadence is each step's 60 / step time, as the engine reports
-it. Values are the engine's own (steps.csv), also when the coach judged tilt on its change from the
-early-run posture: before - after is the same either way.
+fewer than MIN_AFTER_STEPS steps in it. Cadence is not a median but the step rate of those steps
+(60 x steps / their summed step times), as the cadence rule and its target judge it. Values are
+the engine's own (steps.csv), also when the coach judged tilt on its change from the early-run
+posture: before - after is the same either way.
 """
 
 from __future__ import annotations
@@ -43,10 +44,8 @@ class _Pending:
 
 
 def step_value(step: np.void, metric: str) -> float:
-    """The metric as the response is measured: one step's cadence from its own step time."""
-    if metric == "cadence_spm":
-        return 60.0 / float(step["step_time_s"])
-    return float(step[metric])
+    """What a step contributes to the response: its step time for cadence (see _summary)."""
+    return float(step["step_time_s" if metric == "cadence_spm" else metric])
 
 
 class ResponseTracker:
@@ -77,7 +76,7 @@ class ResponseTracker:
         if rule is None:
             return index, cue
         before = [step_value(s, cue.metric) for s in self._recent if rule.stance in ("", s["side"])]
-        cue = replace(cue, before=_median(before[-BEFORE_STEPS:]))
+        cue = replace(cue, before=_summary(cue.metric, before[-BEFORE_STEPS:]))
         self._pending.append(_Pending(index, cue, rule.stance))
         return index, cue
 
@@ -92,7 +91,7 @@ class ResponseTracker:
     def _complete(self, done: list[_Pending]) -> list[tuple[int, Cue]]:
         finished = {id(p) for p in done}
         self._pending = [p for p in self._pending if id(p) not in finished]
-        return [(p.index, replace(p.cue, after=_after(p.after))) for p in done]
+        return [(p.index, replace(p.cue, after=_after(p.cue.metric, p.after))) for p in done]
 
 
 def response_text(cue: Cue, profile: RunnerProfile) -> str:
@@ -110,10 +109,14 @@ def response_text(cue: Cue, profile: RunnerProfile) -> str:
     return f"{rule.label} {cue.before:.{digits}f} → {cue.after:.{digits}f} {rule.unit}: {verdict}"
 
 
-def _after(values: list[float]) -> float:
-    return _median(values) if sum(math.isfinite(v) for v in values) >= MIN_AFTER_STEPS else math.nan
+def _after(metric: str, values: list[float]) -> float:
+    enough = sum(math.isfinite(v) for v in values) >= MIN_AFTER_STEPS
+    return _summary(metric, values) if enough else math.nan
 
 
-def _median(values: list[float]) -> float:
+def _summary(metric: str, values: list[float]) -> float:
+    """Median of the values; for cadence (values = step times) the step rate, 60 x n / sum."""
     finite = [v for v in values if math.isfinite(v)]
-    return float(np.median(finite)) if finite else math.nan
+    if not finite:
+        return math.nan
+    return 60.0 * len(finite) / sum(finite) if metric == "cadence_spm" else float(np.median(finite))

@@ -373,10 +373,11 @@ def cue_response(session: Session) -> str:
                    "colour; dashed: the coaching threshold.")
     note = (f"Before = median of the last {BEFORE_STEPS} running steps up to the cue (hip cues: the "
             "steps landing on the other foot); after = median of the running steps "
-            f"{AFTER_S[0]:g}–{AFTER_S[1]:g} s after it (not measured when the runner stopped first). "
-            "A cue is given when its metric reads beyond the threshold, so part of any improvement is "
-            "regression to the mean: a simulated runner who never responds shows some too "
-            "(benchmarks/RESULTS.md, “Cues”). The difference is what the runner did.")
+            f"{AFTER_S[0]:g}–{AFTER_S[1]:g} s after it (not measured when the runner stopped first); "
+            "cadence as the step rate of those steps. A cue is given when its metric reads beyond the "
+            "threshold, so part of any improvement is regression to the mean: a simulated runner who "
+            "never responds shows some too (benchmarks/RESULTS.md, “Cues”). The difference is what "
+            "the runner did.")
     return section("response", title, body, note)
 
 
