@@ -1,10 +1,12 @@
 """Runner profile (TOML + flags) and the cue log format."""
 
 import argparse
+import math
+from dataclasses import replace
 
 import pytest
 
-from imurun.coach.cues import Cue, read_cues_csv, write_cues_csv
+from imurun.coach.cues import Cue, CueLog, read_cues_csv, write_cues_csv
 from imurun.coach.options import add_coach_arguments, coach_sink_from_args
 from imurun.coach.profile import RunnerProfile, default_profile_path, load_profile
 from imurun.errors import ImurunError, InputError
@@ -67,7 +69,7 @@ def test_flags_override_the_profile_and_write_the_cue_log(tmp_path):
     assert p.metronome.enabled and p.voice.name == "en-gb" and p.timing.quiet_start_s == 10.0
     assert sink.outputs == []
     sink.close()
-    assert (tmp_path / "cues.csv").read_text() == "t,cue,side,priority,reason\n"
+    assert (tmp_path / "cues.csv").read_text() == "t,cue,side,priority,reason,metric,before,after\n"
     assert coach_sink_from_args(parse(["--no-coach"])) is None
 
 
@@ -80,16 +82,46 @@ def test_bad_flags_are_errors():
 
 def test_cue_log_round_trip_and_errors(tmp_path):
     reason = "pelvic drop median 9.0 deg, 8 of last 10 L-stance steps > 7.0 deg"  # has a comma
-    cues = [Cue(2.5, "start", "", 5, "first running steps", ""), Cue(64.25, "level_hips", "R", 4, reason, "")]
+    cues = [Cue(2.5, "start", "", 5, "first running steps", ""),
+            Cue(64.25, "level_hips", "R", 4, reason, "", "pelvic_drop_deg", 9.125, 6.5)]
     path = tmp_path / "cues.csv"
     write_cues_csv(path, cues)
     back = read_cues_csv(path)
-    assert [(c.t, c.cue, c.side, c.priority, c.reason) for c in back] == [
-        (c.t, c.cue, c.side, c.priority, c.reason) for c in cues
-    ]
-    path.write_text(path.read_text() + "70.0,shout,,1,loud\n")
+    fields = ("t", "cue", "side", "priority", "reason", "metric", "before", "after")
+    row = lambda c: [getattr(c, f) for f in fields]  # noqa: E731
+    assert [row(c) for c in back[1:]] == [row(c) for c in cues[1:]]
+    assert back[0].metric == "" and math.isnan(back[0].before) and math.isnan(back[0].after)
+    path.write_text(path.read_text() + "70.0,shout,,1,loud,,,\n")
     with pytest.raises(InputError, match=r"cues.csv:4: unknown cue 'shout'"):
         read_cues_csv(path)
+
+
+def test_cue_log_of_an_earlier_version_reads(tmp_path):
+    path = tmp_path / "cues.csv"
+    path.write_text('t,cue,side,priority,reason\n11.494,start,,5,first running steps\n'
+                    '160.606,level_hips,L,4,"pelvic drop median 7.3 deg, 8 of last 10 R-stance steps"\n')
+    back = read_cues_csv(path)
+    assert [(c.t, c.cue, c.side) for c in back] == [(11.494, "start", ""), (160.606, "level_hips", "L")]
+    assert all(c.metric == "" and math.isnan(c.after) for c in back)
+    path.write_text('t,cue,side,priority,reason\n11.494,start,,5,first,x,1,2\n')
+    with pytest.raises(InputError, match=r"cues.csv:2: expected 5 fields, got 8"):
+        read_cues_csv(path)
+
+
+def test_a_response_replaces_its_cue_row_in_the_log(tmp_path):
+    path = tmp_path / "cues.csv"
+    log = CueLog(path)
+    first = Cue(30.0, "ease_arch", "", 2, "anterior tilt median 7.0 deg", "", "tilt_deg", 7.0)
+    log.write(first)
+    log.write(Cue(40.0, "level_hips", "L", 4, "why", "", "pelvic_drop_deg", 8.0))
+    assert math.isnan(read_cues_csv(path)[0].after)  # written at once, response not known yet
+    log.update(0, replace(first, after=5.5))
+    log.write(Cue(70.0, "praise", "", 0, "ease_arch fixed", ""))
+    log.close()
+    back = read_cues_csv(path)
+    assert (back[0].t, back[0].after) == (30.0, 5.5)
+    assert [c.cue for c in back][1:] == ["level_hips", "praise"]
+    assert not (tmp_path / "cues.csv.tmp").exists()
 
 
 def test_unwritable_cue_log_is_one_clear_error(tmp_path):

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from realdata import REAL
 
+from imurun.blocks import SampleBlock
 from imurun.core.engine import Engine
 from imurun.session.reader import read_session
+from imurun.sources.simulate import simulate
 from imurun.ui import recording
 from imurun.ui.feed import DashboardFeed, SlidingBuffer
 from imurun.ui.qt import qt_app
@@ -125,10 +127,17 @@ def test_window_shows_the_engines_steps_cadence_and_cues(app, tmp_path):
         texts = window.cue_texts()
         assert len(texts) == len(given)
         for text, cue in zip(texts, reversed(given), strict=True):  # newest first
-            assert text == f"{int(cue.t) // 60}:{int(cue.t) % 60:02d}  {cue.text}\n{cue.reason}"
+            response = f"\nresponse: {cue.response}" if cue.response else ""
+            assert text == f"{int(cue.t) // 60}:{int(cue.t) % 60:02d}  {cue.text}\n{cue.reason}{response}"
+        # a cue over 31 s before now shows how the runner responded (10-30 s after it); newer ones not yet
+        answered = [c for c in given if c.t + 31.0 <= now and c.reason != "first running steps"]
+        assert answered
+        assert all(c.response.startswith("pelvic drop ") and " → " in c.response for c in answered)
+        assert all(not c.response for c in given if c.t + 30.0 > now)
         assert "Level your hips." in "".join(texts) and "Quicker, shorter steps." in "".join(texts)
         assert "rate seen: 200 Hz" in window.status_label.text()
         assert "= tilt proxy" in window.tilt_plot.titleLabel.text
+        assert "standing baseline" in window.tilt_plot.titleLabel.text  # calibrated standing
         assert "threshold 7°" in window.drop_plot.titleLabel.text
 
         pixels = png_pixels(window, tmp_path, "dash.png")
@@ -137,6 +146,21 @@ def test_window_shows_the_engines_steps_cadence_and_cues(app, tmp_path):
         # step markers and drop bars in both side colours
         assert colour_pixels(pixels, DARK.left) > 500 and colour_pixels(pixels, DARK.right) > 500
         assert colour_pixels(pixels, DARK.background) > 0.3 * pixels.shape[0] * pixels.shape[1]
+    finally:
+        close_window(app, window)
+
+
+def test_without_standing_calibration_the_tilt_plot_says_so(app):
+    sim = simulate("no-standing", seed=1, rate_hz=100.0, duration_s=40.0)
+    blocks = [SampleBlock(sim.t[i : i + 5], sim.acc[i : i + 5], sim.gyr[i : i + 5])
+              for i in range(0, len(sim.t), 5)]
+    feed = feed_until(lambda: (blocks, None), Engine(100.0, emit_signals=True), 40.0, DashboardFeed())
+    assert feed.snapshot(10, 60).status.calibration == "gait"
+    window = open_window(app, feed)
+    try:
+        title = window.tilt_plot.titleLabel.text
+        assert "no standing calibration: change from the running posture" in title
+        assert "running posture" in title and "standing baseline" not in title
     finally:
         close_window(app, window)
 
@@ -166,6 +190,10 @@ def test_coach_view_in_light_theme_has_big_numbers_and_cues(app, tmp_path):
         assert window.tiles["cadence"].value.font().pixelSize() > 90 or \
             window.tiles["cadence"].value.height() > 90
         assert window.cue_texts() == ["0:20  Ease the arch. Tuck your pelvis.\nlumbar extension 9 deg"]
+        feed.add_response(20.0, "lumbar extension 9.0 → 5.5 deg: better by 3.5")
+        assert window.refresh()
+        assert window.cue_texts() == ["0:20  Ease the arch. Tuck your pelvis.\nlumbar extension 9 deg\n"
+                                      "response: lumbar extension 9.0 → 5.5 deg: better by 3.5"]
         pixels = png_pixels(window, tmp_path, "coach.png")
         assert pixels.std() > 10
         assert colour_pixels(pixels, LIGHT.panel) > 0.3 * pixels.shape[0] * pixels.shape[1]

@@ -15,6 +15,7 @@ import pytest
 
 from imurun.analyze import analyze, engine_for
 from imurun.cli import main as cli_main
+from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
 from imurun.pipeline import run_pipeline
@@ -187,6 +188,39 @@ def test_fatigue_reading_says_what_the_scenario_did(fatigue):
     assert cue_line[0].startswith(f"The coach gave {logged} cues")
 
 
+def _section(html: str, ident: str) -> str:
+    start = html.index(f'<section id="{ident}">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_fatigue_page_says_whether_the_cues_worked(fatigue):
+    """Per cue type: how often, before / after medians from the cue log, how many improved; a plot."""
+    part = _section(fatigue[0].read_text(), "response")
+    assert "<h2>Did the cues work?</h2>" in part and part.count("<svg") == 1
+    logged = read_cues_csv(fatigue[0].parent / "cues.csv")
+    hips = [c for c in logged if c.cue == "level_hips" and c.side == "L"]
+    assert len(hips) >= 3 and all(np.isfinite(c.before) for c in hips)
+    done = [c for c in hips if np.isfinite(c.after)]
+    better = [c.before - c.after for c in done]
+    row = re.search(r"<tr><td>level hips \(left hip\)</td><td>pelvic drop \(deg\)</td>(.*?)</tr>", part)
+    assert row, part[:2000]
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1))
+    assert cells[:2] == [str(len(hips)), str(len(done))]
+    medians = [np.median([c.before for c in done]), np.median([c.after for c in done])]
+    assert cells[2:5] == [f"{medians[0]:.1f}", f"{medians[1]:.1f}", f"{np.median(better):+.1f}"]
+    assert cells[5] == f"{sum(b > 0 for b in better)} of {len(done)}"
+    assert "regression to the mean" in part
+
+
+def test_a_cue_log_without_response_columns_is_said_so(tmp_path):
+    session = RECORDINGS / "easy-run.csv"
+    (tmp_path / "cues.csv").write_text('t,cue,side,priority,reason\n11.5,start,,5,first running steps\n'
+                                       '60.0,ease_arch,,2,"anterior tilt median 6.3 deg, 8 of 10 steps"\n')
+    html = write_report(session, tmp_path / "r.html", cues_csv=tmp_path / "cues.csv", profile=RunnerProfile())
+    part = _section(html.read_text(), "response")
+    assert "the cue log has no response columns (written by an earlier version)" in part
+
+
 def test_standing_only_session_through_the_command_line(tmp_path, capsys):
     session, html = tmp_path / "standing.csv", tmp_path / "standing.html"
     simulate = ["simulate", "--scenario", "standing", "--seed", "1", "--rate", "100", "--duration", "30",
@@ -224,7 +258,14 @@ def test_low_confidence_angles_are_said_in_the_reading(tmp_path):
     path, summary = _report(session, tmp_path)
     assert summary["quality"]["calibration"] == "gait"
     reason = summary["quality"]["flags"]["pelvic_drop_deg"].removeprefix("low confidence: ")
-    assert f"Pelvic drop and tilt are of low confidence: {reason}." in _parse(path).sentences
+    sentences = _parse(path).sentences
+    assert f"Pelvic drop and tilt are of low confidence: {reason}." in sentences
+    # no standing baseline: tilt is shown, and was coached, as its change from the early-run posture
+    assert any(s.startswith("No standing calibration: anterior tilt is relative to the running posture, so "
+                            "the coach judged its change from the early-run posture") for s in sentences)
+    charts = _section(path.read_text(), "charts")
+    assert "tilt per step as its CHANGE FROM THE EARLY-RUN POSTURE" in charts
+    assert "change from early run (°)" in charts and "threshold 2" in charts
 
 
 def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):

@@ -25,7 +25,7 @@ class Cadence:
     # +5 % cadence reduced hip and knee loading, +10 % more so. 0 keeps the runner's own cadence and
     # only coaches when it sags (fatigue); set 5-10 for cadence retraining.
     increase_pct: float = 0.0
-    baseline_s: float = 60.0  # running time over which the baseline (median step cadence) is taken
+    baseline_s: float = 60.0  # running time over which the baseline (step rate) is taken
     tolerance_pct: float = 3.0  # cue when cadence is more than this below the target
 
 
@@ -38,6 +38,10 @@ class Thresholds:
     # No literature cut-offs for these three: set between the simulator's easy run (tilt 4 deg,
     # braking 0.31 m/s) and its fatigued / overstriding runner (tilt 7 deg, braking 0.72 m/s).
     tilt_deg: float = 6.0  # mean anterior pelvic tilt over the step, deg rel. standing
+    # Without a standing calibration there is no baseline for tilt_deg / lumbar_ext_deg: those two
+    # rules then cue on the rise above the early-run posture instead. 2 deg = the simulator's easy
+    # run (4 deg) to the tilt threshold (6 deg); like tilt_deg, a design choice to tune per runner.
+    tilt_change_deg: float = 2.0
     lumbar_ext_deg: float = 6.0  # lumbar extension (or its single-sensor tilt proxy), deg
     braking_mps: float = 0.5  # forward speed lost after IC: overstride proxy
     # Forward trunk lean, deg (trunk sensor only): self-selected about 7 deg (Teng & Powers 2014,
@@ -55,6 +59,7 @@ class Timing:
     cue_cooldown_s: float = 60.0  # the same cue again at the earliest after this
     any_cooldown_s: float = 10.0  # any two sounds (cues, praise) at least this far apart
     quiet_start_s: float = 30.0  # no form cues in the first seconds of running (start reminder only)
+    posture_s: float = 20.0  # no standing calibration: running time the early-run posture is taken over
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,8 @@ def validate_profile(p: RunnerProfile, path: object) -> None:
         problems.append("thresholds.hysteresis must be in [0, 1)")
     if p.timing.quiet_start_s < 0:
         problems.append("timing.quiet_start_s must be >= 0")
+    if p.timing.posture_s <= 0:
+        problems.append("timing.posture_s must be > 0")
     if not 1 <= p.timing.min_steps <= p.timing.window_steps:
         problems.append("timing.min_steps must be in 1..timing.window_steps")
     for name, value in (("voice.volume", p.voice.volume), ("metronome.volume", p.metronome.volume)):

@@ -1,18 +1,24 @@
 """Coaching rules: a pure function of the step stream with explicit state (like sosfilt with zi).
 
-    cues, state = coach_steps(steps, t_emit, state, profile)
+    cues, state = coach_steps(steps, t_emit, state, profile, status)
 
-`steps` are the STEP_DTYPE rows an engine block delivered and `t_emit` the session time of that
-block (when the steps became known); every cue is timed at `t_emit`. The input state is never
-modified, so the same inputs always give the same cues.
+`steps` are the STEP_DTYPE rows an engine block delivered, `t_emit` the session time of that block
+(when the steps became known) and `status` the engine's status after it (None: steps alone, e.g.
+truth steps: standing calibration, nothing else known); every cue is timed at `t_emit`. The input
+state is never modified, so the same inputs always give the same cues.
 
 Each rule watches one metric over the last `window_steps` running steps (per side where the side
-matters). A rule turns active when at least `min_steps` of them are beyond its threshold and turns
-inactive (fixed) only when `min_steps` of them are back inside a tighter limit (hysteresis). An
-active rule's cue is given when its cooldown (same cue and side) and the any-cue cooldown allow;
-the highest priority wins. A rule fixed after its cue earns a short praise. Only running steps
-are coached: a walking step clears every pattern, and standing delivers no steps at all.
-Thresholds and formulas: docs/coaching.md.
+matters) and votes only on a full window of the current running bout. It turns active when at
+least `min_steps` of them are beyond its threshold, and turns inactive (fixed) only when at least
+`min_steps` of them have been back inside a tighter limit (hysteresis) on each of `window_steps`
+consecutive steps: the fix must hold for a full window. An active rule's cue is given while the
+window's median is beyond the threshold, when its cooldown (same cue and side) and the any-cue
+cooldown allow; the highest priority wins. A rule fixed after its cue earns a short praise. Only
+running steps are coached: a walking step, or a sample gap that breaks the engine's step
+sequence, clears every pattern; standing delivers no steps; the first running step after any of
+these (its interval began elsewhere) and a step time no running step has are never counted.
+Without a standing calibration the tilt and lumbar extension rules judge the change from the
+early-run posture. State machine and thresholds: docs/coaching.md.
 """
 
 from __future__ import annotations
@@ -25,9 +31,21 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
+from imurun.core.output import Status
 
 SIDE_NAMES = {"L": "Left", "R": "Right"}
 _OTHER = {"L": "R", "R": "L"}
+# Longest step interval counted as running: 0.5 s = 120 spm, far below running cadences (about
+# 150-200 spm; the simulator's overstrider runs 150) and above walking-length intervals (~0.55 s),
+# so a running row spanning a walking step or a missed initial contact never reaches a window.
+RUN_STEP_MAX_S = 0.5
+# Angles relative to standing: without a standing calibration their rules judge the change from
+# the early-run posture (Thresholds.tilt_change_deg).
+POSTURE_METRICS = ("tilt_deg", "lumbar_ext_deg")
+# A sample gap this long breaks the engine's step sequence (EngineConfig.max_gap_s), and its angles
+# take seconds to recover after one: the windows start again, as after walking.
+GAP_RESET_S = 0.25
+_STEPS_ALONE = Status(calibration="standing")
 
 
 @dataclass(frozen=True)
@@ -72,15 +90,22 @@ def rule_table(profile: RunnerProfile) -> tuple[Rule, ...]:
 class CoachState:
     run_start_t: float = math.nan  # IC time of the first running step
     started: bool = False  # start reminder given
-    baseline: list[float] = field(default_factory=list)  # cadences measured for a relative target
+    baseline: list[float] = field(default_factory=list)  # step times measured for a relative target
     target_spm: float = math.nan
     values: dict[str, list[float]] = field(default_factory=dict)  # rule -> last metric values
     step_times: list[float] = field(default_factory=list)  # last 2 x window running step times
     active: dict[str, bool] = field(default_factory=dict)
+    held: dict[str, int] = field(default_factory=dict)  # active rule -> consecutive steps its fix has held
     cued: dict[str, bool] = field(default_factory=dict)  # rule active and its cue given
     praise: dict[str, str] = field(default_factory=dict)  # rule fixed after its cue -> how, awaiting praise
     last_cue_t: dict[tuple[str, str], float] = field(default_factory=dict)  # (cue, side) -> t
     last_any_t: float = -math.inf
+    running: bool = False  # the last step was a running step
+    relative: bool = False  # no standing calibration: POSTURE_METRICS judged as change from posture_ref
+    posture_start_t: float = math.nan  # IC time the early-run posture started to be taken
+    posture: dict[str, list[float]] = field(default_factory=dict)  # metric -> early-run values so far
+    posture_ref: dict[str, float] = field(default_factory=dict)  # metric -> early-run posture
+    gap_time_s: float = 0.0  # the engine's status.gap_time_s when last seen
 
     def copy(self) -> CoachState:
         """An independent copy (every container new; copy.deepcopy is ~10x slower here)."""
@@ -90,29 +115,58 @@ class CoachState:
             values={k: list(v) for k, v in self.values.items()},
             step_times=list(self.step_times),
             active=dict(self.active),
+            held=dict(self.held),
             cued=dict(self.cued),
             praise=dict(self.praise),
             last_cue_t=dict(self.last_cue_t),
+            posture={k: list(v) for k, v in self.posture.items()},
+            posture_ref=dict(self.posture_ref),
         )
 
 
 def coach_steps(
-    steps: np.ndarray, t_emit: float, state: CoachState, profile: RunnerProfile
+    steps: np.ndarray,
+    t_emit: float,
+    state: CoachState,
+    profile: RunnerProfile,
+    status: Status | None = None,
 ) -> tuple[list[Cue], CoachState]:
-    if len(steps) == 0:
+    """The cues these steps give and the new state. From the engine's status: its calibration
+    (anything but "standing": tilt has no standing baseline), its sample gaps, and its activity:
+    "run" comes seconds before the engine delivers the first running step, so the start reminder
+    waits only for the engine's baseline (calibration not "none": no cue before the calibration
+    outcome is said)."""
+    status = _STEPS_ALONE if status is None else status
+    start_now = status.activity == "run" and status.calibration != "none" and not state.started
+    gap = status.gap_time_s - state.gap_time_s
+    if len(steps) == 0 and not start_now and gap == 0:
         return [], state
     state = state.copy()
+    state.gap_time_s = status.gap_time_s
+    if gap >= GAP_RESET_S:
+        _reset(state)
+    _set_relative(state, status.calibration != "standing", profile)
     cues: list[Cue] = []
     for step in steps:
         if step["activity"] != "run":
             _reset(state)
             continue
-        _update(state, step, t_emit, profile)
+        if math.isnan(state.run_start_t):
+            state.run_start_t = float(step["t"])
+        # The first running step after walking (or the start) began in the other activity; a step
+        # time beyond RUN_STEP_MAX_S is no running step's (a walking interval, a missed contact).
+        if state.running and float(step["step_time_s"]) <= RUN_STEP_MAX_S:
+            _update(state, step, t_emit, profile)
+        state.running = True
         cue = _decide(state, t_emit, profile)
         if cue is not None:
             cues.append(cue)
             state.last_any_t = t_emit
             state.last_cue_t[(cue.cue, cue.side)] = t_emit
+    if start_now and not state.started:
+        state.started = True
+        state.last_any_t = t_emit
+        cues.append(_start_cue(t_emit, profile))
     return cues, state
 
 
@@ -123,55 +177,115 @@ def cadence_target(state: CoachState, profile: RunnerProfile) -> float:
 
 def _reset(state: CoachState) -> None:
     """Not running: forget the patterns (new evidence is needed once running resumes)."""
+    state.running = False
     state.values.clear()
     state.step_times.clear()
     state.active.clear()
+    state.held.clear()
     state.cued.clear()
     state.praise.clear()
 
 
+def _set_relative(state: CoachState, relative: bool, profile: RunnerProfile) -> None:
+    """Switch the posture rules between absolute (standing baseline) and change-from-early-run
+    judgement; their windows hold values of the other kind, so they start again."""
+    if relative == state.relative:
+        return
+    state.relative = relative
+    state.posture_start_t = math.nan
+    state.posture.clear()
+    state.posture_ref.clear()
+    for rule in rule_table(profile):
+        if rule.metric in POSTURE_METRICS:
+            for per_rule in (state.values, state.active, state.held, state.cued, state.praise):
+                per_rule.pop(rule.name, None)
+
+
+def rule_for(cue: Cue, profile: RunnerProfile) -> Rule | None:
+    """The rule whose metric a cue named (cue.metric), None for the start reminder and praise."""
+    return next((r for r in rule_table(profile)
+                 if (r.cue, r.side, r.metric) == (cue.cue, cue.side, cue.metric)), None)
+
+
 def _limits(rule: Rule, state: CoachState, profile: RunnerProfile) -> tuple[float, float]:
-    if rule.name != "cadence":
-        return rule.on, rule.off
-    target, tol = cadence_target(state, profile), profile.cadence.tolerance_pct / 100
-    # Fixed once back within half the tolerance: a band wider than the ~0.6 % scatter of the
-    # 16-step cadence, so it does not flap between cue and praise.
-    return target * (1 - tol), target * (1 - tol / 2)
+    if rule.name == "cadence":
+        target, tol = cadence_target(state, profile), profile.cadence.tolerance_pct / 100
+        # Fixed once back within half the tolerance: a band wider than the ~0.6 % scatter of the
+        # 16-step cadence, so it does not flap between cue and praise.
+        return target * (1 - tol), target * (1 - tol / 2)
+    if state.relative and rule.metric in POSTURE_METRICS:
+        th = profile.thresholds
+        return th.tilt_change_deg, th.tilt_change_deg * (1 - th.hysteresis)
+    return rule.on, rule.off
+
+
+def _label(rule: Rule, state: CoachState) -> str:
+    if state.relative and rule.metric in POSTURE_METRICS:
+        return f"{rule.label} change from early-run posture"
+    return rule.label
 
 
 def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProfile) -> None:
     t = float(step["t"])
-    if math.isnan(state.run_start_t):
-        state.run_start_t = t
-    _measure_baseline(state, t - state.run_start_t, float(step["cadence_spm"]), profile)
+    _measure_baseline(state, t - state.run_start_t, float(step["step_time_s"]), profile)
+    if state.relative:
+        _measure_posture(state, t, step, profile)
     n, k = profile.timing.window_steps, profile.timing.min_steps
     state.step_times.append(float(step["step_time_s"]))
     del state.step_times[: -2 * n]
     for rule in rule_table(profile):
         if rule.stance and step["side"] != rule.stance:
             continue
-        on, off = _limits(rule, state, profile)
-        values = state.values.setdefault(rule.name, [])
         if rule.name == "cadence":
-            # One step's cadence scatters by its step-time variability (2-3 %, as large as the
-            # tolerance): the rule votes on the cadence of the last 2 x n steps instead.
-            values.append(60.0 * len(state.step_times) / sum(state.step_times))
+            if len(state.step_times) < 2 * n:
+                continue
+            value = 60.0 * len(state.step_times) / sum(state.step_times)
+        elif state.relative and rule.metric in POSTURE_METRICS:
+            if rule.metric not in state.posture_ref:
+                continue
+            value = float(step[rule.metric]) - state.posture_ref[rule.metric]
         else:
-            values.append(float(step[rule.metric]))
+            value = float(step[rule.metric])
+        values = state.values.setdefault(rule.name, [])
+        values.append(value)
         del values[:-n]
+        if len(values) < n:  # vote only on a full window of this running bout
+            continue
+        on, off = _limits(rule, state, profile)
         bad, good = _count(values, on, off, rule.above)
-        if not state.active.get(rule.name) and bad >= k:
-            state.active[rule.name] = True
-            state.praise.pop(rule.name, None)  # relapsed before the praise was given
-        elif state.active.get(rule.name) and good >= k:
+        if not state.active.get(rule.name):
+            if bad >= k:
+                state.active[rule.name] = True
+                state.praise.pop(rule.name, None)  # relapsed before the praise was given
+            continue
+        held = state.held.get(rule.name, 0) + 1 if good >= k else 0
+        state.held[rule.name] = held
+        if held == n:  # fixed, and the fix has held for a full window
             state.active[rule.name] = False
+            del state.held[rule.name]
             recently = t_emit - state.last_cue_t.get(("praise", rule.cue), -math.inf)
             if state.cued.pop(rule.name, False) and recently >= profile.timing.cue_cooldown_s:
-                state.praise[rule.name] = f"{rule.cue} fixed: {_describe(rule, values, good, off, 'good')}"
+                how = _describe(rule, _label(rule, state), values, good, off, "good")
+                state.praise[rule.name] = f"{rule.cue} fixed: {how}"
 
 
-def _measure_baseline(state: CoachState, run_time: float, cadence: float, profile: RunnerProfile) -> None:
-    """Relative target: median step cadence over baseline_s of running after the quiet start."""
+def _measure_posture(state: CoachState, t: float, step: np.void, profile: RunnerProfile) -> None:
+    """Early-run posture: median of each posture metric over the first posture_s of running."""
+    if math.isnan(state.posture_start_t):
+        state.posture_start_t = t
+    if t - state.posture_start_t < profile.timing.posture_s:
+        for metric in POSTURE_METRICS:
+            if math.isfinite(step[metric]):
+                state.posture.setdefault(metric, []).append(float(step[metric]))
+    elif state.posture:
+        state.posture_ref = {m: float(np.median(v)) for m, v in state.posture.items()}
+        state.posture.clear()
+
+
+def _measure_baseline(state: CoachState, run_time: float, step_time: float, profile: RunnerProfile) -> None:
+    """Relative target: the step rate (60 x steps / their summed step times) over baseline_s of
+    running after the quiet start: the same estimate the cadence rule judges its window by. (A
+    median of per-step cadences read ~1 spm low at 50 Hz, where one step's time is coarse.)"""
     c = profile.cadence
     if c.target_spm or not math.isnan(state.target_spm):
         return
@@ -179,10 +293,11 @@ def _measure_baseline(state: CoachState, run_time: float, cadence: float, profil
     if run_time < start:
         return
     if run_time < start + c.baseline_s:
-        if math.isfinite(cadence) and cadence > 0:
-            state.baseline.append(cadence)
+        if math.isfinite(step_time) and step_time > 0:
+            state.baseline.append(step_time)
     elif state.baseline:
-        state.target_spm = float(np.median(state.baseline)) * (1 + c.increase_pct / 100)
+        rate = 60.0 * len(state.baseline) / sum(state.baseline)
+        state.target_spm = rate * (1 + c.increase_pct / 100)
         state.baseline = []
 
 
@@ -194,45 +309,53 @@ def _count(values: list[float], on: float, off: float, above: bool) -> tuple[int
     return int(np.sum(v < on)), int(np.sum(v > off))
 
 
-def _describe(rule: Rule, values: list[float], count: int, limit: float, verdict: str) -> str:
+def _describe(rule: Rule, label: str, values: list[float], count: int, limit: float, verdict: str) -> str:
     where = f"{rule.stance}-stance " if rule.stance else ""
     beyond = (">" if rule.above else "<") if verdict == "bad" else ("<" if rule.above else ">")
     return (
-        f"{rule.label} median {np.nanmedian(values):.1f} {rule.unit}, {count} of last {len(values)} "
+        f"{label} median {np.nanmedian(values):.1f} {rule.unit}, {count} of last {len(values)} "
         f"{where}steps {beyond} {limit:.1f} {rule.unit}"
     )
+
+
+def _start_cue(t_emit: float, profile: RunnerProfile) -> Cue:
+    return Cue(t_emit, "start", "", profile.priority.start, "first running steps", profile.wording.start)
+
+
+def _beyond(value: float, limit: float, above: bool) -> bool:
+    return value > limit if above else value < limit
 
 
 def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:
     words, prio, timing = profile.wording, profile.priority, profile.timing
     if not state.started:
         state.started = True
-        return Cue(t_emit, "start", "", prio.start, "first running steps", words.start)
+        return _start_cue(t_emit, profile)
     if t_emit - state.run_start_t < timing.quiet_start_s or t_emit - state.last_any_t < timing.any_cooldown_s:
         return None
     best: Rule | None = None
     for rule in rule_table(profile):
         last = state.last_cue_t.get((rule.cue, rule.side), -math.inf)
-        if state.active.get(rule.name) and t_emit - last >= timing.cue_cooldown_s:
+        if not state.active.get(rule.name) or t_emit - last < timing.cue_cooldown_s:
+            continue
+        # Reminders too only while the median is beyond the threshold, not in the hysteresis band.
+        median = float(np.nanmedian(state.values[rule.name]))
+        if _beyond(median, _limits(rule, state, profile)[0], rule.above):
             if best is None or getattr(prio, rule.cue) > getattr(prio, best.cue):
                 best = rule
     if best is not None:
         for rule in rule_table(profile):  # rules sharing this cue and side are answered too
             if rule.cue == best.cue and rule.side == best.side and state.active.get(rule.name):
                 state.cued[rule.name] = True
-        on, off = _limits(best, state, profile)
+        on, _ = _limits(best, state, profile)
         values = state.values[best.name]
-        bad, good = _count(values, on, off, best.above)
-        if bad >= profile.timing.min_steps:
-            reason = _describe(best, values, bad, on, "bad")
-        else:  # a reminder while the runner is in the hysteresis band: improved, not yet fixed
-            needed = profile.timing.min_steps
-            reason = _describe(best, values, good, off, "good") + f" (not yet fixed: {needed} needed)"
+        bad, _ = _count(values, on, math.nan, best.above)
+        reason = _describe(best, _label(best, state), values, bad, on, "bad")
         if best.name == "cadence":
             reason += f" (target {cadence_target(state, profile):.1f} spm)"
         text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))
         state.praise.clear()  # praise right after a new correction would be misread
-        return Cue(t_emit, best.cue, best.side, getattr(prio, best.cue), reason, text)
+        return Cue(t_emit, best.cue, best.side, getattr(prio, best.cue), reason, text, best.metric)
     if state.praise:  # one praise for everything fixed meanwhile
         sides = {r.side for r in rule_table(profile) if r.name in state.praise}
         reason = "; ".join(state.praise.values())

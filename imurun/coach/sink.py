@@ -16,6 +16,7 @@ from imurun.blocks import SampleBlock
 from imurun.coach.cues import Cue, CueLog
 from imurun.coach.live import open_live
 from imurun.coach.profile import RunnerProfile
+from imurun.coach.response import ResponseTracker
 from imurun.coach.rules import SIDE_NAMES, CoachState, cadence_target, coach_steps
 from imurun.coach.speech import SPEECH_RATE_HZ, SpeechUnavailable, render_phrase
 from imurun.coach.tones import chime, resample
@@ -117,6 +118,8 @@ class CoachSink:
 
     A cue is timed at the session time of the block that delivered its step (the block's last
     sample), so the WAV renderer places it exactly there and the live output plays it at once.
+    Each cue's response (before / after, imurun/coach/response.py) replaces it in `cues` and in the
+    cue log once measured; `responded` lists the indices into `cues` in the order they were.
     `speak()` says other phrases (the calibration guide's) through the same outputs, one voice.
     """
 
@@ -132,6 +135,8 @@ class CoachSink:
         self.outputs = list(outputs)
         self.state = CoachState()
         self.cues: list[Cue] = []
+        self.responded: list[int] = []
+        self._responses = ResponseTracker(profile)
         self._sounds = CueSounds(profile, {o.rate_hz for o in self.outputs}, notice)
         self._log = CueLog(cue_log) if cue_log is not None else None
         self._console = console
@@ -144,12 +149,16 @@ class CoachSink:
         self._phrase_until = -math.inf
 
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
-        t = float(block.t[-1]) if len(block) else out.status.t
-        cues, self.state = coach_steps(out.steps, t, self.state, self.profile)
+        status = out.status
+        t = float(block.t[-1]) if len(block) else status.t
+        cues, self.state = coach_steps(out.steps, t, self.state, self.profile, status)
+        self._responses.add(out.steps)
         self._play_due(t)
         for cue in cues:
-            self._give(cue)
-        self._update_metronome(t, out.status.activity == "run")
+            self._give(self._responses.start(cue)[1])
+        for index, cue in self._responses.due(t):
+            self._respond(index, cue)
+        self._update_metronome(t, status.activity == "run")
         self._each_output(lambda o: o.advance(t))
 
     def _give(self, cue: Cue) -> None:
@@ -160,6 +169,12 @@ class CoachSink:
             side = f" {cue.side}" if cue.side else ""
             self._console(console_line(cue.t, cue.text, f"{cue.cue}{side}: {cue.reason}"))
         self._voice(cue.t, lambda rate: self._sounds.sound(cue, rate), phrase=False)
+
+    def _respond(self, index: int, cue: Cue) -> None:
+        self.cues[index] = cue
+        self.responded.append(index)
+        if self._log is not None:
+            self._log.update(index, cue)
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Render phrases for `speak()` now, before the run: none is synthesised in the live loop."""
@@ -226,6 +241,8 @@ class CoachSink:
     def close(self) -> None:
         while self._waiting:  # given but still waiting: each after the one before
             self._play_due(self._voice_until)
+        for index, cue in self._responses.finish():
+            self._respond(index, cue)
         self._each_output(lambda o: o.close())
         if self._log is not None:
             self._log.close()

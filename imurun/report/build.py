@@ -14,6 +14,7 @@ from imurun import __version__
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile, load_profile
 from imurun.coach.rules import CoachState, cadence_target, coach_steps
+from imurun.core.output import Status
 from imurun.errors import InputError
 from imurun.outputs import make_folder, write_atomically
 from imurun.report import html
@@ -36,13 +37,16 @@ def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path 
     return next((p for p in candidates if p.is_file()), None)
 
 
-def cadence_band(steps: np.ndarray, profile: RunnerProfile) -> tuple[float, float]:
-    """The coach's cadence target ± its tolerance, spm; NaN when the run never set a target.
+def coached(steps: np.ndarray, profile: RunnerProfile, calibration: str = "standing") -> CoachState:
+    """The coach's state after the running steps: the targets and references the cues were judged
+    against, decided by the coach's own rules (the cadence target: absolute, or the baseline
+    measured after the quiet start; without a standing calibration, the early-run posture)."""
+    t_end = float(steps["t"][-1]) if len(steps) else 0.0
+    return coach_steps(steps, t_end, CoachState(), profile, Status(calibration=calibration))[1]
 
-    The coach's own rule decides the target (absolute, or the baseline measured after the quiet
-    start), so the band drawn is the one the cues were judged against.
-    """
-    _, state = coach_steps(steps, float(steps["t"][-1]) if len(steps) else 0.0, CoachState(), profile)
+
+def cadence_band(state: CoachState, profile: RunnerProfile) -> tuple[float, float]:
+    """The coach's cadence target ± its tolerance, spm; NaN when the run never set a target."""
     target = cadence_target(state, profile)
     if not math.isfinite(target) or target <= 0:
         return (math.nan, math.nan)
@@ -96,6 +100,8 @@ def write_report(
     steps = np.sort(steps, order="t")
     steps["t"] -= t0
     notes = read_notes(session_path) if session_path.is_file() else []
+    calibration = (summary.get("quality") or {}).get("calibration", "standing")
+    state = coached(steps[steps["activity"] == "run"], profile, calibration)
     session = Session(
         steps=steps,
         summary=summary,
@@ -103,7 +109,8 @@ def write_report(
         cues=sorted((dataclasses.replace(c, t=c.t - t0) for c in cues), key=lambda c: c.t),
         cue_log=cue_log,
         profile=profile,
-        cadence_band=cadence_band(steps[steps["activity"] == "run"], profile),
+        cadence_band=cadence_band(state, profile),
+        tilt_posture=state.posture_ref.get("tilt_deg", np.nan) if state.relative else np.nan,
     )
     header = summary.get("session") or {}
     source = header.get("source_format") and f"imported from {header['source_format']}"  # docs/import.md

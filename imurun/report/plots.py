@@ -135,3 +135,27 @@ def distribution_plot(name: str, panels: Sequence[tuple[str, Series, Series]]) -
             ax.set_yticks([])
             ax.grid(False)
         return _svg(fig, name)
+
+
+def response_plot(name: str, panels: Sequence[tuple[str, Sequence[Cue], float]], duration_s: float) -> str:
+    """One panel per metric: each cue an arrow at its time, from the metric before it (open dot,
+    last 20 steps) to after it (filled dot, 10-30 s later); dashed: the coaching threshold."""
+    with matplotlib.rc_context(_rc()):
+        margins = {"left": 0.06, "right": 0.99, "bottom": 0.2, "top": 0.86, "wspace": 0.25}
+        fig, axes = _figure(10, 2.6, margins, ncols=len(panels))
+        end = max(duration_s, 1.0) / 60
+        for ax, (ylabel, cues, threshold) in zip(axes, panels, strict=True):
+            if np.isfinite(threshold):
+                ax.axhline(threshold, color=INK, linestyle="--", linewidth=1)
+            for cue in cues:
+                colour, x = CUE_COLOURS.get(cue.cue, MUTED), cue.t / 60
+                ax.plot([x], [cue.before], marker="o", markersize=6, markerfacecolor="none", color=colour)
+                if np.isfinite(cue.after):
+                    ax.annotate("", xy=(x, cue.after), xytext=(x, cue.before),
+                                arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.5})
+                    ax.plot([x], [cue.after], marker="o", markersize=6, color=colour)
+            ax.set_xlim(0, end)
+            ax.set_xlabel("cue time (min)")
+            ax.set_ylabel(ylabel)
+            ax.set_title("○ before → ● 10–30 s after", fontsize=8, color=MUTED, loc="left")
+        return _svg(fig, name)

@@ -7,6 +7,7 @@ names the hip (docs/validation.md, "summary.json").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -17,6 +18,8 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
+from imurun.coach.response import AFTER_S, BEFORE_STEPS
+from imurun.coach.rules import Rule, rule_for
 from imurun.report import narrative as nr
 from imurun.report import plots
 from imurun.report.html import figure, keyed, number, section, table
@@ -50,6 +53,9 @@ class Session:
     cue_log: Path | None  # the cues.csv read; None = none found (cues unknown, not "no cues")
     profile: RunnerProfile
     cadence_band: tuple[float, float]  # target band, spm (NaN when no target is known)
+    # No standing calibration: the early-run tilt the coach judged the change from (engine's
+    # scale, deg); NaN with a standing calibration (tilt judged against its absolute threshold).
+    tilt_posture: float = float("nan")
 
     @property
     def flags(self) -> dict[str, str]:
@@ -60,6 +66,11 @@ class Session:
 
     def has_values(self, column: str) -> bool:
         return bool(self.summary["metrics"][column]["all"]["n"])
+
+    @property
+    def standing(self) -> bool:
+        """Angles relative to standing (else the coach judged tilt on its change; tilt_posture)."""
+        return math.isnan(self.tilt_posture)
 
 
 def _flag_badge(session: Session, column: str) -> str:
@@ -126,12 +137,18 @@ def sentences(session: Session) -> list[str]:
     if asym:
         out.append(asym)
     # The coaching thresholds are for running; walking is not judged against them.
+    # Without a standing calibration tilt has no baseline for its threshold (the coach judged its
+    # change from the early-run posture instead): no absolute tilt sentence.
     limits = (("drop_right_hip", th.pelvic_drop_deg), ("drop_left_hip", th.pelvic_drop_deg),
-              ("tilt", th.tilt_deg), ("braking", th.braking_mps))
+              ("tilt", th.tilt_deg if session.standing else math.nan), ("braking", th.braking_mps))
     for key, threshold in limits if activity == "run" else ():
         line = nr.describe_exceedance(gait, key, threshold, "running steps")
         if line:
             out.append(line)
+    if not session.standing:
+        out.append(f"No standing calibration: anterior tilt is relative to the running posture, so the "
+                   f"coach judged its change from the early-run posture (more than "
+                   f"{th.tilt_change_deg:g}° up), not the {th.tilt_deg:g}° threshold.")
     if session.cue_log is not None:
         out.append(nr.describe_cues([c.cue for c in session.cues], [c.side for c in session.cues]))
     out += _caveats(session.flags)
@@ -218,11 +235,24 @@ def charts(session: Session) -> str:
     if not proxy and session.has_values("lumbar_ext_deg"):
         sag.append(plots.Series("lumbar extension", steps["t"], steps["lumbar_ext_deg"], "#7b4fc9"))
     ylabel = "tilt (°) = lumbar ext. proxy" if proxy else "angle (°)"
+    arch = _cues(session, "ease_arch")
+    if session.standing:
+        tilt_fig = plots.time_plot("tilt", ylabel, sag, dur, arch, threshold=th.tilt_deg)
+        what = "Mean anterior pelvic tilt per step, relative to standing"
+        limit = f"the {th.tilt_deg:g}° threshold"
+    else:  # what the coach judged: the change from the early-run posture
+        ref = session.tilt_posture
+        sag = [plots.Series(s.label, s.t, s.v - ref, s.colour) for s in sag]
+        tilt_fig = plots.time_plot("tilt", "change from early run (°)", sag, dur, arch,
+                                   threshold=th.tilt_change_deg)
+        what = ("Mean anterior pelvic tilt per step as its CHANGE FROM THE EARLY-RUN POSTURE: there was no "
+                "standing calibration, so the angle has no standing baseline (the engine's is the running "
+                f"posture), and the coach judged this change (early-run posture {ref:.1f}° on the engine's "
+                f"scale, the median of the first {session.profile.timing.posture_s:g} s of running)")
+        limit = f"the +{th.tilt_change_deg:g}° threshold of the change"
     figs.append(figure(
-        plots.time_plot("tilt", ylabel, sag, dur, _cues(session, "ease_arch"), threshold=th.tilt_deg),
-        "Mean anterior pelvic tilt per step, relative to standing"
-        + (" — also the lumbar-extension proxy (no trunk sensor)" if proxy else "")
-        + f"; dashed: the {th.tilt_deg:g}° threshold. Triangles: “ease the arch” cues."))
+        tilt_fig, what + (" — also the lumbar-extension proxy (no trunk sensor)" if proxy else "")
+        + f"; dashed: {limit}. Triangles: “ease the arch” cues."))
     figs.append(figure(
         plots.time_plot("braking", "braking (m/s)", _series(steps, "braking_mps"), dur,
                         _cues(session, "quicker_steps"), threshold=th.braking_mps),
@@ -286,6 +316,71 @@ def cue_log(session: Session) -> str:
     return section("cues", "Cue log", body, source)
 
 
+def _threshold(session: Session, rule: Rule) -> float:
+    """A rule's threshold on the engine's scale (the values a cue's before / after are on)."""
+    if rule.name == "cadence":
+        return session.cadence_band[0]  # target x (1 - tolerance)
+    if not session.standing and rule.metric in ("tilt_deg", "lumbar_ext_deg"):
+        return session.tilt_posture + session.profile.thresholds.tilt_change_deg
+    return rule.on
+
+
+def _better(rule: Rule, cue: Cue) -> float:
+    """How much the metric improved from before to after the cue (positive = better)."""
+    return (cue.before - cue.after) if rule.above else (cue.after - cue.before)
+
+
+def cue_response(session: Session) -> str:
+    """Did the cues work? Per cue type how often it was given and how the runner responded."""
+    title = "Did the cues work?"
+    if session.cue_log is None:
+        return ""
+    measured = [(c, rule_for(c, session.profile)) for c in session.cues if c.metric]
+    measured = [(c, r) for c, r in measured if r is not None and math.isfinite(c.before)]
+    if not measured:
+        form_cues = [c for c in session.cues if c.cue not in ("start", "praise")]
+        why = ("the cue log has no response columns (written by an earlier version)" if form_cues
+               else "the coach gave no cue that targets a metric")
+        return section("response", title, f"<p>Nothing to measure: {escape(why)}.</p>")
+    groups: dict[tuple[str, str, str], list[tuple[Cue, Rule]]] = {}
+    for c, r in measured:
+        groups.setdefault((c.cue, c.side, c.metric), []).append((c, r))
+    rows = []
+    for (cue, side, _), items in groups.items():
+        rule = items[0][1]
+        done = [(c, r) for c, r in items if math.isfinite(c.after)]
+        digits = 2 if rule.unit == "m/s" else 1
+        cells = [escape(cue.replace("_", " ") + {"L": " (left hip)", "R": " (right hip)"}.get(side, "")),
+                 escape(f"{rule.label} ({rule.unit})"), str(len(items)), str(len(done))]
+        if done:
+            better = [_better(r, c) for c, r in done]
+            cells += [number(float(np.median([c.before for c, _ in done])), digits),
+                      number(float(np.median([c.after for c, _ in done])), digits),
+                      number(float(np.median(better)), digits, sign=True),
+                      f"{sum(b > 0 for b in better)} of {len(done)}"]
+        else:
+            cells += ["—"] * 4
+        rows.append(cells)
+    panels = []
+    for metric in dict.fromkeys(c.metric for c, _ in measured):
+        items = [(c, r) for c, r in measured if c.metric == metric]
+        rule = items[0][1]
+        panels.append((f"{rule.label} ({rule.unit})", [c for c, _ in items], _threshold(session, rule)))
+    body = table(["Cue", "Metric", "Given", "Measured", "Before (median)", "After (median)",
+                  "Change (better +)", "Improved"], rows, "response")
+    body += figure(plots.response_plot("response", panels, session.summary["duration_s"]),
+                   "Each cue at its time: an arrow from the metric before it to after it, in the cue's "
+                   "colour; dashed: the coaching threshold.")
+    note = (f"Before = median of the last {BEFORE_STEPS} running steps up to the cue (hip cues: the "
+            "steps landing on the other foot); after = median of the running steps "
+            f"{AFTER_S[0]:g}–{AFTER_S[1]:g} s after it (not measured when the runner stopped first); "
+            "cadence as the step rate of those steps. A cue is given when its metric reads beyond the "
+            "threshold, so part of any improvement is regression to the mean: a simulated runner who "
+            "never responds shows some too (benchmarks/RESULTS.md, “Cues”). The difference is what "
+            "the runner did.")
+    return section("response", title, body, note)
+
+
 def quality(session: Session) -> str:
     q = session.summary.get("quality") or {}
     cal = q.get("calibration", "none")
@@ -323,5 +418,5 @@ def quality(session: Session) -> str:
 
 
 def page_sections(session: Session) -> Sequence[str]:
-    return (reading(session), side_table(session), charts(session), splits_table(session), cue_log(session),
-            quality(session))
+    return (reading(session), side_table(session), charts(session), splits_table(session),
+            cue_response(session), cue_log(session), quality(session))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from imurun.blocks import SampleBlock
+from imurun.coach.response import response_text
 from imurun.coach.rules import cadence_target
 from imurun.coach.sink import CoachSink
 from imurun.core.output import EngineOutput
@@ -14,6 +15,7 @@ class CoachLink:
         self._coach = coach
         self._feed = feed
         self._given = 0  # cues of coach.cues already forwarded
+        self._responded = 0  # responses of coach.responded already forwarded
 
     def consume(self, block: SampleBlock, out: EngineOutput) -> None:
         cues = self._coach.cues
@@ -21,6 +23,11 @@ class CoachLink:
             self._feed.add_cue(cue.t, cue.text, cue.side, cue.reason)
         self._given = len(cues)
         profile = self._coach.profile
+        for index in self._coach.responded[self._responded :]:
+            text = response_text(cues[index], profile)
+            if text:
+                self._feed.add_response(cues[index].t, text)
+        self._responded = len(self._coach.responded)
         self._feed.set_targets(
             Targets(
                 cadence_spm=cadence_target(self._coach.state, profile),

@@ -276,11 +276,17 @@ class Dashboard(QMainWindow):
         self._layout.layout.setColumnStretchFactor(1, 2)
         return glw
 
-    def _tilt_title(self, proxy: bool) -> str:
+    def _tilt_title(self, proxy: bool, standing: bool = True) -> str:
+        """Without a standing calibration there is no standing baseline: the angles are relative to
+        the running posture, and the coach cues their change from the early-run posture."""
         th = self.theme
         lumbar = "lumbar ext. per step = tilt proxy" if proxy else "lumbar ext. per step"
-        return _title("Anterior pelvic tilt, deg", th, ("━ tilt", th.trace[0]), (f"● {lumbar}", th.trace[2]),
-                      ("┅ standing baseline", th.threshold))
+        name, baseline = "Anterior pelvic tilt, deg", "┅ standing baseline"
+        if not standing:
+            name += " — no standing calibration: change from the running posture"
+            baseline = "┅ running posture"
+        return _title(name, th, ("━ tilt", th.trace[0]), (f"● {lumbar}", th.trace[2]),
+                      (baseline, th.threshold))
 
     def _build_cue_log(self) -> QWidget:
         box = QFrame()
@@ -389,7 +395,8 @@ class Dashboard(QMainWindow):
         ):
             ranges = [_set_trace(curve, ago, values) for curve, values in zip(curves, series, strict=True)]
             _fit_y(plot, ranges, *extra)
-        _set_title(self.tilt_plot, self._tilt_title(_is_proxy(snap.status, "lumbar_ext_deg")))
+        standing = snap.status.calibration == "standing"
+        _set_title(self.tilt_plot, self._tilt_title(_is_proxy(snap.status, "lumbar_ext_deg"), standing))
 
     def _draw_step_marks(self, snap: Snapshot, now: float) -> None:
         """Initial contacts on the acceleration trace and lumbar extension on the tilt trace."""
@@ -490,16 +497,18 @@ class Dashboard(QMainWindow):
             self.status_label.setToolTip(shown[1])
 
     def _draw_cues(self, cues: list[CueRecord], now: float) -> None:
-        """Newest first; after a replay jumps back, cues later than the shown time are hidden."""
+        """Newest first, each with the runner's response once measured; after a replay jumps back,
+        cues later than the shown time are hidden."""
         shown = [c for c in cues if c.t <= now]
-        key = (len(cues), len(shown))
+        key = (len(cues), len(shown), sum(bool(c.response) for c in shown))
         if key == self._cues_shown:
             return
         self._cues_shown = key
         self.cue_list.clear()
         for cue in reversed(shown):
             minutes, seconds = divmod(int(cue.t), 60)
-            self.cue_list.addItem(f"{minutes}:{seconds:02d}  {cue.text}\n{cue.reason}")
+            response = f"\nresponse: {cue.response}" if cue.response else ""
+            self.cue_list.addItem(f"{minutes}:{seconds:02d}  {cue.text}\n{cue.reason}{response}")
 
     # -- output -----------------------------------------------------------------------------
     def cue_texts(self) -> list[str]:

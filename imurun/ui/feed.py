@@ -31,6 +31,7 @@ class CueRecord:
     text: str  # what was said
     side: str  # "L", "R" or ""
     reason: str  # the numbers that triggered it
+    response: str = ""  # how the runner responded, once measured (~30 s later; coach/response.py)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,16 @@ class DashboardFeed:
         with self._lock:
             self._s.cues.append(CueRecord(float(t), text, side, reason))
             self._s.version += 1
+
+    def add_response(self, t: float, response: str) -> None:
+        """The runner's response to the cue given at session time t (the latest cue at t)."""
+        with self._lock:
+            cues = self._s.cues
+            for i in range(len(cues) - 1, -1, -1):
+                if cues[i].t == t:
+                    cues[i] = replace(cues[i], response=response)
+                    self._s.version += 1
+                    return
 
     def set_targets(self, targets: Targets) -> None:
         with self._lock:
