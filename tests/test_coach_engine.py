@@ -77,7 +77,7 @@ def test_no_praise_after_a_sample_gap(tmp_path):
         tilt += [(s["t"], s["tilt_deg"]) for s in out.steps]
     sink.close()
     after = [v for ts, v in tilt if 381.0 < ts < 386.0]
-    assert max(after) < 5.0  # the engine's tilt after the gap (true: ~7 deg): what the coach sees
+    assert max(after) < 6.0  # the engine's tilt after the gap (true: ~7 deg): what the coach sees
     arch = [c for c in sink.cues if c.cue == "ease_arch"]
     assert arch and arch[0].t < 380.0  # cued before the gap
     assert not [c for c in sink.cues if c.cue == "praise"]
