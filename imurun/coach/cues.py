@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from imurun.errors import InputError
+from imurun.session.truth import sibling_path
 
 CUE_COLUMNS = ("t", "cue", "side", "priority", "reason")
 # Cue ids; `praise` is the short positive feedback after a cue's pattern has been fixed.
@@ -84,3 +85,13 @@ def read_cues_csv(path: Path) -> list[Cue]:
         except ValueError:
             raise InputError(path, "t must be a number and priority an integer", line) from None
     return cues
+
+
+def find_cue_log(session_path: Path, *folders: Path) -> Path | None:
+    """The session's own NAME.cues.csv (what `imurun run` writes), else a cues.csv next to the session
+    or in one of `folders` (an output folder of demo, replay --out), else None (cues unknown)."""
+    session_path = Path(session_path)
+    candidates = [sibling_path(session_path, "cues")]
+    folders = tuple(dict.fromkeys((session_path.parent, *map(Path, folders))))
+    candidates += [folder / "cues.csv" for folder in folders]
+    return next((p for p in candidates if p.is_file()), None)
