@@ -179,7 +179,17 @@ def analyze_session(session: str, outputs: str) -> dict[str, Any]:
         "duration_s": summary["duration_s"],
         "steps": summary["steps"],
         "seconds": time.perf_counter() - start,
+        "worker_peak_rss_mb": peak_rss_mb(),
     }
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (the worker's, in analyze_session), MB."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 # --- where the work runs -------------------------------------------------------------------------

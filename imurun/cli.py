@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("imurun.analyze", "analyse a session: write steps.csv and summary.json"),
     "batch": ("imurun.batch", "analyse many sessions (process pool or Dask) and write the cohort table"),
     "report": ("imurun.report.cli", "write a self-contained HTML report of a session"),
+    "history": ("imurun.report.history", "write an HTML page of a batch's metrics over time, with trends"),
+    "export": ("imurun.export", "write a session as a FIT activity file (running dynamics, pelvis metrics)"),
     "validate": ("imurun.validate", "score detected steps against a truth / reference steps file"),
     "info": ("imurun.session.info", "summarise a session file"),
     "simulate": ("imurun.sources.simulate", "write a synthetic session with its ground-truth steps"),

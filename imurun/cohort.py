@@ -57,23 +57,24 @@ METRICS: dict[str, tuple[str, str, float]] = {
 
 
 def session_date(path: Path, header: dict[str, Any] | None) -> tuple[dt.datetime, str]:
-    """When the session started, and how that is known: a `# start:` (or `# date:`) header line,
-    the date in a live run's file name (local time), else the file's modification time (UTC)."""
+    """When the session started, in this machine's local time (naive), and how that is known: a
+    `# start:` (or `# date:`) header line, ISO 8601 (with an offset, converted to local time), the
+    date in a live run's file name (local time), else the file's modification time."""
     for key in DATE_KEYS:
         text = (header or {}).get(key)
         if text:
             try:
-                return dt.datetime.fromisoformat(str(text)).replace(tzinfo=None), "header"
+                when = dt.datetime.fromisoformat(str(text))
             except ValueError:
-                pass
+                continue
+            return (when.astimezone().replace(tzinfo=None) if when.tzinfo else when), "header"
     m = NAME_DATE.search(path.name)
     if m:
         try:
             return dt.datetime(*(int(g) for g in m.groups() if g is not None)), "file name"
         except ValueError:
             pass
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).replace(tzinfo=None, microsecond=0)
-    return mtime, "file time"
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0), "file time"
 
 
 def cue_response_pct(cues: list[Cue]) -> float | None:

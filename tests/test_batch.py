@@ -3,6 +3,7 @@ one line without stopping the batch, current sessions skipped, the same bytes on
 the cohort table in CSV and Parquet."""
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -243,11 +244,13 @@ def test_cue_response_counts_form_cues_praised_as_fixed_before_they_recur():
 def test_session_date_from_header_then_file_name_then_file_time(tmp_path):
     path = tmp_path / "2026-03-04_061500.csv"
     path.write_text("")
-    assert session_date(path, {"start": "2026-05-06T07:08:09+02:00"})[0].isoformat() == "2026-05-06T07:08:09"
+    assert session_date(path, {"start": "2026-05-06T07:08:09"})[0].isoformat() == "2026-05-06T07:08:09"
+    aware = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert session_date(path, {"start": aware.isoformat()})[0] == aware.astimezone().replace(tzinfo=None)
     assert session_date(path, None) == (session_date(path, {"start": "bad"})[0], "file name")
     assert session_date(path, None)[0].isoformat() == "2026-03-04T06:15:00"
     other = tmp_path / "morning.csv"
     other.write_text("")
     os.utime(other, (0, 86400 * 365))
-    assert session_date(other, {})[0].isoformat() == "1971-01-01T00:00:00"
+    assert session_date(other, {})[0] == dt.datetime.fromtimestamp(86400 * 365)
     assert session_date(other, {})[1] == "file time"

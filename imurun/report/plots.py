@@ -135,3 +135,58 @@ def distribution_plot(name: str, panels: Sequence[tuple[str, Series, Series]]) -
             ax.set_yticks([])
             ax.grid(False)
         return _svg(fig, name)
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One metric across sessions: a point per session and its fitted trend with a confidence band."""
+
+    label: str
+    x: np.ndarray  # session dates, matplotlib date numbers (days)
+    v: np.ndarray
+    colour: str
+    fit_x: np.ndarray | None = None  # where the trend is drawn (date numbers); None: no trend
+    fit: np.ndarray | None = None  # fitted mean
+    lo: np.ndarray | None = None  # lower and upper edge of its confidence band
+    hi: np.ndarray | None = None
+
+
+def trend_plot(
+    name: str,
+    ylabel: str,
+    series: Sequence[TrendSeries],
+    threshold: float | None = None,
+    band: tuple[float, float] | None = None,
+    band_label: str = "",
+) -> str:
+    """A metric over sessions (dates on x): one dot per session, the linear trend and its confidence
+    band, and the runner's threshold or target band."""
+    import matplotlib.dates as mdates
+
+    with matplotlib.rc_context(_rc()):
+        fig, (ax,) = _figure(10, 2.8, {"left": 0.07, "right": 0.99, "bottom": 0.16, "top": 0.84})
+        if band is not None and np.all(np.isfinite(band)):
+            ax.axhspan(*band, color=BAND, label=band_label, zorder=0)
+        if threshold is not None and np.isfinite(threshold):
+            ax.axhline(threshold, color=INK, linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+        for s in series:
+            ok = np.isfinite(s.v)
+            ax.plot(s.x[ok], s.v[ok], marker="o", markersize=5, linestyle="none", color=s.colour,
+                    label=s.label)
+            if s.fit_x is not None:
+                ax.fill_between(s.fit_x, s.lo, s.hi, color=s.colour, alpha=0.15, linewidth=0)
+                ax.plot(s.fit_x, s.fit, color=s.colour, linewidth=1.5, label=f"{s.label}: trend, 95 % CI")
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        all_x = np.concatenate([s.x for s in series]) if series else np.zeros(0)
+        if all_x.size:
+            pad = max(float(np.ptp(all_x)) * 0.04, 0.5)
+            ax.set_xlim(float(all_x.min()) - pad, float(all_x.max()) + pad)
+        ax.set_ylabel(ylabel)
+        if not any(np.isfinite(s.v).any() for s in series):
+            ax.text(0.5, 0.5, "no session has this metric", transform=ax.transAxes, ha="center",
+                    va="center", color=MUTED)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.04), ncol=5, frameon=False, fontsize=8)
+        return _svg(fig, name)
