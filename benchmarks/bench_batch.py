@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -89,6 +90,7 @@ def main() -> None:
         analyze(sessions[0])  # numba kernel loaded in this process
 
         one = Path(tmp) / "one"
+        load = {"one": os.getloadavg()[0]}
         t0 = time.perf_counter()
         for path in sessions:
             analyze(path, one / path.stem)
@@ -98,6 +100,7 @@ def main() -> None:
         runs = {}
         for name, kwargs in (("local pool", {}), ("Dask LocalCluster", {"dask": True})):
             out = Path(tmp) / name.split()[0]
+            load[name] = os.getloadavg()[0]
             t0 = time.perf_counter()
             result = run_batch(src, out, workers=workers, stream=io.StringIO(), **kwargs)
             runs[name] = (time.perf_counter() - t0, out, result)
@@ -115,12 +118,13 @@ def main() -> None:
 
     dt_pool, dt_dask = runs["local pool"][0], runs["Dask LocalCluster"][0]
     rows = [
-        ["one process (analyze in a loop)", f"{dt_one:.1f} s", rate(dt_one), "1.00x", "", ""],
+        ["one process (analyze in a loop)", f"{dt_one:.1f} s", rate(dt_one), "1.00x", "", "",
+         f"{load['one']:.1f}"],
         [f"local pool, {workers} processes", f"{dt_pool:.1f} s", rate(dt_pool), f"{dt_one / dt_pool:.2f}x",
-         ">= 1.8x", "{:.0f} -> {:.0f} MB".format(*memory["local pool"][:2])],
+         ">= 1.8x", "{:.0f} -> {:.0f} MB".format(*memory["local pool"][:2]), f"{load['local pool']:.1f}"],
         [f"Dask LocalCluster, {workers} workers", f"{dt_dask:.1f} s", rate(dt_dask),
          f"{dt_one / dt_dask:.2f}x", f"within 15 % of the pool: {100 * (dt_dask / dt_pool - 1):+.1f} %",
-         "{:.0f} -> {:.0f} MB".format(*memory["Dask LocalCluster"][:2])],
+         "{:.0f} -> {:.0f} MB".format(*memory["Dask LocalCluster"][:2]), f"{load['Dask LocalCluster']:.1f}"],
     ]
     text = "\n".join([
         f"Machine: {machine()}",
@@ -128,9 +132,11 @@ def main() -> None:
         f"Data: {args.sessions} sessions of {args.minutes:g} min at 200 Hz ({samples} samples, "
         f"{size / 1e9:.2f} GB): {min(args.distinct, args.sessions)} simulated `easy-run` sessions and "
         "copies of them under other names; page cache warm; every run into an empty output folder. "
-        "Pool and cluster times include starting their processes.",
+        "Pool and cluster times include starting their processes. The machine is shared: the load "
+        "average at the start of each run (other users' processes included) is in the last column.",
         "",
-        table(["run", "time", "rate", "speed-up", "target", "worker peak RSS, smallest -> largest"], rows),
+        table(["run", "time", "rate", "speed-up", "target", "worker peak RSS, smallest -> largest",
+               "load avg at start"], rows),
         "",
         f"Outputs: local pool and Dask byte-identical: {'yes' if same_backends else 'NO'}; "
         f"pool and the one-process loop byte-identical (steps.csv, summary.json): "

@@ -22,9 +22,7 @@ import argparse
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from imurun.errors import ImurunError, InputError
 
@@ -40,6 +38,9 @@ DEVELOPER_FIELDS: tuple[tuple[int, str, str], ...] = (
 # A random but fixed application id (16 bytes) that names imurun's developer fields.
 APPLICATION_ID = bytes.fromhex("5c1e0b9b7a4f4f2a9d3e6b1f0c2d8a17")
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", type=Path, metavar="SESSION", help="session CSV")
@@ -49,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def per_second(steps: np.ndarray) -> dict[str, np.ndarray]:
     """Means per whole second of session time over the steps that landed in it (NaN where none had
     a value); 'second' holds the seconds that have at least one step."""
+    import numpy as np
+
     second = np.floor(steps["t"]).astype(np.int64)
     seconds, index = np.unique(second, return_inverse=True)
 
@@ -105,6 +108,8 @@ def write_fit(session: Path | str, out: Path | str) -> dict[str, Any]:
         from fit_tool.profile.profile_type import Event, EventType, FileType, Manufacturer, Sport, SubSport
     except ImportError:
         raise ImurunError("FIT export needs fit-tool: pip install 'imurun[fit]'") from None
+    import numpy as np
+
     from imurun.analyze import analyze
 
     session, out = Path(session), Path(out)

@@ -9,6 +9,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,13 @@ def test_session_date_from_header_then_file_name_then_file_time(tmp_path):
     os.utime(other, (0, 86400 * 365))
     assert session_date(other, {})[0] == dt.datetime.fromtimestamp(86400 * 365)
     assert session_date(other, {})[1] == "file time"
+
+
+def test_the_new_commands_import_nothing_heavy_until_they_run():
+    """Dask, pyarrow and fit-tool are optional extras: importing the commands (as `imurun --help`
+    and a live run's imports do) must not need them, nor load numpy."""
+    code = ("import sys, imurun.cli, imurun.batch, imurun.report.history, imurun.export; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'numpy', 'dask', 'distributed', 'pyarrow', 'fit_tool'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout == "[]\n"

@@ -18,9 +18,10 @@ import math
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 CONFIDENCE = 0.95
 MIN_SESSIONS = 3
@@ -50,6 +51,8 @@ class Trend:
 
     def band(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(fitted mean, lower, upper) of the 95 % confidence band at days `x`."""
+        import numpy as np
+
         fit = self.intercept + self.slope * x
         half = self.t * self.s * np.sqrt(1.0 / self.n + (x - self.x_mean) ** 2 / self.sxx)
         return fit, fit - half, fit + half
@@ -57,6 +60,7 @@ class Trend:
 
 def fit_trend(days: np.ndarray, values: np.ndarray) -> Trend | None:
     """The trend of the finite values; None below MIN_SESSIONS of them or with all on one day."""
+    import numpy as np
     from scipy import stats
 
     ok = np.isfinite(values)
@@ -117,15 +121,21 @@ def _target(chart: Chart, profile: Any) -> tuple[float | None, tuple[float, floa
 
 
 def _days(dates: list[dt.datetime]) -> np.ndarray:
+    import numpy as np
+
     first = min(dates)
     return np.array([(d - first).total_seconds() / 86400 for d in dates])
 
 
 def _values(rows: list[dict[str, Any]], column: str) -> np.ndarray:
+    import numpy as np
+
     return np.array([np.nan if r[column] is None else float(r[column]) for r in rows])
 
 
 def trend_table(rows: list[dict[str, Any]], profile: Any) -> tuple[str, dict[str, Trend | None]]:
+    import numpy as np
+
     from imurun.report.html import keyed, number, table
 
     days = _days([r["date"] for r in rows])
@@ -154,6 +164,7 @@ def trend_table(rows: list[dict[str, Any]], profile: Any) -> tuple[str, dict[str
 
 def _chart(chart: Chart, rows: list[dict[str, Any]], trends: dict[str, Trend | None], profile: Any) -> str:
     import matplotlib.dates as mdates
+    import numpy as np
 
     from imurun.report import plots
     from imurun.report.html import figure
