@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -58,6 +59,12 @@ def _make_sessions(folder: Path, n: int, distinct: int, minutes: float) -> tuple
     return samples, time.perf_counter() - t0
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its children (and theirs) that have been waited for."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _outputs(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
             if p.is_file() and p.name != MANIFEST}
@@ -91,19 +98,21 @@ def main() -> None:
 
         one = Path(tmp) / "one"
         load = {"one": os.getloadavg()[0]}
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu()
         for path in sessions:
             analyze(path, one / path.stem)
         dt_one = time.perf_counter() - t0
+        cpu = {"one": _cpu() - cpu0}
         print(f"one process: {dt_one:.1f} s", flush=True)
 
         runs = {}
         for name, kwargs in (("local pool", {}), ("Dask LocalCluster", {"dask": True})):
             out = Path(tmp) / name.split()[0]
             load[name] = os.getloadavg()[0]
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu()
             result = run_batch(src, out, workers=workers, stream=io.StringIO(), **kwargs)
             runs[name] = (time.perf_counter() - t0, out, result)
+            cpu[name] = _cpu() - cpu0
             assert len(result.analysed) == args.sessions and not result.failed, result.failed
             print(f"{name}: {runs[name][0]:.1f} s", flush=True)
 
@@ -119,12 +128,14 @@ def main() -> None:
     dt_pool, dt_dask = runs["local pool"][0], runs["Dask LocalCluster"][0]
     rows = [
         ["one process (analyze in a loop)", f"{dt_one:.1f} s", rate(dt_one), "1.00x", "", "",
-         f"{load['one']:.1f}"],
+         f"{cpu['one']:.1f} s", f"{load['one']:.1f}"],
         [f"local pool, {workers} processes", f"{dt_pool:.1f} s", rate(dt_pool), f"{dt_one / dt_pool:.2f}x",
-         ">= 1.8x", "{:.0f} -> {:.0f} MB".format(*memory["local pool"][:2]), f"{load['local pool']:.1f}"],
+         ">= 1.8x", "{:.0f} -> {:.0f} MB".format(*memory["local pool"][:2]), f"{cpu['local pool']:.1f} s",
+         f"{load['local pool']:.1f}"],
         [f"Dask LocalCluster, {workers} workers", f"{dt_dask:.1f} s", rate(dt_dask),
          f"{dt_one / dt_dask:.2f}x", f"within 15 % of the pool: {100 * (dt_dask / dt_pool - 1):+.1f} %",
-         "{:.0f} -> {:.0f} MB".format(*memory["Dask LocalCluster"][:2]), f"{load['Dask LocalCluster']:.1f}"],
+         "{:.0f} -> {:.0f} MB".format(*memory["Dask LocalCluster"][:2]), f"{cpu['Dask LocalCluster']:.1f} s",
+         f"{load['Dask LocalCluster']:.1f}"],
     ]
     text = "\n".join([
         f"Machine: {machine()}",
@@ -133,10 +144,13 @@ def main() -> None:
         f"{size / 1e9:.2f} GB): {min(args.distinct, args.sessions)} simulated `easy-run` sessions and "
         "copies of them under other names; page cache warm; every run into an empty output folder. "
         "Pool and cluster times include starting their processes. The machine is shared: the load "
-        "average at the start of each run (other users' processes included) is in the last column.",
+        "average at the start of each run (other users' processes included) is in the last column, and "
+        "the CPU time our processes got (this one and its children) beside it: a pool whose CPU time "
+        "stays near the one process's but whose wall time does not halve was short of free cores, not "
+        "of parallel work.",
         "",
         table(["run", "time", "rate", "speed-up", "target", "worker peak RSS, smallest -> largest",
-               "load avg at start"], rows),
+               "CPU time, all processes", "load avg at start"], rows),
         "",
         f"Outputs: local pool and Dask byte-identical: {'yes' if same_backends else 'NO'}; "
         f"pool and the one-process loop byte-identical (steps.csv, summary.json): "

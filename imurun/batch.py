@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--dask", action="store_true",
                        help="run on a Dask LocalCluster on this machine (needs imurun[cluster])")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local processes (default: the CPUs this process may use)")
+                        help="local pool processes or LocalCluster workers (default: the CPUs this "
+                             "process may use); a --scheduler cluster has its own")
     parser.add_argument("--force", action="store_true", help="analyse every session, current or not")
 
 
@@ -187,18 +188,15 @@ def peak_rss_mb() -> float | None:
     """This process's peak resident memory so far (the worker's, in analyze_session), MB."""
     try:
         import resource
-    except ImportError:  # not on Windows
+    except ImportError:  # Windows has no resource module
         return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux (bytes on macOS)
 
 
 # --- where the work runs -------------------------------------------------------------------------
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-Submit = Callable[[str, str], Any]
 
 
 class LocalPool:

@@ -159,6 +159,19 @@ def test_dask_scheduler_writes_the_same_bytes_as_the_local_pool(local_run, sessi
             assert (out_local / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
 
 
+def test_dask_flag_runs_a_local_cluster_of_worker_processes(local_run, sessions, tmp_path, capsys):
+    pytest.importorskip("distributed", reason="needs imurun[cluster] (the test extra has it)")
+    out_local, _, _ = local_run
+    source = tmp_path / "in"
+    source.mkdir()
+    shutil.copy(sessions / "ann/2026-10-06_070000.csv", source)
+    assert cli_main(["batch", str(source), "--out", str(tmp_path / "out"), "--dask", "--workers", "1"]) == 0
+    assert "1 analysed on Dask LocalCluster of 1 worker in " in capsys.readouterr().out
+    for name in ("steps.csv", "summary.json"):
+        written = (tmp_path / "out/2026-10-06_070000" / name).read_bytes()
+        assert written == (out_local / "ann/2026-10-06_070000" / name).read_bytes()
+
+
 def test_an_unreachable_scheduler_is_one_line(sessions, tmp_path, capsys):
     pytest.importorskip("distributed", reason="needs imurun[cluster] (the test extra has it)")
     rc = cli_main(["batch", str(sessions / "ann"), "--out", str(tmp_path), "--scheduler", "tcp://127.0.0.1:9"])
