@@ -325,6 +325,7 @@ class BatchResult:
     seconds: float = 0.0
     where: str = ""
     cohort: list[Path] = field(default_factory=list)  # the cohort table files written
+    cohort_problems: list[str] = field(default_factory=list)  # e.g. an unreadable cue log
 
 
 def run_batch(
@@ -393,7 +394,7 @@ def run_batch(
     result.seconds = time.perf_counter() - start
     manifest["failed"] = result.failed
     write_manifest(out_dir, manifest)
-    result.cohort = write_cohort(out_dir, manifest)
+    result.cohort = write_cohort(out_dir, manifest, result.cohort_problems)
     return result
 
 
@@ -409,9 +410,11 @@ def main(args: argparse.Namespace) -> int:
     if len(result.cohort) < 2:
         print("batch: cohort.parquet not written: pyarrow is not installed (pip install 'imurun[cluster]')",
               file=sys.stderr)
-    if result.failed:
-        print(f"batch: {len(result.failed)} failed:", file=sys.stderr)
-        for message in result.failed.values():
+    problems = [*result.failed.values(), *result.cohort_problems]
+    if problems:
+        print(f"batch: {len(result.failed)} failed, {len(result.cohort_problems)} cohort problem(s):",
+              file=sys.stderr)
+        for message in problems:
             print(f"  {message}", file=sys.stderr)
         return ImurunError.exit_code
     return 0

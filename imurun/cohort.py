@@ -99,8 +99,10 @@ def _mean(summary: dict[str, Any], metric: str, side: str, scale: float) -> floa
     return None if value is None else value * scale
 
 
-def session_row(key: str, session: Path, summary: dict[str, Any]) -> dict[str, Any]:
-    """One row of the table from a session's summary.json and cue log (cue columns None without one)."""
+def session_row(key: str, session: Path, summary: dict[str, Any], problems: list[str] | None = None
+                ) -> dict[str, Any]:
+    """One row of the table from a session's summary.json and cue log. Without a readable cue log
+    the cue columns are None (unknown); an unreadable one is said in `problems`."""
     date, source = session_date(session, summary.get("session"))
     q = summary["quality"]
     row: dict[str, Any] = {
@@ -111,8 +113,13 @@ def session_row(key: str, session: Path, summary: dict[str, Any]) -> dict[str, A
         "drop_asymmetry_pct": summary["metrics"]["pelvic_drop_deg"]["asymmetry_pct"],
     }
     row |= {name: _mean(summary, *spec) for name, spec in METRICS.items()}
-    log = find_cue_log(session)
-    cues = sorted(read_cues_csv(log), key=lambda c: c.t) if log is not None else None
+    log, cues = find_cue_log(session), None
+    if log is not None:
+        try:
+            cues = sorted(read_cues_csv(log), key=lambda c: c.t)
+        except InputError as exc:
+            if problems is not None:
+                problems.append(f"{exc} (cue columns of {key} left empty)")
     row["cues"] = None if cues is None else sum(c.cue in FORM_CUES for c in cues)
     for cue_id in (*FORM_CUES, "praise"):
         name = f"cues_{cue_id}" if cue_id != "praise" else "praise"
@@ -124,8 +131,9 @@ def session_row(key: str, session: Path, summary: dict[str, Any]) -> dict[str, A
     return row
 
 
-def cohort_rows(out_dir: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of every session the manifest holds as analysed, in date order."""
+def cohort_rows(out_dir: Path, manifest: dict[str, Any], problems: list[str] | None = None
+                ) -> list[dict[str, Any]]:
+    """Rows of every session the manifest holds as analysed, in date order (problems: session_row)."""
     from imurun.batch import output_dir
 
     rows = []
@@ -135,7 +143,7 @@ def cohort_rows(out_dir: Path, manifest: dict[str, Any]) -> list[dict[str, Any]]
             summary = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(path, f"cannot read summary: {exc}") from None
-        rows.append(session_row(key, Path(record["path"]), summary))
+        rows.append(session_row(key, Path(record["path"]), summary, problems))
     return sorted(rows, key=lambda r: (r["date"], r["session"]))
 
 
@@ -169,11 +177,11 @@ def write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def write_cohort(out_dir: Path, manifest: dict[str, Any]) -> list[Path]:
+def write_cohort(out_dir: Path, manifest: dict[str, Any], problems: list[str] | None = None) -> list[Path]:
     """Write cohort.csv and (with pyarrow) cohort.parquet; returns the paths written."""
     from imurun.session.truth import write_atomically
 
-    rows = cohort_rows(out_dir, manifest)
+    rows = cohort_rows(out_dir, manifest, problems)
     written = [out_dir / CSV_NAME]
     write_atomically(written[0], csv_text(rows))
     try:

@@ -108,10 +108,23 @@ def test_command_line_prints_the_failures_table_and_exits_2(sessions, tmp_path, 
     captured = capsys.readouterr()
     assert captured.out.startswith("batch: 1 analysed on local pool of 1 process in ")
     assert "0 current (skipped); 2 failed" in captured.out
-    table = captured.err[captured.err.index("batch: 2 failed:\n"):].splitlines()[1:]
+    table = captured.err[captured.err.index("batch: 2 failed, 0 cohort problem(s):\n"):].splitlines()[1:]
     assert table == [f"  {tmp_path / 'in/broken.csv'}:3: unknown acc_unit 'furlongs' (expected m/s^2 or g)",
                      f"  {tmp_path / 'in/empty.csv'}: empty file"]
     assert (tmp_path / "out/2026-10-06_070000/summary.json").is_file()
+
+
+def test_an_unreadable_cue_log_leaves_its_cue_columns_empty_and_is_said(sessions, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    session = tmp_path / "in/2026-10-06_070000.csv"
+    shutil.copy(sessions / "ann/2026-10-06_070000.csv", session)
+    session.with_suffix(".cues.csv").write_text("t,cue\n")
+    assert cli_main(["batch", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert (f"batch: 0 failed, 1 cohort problem(s):\n  {session.with_suffix('.cues.csv')}:1: header must be "
+            "t,cue,side,priority,reason (cue columns of 2026-10-06_070000.csv left empty)\n") in err
+    (row,) = _read_csv(tmp_path / "out/cohort.csv")
+    assert row["steps"] != "" and row["cues"] == ""
 
 
 def test_rerun_analyses_only_what_is_new_or_changed(sessions, tmp_path):
