@@ -101,9 +101,4 @@ def write_report(
         f"imurun {escape(__version__)} · numbers from summary.json (docs/validation.md) · "
         "reading rules in docs/report.md",
     )
-    try:
-        out_html.parent.mkdir(parents=True, exist_ok=True)
-        out_html.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(out_html, f"cannot write report: {exc.strerror}") from None
-    return out_html
+    return html.write_page(out_html, page, "report")

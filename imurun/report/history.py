@@ -210,7 +210,7 @@ def write_history(folder: Path | str, out_html: Path | str | None = None, profil
     from imurun.coach.profile import load_profile
     from imurun.cohort import cohort_rows
     from imurun.errors import InputError
-    from imurun.report.html import page, section
+    from imurun.report.html import page, section, write_page
 
     folder = Path(folder)
     out_html = folder / "history.html" if out_html is None else Path(out_html)
@@ -233,12 +233,7 @@ def write_history(folder: Path | str, out_html: Path | str | None = None, profil
     text = page(f"History — {len(rows)} session{'s' if len(rows) != 1 else ''}",
                 escape(f"{first:%Y-%m-%d} to {last:%Y-%m-%d} · {folder}"), sections,
                 f"imurun {escape(__version__)} · numbers from the cohort table (docs/batch.md)")
-    try:
-        out_html.parent.mkdir(parents=True, exist_ok=True)
-        out_html.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(out_html, f"cannot write: {exc.strerror}") from None
-    return out_html
+    return write_page(out_html, text, "history page")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
 
 def number(value: object, digits: int = 1, unit: str = "", scale: float = 1.0, sign: bool = False) -> str:
@@ -102,3 +103,15 @@ def page(title: str, subtitle: str, sections: Sequence[str], footer: str) -> str
         + "".join(sections)
         + f"<footer>{footer}</footer></main></body></html>\n"
     )
+
+
+def write_page(path: Path, text: str, what: str) -> Path:
+    """Write a page, creating its folder; a failure is an InputError naming the file."""
+    from imurun.errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot write {what}: {exc.strerror}") from None
+    return path
