@@ -229,6 +229,7 @@ class DaskPool:
 
     def __init__(self, scheduler: str | None, workers: int):
         try:
+            import dask
             import distributed
         except ImportError:
             raise ImurunError("Dask is not installed: pip install 'imurun[cluster]'") from None
@@ -236,8 +237,11 @@ class DaskPool:
         self._cluster = None
         try:
             if scheduler is None:
-                self._cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                         dashboard_address=None)
+                # No dashboard, so no use for the workers' statistical profiler: it samples every
+                # thread's stack every 10 ms, CPU that the analyses need on a small machine.
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    self._cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                             dashboard_address=None)
                 self.client = distributed.Client(self._cluster)
                 self.description = f"Dask LocalCluster of {workers} worker{'s' if workers != 1 else ''}"
             else:
