@@ -160,12 +160,14 @@ def analyze_session(session: str, outputs: str) -> dict[str, Any]:
     """Analyse one session into `outputs` (run by a pool or Dask worker): its manifest record, or
     {"error": one line}. Never raises for a bad file, nor for a bug (the batch must go on)."""
     from imurun.analyze import analyze
+    from imurun.cohort import session_date
 
     path = Path(session)
     start = time.perf_counter()
     try:
         stamp, digest = file_stamp(path), content_digest(path)
         _, summary = analyze(path, outputs)
+        date, date_source = session_date(path, summary.get("session"))
     except ImurunError as exc:
         return {"error": str(exc)}
     except OSError as exc:
@@ -179,6 +181,8 @@ def analyze_session(session: str, outputs: str) -> dict[str, Any]:
         "samples": int(summary["quality"]["samples"]),
         "duration_s": summary["duration_s"],
         "steps": summary["steps"],
+        "date": date.isoformat(timespec="seconds"),
+        "date_source": date_source,
         "seconds": time.perf_counter() - start,
         "worker_peak_rss_mb": peak_rss_mb(),
     }

@@ -99,11 +99,15 @@ def _mean(summary: dict[str, Any], metric: str, side: str, scale: float) -> floa
     return None if value is None else value * scale
 
 
-def session_row(key: str, session: Path, summary: dict[str, Any], problems: list[str] | None = None
-                ) -> dict[str, Any]:
+def session_row(key: str, session: Path, summary: dict[str, Any], problems: list[str] | None = None,
+                dated: tuple[str, str] | None = None) -> dict[str, Any]:
     """One row of the table from a session's summary.json and cue log. Without a readable cue log
-    the cue columns are None (unknown); an unreadable one is said in `problems`."""
-    date, source = session_date(session, summary.get("session"))
+    the cue columns are None (unknown); an unreadable one is said in `problems`. `dated`: the
+    (ISO date, source) the batch recorded, so that a session moved away since is still dated."""
+    if dated is not None:
+        date, source = dt.datetime.fromisoformat(dated[0]), dated[1]
+    else:
+        date, source = session_date(session, summary.get("session"))
     q = summary["quality"]
     row: dict[str, Any] = {
         "session": key, "date": date, "date_source": source,
@@ -143,7 +147,8 @@ def cohort_rows(out_dir: Path, manifest: dict[str, Any], problems: list[str] | N
             summary = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(path, f"cannot read summary: {exc}") from None
-        rows.append(session_row(key, Path(record["path"]), summary, problems))
+        dated = (record["date"], record["date_source"]) if "date" in record else None
+        rows.append(session_row(key, Path(record["path"]), summary, problems, dated))
     return sorted(rows, key=lambda r: (r["date"], r["session"]))
 
 

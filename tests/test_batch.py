@@ -70,6 +70,7 @@ def test_finds_sessions_but_not_their_sibling_files(sessions, tmp_path):
     root, found = find_sessions(str(sessions), tmp_path)
     assert root == sessions.resolve()
     assert sorted(p.relative_to(root).as_posix() for p in found) == sorted([*GOOD, "broken.csv"])
+    assert find_sessions(str(sessions), sessions / "ann")[1] == [p for p in found if "ann" not in p.parts]
     root, found = find_sessions(f"{sessions}/ann/*-0[13]_*.csv", tmp_path)
     assert root == sessions.resolve() / "ann" and [p.name for p in found] == [GOOD[1][4:], GOOD[2][4:]]
 

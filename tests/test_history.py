@@ -4,6 +4,7 @@ renders offline in headless Chromium like the run report."""
 import datetime as dt
 import io
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,6 +114,23 @@ def test_history_renders_in_chromium_with_plots_and_no_console_error(page, tmp_p
     assert render(page, png, tmp_path / "profile", height=2600) == []
     # Both hips' dots and trends are drawn.
     assert _colour_pixels(png, LEFT) > 1000 and _colour_pixels(png, RIGHT) > 1000
+
+
+def test_history_still_dates_sessions_moved_away_after_the_batch(batch, tmp_path):
+    import json
+
+    manifest = json.loads((batch / "manifest.json").read_text())
+    for record in manifest["sessions"].values():
+        record["path"] = str(tmp_path / "gone" / Path(record["path"]).name)
+    copy = tmp_path / "copy"
+    shutil.copytree(batch, copy)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    from imurun.batch import read_manifest
+
+    rows = cohort_rows(copy, read_manifest(copy))
+    assert [r["date"].day for r in rows] == [1, 5, 9, 15, 22]
+    assert {r["date_source"] for r in rows} == {"file name"}
+    assert write_history(copy).is_file()
 
 
 def test_cli_writes_the_page_and_rejects_a_folder_that_is_no_batch(batch, tmp_path, capsys):
