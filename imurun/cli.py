@@ -21,7 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("imurun.ble.scan", "list nearby sensors that match a firmware profile"),
     "replay": ("imurun.replay", "stream a recorded session through the engine as the live path would"),
     "analyze": ("imurun.analyze", "analyse a session: write steps.csv and summary.json"),
+    "batch": ("imurun.batch", "analyse many sessions (process pool or Dask) and write the cohort table"),
     "report": ("imurun.report.cli", "write a self-contained HTML report of a session"),
+    "history": ("imurun.report.history", "write an HTML page of a batch's metrics over time, with trends"),
+    "export": ("imurun.export", "write a session as a FIT activity file (running dynamics, pelvis metrics)"),
     "validate": ("imurun.validate", "score detected steps against a truth / reference steps file"),
     "info": ("imurun.session.info", "summarise a session file"),
     "import": ("imurun.sources.imports.cli", "convert another app's export (Sensor Logger, phyphox, "

@@ -289,8 +289,13 @@ def test_session_with_a_gap_reports_it_and_leaves_the_gap_empty(tmp_path):
 
 
 def test_page_is_self_contained(fatigue):
-    text = fatigue[0].read_text()
-    page = _parse(fatigue[0])
+    assert_self_contained(fatigue[0])
+
+
+def assert_self_contained(path: Path) -> None:
+    """No script, no external reference: the page opens offline."""
+    text = path.read_text()
+    page = _parse(path)
     assert not any(tag in ("script", "link", "iframe", "img", "object", "embed") for tag, _ in page.tags)
     for _, attrs in page.tags:  # only in-page references: SVG ids and embedded raster data
         for name, value in attrs.items():

@@ -11,16 +11,14 @@ from typing import Any
 import numpy as np
 
 from imurun import __version__
-from imurun.coach.cues import read_cues_csv
+from imurun.coach.cues import find_cue_log, read_cues_csv
 from imurun.coach.profile import RunnerProfile, load_profile
 from imurun.coach.rules import CoachState, cadence_target, coach_steps
 from imurun.core.output import Status
 from imurun.errors import InputError
-from imurun.outputs import make_folder, write_atomically
 from imurun.report import html
 from imurun.report.sections import Session, page_sections
 from imurun.session.reader import read_notes
-from imurun.session.truth import sibling_path
 
 
 def default_out_path(session_path: Path) -> Path:
@@ -28,13 +26,8 @@ def default_out_path(session_path: Path) -> Path:
 
 
 def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path | None:
-    """The cue log given, else the session's own NAME.cues.csv (what `imurun run` writes), else
-    cues.csv next to the session or the report (an output folder: demo, replay --out), else None."""
-    if cues_csv is not None:
-        return cues_csv
-    candidates = [sibling_path(session_path, "cues")]
-    candidates += [folder / "cues.csv" for folder in dict.fromkeys((session_path.parent, out_html.parent))]
-    return next((p for p in candidates if p.is_file()), None)
+    """The cue log given, else the session's own (find_cue_log), also looking next to the report."""
+    return cues_csv if cues_csv is not None else find_cue_log(session_path, out_html.parent)
 
 
 def coached(steps: np.ndarray, profile: RunnerProfile, calibration: str = "standing") -> CoachState:
@@ -123,6 +116,4 @@ def write_report(
         f"imurun {escape(__version__)} · numbers from summary.json (docs/validation.md) · "
         "reading rules in docs/report.md",
     )
-    make_folder(out_html.parent)
-    write_atomically(out_html, page)
-    return out_html
+    return html.write_page(out_html, page, "report")

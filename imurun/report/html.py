@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 
 
 def number(value: object, digits: int = 1, unit: str = "", scale: float = 1.0, sign: bool = False) -> str:
@@ -102,3 +103,13 @@ def page(title: str, subtitle: str, sections: Sequence[str], footer: str) -> str
         + "".join(sections)
         + f"<footer>{footer}</footer></main></body></html>\n"
     )
+
+
+def write_page(path: Path, text: str, what: str) -> Path:
+    """Write a page, creating its folder: a temporary file renamed into place, so never through a
+    symlink at `path`; a failure is an InputError naming the file."""
+    from imurun.outputs import make_folder, write_atomically
+
+    make_folder(path.parent)
+    write_atomically(path, text)
+    return path

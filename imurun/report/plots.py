@@ -82,10 +82,7 @@ def time_plot(
     with matplotlib.rc_context(_rc()):
         fig, (ax,) = _figure(10, 2.8, {"left": 0.07, "right": 0.99, "bottom": 0.16, "top": 0.84})
         end = max(duration_s, 1.0)
-        if band is not None and np.all(np.isfinite(band)):
-            ax.axhspan(*band, color=BAND, label=band_label, zorder=0)
-        if threshold is not None and np.isfinite(threshold):
-            ax.axhline(threshold, color=INK, linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+        _targets(ax, threshold, band, band_label)
         for s in series:
             ok = np.isfinite(s.v)
             ax.scatter(s.t[ok] / 60, s.v[ok], s=4, color=s.colour, alpha=0.25, linewidths=0,
@@ -104,13 +101,25 @@ def time_plot(
                     transform=ax.get_xaxis_transform(), label=label, linestyle="none")
         ax.set_xlim(0, end / 60)
         ax.set_xlabel("time (min)")
-        ax.set_ylabel(ylabel)
-        if not any(np.isfinite(s.v).any() for s in series):
-            ax.text(0.5, 0.5, "no steps with this metric", transform=ax.transAxes, ha="center",
-                    va="center", color=MUTED)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.04), ncol=5, frameon=False, fontsize=8)
-        return _svg(fig, name)
+        return _finish(fig, ax, name, ylabel, series, "no steps with this metric")
+
+
+def _targets(ax, threshold: float | None, band: tuple[float, float] | None, band_label: str) -> None:
+    """The runner's target band (shaded) and threshold (dashed line), where known."""
+    if band is not None and np.all(np.isfinite(band)):
+        ax.axhspan(*band, color=BAND, label=band_label, zorder=0)
+    if threshold is not None and np.isfinite(threshold):
+        ax.axhline(threshold, color=INK, linestyle="--", linewidth=1, label=f"threshold {threshold:g}")
+
+
+def _finish(fig: Figure, ax, name: str, ylabel: str, series: Sequence, empty: str) -> str:
+    """Label, say `empty` when no series has a value, put the legend above the plot; the SVG."""
+    ax.set_ylabel(ylabel)
+    if not any(np.isfinite(s.v).any() for s in series):
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color=MUTED)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.04), ncol=5, frameon=False, fontsize=8)
+    return _svg(fig, name)
 
 
 def distribution_plot(name: str, panels: Sequence[tuple[str, Series, Series]]) -> str:
@@ -159,3 +168,49 @@ def response_plot(name: str, panels: Sequence[tuple[str, Sequence[Cue], float]],
             ax.set_ylabel(ylabel)
             ax.set_title("○ before → ● 10–30 s after", fontsize=8, color=MUTED, loc="left")
         return _svg(fig, name)
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One metric across sessions: a point per session and its fitted trend with a confidence band."""
+
+    label: str
+    x: np.ndarray  # session dates, matplotlib date numbers (days)
+    v: np.ndarray
+    colour: str
+    fit_x: np.ndarray | None = None  # where the trend is drawn (date numbers); None: no trend
+    fit: np.ndarray | None = None  # fitted mean
+    lo: np.ndarray | None = None  # lower and upper edge of its confidence band
+    hi: np.ndarray | None = None
+
+
+def trend_plot(
+    name: str,
+    ylabel: str,
+    series: Sequence[TrendSeries],
+    threshold: float | None = None,
+    band: tuple[float, float] | None = None,
+    band_label: str = "",
+) -> str:
+    """A metric over sessions (dates on x): one dot per session, the linear trend and its confidence
+    band, and the runner's threshold or target band."""
+    import matplotlib.dates as mdates
+
+    with matplotlib.rc_context(_rc()):
+        fig, (ax,) = _figure(10, 2.8, {"left": 0.07, "right": 0.99, "bottom": 0.16, "top": 0.84})
+        _targets(ax, threshold, band, band_label)
+        for s in series:
+            ok = np.isfinite(s.v)
+            ax.plot(s.x[ok], s.v[ok], marker="o", markersize=5, linestyle="none", color=s.colour,
+                    label=s.label)
+            if s.fit_x is not None:
+                ax.fill_between(s.fit_x, s.lo, s.hi, color=s.colour, alpha=0.15, linewidth=0)
+                ax.plot(s.fit_x, s.fit, color=s.colour, linewidth=1.5, label=f"{s.label}: trend, 95 % CI")
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        all_x = np.concatenate([s.x for s in series]) if series else np.zeros(0)
+        if all_x.size:
+            pad = max(float(np.ptp(all_x)) * 0.04, 0.5)
+            ax.set_xlim(float(all_x.min()) - pad, float(all_x.max()) + pad)
+        return _finish(fig, ax, name, ylabel, series, "no session has this metric")
