@@ -1,4 +1,4 @@
-"""SampleBlock: the unit every source produces and the engine consumes (DESIGN.md data path)."""
+"""SampleBlock: the unit every source produces and the engine consumes (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sink interface: everything downstream of the engine (DESIGN.md data path).
+"""The sink interface: everything downstream of the engine (docs/architecture.md, the data path).
 
 Sources never see sinks and sinks never see sources: a pipeline hands each sink the block it fed
 the engine and what the engine returned for it.

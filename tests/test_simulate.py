@@ -1,4 +1,4 @@
-"""The ground-truth simulator: deterministic, physically consistent, and its truth follows DESIGN.md."""
+"""The ground-truth simulator: deterministic, physically consistent, truth as docs/architecture.md says."""
 
 from __future__ import annotations
 

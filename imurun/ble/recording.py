@@ -18,7 +18,7 @@ def default_session_path(now: dt.datetime | None = None) -> Path:
 
 
 def trunk_path(pelvis: Path) -> Path:
-    """The second sensor's file: same stem, `.trunk` suffix (DESIGN.md "Files")."""
+    """The second sensor's file: same stem, `.trunk` suffix (docs/architecture.md, "Files")."""
     return pelvis.with_name(pelvis.stem + ".trunk.csv")
 
 

@@ -1,4 +1,4 @@
-"""Per-step metrics (DESIGN.md "Per-step metrics"), computed when a step's interval closes.
+"""Per-step metrics (docs/architecture.md, "A step row"), computed when a step's interval closes.
 
 The samples of the step [IC_k, IC_k+1) (and the stride before it, for rotation) are read back from
 the ring buffer, so a step waiting for the alignment can be computed later with the final one.

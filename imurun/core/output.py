@@ -1,6 +1,6 @@
 """What the engine emits: one row per step (STEP_DTYPE) and a continuously updated Status.
 
-Columns and their meaning are fixed by DESIGN.md ("Per-step metrics"). Angles in degrees.
+Columns and their meaning are fixed by docs/architecture.md ("A step row"). Angles in degrees.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The simulated body: pelvis (and trunk) orientation and acceleration as pure functions of time.
 
-Frames (DESIGN.md): earth E (z up); heading frame H = E turned by the heading about z (x = the
+Frames (docs/architecture.md): earth E (z up); heading frame H = E turned by the heading about z (x = the
 running direction); pelvis P (x forward, y left, z up) with R_HP = Rz(rot) Ry(tilt) Rx(obl).
 Accelerations are returned as the time derivatives of the velocity components in H; the caller adds
 the heading-turn (Coriolis) terms once it has integrated the velocity. Per-step pulses are defined

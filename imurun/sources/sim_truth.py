@@ -1,4 +1,4 @@
-"""Ground-truth per-step metrics, computed from the simulated body exactly as DESIGN.md defines them.
+"""Ground-truth per-step metrics from the simulated body, exactly as docs/architecture.md defines them.
 
 Each written step k covers [IC_k, IC_k+1). Its truth is evaluated on a fine grid spanning that
 interval (the body model is a pure function of time), integrating the vertical acceleration from the
