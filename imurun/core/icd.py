@@ -55,7 +55,6 @@ from imurun.core.state import (
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
     C_WALK_PEAK_SF,
-    CADENCE,
     FASTMATH,
     FLIGHT_TIME,
     LAND_SLOPE,
@@ -67,6 +66,7 @@ from imurun.core.state import (
     R_DSF,
     R_SF,
     R_T,
+    RHYTHM,
     TO_T,
     WALK_PEAK,
     WLP_Y,
@@ -119,10 +119,10 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if armed and prev < lvl <= sf and slope > 0.0:
         f[ARMED] = 0.0
         f[PEAK_V] = 0.0
-        if gap and f[CADENCE] > 0.0 and math.isfinite(f[LAST_IC_T]):
+        if gap and f[RHYTHM] > 0.0 and math.isfinite(f[LAST_IC_T]):
             # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
             # vary by a few %) places the landing better, within the gap's bounds
-            return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[CADENCE])), KIND_RUN
+            return True, min(t, max(t - dt, f[LAST_IC_T] + 60.0 / f[RHYTHM])), KIND_RUN
         f[LAND_T] = t - (sf - lvl) / slope
         f[LAND_SLOPE] = slope
         return found, t_ic, kind

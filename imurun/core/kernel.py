@@ -144,6 +144,8 @@ def _file_step_time(f, interval, kind_changed):
     f[S.STEP_HIST_K] = k + 1.0
     n = min(k + 1, S.STEP_HIST_N)
     f[S.CADENCE] = 60.0 / np.median(f[S.STEP_HIST : S.STEP_HIST + n])
+    cad = 60.0 / interval
+    f[S.RHYTHM] = cad if f[S.RHYTHM] == 0.0 else _lp(0.2, f[S.RHYTHM], cad)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -164,7 +166,7 @@ def _end_bout(st, c, idx_last):
     run = f[S.LAST_IC_OPEN] == 2.0
     f[S.LAST_IC_OPEN] = 0.0
     i0 = int(f[S.LAST_IC_IDX])
-    typical = int(round(60.0 / f[S.CADENCE] / f[S.DT_EMA])) if f[S.CADENCE] > 0.0 else 1
+    typical = int(round(60.0 / f[S.RHYTHM] / f[S.DT_EMA])) if f[S.RHYTHM] > 0.0 else 1
     k = int(f[S.N_PENDING])
     p = st.pend[k]
     p[S.P_T] = f[S.LAST_IC_T]
@@ -367,8 +369,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _gravity_step(st, a0, a1, a2, dt, up)
         else:
             mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
-        if gap and f[S.CADENCE] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
-            _relevel_from_last_stride(st, ti, 120.0 / f[S.CADENCE], up)
+        if gap and f[S.RHYTHM] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
+            _relevel_from_last_stride(st, ti, 120.0 / f[S.RHYTHM], up)
         if not still:
             if f[S.WAS_STILL] == 1.0:
                 _leave_still(st, ti, dt, w0, w1, w2, up)
@@ -433,9 +435,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             and math.isfinite(f[S.LAST_IC_T])
             and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
         )
-        if in_gait and f[S.CADENCE] > 0.0:
+        if in_gait and f[S.RHYTHM] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
-            ja = (idx - int(round(60.0 / f[S.CADENCE] / f[S.DT_EMA]))) & mask  # one step ago
+            ja = (idx - int(round(60.0 / f[S.RHYTHM] / f[S.DT_EMA]))) & mask  # one step ago
             b0, b1, b2 = ring[ja, S.R_AX], ring[ja, S.R_AY], ring[ja, S.R_AZ]
             accumulate(st.cov, st.ev_step, alin, b0, b1, b2, up, dsf, ax_a, dt)
             if has_trunk:

@@ -79,6 +79,8 @@ GAP_RUN_N = 57  # consecutive gap-sized intervals of similar length: a lower rat
 GAP_RUN_DT = 58
 GAP_RUN_LOST = 59
 GAP_RUN_TIME = 60
+RHYTHM = 103  # the recent step rhythm, spm (EMA of 60 / step time): for timing a step ahead or a
+#               stride back; the cadence a runner is told is CADENCE, which a missed IC cannot move
 SIDE_E = 61  # parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)
 GRAV_N = 62  # accelerometer only: samples averaged into GRAV_X..Z
 WLP_Y = 29  # walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps
@@ -114,7 +116,7 @@ STEP_HIST = 92  # (STEP_HIST_N slots) the bout's last step times, s, a ring
 STEP_HIST_K = 100  # step times filed into it since the bout or the activity began
 LAST_IC_RUN = 101  # 1 when the last IC was a running landing (after a flight)
 LAST_STEP_KIND = 102  # kind of the last step filed (0 walk, 1 run)
-N_F = 103
+N_F = 104
 STEP_HIST_N = 8
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
