@@ -17,11 +17,6 @@ def default_session_path(now: dt.datetime | None = None) -> Path:
     return SESSIONS_DIR.expanduser() / f"{now:%Y-%m-%d_%H%M%S}.csv"
 
 
-def trunk_path(pelvis: Path) -> Path:
-    """The second sensor's file: same stem, `.trunk` suffix (docs/architecture.md, "Files")."""
-    return pelvis.with_name(pelvis.stem + ".trunk.csv")
-
-
 def open_session(
     path: Path, device: str, placement: str, rate_hz: float, profile_id: str, device_time: bool
 ) -> Any:

@@ -82,11 +82,11 @@ def main(args: argparse.Namespace) -> int:
     import asyncio
 
     from imurun.ble.live import LiveRun
-    from imurun.ble.recording import default_session_path, trunk_path
+    from imurun.ble.recording import default_session_path
     from imurun.coach.options import coach_sink_from_args
     from imurun.errors import ImurunError
     from imurun.profiles import load_profiles
-    from imurun.session.truth import sibling_path
+    from imurun.session.truth import sibling_path, trunk_path_for
     from imurun.ui.qt import has_display
 
     profiles = load_profiles(args.profiles)
@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
             args.device,
             args.trunk_device,
             out,
-            trunk_path(out) if args.trunk_device else None,
+            trunk_path_for(out) if args.trunk_device else None,
             build_sinks(coach, feed, guide),
             adapter=args.adapter,
             scan_timeout=args.scan_timeout,
