@@ -241,3 +241,21 @@ def test_emulate_serves_a_recorded_session(tmp_path):
         np.testing.assert_allclose(
             data[c], np.interp(at, source["t"], source[c]), atol=0.5 * np.deg2rad(2000) / 32768 + 1e-6
         )
+
+
+def test_repeated_notifications_are_dropped_and_counted(tmp_path):
+    """The sensor notifies 2 % of its packets twice (a retransmitting BLE stack): the run goes on,
+    every sample is recorded once, nothing counts as lost, and the repeats are counted."""
+    out = tmp_path / "twice.csv"
+    with FakeBluez(tmp_path) as fb:
+        extra = ("--seconds", "60", "--repeat", "0.02", "--seed", "5")
+        start_sensor(fb, "imurun-nus", "hci1", "imurun twice", time.time() + 2, *extra)
+        run = imurun(fb, "run", "--device", "imurun twice", "--duration", "10", "--out", str(out),
+                     "--no-ui", "--no-audio", log="run.log")
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    log = (tmp_path / "run.log").read_text()
+    data, notes = read_recording(out)
+    np.testing.assert_allclose(np.diff(data["t"]), 1 / RATE, atol=2e-6)
+    assert final_status(log)[1] == 0 and "reconnects 0" in log
+    repeated = int(re.findall(r"repeated (\d+)", log)[-1])
+    assert repeated > 0 and notes == [(data["t"][-1], f"repeated notifications dropped: {repeated}")]
