@@ -118,11 +118,18 @@ class VirtualSensor:
         self.repeated = 0
         self._stream_task: Any = None
         self._writes: list[tuple[str, bytes]] = []
+        self._packets: dict[int, tuple[list[bytes], Any]] = {}
 
     # -- packets ----------------------------------------------------------------------------------
 
     def packets(self, rate_hz: int) -> tuple[list[bytes], Any]:
-        """All packets of the recording at rate_hz, and the session time each one completes."""
+        """All packets of the recording at rate_hz, and the session time each one completes
+        (made once per rate: a reconnection must not wait for a long recording to be encoded)."""
+        if rate_hz not in self._packets:
+            self._packets[rate_hz] = self._encode(rate_hz)
+        return self._packets[rate_hz]
+
+    def _encode(self, rate_hz: int) -> tuple[list[bytes], Any]:
         import numpy as np
 
         from imurun.ble.decoders import DECODERS
@@ -156,6 +163,7 @@ class VirtualSensor:
         from imurun.ble.bluez import bluetooth_errors
         from imurun.ble.gatt_server import Advertisement
 
+        self.packets(self.rate_hz)  # before advertising: a long recording takes seconds to encode
         with bluetooth_errors():
             self.bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         self.adapter_path = f"/org/bluez/{adapter}"
