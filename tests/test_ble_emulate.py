@@ -50,3 +50,14 @@ def test_emulator_repeats_packets_on_request():
     sensor, sent = stream("imurun-nus", 2.0, repeat=0.2, seed=3)
     assert sensor.repeated > 0 and len(sent) == sensor.sent + sensor.repeated
     assert len(set(sent)) == sensor.sent
+
+
+def test_packets_after_the_device_clock_wraps_are_due_in_time():
+    """imurun-nus carries uint32 microseconds: the emulator's device clock (recording time + 1000 s)
+    wraps 3295 s into a recording. Every packet must still be due one packet period after the
+    previous one; after the wrap they were all due at once (a flood that stalled the fake BlueZ)."""
+    rate, n = 200, 3400 * 200
+    t = np.arange(n) / rate
+    sensor = VirtualSensor(PROFILES["imurun-nus"], t, np.zeros((n, 3)), np.zeros((n, 3)))
+    _, due = sensor.packets(rate)
+    np.testing.assert_allclose(np.diff(due), 8 / rate, atol=1e-5)

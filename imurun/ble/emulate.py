@@ -141,11 +141,17 @@ class VirtualSensor:
         params = self.profile.decode_params(rate_hz)
         decoder = DECODERS[self.profile.decoder]
         packets = decoder.encode(ts + DEVICE_CLOCK_OFFSET_S, acc, gyr, params)
-        # Each packet is due when its last sample is taken: decode it back to find out.
-        due = np.array([_last(decoder.decode([p], params).device_t) for p in packets])
+        # Each packet is due when its last sample is taken: decode it back to find out, unwrapping
+        # the device clock (imurun-nus and Movella's uint32 us wrap 55 min into a recording; the
+        # packets after the wrap were all due at once).
+        decoded = [decoder.decode([p], params) for p in packets]
+        due = np.array([_last(d.device_t) for d in decoded])
+        wrap = max((d.wrap_s for d in decoded), default=0.0)
         if np.isnan(due).all():  # no device clock in the packets (WitMotion): one sample each
             due = ts[: len(packets)]
         else:
+            if wrap:
+                due += wrap * np.cumsum(np.r_[0, np.diff(np.nan_to_num(due)) < -wrap / 2])
             due -= DEVICE_CLOCK_OFFSET_S
             due = np.fmax.accumulate(np.nan_to_num(due, nan=-np.inf))
         return packets, due
