@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=120.0, help="session minutes to run")
     parser.add_argument("--pace", type=float, default=10.0, help="session seconds per wall second")
     parser.add_argument("--drop-every-min", type=float, default=10.0)
+    parser.add_argument("--workdir", type=Path, help="keep the recording and logs here (default: a temp dir)")
     args = parser.parse_args()
     why = available()
     if why:
@@ -40,7 +41,9 @@ def main() -> None:
     print(f"machine: {machine()}", flush=True)
     warm_engine_cache()
     with tempfile.TemporaryDirectory() as tmp:
-        r = soak(Path(tmp), args.minutes * 60.0, args.pace, args.drop_every_min * 60.0, rss_every=60.0)
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        r = soak(workdir, args.minutes * 60.0, args.pace, args.drop_every_min * 60.0, rss_every=60.0)
     rss = np.array(r.rss)
     after_warmup = rss[rss[:, 0] >= min(600.0, rss[-1, 0] / 3)]
     fit = len(after_warmup) > 2
@@ -50,7 +53,7 @@ def main() -> None:
     ran = f"{r.seconds / 60:.1f} min at {RATE} Hz ({r.wall_s / 60:.1f} min wall, pace {args.pace:g}x)"
     mib = f"{after_warmup[0, 1]:.1f} / {rss[-1, 1]:.1f} / {rss[:, 1].max():.1f} MiB"
     rows = [
-        ["session time run", ran],
+        ["session time run", ran + (f"; ended early: {r.ended}" if r.ended else "")],
         ["samples recorded", r.samples],
         ["link drops made by the sensor", r.outages],
         ["outages noted in the recording (link lost / restored pairs)", r.noted_outages],
