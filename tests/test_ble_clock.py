@@ -93,3 +93,93 @@ def test_second_sensor_is_placed_by_its_least_delayed_sample():
         np.testing.assert_allclose(t[:2], [0.125, 0.130], atol=1e-9)
     first = StreamClock(RATE, uses_device_time=True)  # no host0: the first sensor starts at 0
     np.testing.assert_allclose(first.map(dev[:2], host[:2]), [0.0, 0.005])
+
+
+def stalled_host_then_outage(uses_device_time, backlog_after=0.7):
+    """The issue's reproduction: device times 1000 + k/200 (k < 2400) arrive at host 50 + k/200,
+    except the last 400, which a stalled host received 6 s late; then the link drops and comes
+    back at k = 3600, whose sample arrives at host 68 s + backlog_after, the samples after it
+    arriving 2 ms after they are taken once the backlog has drained."""
+    clock = StreamClock(RATE, uses_device_time=uses_device_time)
+    k = np.arange(2400)
+    host = 50.0 + k / RATE
+    host[2000:] += 6.0
+    feed(clock, 1000.0 + k / RATE, host, batch=4)
+    clock.outage()
+    k2 = np.arange(3600, 4000)
+    host2 = np.maximum(68.0 + backlog_after, 50.0 + k2 / RATE + 0.002)
+    return clock, feed(clock, 1000.0 + k2 / RATE, host2, batch=4)
+
+
+def test_a_backlog_before_an_outage_is_not_taken_for_a_device_clock_restart():
+    """The issue's reproduction, literally (it gave t = 12.7 s and 140 lost)."""
+    clock = StreamClock(200, True)
+    k = np.arange(2400)
+    host = 50.0 + k / 200
+    host[-400:] += 6.0
+    clock.map(1000.0 + k / 200, host)
+    clock.outage()
+    k2 = np.arange(3600, 3700)
+    t = clock.map(1000.0 + k2 / 200, np.full(k2.size, 68.7))
+    np.testing.assert_allclose(t[0], 18.0, atol=1e-9)
+    assert clock.lost == 1200 and clock.gaps == 1 and clock.resets == 0
+    # and in the small batches of a live run, with the backlog draining after the reconnection
+    clock, t = stalled_host_then_outage(uses_device_time=True)
+    np.testing.assert_allclose(t[0], 18.0, atol=1e-9)
+    assert clock.lost == 1200 and clock.gaps == 1 and clock.resets == 0
+
+
+def test_arrival_clock_bridges_an_outage_by_the_least_delayed_arrivals():
+    """No device clock (WitMotion): the outage is bridged with host time, but measured between the
+    least-delayed arrivals on both sides, not from the last packets (6 s late). (A backlog in the
+    first packets after the outage cannot be told from the outage's length without a device
+    clock: docs/ble.md says so.)"""
+    clock, t = stalled_host_then_outage(uses_device_time=False, backlog_after=0.002)
+    np.testing.assert_allclose(t[0], 18.0, atol=1e-9)
+    assert clock.lost == 1200 and clock.gaps == 1
+
+
+def test_arrival_clock_outage_lands_on_the_right_sample_under_jitter():
+    """Ordinary delivery jitter (2-12 ms) on both sides of an outage: the first sample after it
+    lands on its own slot, not one period off."""
+    rng = np.random.default_rng(11)
+    for seed_shift in range(20):
+        clock = StreamClock(RATE, uses_device_time=False)
+        k = np.arange(1000)
+        delay = rng.uniform(0.002, 0.012, k.size)
+        delay[-1] = 0.012  # the last packet before the drop came late
+        feed(clock, np.full(k.size, np.nan), 10.0 + k / RATE + delay, batch=4)
+        clock.outage()
+        k2 = np.arange(1500 + seed_shift, 1700)
+        delay2 = rng.uniform(0.002, 0.012, k2.size)
+        delay2[0] = 0.002  # the first one after it came early
+        t = feed(clock, np.full(k2.size, np.nan), np.maximum.accumulate(10.0 + k2 / RATE + delay2), batch=4)
+        np.testing.assert_allclose(t[0], k2[0] / RATE, atol=1e-9)
+
+
+def test_a_restart_after_a_backlog_is_placed_by_the_least_delayed_arrivals():
+    """The device clock restarts at 0 during the outage: the first new sample lands where host time
+    says it was taken, measured from the least-delayed arrivals, not from the stalled last one."""
+    clock = StreamClock(RATE, uses_device_time=True)
+    k = np.arange(2400)
+    host = 50.0 + k / RATE
+    host[2000:] += 6.0
+    feed(clock, 1000.0 + k / RATE, host, batch=4)
+    clock.outage()
+    k2 = np.arange(3600, 4000)  # taken at host 50 + k2/200, device clock now counts from 0
+    t = feed(clock, (k2 - 3600) / RATE, 50.0 + k2 / RATE, batch=4)
+    assert clock.resets == 1
+    np.testing.assert_allclose(t[0], 18.0, atol=1e-9)
+    assert clock.lost == 1200
+
+
+def test_drift_estimate_survives_a_stalled_window():
+    """A 5 s window in which every packet arrived seconds late must not bend the drift estimate."""
+    rng = np.random.default_rng(4)
+    host_elapsed = np.arange(90 * int(RATE)) / RATE
+    dev = host_elapsed * (1 + 80e-6)
+    host = deliver(rng, host_elapsed)
+    host[(host_elapsed > 78) & (host_elapsed < 86)] += 3.0  # a stalled host near the end
+    clock = StreamClock(RATE, uses_device_time=True)
+    feed(clock, dev, np.maximum.accumulate(host), batch=10)
+    assert abs(clock.drift.ppm - 80.0) < 15.0

@@ -241,3 +241,85 @@ def test_emulate_serves_a_recorded_session(tmp_path):
         np.testing.assert_allclose(
             data[c], np.interp(at, source["t"], source[c]), atol=0.5 * np.deg2rad(2000) / 32768 + 1e-6
         )
+
+
+def test_repeated_notifications_are_dropped_and_counted(tmp_path):
+    """The sensor notifies 2 % of its packets twice (a retransmitting BLE stack): the run goes on,
+    every sample is recorded once, nothing counts as lost, and the repeats are counted."""
+    out = tmp_path / "twice.csv"
+    with FakeBluez(tmp_path) as fb:
+        extra = ("--seconds", "60", "--repeat", "0.02", "--seed", "5")
+        start_sensor(fb, "imurun-nus", "hci1", "imurun twice", time.time() + 2, *extra)
+        run = imurun(fb, "run", "--device", "imurun twice", "--duration", "10", "--out", str(out),
+                     "--no-ui", "--no-audio", log="run.log")
+        assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
+    log = (tmp_path / "run.log").read_text()
+    data, notes = read_recording(out)
+    np.testing.assert_allclose(np.diff(data["t"]), 1 / RATE, atol=2e-6)
+    assert final_status(log)[1] == 0 and "reconnects 0" in log
+    repeated = int(re.findall(r"repeated (\d+)", log)[-1])
+    assert repeated > 0 and notes == [(data["t"][-1], f"repeated notifications dropped: {repeated}")]
+
+
+def test_a_device_that_only_advertises_the_nordic_uart_service_is_never_written_to(tmp_path):
+    """The Nordic UART Service is a generic serial service: a device that advertises it under a
+    name no profile knows is not identified. Without --device, and with --device but without
+    --profile, `imurun run` must not connect and write the start command to it; it says what it
+    saw and how to choose it, one line, exit 2."""
+    with FakeBluez(tmp_path) as fb:
+        start_sensor(fb, "imurun-nus", "hci1", "Thermostat", time.time(), "--seconds", "30")
+        for k, args in enumerate(([], ["--profile", "imurun-nus"], ["--device", "Thermostat"])):
+            out = tmp_path / f"nus{k}.csv"
+            run = imurun(fb, "run", *args, "--scan-timeout", "4", "--duration", "3", "--out", str(out),
+                         "--no-ui", "--no-audio", log=f"run{k}.log")
+            assert finish(run, 60) == 2, (tmp_path / f"run{k}.log").read_text()
+            last = (tmp_path / f"run{k}.log").read_text().strip().splitlines()[-1]
+            assert last.startswith("imurun run: error: ") and "'Thermostat' (00:1A:7D:DA:71:01)" in last
+            assert "--profile imurun-nus" in last and not out.exists()
+    assert "write" not in (tmp_path / "sensor-hci1.log").read_text()
+
+
+def test_several_sensors_are_listed_and_none_is_chosen(tmp_path):
+    with FakeBluez(tmp_path, sensors=2) as fb:
+        start_sensor(fb, "imurun-nus", "hci1", "imurun-A", time.time(), "--seconds", "30")
+        start_sensor(fb, "witmotion-wt901ble", "hci2", "WT901BLE67", time.time(), "--seconds", "30")
+        run = imurun(fb, "run", "--scan-timeout", "6", "--duration", "3", "--out", str(tmp_path / "x.csv"),
+                     "--no-ui", "--no-audio", log="run.log")
+        assert finish(run, 60) == 2, (tmp_path / "run.log").read_text()
+    last = (tmp_path / "run.log").read_text().strip().splitlines()[-1]
+    assert last.startswith("imurun run: error: several sensors found: ") and "--device" in last
+    assert "'imurun-A' (00:1A:7D:DA:71:01, imurun-nus)" in last
+    assert "'WT901BLE67' (00:1A:7D:DA:71:02, witmotion-wt901ble)" in last
+    for log in ("sensor-hci1.log", "sensor-hci2.log"):
+        assert "write" not in (tmp_path / log).read_text()
+
+
+def test_a_missing_characteristic_is_one_line_and_exit_2(tmp_path):
+    """The device matches the profile's service but lacks a characteristic its start commands
+    write to (here: a profile that also writes to 15171003, which the sensor does not have)."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    bundled = Path(__file__).resolve().parent.parent / "firmware_profiles" / "movella-dot.toml"
+    text = bundled.read_text().replace('{ char = "15171002-', '{ char = "15171003-')
+    (profiles / "movella-dot.toml").write_text(text)
+    with FakeBluez(tmp_path) as fb:
+        start_sensor(fb, "movella-dot", "hci1", "Movella DOT lacking", time.time(), "--seconds", "30")
+        args = ("--profiles", str(profiles), "--device", "Movella DOT lacking", "--duration", "3", "--no-ui")
+        run = imurun(fb, "run", *args, "--out", str(tmp_path / "x.csv"), "--no-audio", log="run.log")
+        assert finish(run, 60) == 2, (tmp_path / "run.log").read_text()
+    log = (tmp_path / "run.log").read_text()
+    assert "Traceback" not in log
+    last = log.strip().splitlines()[-1]
+    assert last.startswith("imurun run: error: Movella DOT lacking (00:1A:7D:DA:71:01) lacks characteristic")
+    assert "15171003-4947-11e9-8646-d663bd873d93" in last
+
+
+def test_scan_marks_a_device_known_only_by_a_generic_service(tmp_path):
+    with FakeBluez(tmp_path) as fb:
+        start_sensor(fb, "imurun-nus", "hci1", "Thermostat", time.time(), "--seconds", "30")
+        time.sleep(1)
+        scan = imurun(fb, "scan", "--timeout", "3", log="scan.log")
+        assert finish(scan, 30) == 0
+    lines = (tmp_path / "scan.log").read_text().splitlines()
+    assert any(re.match(r"Thermostat\s+00:1A:7D:DA:71:01\s+-?\d+\s+imurun-nus\?$", ln) for ln in lines)
+    assert lines[-1].startswith("?: only a generic service (Nordic UART) matches")

@@ -131,3 +131,39 @@ def test_trunk_clock_is_placed_by_its_least_delayed_packets_not_its_first(tmp_pa
     assert len(trunk.t) == len(pelvis.t) == 4 * rate  # every sample recorded
     np.testing.assert_allclose(trunk.t[0], 0.5, atol=0.002)  # its first sample: device 500.5 s
     np.testing.assert_allclose(pelvis.t[:2], [0.0, 1 / rate], atol=1e-6)
+
+
+def test_a_notification_delivered_twice_is_dropped_and_counted(tmp_path):
+    """BLE stacks repeat a notification on retransmission. The repeat, within a batch or across
+    batches, is dropped and counted: the samples are those of a clean link, nothing is lost, the
+    device clock is not taken for restarted, and the recording goes on (it used to stop the run:
+    "t must increase strictly")."""
+    from imurun.ble.live import LiveRun, Sensor
+    from imurun.core.engine import Engine
+    from imurun.session.reader import read_notes, read_session
+
+    for profile_id, rate in (("imurun-nus", 200), ("movella-dot", 60), ("witmotion-wt901ble", 200),
+                             ("polar-verity-sense", 52)):
+        profile = PROFILES[profile_id]
+        packets, _, _ = packets_for(profile_id, 3, rate)
+        host = 10.0 + np.arange(len(packets)) * 0.01
+        clean = SensorStream(profile, rate).feed(packets, host)
+        # packet 4 again at once, packet 8 again a tick later
+        twice = [*packets[:5], packets[4], *packets[5:9], packets[8], *packets[9:]]
+        host2 = np.r_[host[:5], host[4], host[5:9], host[8] + 0.02, host[9:] + 0.02]
+        path = tmp_path / f"{profile_id}.csv"
+        run = LiveRun({"pelvis": {profile.id: profile}}, rate, None, None, path, None, [], say=lambda _: None)
+        sensor = Sensor("pelvis", profile, SensorStream(profile, rate), path)
+        run.sensors.append(sensor)
+        run.engine = Engine(sample_rate_hz=rate)
+        sensor.inbox += zip(host2[:9], twice[:9], strict=True)  # the first repeat within one batch
+        run._tick()
+        sensor.inbox += zip(host2[9:], twice[9:], strict=True)  # the second across batches
+        run._tick(final=True)
+        run._close()
+        s = sensor.stream
+        assert s.counters.repeated == 2, profile_id
+        assert s.clock.lost == 0 and s.clock.resets == 0, profile_id
+        np.testing.assert_allclose(read_session(path).t, clean.t, atol=2e-6, err_msg=profile_id)
+        assert "repeated 2" in run.status_line()
+        assert [n.text for n in read_notes(path)] == ["repeated notifications dropped: 2"]

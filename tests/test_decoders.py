@@ -1,5 +1,6 @@
 """Decoders against byte vectors taken from the vendors' public documentation, round trips through
-the encoders the virtual sensor uses, and fuzzing: any bytes in, no exception out."""
+the encoders the virtual sensor uses, and fuzzing: any bytes in, no exception out, and every sample
+out finite and physically possible (the rest counted as malformed)."""
 
 import struct
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imurun.ble.decoders import DECODERS, polar_pmd
-from imurun.ble.decoders.base import DEG, G0
+from imurun.ble.decoders.base import ACC_LIMIT, DEG, G0, GYR_LIMIT
 from imurun.profiles import load_profiles
 
 PROFILES = load_profiles()
@@ -73,9 +74,10 @@ def test_polar_raw_acc_frame():
 
 def test_polar_delta_gyro_frame_with_factor():
     frame = bytes([polar_pmd.GYRO]) + (2_000_000_000).to_bytes(8, "little") + b"\x80" + POLAR_DELTA_BODY
-    p = {**params("polar-verity-sense"), "gyr_factor": 0.5}
+    # (the SDK's vector is accelerometer data: a factor of 0.05 deg/s keeps it a possible rotation)
+    p = {**params("polar-verity-sense"), "gyr_factor": 0.05}
     d = DECODERS["polar-pmd"].decode([frame], p)
-    expected = np.array([[1905, 27376, -29282], [1905 + 190, 27376 - 105, -29282 - 85]]) * 0.5 * DEG
+    expected = np.array([[1905, 27376, -29282], [1905 + 190, 27376 - 105, -29282 - 85]]) * 0.05 * DEG
     np.testing.assert_allclose(d.gyr, expected)
     assert np.isnan(d.acc).all()
 
@@ -128,16 +130,29 @@ def test_round_trip_through_encoder(profile_id):
     assert len(d.malformed) == 0
 
 
+def assert_sane(d, packets):
+    """Every packet is either decoded or counted as malformed (never both), and every decoded
+    value is finite and possible: a channel absent as a whole is NaN, nothing else is."""
+    n = len(d)
+    assert d.acc.shape == (n, 3) and d.gyr.shape == (n, 3) and d.device_t.shape == (n,)
+    assert set(d.packet.tolist()).isdisjoint(d.malformed.tolist())
+    assert all(0 <= i < len(packets) for i in d.packet.tolist() + d.malformed.tolist())
+    for x, limit in ((d.acc, ACC_LIMIT), (d.gyr, GYR_LIMIT)):
+        present = ~np.isnan(x).all(axis=1)
+        assert (np.abs(x[present]) <= limit).all()
+    assert (~np.isnan(d.acc).all(axis=1) | ~np.isnan(d.gyr).all(axis=1)).all()
+    assert not np.isinf(d.device_t).any()
+
+
+# Bounded in time: a few hundred examples per decoder, no per-example deadline (a loaded 2-core
+# machine stalls now and then); the whole module runs in seconds.
 @pytest.mark.parametrize("decoder", sorted(DECODERS))
 @settings(max_examples=300, deadline=None)
 @given(packets=st.lists(st.binary(max_size=80), max_size=12))
 def test_fuzz_any_bytes(decoder, packets):
     profile = next(p for p in PROFILES.values() if p.decoder == decoder)
     d = DECODERS[decoder].decode(packets, profile.decode_params(profile.default_rate_hz))
-    n = len(d)
-    assert d.acc.shape == (n, 3) and d.gyr.shape == (n, 3) and d.device_t.shape == (n,)
-    assert set(d.packet.tolist()).isdisjoint(d.malformed.tolist())
-    assert all(0 <= i < len(packets) for i in d.packet.tolist() + d.malformed.tolist())
+    assert_sane(d, packets)
 
 
 @pytest.mark.parametrize("profile_id", sorted(PROFILES))
@@ -155,3 +170,33 @@ def test_fuzz_mutated_valid_packets(profile_id, data):
     packets[k] = bytes(raw[:cut])
     d = dec.decode(packets, p)
     assert len(d.malformed) <= 1
+    assert_sane(d, packets)
+
+
+@settings(max_examples=300, deadline=None)
+@given(packets=st.lists(st.binary(min_size=28, max_size=40), min_size=1, max_size=12))
+def test_fuzz_movella_dot_packets_of_a_valid_length(packets):
+    """Random 28-40-byte notifications have the length of a Movella DOT sample; read as float32
+    they used to pass as samples of up to 2.9e38 m/s^2."""
+    d = DECODERS["movella-dot"].decode(packets, params("movella-dot"))
+    assert_sane(d, packets)
+
+
+def test_impossible_values_are_malformed_for_every_decoder():
+    """One sample at 100 g in a notification: the whole notification is malformed; its
+    neighbours, at 20 g, are samples."""
+    for profile_id, profile in PROFILES.items():
+        p = params(profile_id)
+        dec = DECODERS[profile.decoder]
+        n = 72  # whole packets for every profile (8 per NUS packet, 36 per Polar frame)
+        acc = np.full((n, 3), 20 * G0)
+        acc[40, 0] = 100 * G0 if profile.decoder in ("movella-dot", "polar-pmd") else 16 * G0
+        if profile.decoder == "polar-pmd":
+            p = {**p, "acc_factor": 4.0}  # 4 milli-g per count: int16 reaches 131 g
+        packets = dec.encode(np.arange(n) / p["rate_hz"], acc, np.zeros((n, 3)), p)
+        d = dec.decode(packets, p)
+        assert_sane(d, packets)
+        if profile.decoder in ("movella-dot", "polar-pmd"):  # int16 formats cannot carry 100 g
+            assert len(d.malformed) == 1 and d.malformed[0] not in d.packet, profile_id
+        else:
+            assert len(d.malformed) == 0, profile_id

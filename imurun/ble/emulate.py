@@ -9,8 +9,10 @@ tested with; against a real BlueZ with a peripheral-capable adapter it is a demo
 Sample i of the recording is "taken" at epoch + t_i (wall clock); the device clock in the packets
 is t_i plus a fixed offset. A restarted emulator given the same --epoch continues the same
 timeline, like a sensor that kept sampling while nobody listened. Fault injection for tests:
---loss (drop packets), --burst-ms (hold packets and release them in bursts), --drop-at or
-SIGUSR1 (drop the link from the sensor side).
+--loss (drop packets), --repeat (notify some packets twice, as a retransmitting BLE stack does),
+--burst-ms (hold packets and release them in bursts), --drop-at or SIGUSR1 (drop the link from the
+sensor side), --pace (run the recording's clock faster than real time, for soak tests). Every
+write it receives is printed, so a test can see whether a central wrote to it.
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profiles", type=Path, help="firmware profile directory (default: bundled)")
     parser.add_argument("--epoch", type=float, help="wall-clock time (s since 1970) of sample 0")
     parser.add_argument("--loss", type=float, default=0.0, help="fraction of packets to drop (tests)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for --loss")
+    parser.add_argument("--repeat", type=float, default=0.0, help="fraction of packets sent twice (tests)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for --loss and --repeat")
     parser.add_argument("--burst-ms", type=float, default=0.0, help="release packets in bursts (tests)")
     parser.add_argument(
         "--drop-at", type=float, action="append", default=[], help="drop the link at this session time"
     )
     parser.add_argument("--loop", action="store_true", help="start over at the end of the recording")
+    parser.add_argument(
+        "--pace", type=float, default=1.0, help="recording seconds per wall-clock second (soak tests)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -60,10 +66,12 @@ def main(args: argparse.Namespace) -> int:
         rate_hz=args.rate,
         epoch=args.epoch,
         loss=args.loss,
+        repeat=args.repeat,
         seed=args.seed,
         burst_s=args.burst_ms / 1000.0,
         drop_at=sorted(args.drop_at),
         loop=args.loop,
+        pace=args.pace,
     )
     asyncio.run(sensor.serve(args.adapter))
     return 0
@@ -82,10 +90,12 @@ class VirtualSensor:
         rate_hz: int | None = None,
         epoch: float | None = None,
         loss: float = 0.0,
+        repeat: float = 0.0,
         seed: int = 0,
         burst_s: float = 0.0,
         drop_at: list[float] | None = None,
         loop: bool = False,
+        pace: float = 1.0,
     ):
         import numpy as np
 
@@ -97,19 +107,29 @@ class VirtualSensor:
         self.rate_hz = rate_hz or profile.default_rate_hz
         self.epoch = epoch
         self.loss = loss
+        self.repeat = repeat
+        self.pace = pace
         self.rng = np.random.default_rng(seed)
         self.burst_s = burst_s
         self.drop_at = list(drop_at or [])
         self.loop = loop
         self.sent = 0
         self.dropped = 0
+        self.repeated = 0
         self._stream_task: Any = None
         self._writes: list[tuple[str, bytes]] = []
+        self._packets: dict[int, tuple[list[bytes], Any]] = {}
 
     # -- packets ----------------------------------------------------------------------------------
 
     def packets(self, rate_hz: int) -> tuple[list[bytes], Any]:
-        """All packets of the recording at rate_hz, and the session time each one completes."""
+        """All packets of the recording at rate_hz, and the session time each one completes
+        (made once per rate: a reconnection must not wait for a long recording to be encoded)."""
+        if rate_hz not in self._packets:
+            self._packets[rate_hz] = self._encode(rate_hz)
+        return self._packets[rate_hz]
+
+    def _encode(self, rate_hz: int) -> tuple[list[bytes], Any]:
         import numpy as np
 
         from imurun.ble.decoders import DECODERS
@@ -121,11 +141,17 @@ class VirtualSensor:
         params = self.profile.decode_params(rate_hz)
         decoder = DECODERS[self.profile.decoder]
         packets = decoder.encode(ts + DEVICE_CLOCK_OFFSET_S, acc, gyr, params)
-        # Each packet is due when its last sample is taken: decode it back to find out.
-        due = np.array([_last(decoder.decode([p], params).device_t) for p in packets])
+        # Each packet is due when its last sample is taken: decode it back to find out, unwrapping
+        # the device clock (imurun-nus and Movella's uint32 us wrap 55 min into a recording; the
+        # packets after the wrap were all due at once).
+        decoded = [decoder.decode([p], params) for p in packets]
+        due = np.array([_last(d.device_t) for d in decoded])
+        wrap = max((d.wrap_s for d in decoded), default=0.0)
         if np.isnan(due).all():  # no device clock in the packets (WitMotion): one sample each
             due = ts[: len(packets)]
         else:
+            if wrap:
+                due += wrap * np.cumsum(np.r_[0, np.diff(np.nan_to_num(due)) < -wrap / 2])
             due -= DEVICE_CLOCK_OFFSET_S
             due = np.fmax.accumulate(np.nan_to_num(due, nan=-np.inf))
         return packets, due
@@ -143,6 +169,7 @@ class VirtualSensor:
         from imurun.ble.bluez import bluetooth_errors
         from imurun.ble.gatt_server import Advertisement
 
+        self.packets(self.rate_hz)  # before advertising: a long recording takes seconds to encode
         with bluetooth_errors():
             self.bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         self.adapter_path = f"/org/bluez/{adapter}"
@@ -197,6 +224,7 @@ class VirtualSensor:
         """A start sequence (all of a rate's start writes, in order) starts the stream at that
         rate; the stop sequence stops it; any other write is ignored, as sensors do."""
         p = self.profile
+        print(f"write {uuid} {value.hex(' ')}", flush=True)
         self._writes = (self._writes + [(uuid, value)])[-8:]
         if p.decoder == "polar-pmd" and self.response_char is not None and value[:1] == b"\x02":
             from imurun.ble.decoders import polar_pmd
@@ -228,32 +256,43 @@ class VirtualSensor:
         import numpy as np
 
         packets, due = self.packets(rate)
-        if self.epoch is None:
+        if self.epoch is None:  # sample 0 is taken now: nothing is in the past yet
             self.epoch = time.time()
+            i = 0
+        else:  # a given epoch: packets already in the past are never sent
+            i = int(np.searchsorted(due, self._now()))
         while True:
-            now = time.time() - self.epoch
-            i = int(np.searchsorted(due, now))  # packets already in the past are never sent
             while i < len(packets):
-                now = time.time() - self.epoch
+                now = self._now()
                 if self.drop_at and now >= self.drop_at[0]:
                     self.drop_at.pop(0)
                     await self._drop_link()
                     return
                 release = due[i] if not self.burst_s else (due[i] // self.burst_s + 1) * self.burst_s
                 if release > now:
-                    await asyncio.sleep(release - now)
+                    await asyncio.sleep((release - now) / self.pace)
                     continue
                 if not self.loss or self.rng.random() >= self.loss:
+                    copies = 2 if self.repeat and self.rng.random() < self.repeat else 1
                     for ch in self.notify_chars:
                         if ch.notifying:
-                            ch.notify(packets[i])
+                            for _ in range(copies):
+                                ch.notify(packets[i])
                     self.sent += 1
+                    self.repeated += copies - 1
                 else:
                     self.dropped += 1
                 i += 1
             if not self.loop:
                 return
-            self.epoch += float(due[-1]) + 1.0 / rate
+            self.epoch += (float(due[-1]) + 1.0 / rate) / self.pace
+            i = 0
+
+    def _now(self) -> float:
+        """Recording seconds since sample 0 (--pace of them per wall-clock second)."""
+        import time
+
+        return (time.time() - self.epoch) * self.pace
 
     async def _drop_link(self) -> None:
         """Disconnect every central connected through our adapter (a link loss)."""

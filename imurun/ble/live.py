@@ -337,6 +337,7 @@ class LiveRun:
             parts.append(
                 f"{s.role}: t={clk.last_t:.1f} s samples {c.samples} lost {clk.lost} ({loss:.2f} %) "
                 f"gaps {clk.gaps} malformed {c.malformed} drift {drift} reconnects {reconnects}"
+                + (f" repeated {c.repeated}" if c.repeated else "")
             )
         return "status " + " | ".join(parts)
 
@@ -347,6 +348,9 @@ class LiveRun:
             sink.close()
         for s in self.sensors:
             if s.writer is not None:
+                repeated = s.stream.counters.repeated
+                if repeated:
+                    s.writer.note(s.stream.clock.last_t, f"repeated notifications dropped: {repeated}")
                 s.writer.close()
                 self.say(f"{s.role}: {s.stream.counters.samples} samples saved to {s.path}")
 

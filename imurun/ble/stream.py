@@ -2,11 +2,15 @@
 
 decode (pure, per batch) -> pair accelerometer and gyroscope rows that came in separate frames ->
 StreamClock -> Samples. Malformed notifications are counted and skipped; lost samples show up as
-time jumps (the engine sees gaps) and in the counters.
+time jumps (the engine sees gaps) and in the counters. A notification delivered twice (BLE stacks
+repeat one on retransmission) is dropped and counted before decoding: with device timestamps
+every notification's bytes are unique, so a byte-identical one among the last REPEAT_MEMORY is a
+repeat; without them (WitMotion) only an immediate byte-identical repeat is recognised.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +20,8 @@ import numpy as np
 from imurun.ble.clock import StreamClock
 from imurun.ble.decoders import DECODERS, Decoded
 from imurun.profiles import Profile
+
+REPEAT_MEMORY = 64  # notifications remembered to recognise a repeat (device-clock profiles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class Counters:
     malformed: int = 0
     samples: int = 0
     unpaired: int = 0  # samples whose accelerometer or gyroscope half never arrived
+    repeated: int = 0  # notifications delivered twice, dropped
     extra: dict[str, int] = field(default_factory=dict)
 
 
@@ -50,6 +57,7 @@ class SensorStream:
         self._pending: Decoded | None = None
         self._pending_host = np.empty(0)
         self._wrap_known = False
+        self._recent: deque[bytes] = deque(maxlen=REPEAT_MEMORY if profile.clock == "device" else 1)
 
     def response(self, data: bytes) -> None:
         """A command response from the sensor (e.g. Polar's scale factor)."""
@@ -59,6 +67,7 @@ class SensorStream:
     def feed(self, packets: Sequence[bytes], host_t: np.ndarray) -> Samples:
         """Decode a batch of notifications (with their arrival times) into session samples."""
         self.counters.packets += len(packets)
+        packets, host_t = self._drop_repeats(packets, host_t)
         d = self.decoder.decode(packets, self.params)
         self.counters.malformed += len(d.malformed)
         if not self._wrap_known:
@@ -71,6 +80,16 @@ class SensorStream:
         t = self.clock.map(dev, host)
         self.counters.samples += len(t)
         return Samples(t, acc, gyr, self.clock.device_time(t), host)
+
+    def _drop_repeats(self, packets: Sequence[bytes], host_t: np.ndarray) -> tuple[list[bytes], np.ndarray]:
+        keep = []
+        for i, p in enumerate(packets):
+            if p in self._recent:
+                self.counters.repeated += 1
+            else:
+                self._recent.append(bytes(p))
+                keep.append(i)
+        return [packets[i] for i in keep], np.asarray(host_t, np.float64)[keep]
 
     def _pair(self, d: Decoded, host: np.ndarray) -> tuple[np.ndarray, ...]:
         """Join rows holding only acc or only gyr that fall on the same sample (device time on the

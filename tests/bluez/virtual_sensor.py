@@ -43,9 +43,11 @@ def build(args: argparse.Namespace) -> VirtualSensor:
         name=args.name,
         epoch=args.epoch,
         loss=args.loss,
+        repeat=args.repeat,
         seed=args.seed,
         burst_s=args.burst_ms / 1000.0,
         drop_at=args.drop_at,
+        pace=args.pace,
     )
 
 
@@ -59,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epoch", type=float)
     p.add_argument("--loss", type=float, default=0.0)
+    p.add_argument("--repeat", type=float, default=0.0)
+    p.add_argument("--pace", type=float, default=1.0)
     p.add_argument("--burst-ms", type=float, default=0.0)
     p.add_argument("--drop-at", type=float, action="append", default=[])
     return p

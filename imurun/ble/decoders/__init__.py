@@ -1,7 +1,8 @@
 """Packet decoders, one module per sensor family, named by the profiles' `decoder` key.
 
 Each decoder is a pure function over a batch of notifications that never raises on any byte
-string: a notification that does not parse is counted in `Decoded.malformed` and skipped.
+string: a notification that does not parse, or that holds a value no sensor can report
+(base.plausible), is counted in `Decoded.malformed` and skipped.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ import numpy as np
 
 G0 = 9.80665  # standard gravity, m/s^2 (CGPM 1901): "g" units in vendor docs are converted with it
 DEG = np.pi / 180.0
+# What no sensor of a runner can report: beyond twice the widest range of the bundled sensors
+# (+-32.8 g: Polar's int16 milli-g; the others +-16 g) and of MEMS gyroscopes (+-2000 deg/s).
+# A value past these is a corrupt packet, counted as malformed, never a sample.
+ACC_LIMIT = 64.0 * G0  # m/s^2
+GYR_LIMIT = 4000.0 * DEG  # rad/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +51,40 @@ def empty(wrap_s: float, malformed: Sequence[int] = ()) -> Decoded:
     )
 
 
+def plausible(d: Decoded) -> Decoded:
+    """`d` without the notifications holding a value no sensor can report (they join the
+    malformed ones): non-finite or beyond ACC_LIMIT / GYR_LIMIT, a half-missing vector, an
+    infinite device time. A channel missing as a whole (all NaN) is allowed, both missing is not."""
+    acc_gone, gyr_gone = np.isnan(d.acc).all(axis=1), np.isnan(d.gyr).all(axis=1)
+    ok = (
+        ((np.abs(d.acc) <= ACC_LIMIT).all(axis=1) | acc_gone)
+        & ((np.abs(d.gyr) <= GYR_LIMIT).all(axis=1) | gyr_gone)
+        & ~(acc_gone & gyr_gone)
+        & ~np.isinf(d.device_t)  # NaN: the protocol has no timestamps
+    )
+    if ok.all():
+        return d
+    bad = np.unique(d.packet[~ok])
+    keep = ~np.isin(d.packet, bad)
+    return Decoded(
+        d.packet[keep], d.acc[keep], d.gyr[keep], d.device_t[keep], d.wrap_s, np.union1d(d.malformed, bad)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Decoder:
-    """A pure decode function, its inverse (used by the virtual sensor and the tests) and the
-    `[decode]` parameters a profile must give it."""
+    """A pure parse function, its inverse (used by the virtual sensor and the tests) and the
+    `[decode]` parameters a profile must give it. `decode` is what everyone calls: the parse
+    followed by the plausibility bound that every decoder shares."""
 
-    decode: Callable[[Sequence[bytes], Mapping[str, Any]], Decoded]
+    parse: Callable[[Sequence[bytes], Mapping[str, Any]], Decoded]
     encode: Callable[..., list[bytes]]
     params: Mapping[str, type]
     # Parameter updates the sensor announces on the profile's `gatt.responses` characteristic.
     response_params: Callable[[bytes], dict[str, Any]] | None = None
+
+    def decode(self, packets: Sequence[bytes], params: Mapping[str, Any]) -> Decoded:
+        return plausible(self.parse(packets, params))
 
     def check_params(self, params: Mapping[str, Any]) -> str:
         """'' if params has every required key with the right type, else what is wrong."""

@@ -29,12 +29,13 @@ def decode(packets: Sequence[bytes], params: Mapping[str, Any]) -> Decoded:
     if not good:
         return empty(WRAP_S, range(len(packets)))
     rec = np.frombuffer(b"".join(packets[i][: SAMPLE.itemsize] for i in good), dtype=SAMPLE)
-    acc = rec["acc"].astype(np.float64)
-    gyr = rec["gyr"].astype(np.float64) * DEG
-    finite = np.isfinite(acc).all(axis=1) & np.isfinite(gyr).all(axis=1)
     idx = np.asarray(good, np.int64)
-    bad = np.setdiff1d(np.arange(len(packets)), idx[finite])
-    return Decoded(idx[finite], acc[finite], gyr[finite], rec["t_us"][finite] * 1e-6, WRAP_S, bad)
+    bad = np.setdiff1d(np.arange(len(packets)), idx)
+    with np.errstate(invalid="ignore"):  # signalling NaNs in random bytes
+        acc = rec["acc"].astype(np.float64)
+        gyr = rec["gyr"].astype(np.float64) * DEG
+    # NaN or impossible values (random bytes read as float32) are dropped by Decoder.decode.
+    return Decoded(idx, acc, gyr, rec["t_us"] * 1e-6, WRAP_S, bad)
 
 
 def encode(device_t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, params: Mapping[str, Any]) -> list[bytes]:
