@@ -182,7 +182,11 @@ def test_scan_lists_matching_sensors(tmp_path):
 
 
 def test_trunk_sensor_same_path_time_aligned(tmp_path):
-    out = tmp_path / "two.csv"
+    """Recorded as two.pelvis.csv, the trunk file is two.trunk.csv, where replay and analyze look
+    (it was two.pelvis.trunk.csv, never found again)."""
+    from imurun.session.truth import trunk_path_for
+
+    out = tmp_path / "two.pelvis.csv"
     epoch = time.time() + 2
     with FakeBluez(tmp_path, sensors=2) as fb:
         start_sensor(fb, "imurun-nus", "hci1", "imurun pelvis", epoch, "--seconds", "60")
@@ -191,6 +195,7 @@ def test_trunk_sensor_same_path_time_aligned(tmp_path):
         run = imurun(fb, "run", *args, "--out", str(out), log="run.log")
         assert finish(run, 60) == 0, (tmp_path / "run.log").read_text()
     pelvis, _ = read_recording(out)
+    assert trunk_path_for(out) == tmp_path / "two.trunk.csv"
     trunk, _ = read_recording(tmp_path / "two.trunk.csv")
     for data in (pelvis, trunk):
         np.testing.assert_allclose(np.diff(data["t"]), 1 / RATE, atol=2e-6)
