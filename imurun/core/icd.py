@@ -24,11 +24,14 @@ pre-loading bump or a bump between steps as high as a faint step (the ten voisar
 F1@100 0.84 on raw peaks, 0.91 low-passed). A maximum above C_WALK_PEAK_SF is a step once the
 low-passed sf has fallen from it by C_WALK_FALL (30 %) of the walk's typical step peak (an EMA over
 the ICs found), at least 30 ms after it, so a small bump needs the same fall as a step. The IC
-is the steepest slope of lightly smoothed sf (15 ms) in the C_WALK_IC_WIN (0.25 s) before that
-maximum, minus C_WALK_IC_OFFSET (20 ms), placed between samples by a parabola through the three
-slopes (IC times do not move with the sample rate). The low-pass costs latency: a walking IC is
-known 135 / 141 ms (p50 / p95) after it on simulated walking at 200 Hz, 160 / 254 ms on the real
-walks of HA_001 (85 / 88 and 120 / 188 ms on raw peaks). A peak above 1.6 g, or one within a
+is found in the raw signal from C_WALK_IC_WIN (0.25 s) before that maximum up to now: the loading
+peak is the first raw peak at least PEAK_SHARE as high as the highest that sf clearly dips after
+(impact ringing can crest higher a moment later), and the IC the steepest slope of lightly
+smoothed sf (15 ms) in the RISE_MAX_S rise into it, minus C_WALK_IC_OFFSET (20 ms), placed between
+samples by a parabola through the three slopes (IC times do not move with the sample rate). The
+low-pass costs latency: a walking IC is known 135 / 141 ms (p50 / p95) after it on simulated
+walking at 200 Hz, 160 / 254 ms on the real walks of HA_001 (85 / 88 and 120 / 188 ms on raw
+peaks). A peak above 1.6 g, or one within a
 second of a flight, still waits 150 ms: a flight in that time makes it a push-off into running.
 On the reference recordings the steepest rise follows the IC by a median ~25 ms (MAD 19 ms), the
 peak by ~70 ms (a long tail in slow, turning steps), hence the slope, not the peak.
