@@ -311,3 +311,17 @@ def test_no_running_step_carries_a_walking_step_time():
     run = steps[steps["activity"] == "run"]
     walk = steps[(steps["activity"] == "walk") & np.isfinite(steps["step_time_s"])]
     assert len(run) > 100 and run["step_time_s"].max() < 0.45 < np.median(walk["step_time_s"])
+
+
+def test_the_status_says_run_with_the_first_whole_running_step():
+    """Two steps of the other kind switch the status activity: "run" comes ~0.75 s after the first
+    running contact (four steps, ~1.8 s, before), so the coach's start reminder can follow at once."""
+    sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=30.0)
+    first_run = sim.steps["t"][sim.steps["activity"] == "run"][0]
+    eng, block, said = Engine(sim.rate_hz), 10, np.nan
+    for i in range(0, len(sim.t), block):
+        part = slice(i, i + block)
+        if eng.process(sim.t[part], sim.acc[part], sim.gyr[part]).status.activity == "run":
+            said = sim.t[part][-1]
+            break
+    assert 0.3 < said - first_run < 1.0, said - first_run

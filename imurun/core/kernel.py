@@ -43,6 +43,10 @@ NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope 
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+# weight of each step's kind in the status activity: two steps of the other kind switch it, so
+# "run" comes with the first whole running step (0.2 took four: the start reminder came ~1.8 s
+# after the first running contact)
+RUN_EVID_ALPHA = 0.5
 SHIFT_RATIO = 2.0  # a bout's second IC whose loading peak is this much higher: the first was a weight shift
 BOUT_END_WAIT_S = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
 # Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
@@ -506,7 +510,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     p[S.P_I0] = f[S.LAST_IC_IDX]
                     p[S.P_I1] = i_ic
                     f[S.N_PENDING] = k + 1.0
-                    f[S.RUN_EVID] = _lp(0.2, f[S.RUN_EVID], 1.0 if step_run else 0.0)
+                    f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
                     file_evidence(st.ev[0:2], st.ev_step, step_run, interval, AXIS_TAU)
                     if has_trunk:
                         file_evidence(st.ev[2:4], st.tev_step, step_run, interval, AXIS_TAU)
