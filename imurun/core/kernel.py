@@ -167,7 +167,7 @@ def _end_bout(st, c, idx_last):
     f = st.f
     if f[S.LAST_IC_OPEN] == 0.0:
         return
-    run = f[S.LAST_IC_OPEN] == 2.0
+    run = f[S.LAST_IC_RUN] == 1.0
     f[S.LAST_IC_OPEN] = 0.0
     i0 = int(f[S.LAST_IC_IDX])
     typical = int(round(60.0 / f[S.RHYTHM] / f[S.DT_EMA])) if f[S.RHYTHM] > 0.0 else 1
@@ -523,7 +523,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 f[S.LAST_IC_T] = t_ic
                 f[S.LAST_IC_SIDE] = side
                 f[S.LAST_IC_IDX] = i_ic
-                f[S.LAST_IC_OPEN] = (2.0 if kind == KIND_RUN else 1.0) if in_bout else 0.0
+                f[S.LAST_IC_OPEN] = 1.0 if in_bout else 0.0
                 f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
                 f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
                 f[S.MIN_SF] = sf
