@@ -222,7 +222,8 @@ def real_section(args) -> str:
     if walkers:
         rows, summary = rs.lopo(walkers, args.jobs)
         body += ["", "Leave one person out: for each walker, the settings of " + ", ".join(rs.LOPO_GRID)
-                 + " that score best (F1@100 + left/right) on the other walkers, scored on that walker; "
+                 + " that score best (pooled F1@100 + the worst walker's left/right) on the other walkers, "
+                 "scored on that walker; "
                  "beside it, the shipped settings on that walker. The running settings rest on one runner "
                  "(alcantara2022 sub02): no person can be left out there.", "",
                  table(["left out", "chosen on the others", "F1@100ms", "left/right",

@@ -5,12 +5,15 @@ still period). Forward (P.x) is the principal axis of horizontal pelvis accelera
 gait is dominated by the antero-posterior braking/propulsion oscillation at step frequency
 (Zijlstra & Hof 2003, Gait Posture 18:1-10; Lee et al. 2010 for running).
 
-The sign of forward comes from how forward acceleration is phased against vertical loading:
-- walking is an inverted pendulum: forward acceleration is positive while vertical specific force
-  rises into double support and negative as it falls (Zijlstra & Hof 2003), so E[a_fwd * d(sf)/dt] > 0;
+The sign of forward comes from votes, one per step (kernel._file_sign_votes), each a unit vector:
+- walking: the horizontal acceleration over the 0.1 s before each heel strike points forward (the
+  forward acceleration peaks at initial contact: Zijlstra & Hof 2003); 73-97 % of the steps of each
+  of 35 real walks agree;
 - running is a spring-mass bounce: braking (a_fwd < 0) while the vertical force rises to mid-stance,
-  propulsion while it falls (Cavagna et al. 1988), so E[a_fwd * d(sf)/dt] < 0.
-Evidence is kept separately for walking and running steps and combined as (walk - run).
+  propulsion while it falls (Cavagna et al. 1988), so the step's E[a_fwd * d(sf)/dt] points backward.
+Votes are kept separately for walking and running and combined as (walk - run). Once established,
+the sign stays unless the recent votes reverse it (kernel.FLIP_VOTE): a start that misled it (a
+weight shift, a first step with the phases of neither rule) is corrected within seconds of gait.
 """
 
 from __future__ import annotations
@@ -57,13 +60,17 @@ def accumulate(cov, ev_step, alin, b0, b1, b2, up, dsf, alpha, dt):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def file_evidence(ev, ev_step, run, step_s, tau):
-    """Fold a closed step's sign evidence into the walking or running average (by its kind:
-    the rule's sign differs). The caller starts the next step's sum at every IC."""
-    k = 1 if run else 0
+def file_vote(ev, v0, v1, v2, step_s, tau):
+    """Fold one step's sign evidence (a horizontal vector, sensor frame) into `ev` as a unit vote,
+    an EMA over `tau` seconds of steps: every step weighs the same, however hard it landed, so one
+    stumble or bend cannot outvote the steps around it."""
+    n = math.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+    if n == 0.0:
+        return
     a = min(1.0, step_s / tau)
-    for j in range(3):
-        ev[k, j] += a * (ev_step[j] / step_s - ev[k, j])
+    ev[0] += a * (v0 / n - ev[0])
+    ev[1] += a * (v1 / n - ev[1])
+    ev[2] += a * (v2 / n - ev[2])
 
 
 # An established forward axis turns by at most this much per step. It is fixed on the pelvis, but

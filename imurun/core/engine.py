@@ -62,6 +62,8 @@ class EngineConfig:
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
     walk_side_from_s: float = 0.25  # walking sides: the yaw rate from this long before the IC ...
     walk_side_to_s: float = 0.05  # ... to this long after it
+    walk_side_roll: float = 0.5  # walking sides: weight of the pelvic roll rate, beside the yaw rate
+    walk_side_sway: float = 1.0  # ... and of the sideways sway before the IC
     min_step_s: float = 0.25  # 240 spm, walking
     # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
     min_run_step_s: float = 0.22
@@ -198,6 +200,8 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     c[S.C_WALK_FALL] = cfg.walk_fall
     c[S.C_SIDE_FROM] = cfg.walk_side_from_s
     c[S.C_SIDE_TO] = cfg.walk_side_to_s
+    c[S.C_SIDE_ROLL] = cfg.walk_side_roll
+    c[S.C_SIDE_SWAY] = cfg.walk_side_sway
     return c
 
 

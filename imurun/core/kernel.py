@@ -16,7 +16,7 @@ from imurun.core import state as S
 from imurun.core.ahrs import G, init_from_acc, mahony_step, up_in_sensor
 from imurun.core.alignment import (
     accumulate,
-    file_evidence,
+    file_vote,
     rotation_sensor_to_pelvis,
     solve_forward,
 )
@@ -43,6 +43,9 @@ NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope 
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
 FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+# an established forward axis is reversed when the recent steps' sign votes average below -this
+# (agreeing walks average +0.5 or more; the EMA over AXIS_TAU wanders +-0.25 around that)
+FLIP_VOTE = 0.5
 # weight of each step's kind in the status activity: two steps of the other kind switch it, so
 # "run" comes with the first whole running step (0.2 took four: the start reminder came ~1.8 s
 # after the first running contact)
@@ -56,30 +59,37 @@ MAX_GYR2 = 100.0**2  # (rad/s)^2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def side_evidence(ring, idx, col, axis, from_s, to_s, stride_s, dt):
-    """The ring's 3-vector at `col` (angular velocity S.R_WX, or linear acceleration S.R_AX) along
-    `axis` (sensor frame) averaged over [now - from_s, now - to_s], minus its mean over the last
-    stride (which removes turning, for the vertical axis).
-
-    axis=None uses the up direction stored with each sample (the yaw rate).
-    """
+def window_mean(ring, idx, col, from_s, to_s, stride_s, dt, out):
+    """The ring's 3-vector at `col` (angular velocity S.R_WX, linear acceleration S.R_AX or S.R_TAX)
+    averaged over [now - from_s, now - to_s] minus its mean over the last stride (which removes
+    turning and drift): out[0:3] in the sensor frame, out[3] its component along the up direction
+    stored with each sample (for S.R_WX: the yaw rate)."""
     mask = ring.shape[0] - 1
     k0 = max(0, int(to_s / dt))
     k1 = max(k0 + 1, int(from_s / dt))
     n_stride = min(max(k1 + 1, int(stride_s / dt)), idx + 1, ring.shape[0] - 1)
-    recent = 0.0
-    total = 0.0
+    out[:] = 0.0
+    total = np.zeros(4)
     for k in range(n_stride):
         j = (idx - k) & mask
         w0, w1, w2 = ring[j, col], ring[j, col + 1], ring[j, col + 2]
-        if axis is None:
-            x = w0 * ring[j, S.R_UX] + w1 * ring[j, S.R_UY] + w2 * ring[j, S.R_UZ]
-        else:
-            x = w0 * axis[0] + w1 * axis[1] + w2 * axis[2]
-        total += x
+        u = w0 * ring[j, S.R_UX] + w1 * ring[j, S.R_UY] + w2 * ring[j, S.R_UZ]
+        total[0] += w0
+        total[1] += w1
+        total[2] += w2
+        total[3] += u
         if k0 <= k < k1:
-            recent += x
-    return recent / (k1 - k0) - total / n_stride
+            out[0] += w0
+            out[1] += w1
+            out[2] += w2
+            out[3] += u
+    for m in range(4):
+        out[m] = out[m] / (k1 - k0) - total[m] / n_stride
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _dot3(v, a):
+    return v[0] * a[0] + v[1] * a[1] + v[2] * a[2]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -94,8 +104,59 @@ def _sway_evidence(st, idx, since, stride, dt):
         return 0.0
     rot = np.empty((3, 3))
     rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)  # row 1: pelvis y, left
-    ml = side_evidence(st.ring, idx, S.R_AX, rot[1], since + 0.15, since + 0.03, stride, dt)
-    return -_per_amplitude(f, S.SWAY_AMP, ml)
+    win = np.empty(4)
+    window_mean(st.ring, idx, S.R_AX, since + 0.15, since + 0.03, stride, dt, win)
+    return -_per_amplitude(f, S.SWAY_AMP, _dot3(win, rot[1]))
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _side_evidence(st, c, idx, since, stride, dt, run):
+    """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size.
+
+    The yaw rate around the IC (McCamley et al. 2012): running IC +-0.1 s; walking from well before
+    it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80). Once the forward axis is
+    known, walking adds the pelvic roll rate over the first 0.1 s of loading (the pelvis drops
+    toward the swing side: Perry & Burnfield 2010, loading response) and the sideways sway before
+    the IC (_sway_evidence): on one walker (s08) the yaw rate points the other way on most steps,
+    roll and sway do not; weights in EngineConfig, chosen leave-one-person-out (docs/engine.md).
+    """
+    f = st.f
+    win = np.empty(4)
+    before, after = (0.1, 0.1) if run else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
+    window_mean(st.ring, idx, S.R_WX, since + before, max(0.0, since - after), stride, dt, win)
+    ev = _per_amplitude(f, S.YAW_AMP, win[3])
+    if run or f[S.FWD_READY] != 1.0:
+        return ev
+    window_mean(st.ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
+    roll = _per_amplitude(f, S.ROLL_AMP, _dot3(win, st.fwd))
+    return ev - c[S.C_SIDE_ROLL] * roll + c[S.C_SIDE_SWAY] * _sway_evidence(st, idx, since, stride, dt)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _file_sign_votes(st, idx, since, stride, dt, step_s, run_ic, step_run, has_trunk):
+    """Vote on the sign of forward with the step that this IC (`since` s ago) closes.
+
+    Walking: in the 0.1 s before the heel strikes, the pelvis accelerates forward (the forward
+    acceleration peaks at initial contact: Zijlstra & Hof 2003); on 35 real walks 73-97 % of the
+    steps per walk agree, where the phase of the whole step against vertical loading (running's
+    rule, kept for running) reversed forward on 3 of them. Running: the step's E[a_fwd d(sf)/dt]."""
+    win = np.empty(4)
+    if not run_ic:
+        window_mean(st.ring, idx, S.R_AX, since + 0.1, since, stride, dt, win)
+        _file_horizontal(st.ev[0], win, st.up_stand, step_s)
+        if has_trunk:
+            window_mean(st.ring, idx, S.R_TAX, since + 0.1, since, stride, dt, win)
+            _file_horizontal(st.ev[2], win, st.tup_stand, step_s)
+    elif step_run:
+        file_vote(st.ev[1], st.ev_step[0], st.ev_step[1], st.ev_step[2], step_s, AXIS_TAU)
+        if has_trunk:
+            file_vote(st.ev[3], st.tev_step[0], st.tev_step[1], st.tev_step[2], step_s, AXIS_TAU)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _file_horizontal(ev, v, up, step_s):
+    d = _dot3(v, up)
+    file_vote(ev, v[0] - d * up[0], v[1] - d * up[1], v[2] - d * up[2], step_s, AXIS_TAU)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -484,12 +545,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 if f[S.ACC_ONLY] == 1.0:
                     ev = _sway_evidence(st, idx, since, stride, dtn)
                 else:
-                    # the yaw rate around the IC (McCamley et al. 2012); walking: from well before
-                    # it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80)
-                    before, after = (0.1, 0.1) if kind == KIND_RUN else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
-                    to = max(0.0, since - after)
-                    yaw = side_evidence(ring, idx, S.R_WX, None, since + before, to, stride, dtn)
-                    ev = _per_amplitude(f, S.YAW_AMP, yaw)
+                    ev = _side_evidence(st, c, idx, since, stride, dtn, kind == KIND_RUN)
                 # sides alternate: carry the previous evidence over with its sign flipped
                 f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
                 side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
@@ -511,9 +567,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                     p[S.P_I1] = i_ic
                     f[S.N_PENDING] = k + 1.0
                     f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-                    file_evidence(st.ev[0:2], st.ev_step, step_run, interval, AXIS_TAU)
-                    if has_trunk:
-                        file_evidence(st.ev[2:4], st.tev_step, step_run, interval, AXIS_TAU)
+                    _file_sign_votes(st, idx, since, stride, dtn, interval, kind == KIND_RUN,
+                                     step_run, has_trunk)
                     _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
                     f[S.LAST_STEP_KIND] = p[S.P_KIND]
                 else:
@@ -741,11 +796,23 @@ def _update_alignment(st, c, t, has_trunk):
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
         return
     keep = f[S.FWD_READY] == 1.0
+    if keep and _against(st.ev[0], st.ev[1], st.fwd):
+        # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
+        st.fwd[:] = -st.fwd
+        f[S.N_FWD_FLIPS] += 1.0
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, FWD_RATIO)
     if has_trunk and f[S.TRUNK] == 1.0:
+        if keep and _against(st.ev[2], st.ev[3], st.tfwd):
+            st.tfwd[:] = -st.tfwd
         solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, FWD_RATIO)
     if ratio > FWD_RATIO:
         f[S.FWD_READY] = 1.0
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _against(ev_walk, ev_run, fwd):
+    """The recent steps' votes (walk - run, each an EMA of unit vectors) say forward is reversed."""
+    return _dot3(ev_walk, fwd) - _dot3(ev_run, fwd) < -FLIP_VOTE
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
