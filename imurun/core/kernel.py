@@ -366,6 +366,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         else:
             dt = ti - f[S.T_PREV]
         gap = dt > 1.5 * nominal
+        # in gait up to the gap: the attitude is re-levelled from the same gait phase before it
+        relevel = gap and f[S.RHYTHM] > 0.0 and f[S.T_PREV] - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
         if gap:
             lost = max(0.0, round(dt / nominal) - 1.0)
             f[S.N_GAPS] += 1.0
@@ -434,8 +436,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _gravity_step(st, a0, a1, a2, dt, up)
         else:
             mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
-        if gap and f[S.RHYTHM] > 0.0 and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]:
-            _relevel_from_last_stride(st, ti, 120.0 / f[S.RHYTHM], up)
+        if relevel:
+            _relevel_from_last_stride(st, ti, f[S.T_PREV], 120.0 / f[S.RHYTHM], up)
         if not still:
             if f[S.WAS_STILL] == 1.0:
                 _leave_still(st, ti, dt, w0, w1, w2, up)
@@ -605,16 +607,21 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _relevel_from_last_stride(st, t, stride_s, up):
-    """After a gap in gait, take the up direction from the same gait phase one stride earlier.
+def _relevel_from_last_stride(st, t, t_before, stride_s, up):
+    """After a gap in gait (its last sample at t_before), take the up direction from the same gait
+    phase whole strides earlier, before the gap.
 
     Gait is periodic, and so is the pelvis' gravity direction in the sensor frame, so this beats
     integrating an unknown rate across the gap (impacts ring at >10 Hz). Yaw is left as it is.
+    Gaps longer than max_gap_s end the bout but are re-levelled too: left to the accelerometer, a
+    0.4 s gap at 52 Hz read tilt 5 deg low for 6 s.
     """
     ring = st.ring
     mask = ring.shape[0] - 1
     idx = int(st.f[S.N_SAMPLES])  # this sample's index (not yet written)
     target = t - stride_s
+    while target > t_before:
+        target -= stride_s
     k = idx - 1
     n = 0
     while n < mask - 1 and k >= 0 and ring[k & mask][S.R_T] > target:
