@@ -40,3 +40,19 @@ def test_recalibrate_waits_for_standing_then_takes_a_new_baseline():
     new, old = score(rest.steps, truth)["metrics"], score(stale.steps, truth)["metrics"]
     assert len(rest.steps) > 50 and new["pelvic_drop_deg"]["rmse"] <= 1.0 and new["tilt_deg"]["rmse"] <= 1.0
     assert max(old["pelvic_drop_deg"]["rmse"], old["tilt_deg"]["rmse"]) > 3.0  # the 6 deg stayed in
+
+
+def test_a_reversed_forward_axis_is_voted_back_and_flagged():
+    """Forward's sign is revisited at every IC: a wrong start (on 3 of 32 real walks the old rule
+    reversed it for the whole walk, and drop, tilt and braking with it) is corrected by the
+    steps' votes within seconds, and the status says the earlier steps had the wrong sign."""
+    sim = simulate("walk", seed=1, rate_hz=100.0, duration_s=60.0)
+    half = sim.t < 30.0
+    eng = Engine(sim.rate_hz)
+    eng.process(sim.t[half], sim.acc[half], sim.gyr[half])
+    right = eng.state.fwd.copy()
+    assert "forward" not in eng.status().flags
+    eng.state.fwd[:] = -right  # as if the start had misled it
+    out = eng.process(sim.t[~half][:1000], sim.acc[~half][:1000], sim.gyr[~half][:1000])
+    assert np.dot(eng.state.fwd, right) > 0.9
+    assert "forward" in out.status.flags

@@ -239,6 +239,9 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         )
     if f[S.N_MOUNT] > 0:
         flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
+    if f[S.N_FWD_FLIPS] > 0:
+        flags["forward"] = (f"forward axis reversed {int(f[S.N_FWD_FLIPS])}x by the steps' votes: "
+                            "drop, tilt and braking of the steps before had the wrong sign")
     return Status(
         t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
         calibration=cal,

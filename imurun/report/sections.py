@@ -169,7 +169,7 @@ def _caveats(flags: dict[str, str]) -> list[str]:
             low.setdefault(reason.removeprefix("low confidence: "), []).append(name)
     out = [f"{' and '.join(sorted(names)).capitalize()} {'are' if len(names) > 1 else 'is'} of low "
            f"confidence: {reason}." for reason, names in low.items()]
-    out += [f"Sensor note: {flags[k]}." for k in ("mount", "alignment") if k in flags]
+    out += [f"Sensor note: {flags[k]}." for k in ("mount", "forward", "alignment") if k in flags]
     return out
 
 
