@@ -38,7 +38,7 @@ window_steps = 6
 min_steps = 4
 """
 SAID = re.compile(r"^\[\s*([0-9.]+) s\] (.+?)  \(([a-z_]+)(?: [LR])?: ", re.M)  # guide and cue lines
-LOW = "low confidence: no standing calibration (baseline = mean gait posture)"  # the engine's flag
+LOW = "low confidence: no standing calibration (a change from the early-gait posture)"  # the engine's flag
 DURATION = 14
 
 

@@ -56,3 +56,28 @@ def test_a_reversed_forward_axis_is_voted_back_and_flagged():
     out = eng.process(sim.t[~half][:1000], sim.acc[~half][:1000], sim.gyr[~half][:1000])
     assert np.dot(eng.state.fwd, right) > 0.9
     assert "forward" in out.status.flags
+
+
+def test_without_standing_tilt_is_the_change_from_the_early_run_posture(monkeypatch):
+    """A run that starts moving has no standing baseline: tilt is measured from the posture of its
+    first gait (posture_s), then that baseline is frozen. Kept current, it absorbed a slow fatigue
+    drift within ~10 s, so a tilt rising 4 -> 7 deg read flat and the coach never heard of it."""
+    from imurun.sources import sim_scenarios as sc
+
+    drift = sc.Scenario("drift", "fatigue from the first sample", 300.0,
+                        (sc.Segment(0, sc.RUN, sc._FATIGUED),), lead_in_s=20.0)
+    monkeypatch.setitem(sc.SCENARIOS, "drift", drift)
+    sim = simulate("drift", seed=3, rate_hz=100.0)
+    eng = Engine(sim.rate_hz)
+    steps = eng.process(sim.t, sim.acc, sim.gyr).steps
+    assert eng.status().calibration == "gait"
+    truth = sim.truth
+    j = np.abs(truth["t"][None, :] - steps["t"][:, None]).argmin(axis=1)
+
+    def change(name):
+        early, late = steps["t"] < 40.0, steps["t"] > 260.0
+        return (np.nanmean(steps[name][late]) - np.nanmean(steps[name][early]),
+                np.nanmean(truth[name][j[late]]) - np.nanmean(truth[name][j[early]]))
+
+    measured, true = change("tilt_deg")
+    assert true > 2.0 and abs(measured - true) <= 0.5, (measured, true)

@@ -72,6 +72,9 @@ class EngineConfig:
     sat_acc_ms2: float = 15.9 * 9.80665
     sat_gyr_rad_s: float = np.deg2rad(1990.0)
     forward_min_s: float = 3.0  # gait needed before the forward axis is trusted
+    # no standing calibration: the baseline of tilt and drop is the mean gait posture of the first
+    # this many seconds of gait, then frozen, so that tilt is the change from the early-run posture
+    posture_s: float = 20.0
     mount_moved_deg: float = 8.0  # jump of the mean gait posture that means the sensor slipped
     ring_s: float = 12.0  # history kept for steps waiting for alignment
 
@@ -191,6 +194,7 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     c[S.C_SAT_ACC] = cfg.sat_acc_ms2
     c[S.C_SAT_GYR] = cfg.sat_gyr_rad_s
     c[S.C_FWD_MIN_S] = cfg.forward_min_s
+    c[S.C_POSTURE_S] = cfg.posture_s
     c[S.C_MOUNT_DEG] = cfg.mount_moved_deg
     b, a = butter(2, min(cfg.walk_lp_hz, 0.4 * rate), fs=rate)
     c[S.C_WLP : S.C_WLP + 5] = b[0], b[1], b[2], a[1], a[2]
@@ -215,7 +219,7 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
     cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
     if cal == "gait":
         flags["tilt_deg"] = flags["pelvic_drop_deg"] = (
-            "low confidence: no standing calibration (baseline = mean gait posture)"
+            "low confidence: no standing calibration (a change from the early-gait posture)"
         )
     if f[S.TRUNK] != 1.0:
         flags["lumbar_ext_deg"] = "proxy: anterior pelvic tilt (no trunk sensor)"

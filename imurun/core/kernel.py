@@ -777,8 +777,10 @@ def _update_alignment(st, c, t, has_trunk):
         return
     gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
     gu0, gu1, gu2 = f[S.GAIT_UP_X] / gn, f[S.GAIT_UP_Y] / gn, f[S.GAIT_UP_Z] / gn
-    if f[S.CAL_STATE] != 1.0 and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
-        # no standing calibration (flagged): the baseline is the mean gait posture, kept current
+    if f[S.CAL_STATE] != 1.0 and c[S.C_FWD_MIN_S] <= f[S.FWD_TIME] < max(c[S.C_POSTURE_S], c[S.C_FWD_MIN_S]):
+        # no standing calibration (flagged): the baseline is the mean posture of the early gait,
+        # frozen after C_POSTURE_S so that a slow change of posture shows (kept current, it was
+        # absorbed within ~10 s: a fatigue drift never reached the coach)
         st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2
         tn = math.sqrt(f[S.TGAIT_UP_X] ** 2 + f[S.TGAIT_UP_Y] ** 2 + f[S.TGAIT_UP_Z] ** 2)
         if has_trunk and tn > 0.0:

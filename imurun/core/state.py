@@ -150,7 +150,8 @@ C_SIDE_FROM = 28  # walking sides: the yaw rate from this long before an IC (s) 
 C_SIDE_TO = 29  # ... to this long after it (s)
 C_SIDE_ROLL = 30  # walking sides: weight of the pelvic roll rate in early loading, beside the yaw rate
 C_SIDE_SWAY = 31  # ... and of the sideways sway before the IC
-N_C = 32
+C_POSTURE_S = 32  # no standing calibration: gait time over which the baseline posture is taken, s
+N_C = 33
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
 R_T = 0
