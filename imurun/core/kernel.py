@@ -419,7 +419,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         if still:
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
-        elif f[S.CAL_STATE] == 0.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
+        elif f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
             kp, ki, tau = 1.0, 0.0, 0.3
         elif ti - f[S.MOVE_T] < GYRO_ONLY_S:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
@@ -511,7 +511,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 b0, b1, b2 = ring[ja, S.R_TAX], ring[ja, S.R_TAY], ring[ja, S.R_TAZ]
                 accumulate(st.tcov, st.tev_step, talin, b0, b1, b2, tup, dsf, ax_a, dt)
             f[S.FWD_TIME] += dt
-        if in_gait and (f[S.CAL_STATE] > 0.0 or f[S.N_SAMPLES] * f[S.DT_EMA] >= WARMUP_S):
+        if in_gait and (f[S.CAL_STATE] == 1.0 or f[S.N_SAMPLES] * f[S.DT_EMA] >= WARMUP_S):
             # mean with the start-up bias removed: plain average until GAIT_UP_TAU has passed
             ag = max(dt / (GAIT_UP_TAU + dt), 1.0 / (f[S.GAIT_UP_N] + 1.0))
             f[S.GAIT_UP_X] = _lp(ag, f[S.GAIT_UP_X], up[0])
@@ -773,6 +773,10 @@ def _rate_drop(f, dt, lost, nominal):
 def _update_alignment(st, c, t, has_trunk):
     """At each IC in gait: calibrate up without standing, detect a moved sensor, solve forward."""
     f = st.f
+    if f[S.CAL_STATE] == 0.0 and f[S.LAST_IC_OPEN] == 1.0:
+        # gait began without a standing calibration: known now, said now (the coach's start
+        # reminder waits for the calibration's outcome); the baseline is taken below
+        f[S.CAL_STATE] = 2.0
     if f[S.GAIT_UP_N] == 0.0:
         return
     gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
