@@ -30,6 +30,9 @@ BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
 GAIT_UP_TAU = 10.0  # s
+FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
+MOUNT_FOLLOW_S = 10.0  # s after a slip while the baseline follows the posture and forward settle
+SLIP_PERSIST_S = 3.0  # s the posture must stay beyond the slip threshold
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
@@ -518,6 +521,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.GAIT_UP_Y] = _lp(ag, f[S.GAIT_UP_Y], up[1])
             f[S.GAIT_UP_Z] = _lp(ag, f[S.GAIT_UP_Z], up[2])
             f[S.GAIT_UP_N] += 1.0
+            af = dt / (FAST_UP_TAU + dt) if f[S.FAST_UP] != 0.0 or f[S.FAST_UP + 2] != 0.0 else 1.0
+            for k in range(3):
+                f[S.FAST_UP + k] = _lp(af, f[S.FAST_UP + k], up[k])
             if has_trunk:
                 f[S.TGAIT_UP_X] = _lp(ag, f[S.TGAIT_UP_X], tup[0])
                 f[S.TGAIT_UP_Y] = _lp(ag, f[S.TGAIT_UP_Y], tup[1])
@@ -792,20 +798,35 @@ def _update_alignment(st, c, t, has_trunk):
             st.tup_stand[1] = f[S.TGAIT_UP_Y] / tn
             st.tup_stand[2] = f[S.TGAIT_UP_Z] / tn
         f[S.CAL_STATE] = 2.0  # a later standing period (>= C_STAND_S) still calibrates
-    elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= REF_GAIT_S and t >= f[S.MOUNT_CHECK_T]:
+    elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= REF_GAIT_S:
         r0, r1, r2 = f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2]
         if r0 == 0.0 and r1 == 0.0 and r2 == 0.0:
             f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
         else:
-            cosang = min(1.0, max(-1.0, gu0 * r0 + gu1 * r1 + gu2 * r2))
-            if math.degrees(math.acos(cosang)) > c[S.C_MOUNT_DEG]:
-                # the mean gait posture jumped in the sensor frame: the sensor slipped on the
-                # pelvis. Carry the standing baseline and forward axis along with it.
-                _rotate_like(r0, r1, r2, gu0, gu1, gu2, st.up_stand)
-                _rotate_like(r0, r1, r2, gu0, gu1, gu2, st.fwd)
-                f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2
-                f[S.N_MOUNT] += 1.0
-                f[S.MOUNT_CHECK_T] = t + GAIT_UP_TAU
+            fn = math.sqrt(f[S.FAST_UP] ** 2 + f[S.FAST_UP + 1] ** 2 + f[S.FAST_UP + 2] ** 2)
+            fu0, fu1, fu2 = f[S.FAST_UP] / fn, f[S.FAST_UP + 1] / fn, f[S.FAST_UP + 2] / fn
+            cosang = min(1.0, max(-1.0, fu0 * r0 + fu1 * r1 + fu2 * r2))
+            following = t < f[S.MOUNT_FOLLOW_T]
+            if math.degrees(math.acos(cosang)) <= c[S.C_MOUNT_DEG]:
+                f[S.SLIP_T] = np.nan
+            elif not math.isfinite(f[S.SLIP_T]):
+                f[S.SLIP_T] = t
+            # a slip stays; a turn, a slope or getting up from a chair do not (on the real daily
+            # life of HA_001, 1.5 s of posture beyond the threshold alone counted 8 slips)
+            if following or t - f[S.SLIP_T] >= SLIP_PERSIST_S:
+                # the gait posture jumped in the sensor frame and stayed: the sensor slipped on the
+                # pelvis. The standing baseline keeps its place relative to the gait posture and
+                # forward, which is re-learned from the gait; until the posture settles it follows
+                # (one shortest-arc turn at the threshold left 4-6 deg of a 20 deg slip in drop and
+                # tilt for good, and the slip's twist about up 1.5 deg in drop)
+                if not following:
+                    _pelvis_offsets(st.up_stand, r0, r1, r2, st.fwd, f, S.SLIP_OFF)
+                    _rotate_like(r0, r1, r2, fu0, fu1, fu2, st.fwd)
+                    f[S.N_MOUNT] += 1.0
+                    f[S.MOUNT_FOLLOW_T] = t + MOUNT_FOLLOW_S
+                _from_offsets(st.up_stand, fu0, fu1, fu2, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
+                f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
+                f[S.SLIP_T] = np.nan
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
         return
     keep = f[S.FWD_READY] == 1.0
@@ -820,6 +841,35 @@ def _update_alignment(st, c, t, has_trunk):
         solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, FWD_RATIO)
     if ratio > FWD_RATIO:
         f[S.FWD_READY] = 1.0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _pelvis_frame(u0, u1, u2, fwd):
+    """Forward (fwd made orthogonal to the unit up u) and left = up x forward."""
+    d = fwd[0] * u0 + fwd[1] * u1 + fwd[2] * u2
+    x0, x1, x2 = fwd[0] - d * u0, fwd[1] - d * u1, fwd[2] - d * u2
+    n = math.sqrt(x0 * x0 + x1 * x1 + x2 * x2)
+    x0, x1, x2 = x0 / n, x1 / n, x2 / n
+    return x0, x1, x2, u1 * x2 - u2 * x1, u2 * x0 - u0 * x2, u0 * x1 - u1 * x0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _pelvis_offsets(v, u0, u1, u2, fwd, f, k):
+    """f[k], f[k+1] = v's forward and left components per unit of its up component, in the frame
+    of up u and forward fwd (a posture offset that a rotation of the sensor leaves unchanged)."""
+    x0, x1, x2, l0, l1, l2 = _pelvis_frame(u0, u1, u2, fwd)
+    z = v[0] * u0 + v[1] * u1 + v[2] * u2
+    f[k] = (v[0] * x0 + v[1] * x1 + v[2] * x2) / z
+    f[k + 1] = (v[0] * l0 + v[1] * l1 + v[2] * l2) / z
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _from_offsets(v, u0, u1, u2, fwd, ox, oy):
+    """v = the unit vector with offsets (ox, oy) from up u in the frame of u and fwd."""
+    x0, x1, x2, l0, l1, l2 = _pelvis_frame(u0, u1, u2, fwd)
+    v0, v1, v2 = u0 + ox * x0 + oy * l0, u1 + ox * x1 + oy * l1, u2 + ox * x2 + oy * l2
+    n = math.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
+    v[0], v[1], v[2] = v0 / n, v1 / n, v2 / n
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)

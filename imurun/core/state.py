@@ -70,7 +70,7 @@ TRUNK = 48  # 1 when trunk samples were seen
 STILL_CAL_DONE = 49  # standing calibration frozen
 RUN_EVID = 50  # EMA of step kind (1 run, 0 walk): the status activity
 LAST_FLIGHT_T = 51  # last time a flight phase was seen (running mode while recent)
-MOUNT_CHECK_T = 52  # earliest time of the next mount (slip) check
+MOUNT_FOLLOW_T = 52  # after a slip, the baseline follows the posture until this time
 YAW_AMP = 53  # EMA of |side signal| at ICs (confidence scale)
 ROT = 54  # integrated pelvic yaw (signals only), deg
 ROT_BASE = 55  # its slow trend = running heading
@@ -116,7 +116,10 @@ STEP_HIST = 92  # (STEP_HIST_N slots) the bout's last step times, s, a ring
 STEP_HIST_K = 100  # step times filed into it since the bout or the activity began
 LAST_IC_RUN = 101  # 1 when the last IC was a running landing (after a flight)
 LAST_STEP_KIND = 102  # kind of the last step filed (0 walk, 1 run)
-N_F = 104
+FAST_UP = 104  # (3 slots) the up vector during gait averaged over seconds (sensor frame): slip check
+SLIP_T = 107  # since when that posture has been beyond the slip threshold (NaN: it is not)
+SLIP_OFF = 108  # (2 slots) standing up relative to the gait posture before a slip: along forward, left
+N_F = 110
 STEP_HIST_N = 8
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
@@ -275,6 +278,7 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> np.ndarray:
     f[LAND_SLOPE] = np.nan
     f[PREV_STEP_I1] = -1.0
     f[TO_T] = np.nan
+    f[SLIP_T] = np.nan
     f[MOVE_T] = -np.inf
     f[LAST_FLIGHT_T] = -np.inf
     st.q[0] = st.qt[0] = 1.0
