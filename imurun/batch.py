@@ -35,8 +35,8 @@ OUTPUTS = ("steps.csv", "summary.json")
 NOT_SESSIONS = ("steps", "bouts", "trunk", "cues")
 OUTPUT_NAMES = ("steps.csv", "cues.csv", "cohort.csv")
 # The modules whose code decides what analyze writes: a change to any of them re-analyses everything.
-ENGINE_SOURCES = ("core/*.py", "session/*.py", "sources/replay.py", "analyze.py", "pipeline.py",
-                  "blocks.py", "summary.py")
+ENGINE_SOURCES = ("core/*.py", "session/*.py", "sources/replay.py", "sources/trunk.py", "analyze.py",
+                  "pipeline.py", "blocks.py", "summary.py")
 PROGRESS_EVERY_S = 0.2  # wall time between redraws of the terminal progress line
 
 

@@ -92,6 +92,6 @@ def test_all_profiles_60_s_every_sample_recorded_and_live_steps_equal_offline(tm
                 gyr = np.full_like(acc, np.nan)
                 assert "has no gyroscope: steps, cadence" in log(), log()
             steps = eng.process(data["t"], acc, gyr).steps
-            offline = [(f"{s['t']:.2f}", str(s["side"])) for s in steps]  # as printed live
+            offline = [(f"{s['t']:.3f}", str(s["side"])) for s in steps]  # as printed live
             assert len(live) > 0.5 * SECONDS
             assert live == offline

@@ -77,14 +77,11 @@ def visible_dashboards():
 
 def offline_cues(session, profile):
     """The recorded file replayed through the engine and the coach (as `imurun replay` does)."""
-    from imurun.analyze import engine_for
     from imurun.coach.sink import CoachSink
-    from imurun.pipeline import run_pipeline
-    from imurun.sources.replay import replay_streams
+    from imurun.pipeline import run_session
 
     coach = CoachSink(profile, console=None)
-    blocks, _ = replay_streams(session, speed=float("inf"))
-    run_pipeline(blocks, engine_for(session), [coach])
+    run_session(session, [coach])
     return coach.cues
 
 
@@ -116,7 +113,7 @@ def test_coached_run_with_dashboard_writes_cue_log_and_report(tmp_path, monkeypa
     acc = np.column_stack([data["ax"], data["ay"], data["az"]])
     gyr = np.column_stack([data["gx"], data["gy"], data["gz"]])
     steps = Engine(sample_rate_hz=200.0).process(data["t"], acc, gyr).steps
-    assert STEP_LINE.findall(printed) == [(f"{s['t']:.2f}", str(s["side"])) for s in steps]
+    assert STEP_LINE.findall(printed) == [(f"{s['t']:.3f}", str(s["side"])) for s in steps]
     cue_log = tmp_path / "run.cues.csv"
     live = read_cues_csv(cue_log)
     offline = offline_cues(out, load_profile(runner))

@@ -62,9 +62,9 @@ def build_sinks(
     coach: CoachSink | None, feed: DashboardFeed | None, guide: CalibrationGuide | None = None
 ) -> list[Sink]:
     """Everything downstream of the engine in a live run, in the order each block reaches them."""
-    from imurun.ble.console import StepPrinter
+    from imurun.console import ConsolePrinter
 
-    sinks: list[Any] = [StepPrinter()]
+    sinks: list[Any] = [ConsolePrinter()]
     if feed is not None:
         sinks.append(feed)
     if guide is not None:
