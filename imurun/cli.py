@@ -17,7 +17,7 @@ from imurun.errors import ImurunError
 # command -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("imurun.demo", "replay the bundled recording with dashboard and coach (headless: console)"),
-    "run": ("imurun.ble.run", "live run: connect to a sensor over BLE, coach, record"),
+    "run": ("imurun.live.run", "live run: connect to a sensor over BLE, coach, record"),
     "scan": ("imurun.ble.scan", "list nearby sensors that match a firmware profile"),
     "replay": ("imurun.replay", "stream a recorded session through the engine as the live path would"),
     "analyze": ("imurun.analyze", "analyse a session: write steps.csv and summary.json"),

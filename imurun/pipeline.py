@@ -73,6 +73,13 @@ def check_order(sinks: Sequence[Sink]) -> None:
                 raise ValueError(f"{type(sink).__name__} must come before the {type(other).__name__}")
 
 
+def close_sinks(sinks: Sequence[Sink]) -> None:
+    """Close every sink in order, each one even when one before it raised (raised once all are closed)."""
+    with contextlib.ExitStack() as closing:
+        for sink in reversed(sinks):  # ExitStack closes last-in first: this closes in order
+            closing.callback(sink.close)
+
+
 class Pipeline:
     """Owns one Engine and the sinks; `feed` each block in time order, then `close` once.
 
@@ -113,8 +120,7 @@ class Pipeline:
             return self.status
         self._closed = True
         with contextlib.ExitStack() as closing:
-            for sink in reversed(self.sinks):  # ExitStack closes last-in first: this closes in order
-                closing.callback(sink.close)
+            closing.callback(close_sinks, self.sinks)
             if finish:
                 out = self.engine.finish()
                 if len(out.steps):

@@ -86,9 +86,9 @@ def offline_cues(session, profile):
 
 
 def test_coached_run_with_dashboard_writes_cue_log_and_report(tmp_path, monkeypatch, capfd, display):
+    from imurun.analyze import analyze
     from imurun.coach.cues import read_cues_csv
     from imurun.coach.profile import load_profile
-    from imurun.core.engine import Engine
 
     runner = tmp_path / "runner.toml"
     runner.write_text(RUNNER)
@@ -109,10 +109,7 @@ def test_coached_run_with_dashboard_writes_cue_log_and_report(tmp_path, monkeypa
     assert not visible_dashboards()  # the end of the run (--duration) closed it
 
     # Live steps equal the engine's on the recorded file, so the coach must give the same cues.
-    data, _ = read_recording(out)
-    acc = np.column_stack([data["ax"], data["ay"], data["az"]])
-    gyr = np.column_stack([data["gx"], data["gy"], data["gz"]])
-    steps = Engine(sample_rate_hz=200.0).process(data["t"], acc, gyr).steps
+    steps, _ = analyze(out)
     assert STEP_LINE.findall(printed) == [(f"{s['t']:.3f}", str(s["side"])) for s in steps]
     cue_log = tmp_path / "run.cues.csv"
     live = read_cues_csv(cue_log)

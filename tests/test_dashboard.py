@@ -410,18 +410,19 @@ def test_recalibrate_mid_run_from_the_live_window(app):
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QPushButton
 
-    from imurun.ble.live import LiveRun
     from imurun.blocks import SampleBlock
+    from imurun.live.app import LiveRun
+    from imurun.pipeline import Pipeline
     from imurun.ui.dashboard import Dashboard
 
     said: list[str] = []
-    run = LiveRun({"pelvis": {}}, 200, None, None, Path("unused.csv"), None, [], say=said.append)
-    run.engine = recording.engine_with_signals(FATIGUE)
     feed = DashboardFeed()
+    run = LiveRun({"pelvis": {}}, 200, None, None, Path("unused.csv"), None, [feed], say=said.append)
+    run.pipeline = Pipeline(recording.engine_with_signals(FATIGUE), run.sinks)  # as run() makes it
     blocks = blocks_of(FATIGUE)
     running = [b for b in blocks if b.t[-1] < 30.0]
     for block in running:
-        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+        run.pipeline.feed(block)
     window = Dashboard(feed, on_recalibrate=run.recalibrate)
     window.refresh(force=True)
     assert "calibration: standing" in window.status_label.text()
@@ -430,9 +431,9 @@ def test_recalibrate_mid_run_from_the_live_window(app):
                                       if b.text().startswith("Recalibrate")]
 
     QTest.keyClick(window, Qt.Key.Key_B)
-    run._tick()  # the engine thread takes the request
+    run._recalibrate_if_asked()  # the engine thread takes the request before its next block
     for block in blocks[len(running) : len(running) + 20]:  # still running
-        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+        run.pipeline.feed(block)
     window.refresh(force=True)
     assert "calibration: waiting for 2 s of standing still" in window.status_label.text()
     assert any("stand tall and still" in line for line in said)
@@ -441,10 +442,10 @@ def test_recalibrate_mid_run_from_the_live_window(app):
     t = t0 + np.arange(1, 601) / 200.0
     up = np.mean(blocks[0].acc, axis=0)  # the recording starts standing: gravity in the sensor frame
     still = SampleBlock(t, np.tile(up, (600, 1)), np.zeros((600, 3)))
-    feed.consume(still, run.engine.process(still.t, still.acc, still.gyr))
+    run.pipeline.feed(still)
     window.refresh(force=True)
     assert "calibration: standing" in window.status_label.text()
     buttons[0].click()
-    run._tick()
-    assert run.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
+    run._recalibrate_if_asked()
+    assert run.pipeline.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
     window.close()

@@ -49,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import asyncio
 
+    from imurun.ble.profiles import load_profiles
     from imurun.errors import ImurunError
-    from imurun.profiles import load_profiles
     from imurun.session.reader import read_session
 
     profiles = load_profiles(args.profiles)
@@ -188,7 +188,7 @@ class VirtualSensor:
 
     def _export_gatt(self) -> dict[str, Any]:
         from imurun.ble.gatt_server import Characteristic, Service
-        from imurun.profiles import BY_PROPERTY
+        from imurun.ble.profiles import BY_PROPERTY
 
         service_path = f"{self.app_path}/service0"
         self.bus.export(service_path, Service(self.profile.service))

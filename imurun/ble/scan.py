@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import asyncio
 
-    from imurun.profiles import load_profiles
+    from imurun.ble.profiles import load_profiles
 
     profiles = load_profiles(args.profiles)
     found = asyncio.run(scan(profiles, args.timeout, args.adapter))

@@ -16,7 +16,7 @@ from pathlib import Path
 from imurun.blocks import SampleBlock
 from imurun.session.reader import iter_blocks, read_header
 from imurun.session.truth import trunk_path_for
-from imurun.sources.trunk import TRUNK_WAIT_S, TrunkTrack
+from imurun.sources.trunk import TrunkTrack
 
 BATCH_ROWS = 65536  # block size for reading a trunk file
 
@@ -55,7 +55,7 @@ def with_trunk(
     for block in blocks:
         if not len(block):
             continue
-        while more and track.last_t <= float(block.t[-1]) + TRUNK_WAIT_S:
+        while more and track.last_t < float(block.t[-1]):  # the trunk sample after each t is known
             chunk = next(chunks, None)
             more = chunk is not None
             if more:

@@ -2,16 +2,15 @@
 
 The engine takes the trunk samples at the pelvis times (Engine.process). A live run has the trunk
 samples that arrived so far; a replay has the whole trunk file. Both go through `TrunkTrack`, and
-the rule only looks at samples a live run waits for, so a live run's recordings replay to the steps
-it gave. For each pelvis time t:
+the rule depends only on the samples, not on when they arrived, so a live run's recordings replay
+to the steps it gave (imurun.ble.source waits until the rule has decided). For each pelvis time t:
 
 - before the trunk's first sample: no trunk (the pelvis samples go on alone, in a block of their own);
 - a trunk sample at exactly t (both sensors on one recorder's clock) is taken as it is, so a NaN
   row does not spread to its neighbours;
-- otherwise the linear interpolation between the trunk samples either side of t;
-- where the next trunk sample lies more than TRUNK_WAIT_S after t (a gap in the trunk's stream, or
-  after its end), the last one before t is held: a live run waits that long for the trunk before
-  it feeds the pelvis samples on.
+- otherwise the linear interpolation between the trunk samples either side of t, unless they are
+  more than TRUNK_GAP_S apart (a gap in the trunk's stream, e.g. a lost link): then the last one
+  before t is held, as it is after the trunk's last sample.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import numpy as np
 
 from imurun.blocks import SampleBlock
 
-TRUNK_WAIT_S = 0.25  # pelvis samples wait this long (session time) for trunk samples that cover them
+TRUNK_GAP_S = 0.1  # trunk samples further apart are not interpolated across (a few lost packets are)
 
 
 class TrunkTrack:
@@ -46,10 +45,6 @@ class TrunkTrack:
         self._buf = SampleBlock(np.concatenate([buf.t, block.t]), np.concatenate([buf.acc, block.acc]),
                                 np.concatenate([buf.gyr, block.gyr]))
 
-    def decided(self, t: float) -> bool:
-        """Whether the rule can place pelvis time `t` without waiting for more trunk samples."""
-        return t < self.first_t or self.last_t >= t
-
     def attach(self, block: SampleBlock) -> list[SampleBlock]:
         """`block` with the trunk samples at its times: one block, or two where the trunk's first
         sample falls inside it (the head goes on without trunk). Samples no longer needed by the
@@ -64,8 +59,8 @@ class TrunkTrack:
         nxt_c = np.minimum(nxt, len(buf) - 1)
         exact = ~beyond & (buf.t[nxt_c] == t)
         prev = np.maximum(nxt - 1, 0)
-        hold = beyond | (buf.t[nxt_c] - t > TRUNK_WAIT_S)
         span = buf.t[nxt_c] - buf.t[prev]
+        hold = beyond | (span > TRUNK_GAP_S)
         taken = exact | hold | (span <= 0)
         w = np.where(taken, 0.0, (t - buf.t[prev]) / np.where(taken, 1.0, span))[:, None]
         near = np.where(exact, nxt_c, prev)

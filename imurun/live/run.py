@@ -1,11 +1,12 @@
 """`imurun run`: live run with one sensor (plus an optional trunk sensor) over BLE.
 
-Finds the sensor (by --device name/address and/or --profile, else the first sensor matching a
-firmware profile), connects, starts its stream at --rate, decodes, feeds the engine and records
-the samples (SI units, after profile scaling, on the session clock) with SessionWriter. The
-engine's output goes to a line per step, the coach (cues printed and spoken, logged to
-RECORDING.cues.csv) and the dashboard; with --calibrate a guided standing calibration comes first
-(imurun/ble/calibrate.py). Qt owns the main thread, so with the dashboard the asyncio
+The BLE source (imurun/ble/source.py) finds the sensor (by --device name/address and/or
+--profile, else the first sensor matching a firmware profile), connects, starts its stream at
+--rate and decodes; the recorder stage (imurun/live/recorder.py) writes the samples (SI units,
+after profile scaling, on the session clock) with SessionWriter; one Pipeline (imurun/live/app.py)
+feeds them to the engine. Its output goes to a line per step, the coach (cues printed and spoken,
+logged to RECORDING.cues.csv) and the dashboard; with --calibrate a guided standing calibration
+comes first (imurun/live/calibrate.py). Qt owns the main thread, so with the dashboard the asyncio
 BLE run goes to a worker thread. At the end (--duration, Ctrl-C, closing the window, a sensor
 that does not come back) the file is closed and RECORDING.report.html is written next to it.
 """
@@ -19,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from imurun.coach.options import add_coach_arguments
 
 if TYPE_CHECKING:
-    from imurun.ble.calibrate import CalibrationGuide
-    from imurun.ble.live import LiveRun
     from imurun.coach.profile import RunnerProfile
     from imurun.coach.sink import CoachSink
+    from imurun.live.app import LiveRun
+    from imurun.live.calibrate import CalibrationGuide
     from imurun.sinks import Sink
     from imurun.ui.feed import DashboardFeed
 
@@ -61,31 +62,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_sinks(
     coach: CoachSink | None, feed: DashboardFeed | None, guide: CalibrationGuide | None = None
 ) -> list[Sink]:
-    """Everything downstream of the engine in a live run, in the order each block reaches them."""
+    """Everything downstream of the engine in a live run, in the order each block reaches them
+    (the guide before the coach, the coach's link to the window after it: each declares it)."""
     from imurun.console import ConsolePrinter
 
     sinks: list[Any] = [ConsolePrinter()]
     if feed is not None:
         sinks.append(feed)
     if guide is not None:
-        sinks.append(guide)  # before the coach: calibration is said before any cue of that block
+        sinks.append(guide)
     if coach is not None:
         sinks.append(coach)
         if feed is not None:
             from imurun.ui.coach_link import CoachLink
 
-            sinks.append(CoachLink(coach, feed))  # after the coach: shows the cues it just gave
+            sinks.append(CoachLink(coach, feed))
     return sinks
 
 
 def main(args: argparse.Namespace) -> int:
     import asyncio
 
-    from imurun.ble.live import LiveRun
-    from imurun.ble.recording import default_session_path
+    from imurun.ble.profiles import load_profiles
     from imurun.coach.options import coach_sink_from_args
     from imurun.errors import ImurunError
-    from imurun.profiles import load_profiles
+    from imurun.live.app import LiveRun
+    from imurun.live.recorder import default_session_path
     from imurun.session.truth import sibling_path, trunk_path_for
     from imurun.ui.qt import has_display
 
@@ -123,8 +125,8 @@ def main(args: argparse.Namespace) -> int:
         coach = coach_sink_from_args(args, cue_log=cue_log)
         guide = None
         if args.calibrate:
-            from imurun.ble.calibrate import CalibrationGuide
             from imurun.coach.profile import load_profile
+            from imurun.live.calibrate import CalibrationGuide
 
             wording = coach.profile.wording if coach is not None else load_profile(args.runner).wording
             guide = CalibrationGuide(wording, coach, feed)
@@ -147,7 +149,7 @@ def main(args: argparse.Namespace) -> int:
             return _with_dashboard(run, feed, args.theme)
         return asyncio.run(run.run())
     finally:
-        recorded = run is not None and bool(run.sensors) and run.sensors[0].writer is not None
+        recorded = run is not None and "pelvis" in run.recorder.writers
         if recorded:
             _write_report(out, cue_log if coach is not None else None, coach.profile if coach else None)
         else:
