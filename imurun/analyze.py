@@ -1,4 +1,5 @@
-"""`imurun analyze`: run a whole session through the engine; write DIR/steps.csv and DIR/summary.json.
+"""A whole session through the engine: its steps and summary, written as DIR/steps.csv and
+DIR/summary.json (`imurun analyze`; batch, export, validate and the report build on it).
 
 Same Engine, same source and same pipeline as `imurun replay`, only in large blocks and without
 waiting for the wall clock; the engine is block-size invariant, so the steps are the same.
@@ -6,23 +7,12 @@ waiting for the wall clock; the engine is block-size invariant, so the steps are
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from imurun.errors import InputError
 
 BLOCK_S = 60.0  # session time per block: large enough that Python overhead does not matter
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="session CSV (a NAME.trunk.csv next to it is used too)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for steps.csv and summary.json")
-    parser.add_argument(
-        "--progress", action="store_true",
-        help="show a progress bar with ETA on stderr (default: only when stderr is a terminal)",
-    )
 
 
 class StepCollector:
@@ -111,13 +101,3 @@ def write_outputs(out_dir: Path, steps, summary: dict) -> None:
     with Outputs() as out:
         out.write(out_dir / "steps.csv", steps_csv_text(steps))
         out.write(out_dir / "summary.json", text)
-
-
-def main(args: argparse.Namespace) -> int:
-    steps, summary = analyze(args.file, args.out, progress=args.progress or sys.stderr.isatty())
-    out = Path(args.out)
-    print(
-        f"analyze: {summary['duration_s']:.1f} s, {summary['steps']} steps -> "
-        f"{out / 'steps.csv'}, {out / 'summary.json'}"
-    )
-    return 0

@@ -1,4 +1,4 @@
-"""`imurun run`: live run with one sensor (plus an optional trunk sensor) over BLE.
+"""`imurun run`'s app: a live run with one sensor (plus an optional trunk sensor) over BLE.
 
 The BLE source (imurun/ble/source.py) finds the sensor (by --device name/address and/or
 --profile, else the first sensor matching a firmware profile), connects, starts its stream at
@@ -17,46 +17,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imurun.coach.options import add_coach_arguments
-
 if TYPE_CHECKING:
+    from imurun.ble.profiles import Profile
     from imurun.coach.profile import RunnerProfile
     from imurun.coach.sink import CoachSink
     from imurun.live.app import LiveRun
     from imurun.live.calibrate import CalibrationGuide
     from imurun.sinks import Sink
     from imurun.ui.feed import DashboardFeed
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", help="sensor name (or fnmatch pattern) or address; default: first match")
-    parser.add_argument("--profile", help="firmware profile id; default: recognised from the advertisement")
-    parser.add_argument("--trunk-device", help="second sensor at the upper lumbar spine (same code path)")
-    parser.add_argument("--trunk-profile", help="firmware profile of the trunk sensor (default: --profile)")
-    parser.add_argument("--rate", type=int, help="sample rate in Hz (default: the profile's default)")
-    parser.add_argument(
-        "--out", type=Path,
-        help="session CSV (default: ~/imurun/sessions/YYYY-MM-DD_HHMMSS.csv); its cue log and report "
-        "go next to it as NAME.cues.csv and NAME.report.html",
-    )
-    parser.add_argument("--adapter", help="BlueZ adapter, e.g. hci0 (default: the first powered one)")
-    parser.add_argument("--profiles", type=Path, help="firmware profile directory (default: bundled)")
-    parser.add_argument("--scan-timeout", type=float, default=10.0, help="seconds to look for the sensor")
-    parser.add_argument(
-        "--reconnect-timeout", type=float, default=30.0, help="give up when a lost sensor is not back by then"
-    )
-    parser.add_argument("--duration", type=float, help="stop after this many seconds of session time")
-    parser.add_argument(
-        "--calibrate", action="store_true",
-        help="guided standing calibration at the start: stand tall and still until told "
-        "\"Calibrated\" (the zero of pelvic drop and tilt); moving off first is said once, and the "
-        "baseline then comes from the gait (low confidence) until a standing still period",
-    )
-    ui = parser.add_argument_group("dashboard", "the live window (docs/dashboard.md)")
-    ui.add_argument("--no-ui", action="store_true", help="no dashboard window")
-    ui.add_argument("--theme", choices=("dark", "light"), default="dark")
-    add_coach_arguments(parser, audio_default="live")
-    parser.add_argument("--no-audio", action="store_true", help="no sound: the same as --audio none")
 
 
 def build_sinks(
@@ -80,26 +48,15 @@ def build_sinks(
     return sinks
 
 
-def main(args: argparse.Namespace) -> int:
+def run_live(args: argparse.Namespace, profiles: dict[str, Profile]) -> int:
+    """The whole live run for `imurun run`'s options (imurun/commands/run.py), `profiles` by id."""
     import asyncio
 
-    from imurun.ble.profiles import load_profiles
     from imurun.coach.options import coach_sink_from_args
-    from imurun.errors import ImurunError
     from imurun.live.app import LiveRun
     from imurun.live.recorder import default_session_path
     from imurun.session.truth import sibling_path, trunk_path_for
     from imurun.ui.qt import has_display
-
-    profiles = load_profiles(args.profiles)
-    for flag in ("profile", "trunk_profile"):
-        pid = getattr(args, flag)
-        if pid is not None and pid not in profiles:
-            raise ImurunError(f"unknown profile {pid!r} (known: {', '.join(sorted(profiles))})")
-    if args.no_audio:
-        if args.audio:
-            raise ImurunError("--no-audio and --audio exclude each other")
-        args.audio = ["none"]
 
     def candidates(pid: str | None) -> dict:
         return {pid: profiles[pid]} if pid else profiles

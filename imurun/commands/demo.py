@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from imurun.analyze import StepCollector
 from imurun.coach.options import add_coach_arguments, coach_sink_from_args
+from imurun.commands.replay import parse_speed
 from imurun.errors import ImurunError
-from imurun.replay import parse_speed
 
 if TYPE_CHECKING:
     from imurun.coach.sink import CoachSink
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 DEFAULT_RECORDING = RECORDINGS / "fatigue.csv"
 
 
