@@ -35,11 +35,11 @@ sys.path[:0] = [str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
 from bluez.harness import FakeBluez, available  # noqa: E402
 from common import machine, table, write_section  # noqa: E402
 
-from imurun.ble.live import LiveRun  # noqa: E402
-from imurun.ble.run import build_sinks  # noqa: E402
+from imurun.ble.profiles import load_profiles  # noqa: E402
 from imurun.coach.profile import load_profile  # noqa: E402
 from imurun.coach.sink import CoachSink  # noqa: E402
-from imurun.profiles import load_profiles  # noqa: E402
+from imurun.live.app import LiveRun  # noqa: E402
+from imurun.live.run import build_sinks  # noqa: E402
 from imurun.ui.feed import DashboardFeed  # noqa: E402
 
 PROFILES = ("imurun-nus", "witmotion-wt901ble", "polar-h10")

@@ -45,7 +45,7 @@ from imurun.coach.profile import RunnerProfile  # noqa: E402
 from imurun.coach.rules import POSTURE_METRICS, CoachState, Rule, coach_steps, rule_table  # noqa: E402
 from imurun.coach.sink import CoachSink  # noqa: E402
 from imurun.core.engine import Engine  # noqa: E402
-from imurun.pipeline import run_pipeline  # noqa: E402
+from imurun.pipeline import Pipeline  # noqa: E402
 from imurun.sources.sim_scenarios import SCENARIOS  # noqa: E402
 from imurun.sources.simulate import simulate  # noqa: E402
 
@@ -190,12 +190,12 @@ def evaluate(case: tuple[str, int, float]) -> dict:
     k = max(1, round(BLOCK_S * rate))
     starts = range(0, len(t), k)
     blocks = (SampleBlock(t[i : i + k], acc[i : i + k], gyr[i : i + k]) for i in starts)
-    trunk = None
     if sim.trunk_acc is not None:
         ta, tg = sim.trunk_acc[keep], sim.trunk_gyr[keep]
-        trunk = (SampleBlock(t[i : i + k], ta[i : i + k], tg[i : i + k]) for i in starts)
+        blocks = (SampleBlock(t[i : i + k], acc[i : i + k], gyr[i : i + k], ta[i : i + k], tg[i : i + k])
+                  for i in starts)
     sink = CoachSink(PROFILE, console=None)
-    run_pipeline(blocks, Engine(rate), [sink], trunk_blocks=trunk)
+    Pipeline(Engine(rate), [sink]).run(blocks)
     truth, end = sim.steps, float(sim.t[-1])
     faults = truth_faults(truth, sink.state.relative)
     cues = [c for c in sink.cues if c.cue not in ("start", "praise")]

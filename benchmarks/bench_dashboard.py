@@ -120,7 +120,7 @@ def open_dashboard(player_args, speed):
 
 def live(seconds: float, warmup_s: float = 12.0) -> dict[str, float]:
     t, acc, gyr = run_samples(warmup_s + seconds + 5.0)
-    player, window = open_dashboard(lambda: (tiled_blocks(t, acc, gyr, t[-1]), None), speed=1.0)
+    player, window = open_dashboard(lambda: tiled_blocks(t, acc, gyr, t[-1]), speed=1.0)
     paints = PaintCounter(window.plots)
     player.start()
     spin(warmup_s)  # fill the 10 s trace window first
@@ -162,7 +162,7 @@ def live_rows(runs: list[dict[str, float]]) -> list[list[object]]:
 def memory(hours: float) -> tuple[list[list[object]], float]:
     t, acc, gyr = run_samples(600.0)
     total_s = hours * 3600.0
-    player, window = open_dashboard(lambda: (tiled_blocks(t, acc, gyr, total_s), None), speed=float("inf"))
+    player, window = open_dashboard(lambda: tiled_blocks(t, acc, gyr, total_s), speed=float("inf"))
     rows: list[list[object]] = []
     next_mark = 600.0
     start = time.monotonic()

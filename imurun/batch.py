@@ -12,7 +12,6 @@ exit code is 2, and every other session is still written.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import json
@@ -35,25 +34,9 @@ OUTPUTS = ("steps.csv", "summary.json")
 NOT_SESSIONS = ("steps", "bouts", "trunk", "cues")
 OUTPUT_NAMES = ("steps.csv", "cues.csv", "cohort.csv")
 # The modules whose code decides what analyze writes: a change to any of them re-analyses everything.
-ENGINE_SOURCES = ("core/*.py", "session/*.py", "sources/replay.py", "analyze.py", "pipeline.py",
-                  "blocks.py", "summary.py")
+ENGINE_SOURCES = ("core/*.py", "session/*.py", "sources/replay.py", "sources/trunk.py", "analyze.py",
+                  "pipeline.py", "blocks.py", "summary.py")
 PROGRESS_EVERY_S = 0.2  # wall time between redraws of the terminal progress line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="DIR_OR_GLOB",
-                        help="folder searched for session CSVs (recursively), a quoted glob, or one file")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="output folder: one sub-folder per session, manifest.json, cohort.csv/.parquet")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on this Dask distributed scheduler (tcp://host:8786); needs imurun[cluster]")
-    where.add_argument("--dask", action="store_true",
-                       help="run on a Dask LocalCluster on this machine (needs imurun[cluster])")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="local pool processes or LocalCluster workers (default: the CPUs this "
-                             "process may use); a --scheduler cluster has its own")
-    parser.add_argument("--force", action="store_true", help="analyse every session, current or not")
 
 
 # --- what a session is, and when its outputs are current ----------------------------------------
@@ -404,25 +387,3 @@ def run_batch(
     write_manifest(out_dir, manifest)
     result.cohort = write_cohort(out_dir, manifest, result.cohort_problems)
     return result
-
-
-def main(args: argparse.Namespace) -> int:
-    if args.workers is not None and args.workers < 1:
-        raise ImurunError(f"--workers must be at least 1, not {args.workers}")
-    result = run_batch(args.source, args.out, args.scheduler, args.dask, args.workers, args.force)
-    rate = f", {rate_text(result.samples / result.seconds)} samples/s" if result.analysed else ""
-    where = f" on {result.where}" if result.where else ""
-    print(f"batch: {len(result.analysed)} analysed{where} in {result.seconds:.1f} s{rate}; "
-          f"{len(result.current)} current (skipped); {len(result.failed)} failed -> {args.out}")
-    print(f"batch: cohort table -> {', '.join(map(str, result.cohort))}")
-    if len(result.cohort) < 2:
-        print("batch: cohort.parquet not written: pyarrow is not installed (pip install 'imurun[cluster]')",
-              file=sys.stderr)
-    problems = [*result.failed.values(), *result.cohort_problems]
-    if problems:
-        print(f"batch: {len(result.failed)} failed, {len(result.cohort_problems)} cohort problem(s):",
-              file=sys.stderr)
-        for message in problems:
-            print(f"  {message}", file=sys.stderr)
-        return ImurunError.exit_code
-    return 0

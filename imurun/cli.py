@@ -1,8 +1,8 @@
-"""`imurun` command line: a table of subcommands, each living in its own module.
+"""`imurun` command line: a table of subcommands, each a module in imurun/commands/.
 
-A command module exposes `add_arguments(parser)` and `main(args) -> int`; its top-level imports
-stay light (numpy, numba, Qt and bleak are imported inside `main`) so that `imurun --help` and
-`imurun CMD --help` answer at once.
+A command module exposes `add_arguments(parser)` and `main(args) -> int`, a thin layer over the
+library; its top-level imports stay light (numpy, numba, Qt and bleak are imported inside `main`)
+so that `imurun --help` and `imurun CMD --help` answer at once.
 """
 
 from __future__ import annotations
@@ -16,21 +16,25 @@ from imurun.errors import ImurunError
 
 # command -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("imurun.demo", "replay the bundled recording with dashboard and coach (headless: console)"),
-    "run": ("imurun.ble.run", "live run: connect to a sensor over BLE, coach, record"),
-    "scan": ("imurun.ble.scan", "list nearby sensors that match a firmware profile"),
-    "replay": ("imurun.replay", "stream a recorded session through the engine as the live path would"),
-    "analyze": ("imurun.analyze", "analyse a session: write steps.csv and summary.json"),
-    "batch": ("imurun.batch", "analyse many sessions (process pool or Dask) and write the cohort table"),
-    "report": ("imurun.report.cli", "write a self-contained HTML report of a session"),
-    "history": ("imurun.report.history", "write an HTML page of a batch's metrics over time, with trends"),
-    "export": ("imurun.export", "write a session as a FIT activity file (running dynamics, pelvis metrics)"),
-    "validate": ("imurun.validate", "score detected steps against a truth / reference steps file"),
-    "info": ("imurun.session.info", "summarise a session file"),
-    "import": ("imurun.sources.imports.cli", "convert another app's export (Sensor Logger, phyphox, "
+    "demo": ("imurun.commands.demo",
+             "replay the bundled recording with dashboard and coach (headless: console)"),
+    "run": ("imurun.commands.run", "live run: connect to a sensor over BLE, coach, record"),
+    "scan": ("imurun.commands.scan", "list nearby sensors that match a firmware profile"),
+    "replay": ("imurun.commands.replay",
+               "stream a recorded session through the engine as the live path would"),
+    "analyze": ("imurun.commands.analyze", "analyse a session: write steps.csv and summary.json"),
+    "batch": ("imurun.commands.batch",
+              "analyse many sessions (process pool or Dask) and write the cohort table"),
+    "report": ("imurun.commands.report", "write a self-contained HTML report of a session"),
+    "history": ("imurun.commands.history", "write an HTML page of a batch's metrics over time, with trends"),
+    "export": ("imurun.commands.export",
+               "write a session as a FIT activity file (running dynamics, pelvis metrics)"),
+    "validate": ("imurun.commands.validate", "score detected steps against a truth / reference steps file"),
+    "info": ("imurun.commands.info", "summarise a session file"),
+    "import": ("imurun.commands.import_", "convert another app's export (Sensor Logger, phyphox, "
                "Movella DOT, WitMotion, ...) into a session"),
-    "simulate": ("imurun.sources.simulate", "write a synthetic session with its ground-truth steps"),
-    "emulate": ("imurun.ble.emulate", "serve a recorded session as a virtual BLE sensor (fake BlueZ)"),
+    "simulate": ("imurun.commands.simulate", "write a synthetic session with its ground-truth steps"),
+    "emulate": ("imurun.commands.emulate", "serve a recorded session as a virtual BLE sensor (fake BlueZ)"),
 }
 
 

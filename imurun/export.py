@@ -18,7 +18,6 @@ Encoded with fit-tool (PyPI, BSD-3-Clause); imurun[fit]. Docs: docs/batch.md ("F
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import math
 from pathlib import Path
@@ -40,11 +39,6 @@ APPLICATION_ID = bytes.fromhex("5c1e0b9b7a4f4f2a9d3e6b1f0c2d8a17")
 
 if TYPE_CHECKING:
     import numpy as np
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session", type=Path, metavar="SESSION", help="session CSV")
-    parser.add_argument("--fit", required=True, type=Path, metavar="OUT.fit", help="FIT activity file")
 
 
 def per_second(steps: np.ndarray) -> dict[str, np.ndarray]:
@@ -208,10 +202,3 @@ def _event(message_type: Any, event: Any, event_type: Any, timestamp_ms: int) ->
     message.event_type = event_type
     message.timestamp = timestamp_ms
     return message
-
-
-def main(args: argparse.Namespace) -> int:
-    written = write_fit(args.session, args.fit)
-    print(f"export: {written['records']} records ({written['steps']} steps) from "
-          f"{written['start']:%Y-%m-%d %H:%M:%S} UTC -> {args.fit}")
-    return 0

@@ -1,4 +1,4 @@
-"""`imurun validate`: score detected steps against a truth / reference steps file.
+"""Scoring detected steps against a truth / reference steps file (`imurun validate`).
 
 This is the yardstick every accuracy claim is measured by; docs/validation.md defines each figure.
 Detected initial contacts (ICs) are matched one-to-one to truth ICs within a tolerance by an
@@ -9,7 +9,6 @@ the matching; left/right accuracy is measured over the matched pairs.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any
@@ -341,15 +340,6 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "file", metavar="FILE", help="a session CSV (run through the engine) or a steps.csv from analyze"
-    )
-    parser.add_argument("--truth", required=True, metavar="TRUTH.steps.csv", help="truth / reference steps")
-    parser.add_argument("--bouts", metavar="B.bouts.csv", help="score only inside these reference bouts")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-
-
 def detected_steps(path: str | Path):
     """The steps of FILE: a session runs through the engine (as analyze does), a steps.csv is read."""
     from imurun.session.format import MAGIC
@@ -365,15 +355,3 @@ def detected_steps(path: str | Path):
 
         return analyze(path)[0]
     return read_steps_csv(path)
-
-
-def main(args: argparse.Namespace) -> int:
-    import json
-
-    from imurun.session.truth import read_bouts_csv, read_steps_csv
-
-    truth = read_steps_csv(args.truth)
-    bouts = read_bouts_csv(args.bouts) if args.bouts else None
-    result = score(detected_steps(args.file), truth, bouts)
-    print(json.dumps(result, indent=2) if args.json else format_table(result))
-    return 0

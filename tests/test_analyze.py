@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from realdata import REAL
 
-from imurun.analyze import ProgressBar, analyze, count_rows
+from imurun.analyze import analyze, count_rows
 from imurun.cli import main
+from imurun.console import ProgressBar
 from imurun.core.engine import Engine
 from imurun.session.format import SessionHeader
 from imurun.session.reader import read_session

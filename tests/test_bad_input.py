@@ -274,7 +274,7 @@ BAD_PROFILES = {
 
 @pytest.mark.parametrize("case", BAD_PROFILES)
 def test_a_bad_firmware_profile_is_refused_at_load(tmp_path, case):
-    from imurun.profiles import load_profile
+    from imurun.ble.profiles import load_profile
 
     data, key = BAD_PROFILES[case]
     assert data != PROFILE.encode()
@@ -297,7 +297,7 @@ def test_a_bad_runner_profile_is_one_line(tmp_path, capsys, session_dir, data, w
 
 
 def test_a_profile_without_a_gyroscope_may_say_gyr_factor_0():
-    from imurun.profiles import load_profile
+    from imurun.ble.profiles import load_profile
 
     assert load_profile(ROOT / "firmware_profiles" / "polar-h10.toml").decode["gyr_factor"] == 0.0
 

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -15,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from imurun.analyze import analyze, engine_for
+from imurun.analyze import analyze
 from imurun.batch import MANIFEST, Progress, find_sessions, run_batch
 from imurun.cli import main as cli_main
 from imurun.coach.cues import CUE_COLUMNS, Cue
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
 from imurun.cohort import COLUMNS, cue_response_pct, session_date
-from imurun.pipeline import run_pipeline
-from imurun.sources.replay import replay_streams
+from imurun.pipeline import run_session
 from imurun.sources.simulate import simulate, write_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # distributed's own, on import
@@ -31,9 +29,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # distrib
 
 def _coach(session: Path) -> None:
     """The coach's cue log NAME.cues.csv, as a live run writes it next to its session."""
-    blocks, trunk = replay_streams(session, block_s=0.2, speed=math.inf)
     coach = CoachSink(RunnerProfile(), cue_log=session.with_suffix(".cues.csv"), console=None)
-    run_pipeline(blocks, engine_for(session), [coach], trunk_blocks=trunk)
+    run_session(session, [coach], block_s=0.2)
 
 
 @pytest.fixture(scope="module")

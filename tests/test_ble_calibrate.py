@@ -17,12 +17,12 @@ import numpy as np
 from bluez.harness import FakeBluez, available
 from bluez.session_check import finish, imurun, start_sensor, warm_engine_cache
 
-from imurun.ble.calibrate import WAITING, CalibrationGuide
 from imurun.blocks import SampleBlock
 from imurun.coach.profile import RunnerProfile, Wording
 from imurun.coach.sink import CoachSink, build_outputs
 from imurun.coach.speech import render_phrase
 from imurun.core.output import EngineOutput, Status, empty_steps
+from imurun.live.calibrate import WAITING, CalibrationGuide
 
 W = Wording()
 # Low thresholds and a short quiet time: form cues within the first seconds of running, so that

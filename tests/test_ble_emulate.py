@@ -7,7 +7,7 @@ import pytest
 
 from imurun.ble.decoders import DECODERS
 from imurun.ble.emulate import VirtualSensor
-from imurun.profiles import load_profiles
+from imurun.ble.profiles import load_profiles
 
 PROFILES = load_profiles()
 

@@ -77,21 +77,18 @@ def visible_dashboards():
 
 def offline_cues(session, profile):
     """The recorded file replayed through the engine and the coach (as `imurun replay` does)."""
-    from imurun.analyze import engine_for
     from imurun.coach.sink import CoachSink
-    from imurun.pipeline import run_pipeline
-    from imurun.sources.replay import replay_streams
+    from imurun.pipeline import run_session
 
     coach = CoachSink(profile, console=None)
-    blocks, _ = replay_streams(session, speed=float("inf"))
-    run_pipeline(blocks, engine_for(session), [coach])
+    run_session(session, [coach])
     return coach.cues
 
 
 def test_coached_run_with_dashboard_writes_cue_log_and_report(tmp_path, monkeypatch, capfd, display):
+    from imurun.analyze import analyze
     from imurun.coach.cues import read_cues_csv
     from imurun.coach.profile import load_profile
-    from imurun.core.engine import Engine
 
     runner = tmp_path / "runner.toml"
     runner.write_text(RUNNER)
@@ -112,11 +109,8 @@ def test_coached_run_with_dashboard_writes_cue_log_and_report(tmp_path, monkeypa
     assert not visible_dashboards()  # the end of the run (--duration) closed it
 
     # Live steps equal the engine's on the recorded file, so the coach must give the same cues.
-    data, _ = read_recording(out)
-    acc = np.column_stack([data["ax"], data["ay"], data["az"]])
-    gyr = np.column_stack([data["gx"], data["gy"], data["gz"]])
-    steps = Engine(sample_rate_hz=200.0).process(data["t"], acc, gyr).steps
-    assert STEP_LINE.findall(printed) == [(f"{s['t']:.2f}", str(s["side"])) for s in steps]
+    steps, _ = analyze(out)
+    assert STEP_LINE.findall(printed) == [(f"{s['t']:.3f}", str(s["side"])) for s in steps]
     cue_log = tmp_path / "run.cues.csv"
     live = read_cues_csv(cue_log)
     offline = offline_cues(out, load_profile(runner))

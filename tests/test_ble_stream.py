@@ -3,10 +3,23 @@
 import numpy as np
 
 from imurun.ble.decoders import DECODERS, polar_pmd
+from imurun.ble.profiles import load_profiles
 from imurun.ble.stream import SensorStream
-from imurun.profiles import load_profiles
 
 PROFILES = load_profiles()
+
+
+def recorded_source(profile, rate, paths):
+    """A BLE source with the live app's recorder stage, its sensors in place of connected links
+    (the test fills their inboxes and ticks it)."""
+    from imurun.ble.source import BleSource, Sensor
+    from imurun.live.recorder import Recorder
+
+    recorder = Recorder(paths, "sacrum", say=lambda _: None)
+    source = BleSource({role: {profile.id: profile} for role in paths}, rate, None,
+                       "trunk" if "trunk" in paths else None, say=lambda _: None, stage=recorder)
+    source.sensors += [Sensor(role, profile, SensorStream(profile, rate)) for role in paths]
+    return source, recorder
 
 
 def packets_for(profile_id, seconds, rate):
@@ -65,25 +78,21 @@ def test_polar_start_response_sets_the_scale():
 def test_packets_queued_when_the_link_drops_are_recorded_before_the_outage_note(tmp_path):
     """WitMotion (no device clock): the outage is bridged with host time once, at the first packet
     after it. Packets still in the inbox when the loss is reported belong before the note."""
-    from imurun.ble.live import LiveRun, Sensor
-    from imurun.core.engine import Engine
     from imurun.session.reader import read_notes, read_session
 
     rate, path = 200, tmp_path / "wit.csv"
     profile = PROFILES["witmotion-wt901ble"]
     packets, _, _ = packets_for(profile.id, 4, rate)  # one sample per packet
     host = 10.0 + np.arange(len(packets)) / rate
-    run = LiveRun({"pelvis": {profile.id: profile}}, rate, None, None, path, None, [], say=lambda _: None)
-    sensor = Sensor("pelvis", profile, SensorStream(profile, rate), path)
-    run.sensors.append(sensor)
-    run.engine = Engine(sample_rate_hz=rate)
+    source, recorder = recorded_source(profile, rate, {"pelvis": path})
+    sensor = source.sensors[0]
     sensor.inbox += zip(host[:300], packets[:300], strict=True)
-    run._tick()
+    source.tick()
     sensor.inbox += zip(host[300:304], packets[300:304], strict=True)  # arrived, not yet processed
-    run._event(sensor, "lost", "disconnected")
+    source._event(sensor, "lost", "disconnected")
     sensor.inbox += zip(host[504:], packets[504:], strict=True)  # back after 1 s: 200 samples missed
-    run._tick()
-    run._close()
+    source.tick(final=True)
+    recorder.close(source.sensors)
     t = read_session(path).t
     assert [(n.t, n.text) for n in read_notes(path)] == [
         (303 / rate, "link lost: disconnected"),
@@ -97,34 +106,29 @@ def test_trunk_clock_is_placed_by_its_least_delayed_packets_not_its_first(tmp_pa
     """Both sensors sample on one device clock (same epoch); the trunk starts 0.5 s later and its
     first packet arrives 40 ms late (a busy host). The same device time must give the same session
     time: placing the trunk by its first packet's arrival put it 40 ms late."""
-    from imurun.ble.live import LiveRun, Sensor
-    from imurun.core.engine import Engine
-
     rate, profile = 200, PROFILES["imurun-nus"]
     params = profile.decode_params(rate)
     rng = np.random.default_rng(2)
-    run = LiveRun({"pelvis": {profile.id: profile}, "trunk": {profile.id: profile}}, rate, None, None,
-                  tmp_path / "p.csv", tmp_path / "p.trunk.csv", [], say=lambda _: None)
+    paths = {"pelvis": tmp_path / "p.csv", "trunk": tmp_path / "p.trunk.csv"}
+    run, recorder = recorded_source(profile, rate, paths)
     inboxes = []
-    for role, start, path in (("pelvis", 0.0, tmp_path / "p.csv"), ("trunk", 0.5, tmp_path / "p.trunk.csv")):
+    for start in (0.0, 0.5):
         dev = 500.0 + start + np.arange(4 * rate) / rate
         packets = DECODERS[profile.decoder].encode(dev, rng.normal(0, 5, (dev.size, 3)),
                                                    rng.normal(0, 1, (dev.size, 3)), params)
         d = DECODERS[profile.decoder].decode(packets, params)
         sent = np.array([d.device_t[d.packet == k].max() for k in range(len(packets))])
         host = 10.0 + (sent - 500.0) + rng.uniform(0.002, 0.008, len(packets))
-        if role == "trunk":
+        if start:  # the trunk's
             host[0] += 0.040
         host = np.maximum.accumulate(host)  # packets arrive in order
-        run.sensors.append(Sensor(role, profile, SensorStream(profile, rate), path))
         inboxes.append(list(zip(host, packets, strict=True)))
-    run.engine = Engine(sample_rate_hz=rate)
     for now in np.arange(10.0, 15.0, 0.02):  # the ticks of a live run
         for sensor, inbox in zip(run.sensors, inboxes, strict=True):
             sensor.inbox += [item for item in inbox if now - 0.02 < item[0] <= now]
-        run._tick()
-    run._tick(final=True)
-    run._close()
+        run.tick()
+    run.tick(final=True)
+    recorder.close(run.sensors)
     from imurun.session.reader import read_session
 
     pelvis, trunk = read_session(tmp_path / "p.csv"), read_session(tmp_path / "p.trunk.csv")
@@ -138,8 +142,6 @@ def test_a_notification_delivered_twice_is_dropped_and_counted(tmp_path):
     batches, is dropped and counted: the samples are those of a clean link, nothing is lost, the
     device clock is not taken for restarted, and the recording goes on (it used to stop the run:
     "t must increase strictly")."""
-    from imurun.ble.live import LiveRun, Sensor
-    from imurun.core.engine import Engine
     from imurun.session.reader import read_notes, read_session
 
     for profile_id, rate in (("imurun-nus", 200), ("movella-dot", 60), ("witmotion-wt901ble", 200),
@@ -152,18 +154,56 @@ def test_a_notification_delivered_twice_is_dropped_and_counted(tmp_path):
         twice = [*packets[:5], packets[4], *packets[5:9], packets[8], *packets[9:]]
         host2 = np.r_[host[:5], host[4], host[5:9], host[8] + 0.02, host[9:] + 0.02]
         path = tmp_path / f"{profile_id}.csv"
-        run = LiveRun({"pelvis": {profile.id: profile}}, rate, None, None, path, None, [], say=lambda _: None)
-        sensor = Sensor("pelvis", profile, SensorStream(profile, rate), path)
-        run.sensors.append(sensor)
-        run.engine = Engine(sample_rate_hz=rate)
+        run, recorder = recorded_source(profile, rate, {"pelvis": path})
+        sensor = run.sensors[0]
         sensor.inbox += zip(host2[:9], twice[:9], strict=True)  # the first repeat within one batch
-        run._tick()
+        run.tick()
         sensor.inbox += zip(host2[9:], twice[9:], strict=True)  # the second across batches
-        run._tick(final=True)
-        run._close()
+        run.tick(final=True)
+        recorder.close(run.sensors)
         s = sensor.stream
         assert s.counters.repeated == 2, profile_id
         assert s.clock.lost == 0 and s.clock.resets == 0, profile_id
         np.testing.assert_allclose(read_session(path).t, clean.t, atol=2e-6, err_msg=profile_id)
         assert "repeated 2" in run.status_line()
         assert [n.text for n in read_notes(path)] == ["repeated notifications dropped: 2"]
+
+
+def test_a_live_trunk_recording_replays_to_the_live_steps(tmp_path):
+    """Two sensors on one device clock, the trunk joining 0.8 s after the pelvis and silent for
+    1.5 s mid-run (a lost link), packets arriving 2-8 ms late: the steps the live pipeline gave
+    (trunk lean included) are exactly those `analyze` finds in the two recorded files."""
+    from imurun.analyze import StepCollector, analyze
+    from imurun.pipeline import Pipeline, make_engine
+    from imurun.sources.simulate import simulate
+
+    rate, profile = 200, PROFILES["imurun-nus"]
+    params = profile.decode_params(rate)
+    sim = simulate("trunk", seed=3, rate_hz=rate, duration_s=30.0)
+    rng = np.random.default_rng(4)
+    paths = {"pelvis": tmp_path / "two.pelvis.csv", "trunk": tmp_path / "two.trunk.csv"}
+    source, recorder = recorded_source(profile, rate, paths)
+    inboxes = []
+    trunk_on = (sim.t >= 0.8) & ((sim.t < 12.0) | (sim.t > 13.5))
+    for keep, acc, gyr in ((sim.t >= 0, sim.acc, sim.gyr), (trunk_on, sim.trunk_acc, sim.trunk_gyr)):
+        dev = 500.0 + sim.t[keep]
+        packets = DECODERS[profile.decoder].encode(dev, acc[keep], gyr[keep], params)
+        d = DECODERS[profile.decoder].decode(packets, params)
+        sent = np.array([d.device_t[d.packet == k].max() for k in range(len(packets))])
+        host = np.maximum.accumulate(10.0 + (sent - 500.0) + rng.uniform(0.002, 0.008, len(packets)))
+        inboxes.append(list(zip(host, packets, strict=True)))
+    live = StepCollector()
+    pipeline = Pipeline(make_engine(rate), [live])
+    for now in np.arange(10.0, 41.0, 0.02):  # the ticks of a live run
+        for sensor, inbox in zip(source.sensors, inboxes, strict=True):
+            sensor.inbox += [item for item in inbox if now - 0.02 < item[0] <= now]
+        for delivery in source.tick():
+            pipeline.feed(delivery.block)
+    for delivery in source.tick(final=True):
+        pipeline.feed(delivery.block)
+    status = pipeline.close()
+    recorder.close(source.sensors)
+    replayed, _ = analyze(paths["pelvis"])
+    assert status.trunk and len(live.steps) > 50
+    assert np.isfinite(live.steps["trunk_lean_deg"]).sum() > 40
+    assert live.steps.tobytes() == replayed.tobytes()

@@ -29,6 +29,17 @@ def test_every_command_module_imports_and_exposes_its_entry_points(name):
     build_parser(name)  # its add_arguments builds a valid parser
 
 
+def test_every_command_lives_in_imurun_commands():
+    """One home for commands: each module there is a command of the table, and only they are."""
+    from pathlib import Path
+
+    import imurun.commands
+
+    here = Path(imurun.commands.__file__).parent
+    modules = {f"imurun.commands.{p.stem}" for p in here.glob("*.py") if p.stem != "__init__"}
+    assert modules == {module for module, _ in COMMANDS.values()}
+
+
 def test_every_command_answers_help_with_exit_0():
     """`imurun CMD --help` per command, run in parallel to keep the test short."""
     procs = {

@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 from test_coach_scenarios import PROFILE, baseline_target, check_fatigue
 
-from imurun.analyze import engine_for
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.sink import CoachSink, build_outputs
-from imurun.pipeline import run_pipeline
+from imurun.pipeline import run_session
 from imurun.session.truth import read_steps_csv, steps_path_for
-from imurun.sources.replay import replay_streams
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
 
@@ -22,8 +20,7 @@ def replay(name, tmp_path):
     path = RECORDINGS / f"{name}.csv"
     sink = CoachSink(PROFILE, build_outputs([f"wav:{tmp_path / 'cues.wav'}"], PROFILE), tmp_path / "cues.csv",
                      console=None)
-    blocks, trunk = replay_streams(path, speed=np.inf)
-    run_pipeline(blocks, engine_for(path), [sink], trunk_blocks=trunk)
+    run_session(path, [sink])
     return read_steps_csv(steps_path_for(path)), read_cues_csv(tmp_path / "cues.csv")
 
 

@@ -35,13 +35,13 @@ def app():
 @functools.cache
 def blocks_of(path):
     """The session's replay blocks, read once per test run."""
-    return tuple(recording.streams(path)[0])
+    return tuple(recording.blocks(path))
 
 
 def played(path, at_s):
     """The dashboard feed after the session ran through engine and coach up to at_s."""
     feed = DashboardFeed()
-    return feed_until(lambda: (blocks_of(path), None), recording.engine_with_signals(path), at_s, feed)
+    return feed_until(blocks_of(path), recording.engine_with_signals(path), at_s, feed)
 
 
 def engine_until(path, at_s):
@@ -154,7 +154,7 @@ def test_without_standing_calibration_the_tilt_plot_says_so(app):
     sim = simulate("no-standing", seed=1, rate_hz=100.0, duration_s=40.0)
     blocks = [SampleBlock(sim.t[i : i + 5], sim.acc[i : i + 5], sim.gyr[i : i + 5])
               for i in range(0, len(sim.t), 5)]
-    feed = feed_until(lambda: (blocks, None), Engine(100.0, emit_signals=True), 40.0, DashboardFeed())
+    feed = feed_until(blocks, Engine(100.0, emit_signals=True), 40.0, DashboardFeed())
     assert feed.snapshot(10, 60).status.calibration == "gait"
     window = open_window(app, feed)
     try:
@@ -166,7 +166,7 @@ def test_without_standing_calibration_the_tilt_plot_says_so(app):
 
 
 def test_trunk_sensor_brings_the_trunk_lean_view(app):
-    feed = feed_until(lambda: recording.streams(TRUNK), recording.engine_with_signals(TRUNK), 60.0,
+    feed = feed_until(recording.blocks(TRUNK), recording.engine_with_signals(TRUNK), 60.0,
                       DashboardFeed())
     snap = feed.snapshot(10, 60)
     steps, status = snap.steps, snap.status
@@ -209,7 +209,8 @@ class Recorder:
         self.closed = 0
 
     def consume(self, block, out):
-        self.starts.append(float(block.t[0]))
+        if len(block):  # not the end of the stream (the steps the engine still owed)
+            self.starts.append(float(block.t[0]))
 
     def close(self):
         self.closed += 1
@@ -221,7 +222,7 @@ def test_player_pauses_jumps_and_feeds_other_sinks_each_block_once():
     blocks = blocks_of(WALK)
     end_t = blocks[-1].t[-1]
     feed, sink = DashboardFeed(), Recorder()
-    player = Player(lambda: (blocks, None), lambda: recording.engine_with_signals(WALK), feed, [sink],
+    player = Player(lambda: blocks, lambda: recording.engine_with_signals(WALK), feed, [sink],
                     speed=float("inf"))
     player.pause()
     player.start()
@@ -409,18 +410,19 @@ def test_recalibrate_mid_run_from_the_live_window(app):
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QPushButton
 
-    from imurun.ble.live import LiveRun
     from imurun.blocks import SampleBlock
+    from imurun.live.app import LiveRun
+    from imurun.pipeline import Pipeline
     from imurun.ui.dashboard import Dashboard
 
     said: list[str] = []
-    run = LiveRun({"pelvis": {}}, 200, None, None, Path("unused.csv"), None, [], say=said.append)
-    run.engine = recording.engine_with_signals(FATIGUE)
     feed = DashboardFeed()
+    run = LiveRun({"pelvis": {}}, 200, None, None, Path("unused.csv"), None, [feed], say=said.append)
+    run.pipeline = Pipeline(recording.engine_with_signals(FATIGUE), run.sinks)  # as run() makes it
     blocks = blocks_of(FATIGUE)
     running = [b for b in blocks if b.t[-1] < 30.0]
     for block in running:
-        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+        run.pipeline.feed(block)
     window = Dashboard(feed, on_recalibrate=run.recalibrate)
     window.refresh(force=True)
     assert "calibration: standing" in window.status_label.text()
@@ -429,9 +431,9 @@ def test_recalibrate_mid_run_from_the_live_window(app):
                                       if b.text().startswith("Recalibrate")]
 
     QTest.keyClick(window, Qt.Key.Key_B)
-    run._tick()  # the engine thread takes the request
+    run._recalibrate_if_asked()  # the engine thread takes the request before its next block
     for block in blocks[len(running) : len(running) + 20]:  # still running
-        feed.consume(block, run.engine.process(block.t, block.acc, block.gyr))
+        run.pipeline.feed(block)
     window.refresh(force=True)
     assert "calibration: waiting for 2 s of standing still" in window.status_label.text()
     assert any("stand tall and still" in line for line in said)
@@ -440,10 +442,10 @@ def test_recalibrate_mid_run_from_the_live_window(app):
     t = t0 + np.arange(1, 601) / 200.0
     up = np.mean(blocks[0].acc, axis=0)  # the recording starts standing: gravity in the sensor frame
     still = SampleBlock(t, np.tile(up, (600, 1)), np.zeros((600, 3)))
-    feed.consume(still, run.engine.process(still.t, still.acc, still.gyr))
+    run.pipeline.feed(still)
     window.refresh(force=True)
     assert "calibration: standing" in window.status_label.text()
     buttons[0].click()
-    run._tick()
-    assert run.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
+    run._recalibrate_if_asked()
+    assert run.pipeline.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
     window.close()

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from imurun.ble.decoders import DECODERS, polar_pmd
 from imurun.ble.decoders.base import ACC_LIMIT, DEG, G0, GYR_LIMIT
-from imurun.profiles import load_profiles
+from imurun.ble.profiles import load_profiles
 
 PROFILES = load_profiles()
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from imurun.ble.profiles import PROFILE_DIR, load_profile, load_profiles
 from imurun.errors import InputError
-from imurun.profiles import PROFILE_DIR, load_profile, load_profiles
 
 
 def test_bundled_profiles_load_and_cite_sources():

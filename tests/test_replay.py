@@ -1,5 +1,6 @@
-"""The pipeline loop and `imurun replay`: same steps as the engine on the whole file, sinks always closed."""
+"""The pipeline and `imurun replay`: same steps as the engine on the whole file, sinks always closed."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,9 @@ from realdata import REAL
 
 from imurun.blocks import SampleBlock
 from imurun.core.engine import Engine
-from imurun.pipeline import run_pipeline
+from imurun.pipeline import Pipeline
+
+STEP_LINE = re.compile(r"^step t=\s*(-?[0-9.]+) s ([LR]) ")  # the one console format, live and replayed
 
 
 class Collect:
@@ -44,7 +47,7 @@ def test_pipeline_gives_the_engine_steps_and_final_status(real):
     t, acc, gyr = real
     whole = Engine(100.0).process(t, acc, gyr)
     sink = Collect()
-    status = run_pipeline(_blocks(t, acc, gyr, 37), Engine(100.0), [sink])
+    status = Pipeline(Engine(100.0), [sink]).run(_blocks(t, acc, gyr, 37))
     assert len(whole.steps) >= 5
     assert sink.steps.tobytes() == whole.steps.tobytes()
     assert status == whole.status
@@ -54,17 +57,31 @@ def test_pipeline_gives_the_engine_steps_and_final_status(real):
 def test_pipeline_skips_empty_blocks_and_returns_status_without_blocks(real):
     t, acc, gyr = real
     sink = Collect()
-    status = run_pipeline([SampleBlock.empty(), SampleBlock(t, acc, gyr)], Engine(100.0), [sink])
+    status = Pipeline(Engine(100.0), [sink]).run([SampleBlock.empty(), SampleBlock(t, acc, gyr)])
     assert len(sink.rows) == 1 and status.samples == len(t)
-    assert run_pipeline([], Engine(100.0), [Collect()]).samples == 0
+    assert Pipeline(Engine(100.0), [Collect()]).run([]).samples == 0
 
 
-def test_pipeline_trunk_blocks_reach_the_engine(real):
+def test_pipeline_trunk_samples_in_the_block_reach_the_engine(real):
     t, acc, gyr = real
-    sink = Collect()
-    trunk = _blocks(t, acc, gyr, 50)
-    status = run_pipeline(_blocks(t, acc, gyr, 50), Engine(100.0), [sink], trunk_blocks=trunk)
-    assert status.trunk
+    blocks = (SampleBlock(b.t, b.acc, b.gyr, b.acc, b.gyr) for b in _blocks(t, acc, gyr, 50))
+    assert Pipeline(Engine(100.0), [Collect()]).run(blocks).trunk
+    assert not Pipeline(Engine(100.0), [Collect()]).run(_blocks(t, acc, gyr, 50)).trunk
+
+
+def test_sink_order_is_declared_and_checked_not_implied():
+    from imurun.pipeline import check_order
+
+    first, reader, speaker = Collect(), Collect(), Collect()
+    reader.after = (first,)  # reads what `first` did with the same block
+    speaker.before = (first,)  # must be heard before `first`
+    check_order([speaker, first, reader])
+    pipeline = Pipeline(Engine(100.0), [first])
+    with pytest.raises(ValueError, match="must come before"):
+        pipeline.add(speaker)
+    with pytest.raises(ValueError, match="must come after"):
+        Pipeline(Engine(100.0), [reader, first])
+    assert pipeline.add(reader) is reader and pipeline.sinks == [first, reader]
 
 
 @pytest.mark.parametrize("error", [RuntimeError("source broke"), KeyboardInterrupt()])
@@ -78,7 +95,7 @@ def test_sinks_are_closed_in_order_when_the_source_fails(real, error):
     log = []
     sinks = [Collect(log, "first"), Collect(log, "second")]
     with pytest.raises(type(error)):
-        run_pipeline(failing(), Engine(100.0), sinks)
+        Pipeline(Engine(100.0), sinks).run(failing())
     assert log == ["first", "second"]
     assert len(sinks[0].rows) == 3
 
@@ -93,7 +110,7 @@ def test_a_failing_close_does_not_leave_other_sinks_open(real):
 
     after = Collect()
     with pytest.raises(OSError, match="disk full"):
-        run_pipeline(_blocks(t, acc, gyr, 100), Engine(100.0), [BadClose(), after])
+        Pipeline(Engine(100.0), [BadClose(), after]).run(_blocks(t, acc, gyr, 100))
     assert after.closed
 
 
@@ -110,14 +127,12 @@ def run_file(tmp_path_factory):
 
 
 def test_replay_gives_exactly_the_analyze_steps(run_file):
-    from imurun.analyze import analyze, engine_for
-    from imurun.sources.replay import replay_streams
+    from imurun.analyze import analyze
+    from imurun.pipeline import run_session
 
     expected, _ = analyze(run_file)
-    blocks, trunk = replay_streams(run_file, block_s=0.05, speed=float("inf"))
-    assert trunk is not None
     sink = Collect()
-    assert run_pipeline(blocks, engine_for(run_file), [sink], trunk_blocks=trunk).trunk
+    assert run_session(run_file, [sink], block_s=0.05).trunk
     assert len(expected) >= 20
     # one consume per 50 ms block of the 20 s session, and one for the last bout's last step
     assert len(sink.rows) == 401 and len(sink.rows[-1]) == 1
@@ -141,22 +156,50 @@ def test_replay_blocks_are_50ms_and_paced_by_the_wall_clock(run_file):
     assert elapsed < 2.0  # 2 s of session at 8x: about 0.25 s, nowhere near real time
 
 
-def test_trunk_is_put_on_the_pelvis_clock(tmp_path):
+def _trunk_file(path, t, values):
     from imurun.session.format import SessionHeader
     from imurun.session.writer import SessionWriter
-    from imurun.sources.replay import TrunkOnPelvisClock
+
+    with SessionWriter(path, SessionHeader(sample_rate_hz=100.0)) as w:
+        w.write(t, values, values)
+    return path
+
+
+def test_trunk_is_put_on_the_pelvis_clock(tmp_path):
+    from imurun.sources.replay import with_trunk
 
     t = np.arange(0, 2, 0.01)
     ramp = np.column_stack([t, 2 * t, -t])
-    path = tmp_path / "x.trunk.csv"
-    with SessionWriter(path, SessionHeader(sample_rate_hz=100.0)) as w:
-        w.write(t + 0.004, ramp, ramp)  # the trunk sensor's own clock, 4 ms late
-    trunk = TrunkOnPelvisClock(path, rows=7)  # chunks smaller than the blocks asked for
+    path = _trunk_file(tmp_path / "x.trunk.csv", t + 0.004, ramp)  # the trunk's own clock, 4 ms late
     pelvis_t = t[10:150]
-    got = [trunk.at(part) for part in np.array_split(pelvis_t, 9)]
-    acc = np.concatenate([g.acc for g in got])
+    parts = [SampleBlock(p, 0 * ramp[: len(p)], 0 * ramp[: len(p)]) for p in np.array_split(pelvis_t, 9)]
+    got = list(with_trunk(parts, path, rows=7))  # chunks smaller than the blocks asked for
+    assert [len(g) for g in got] == [len(p) for p in parts]
+    acc = np.concatenate([g.trunk_acc for g in got])
     expected = np.column_stack([pelvis_t, 2 * pelvis_t, -pelvis_t]) - np.array([0.004, 0.008, -0.004])
     assert np.allclose(acc, expected, atol=1e-5)
+
+
+def test_trunk_rule_start_gap_and_end(tmp_path):
+    """Before the trunk's first sample the pelvis goes on alone (a block of its own); across a trunk
+    gap longer than TRUNK_GAP_S and after its end, its last sample is held; a shorter gap (a lost
+    packet or two) is interpolated."""
+    from imurun.sources.replay import with_trunk
+    from imurun.sources.trunk import TRUNK_GAP_S
+
+    t = np.round(np.arange(0.5, 3.0, 0.01), 6)  # as the file holds them
+    t = t[(t < 1.0) | (t > 1.04)]  # 0.99 -> 1.05: interpolated
+    t = t[(t < 2.0) | (t > 2.5)]  # 1.99 -> 2.51: held
+    assert np.diff(t).max() > TRUNK_GAP_S > 0.06
+    ramp = np.column_stack([t, t, t])
+    path = _trunk_file(tmp_path / "x.trunk.csv", t, ramp)
+    pelvis = np.arange(0.0, 4.0, 0.005)
+    got = list(with_trunk([SampleBlock(pelvis, np.zeros((800, 3)), np.zeros((800, 3)))], path))
+    assert [g.has_trunk for g in got] == [False, True] and got[1].t[0] == pytest.approx(0.5)
+    tt, v = got[1].t, got[1].trunk_acc[:, 0]
+    held = ((tt > 1.99) & (tt < 2.51)) | (tt > t[-1])
+    assert np.all(v[(tt > 1.99) & (tt < 2.51)] == 1.99) and np.all(v[tt > t[-1]] == t[-1])
+    assert np.allclose(v[~held], tt[~held]) and np.any((tt > 1.0) & (tt < 1.04))
 
 
 def test_replay_cli_prints_one_line_per_step_and_a_summary(run_file, capsys):
@@ -167,8 +210,9 @@ def test_replay_cli_prints_one_line_per_step_and_a_summary(run_file, capsys):
     assert main(["replay", str(run_file), "--speed", "max", "--no-coach"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(expected) + 1
-    assert [float(line.split()[0]) for line in lines[:-1]] == pytest.approx(expected["t"], abs=5e-4)
-    assert [line.split()[1] for line in lines[:-1]] == list(expected["side"])
+    printed = [STEP_LINE.match(line) for line in lines[:-1]]
+    assert [float(m[1]) for m in printed] == pytest.approx(expected["t"], abs=5e-4)
+    assert [m[2] for m in printed] == list(expected["side"])
     assert lines[-1].startswith(f"replay: 20.0 s, {len(expected)} steps")
 
     assert main(["replay", str(run_file), "--speed", "max", "--per-second", "--no-coach"]) == 0

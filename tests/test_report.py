@@ -13,16 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imurun.analyze import analyze, engine_for
+from imurun.analyze import analyze
 from imurun.cli import main as cli_main
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
-from imurun.pipeline import run_pipeline
+from imurun.pipeline import run_session
 from imurun.report import write_report
 from imurun.report.plots import LEFT, RIGHT
 from imurun.session.truth import read_steps_csv
-from imurun.sources.replay import replay_streams
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -81,9 +80,8 @@ SESSIONS = sorted(p for p in RECORDINGS.glob("*.csv") if len(p.suffixes) == 1)
 def _coach(session: Path, cue_log: Path) -> None:
     """Replay the session through the engine and the coach in 0.2 s blocks, as a live run would;
     the coach writes its cue log."""
-    blocks, trunk = replay_streams(session, block_s=0.2, speed=math.inf)
     coach = CoachSink(RunnerProfile(), cue_log=cue_log, console=None)
-    run_pipeline(blocks, engine_for(session), [coach], trunk_blocks=trunk)
+    run_session(session, [coach], block_s=0.2)
 
 
 def _report(session: Path, out: Path, coach: bool = False) -> tuple[Path, dict]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imurun.ble.bluez import bleak_kwargs, bluetooth_errors
+from imurun.ble.profiles import BY_PROPERTY, Profile
 from imurun.errors import ImurunError
-from imurun.profiles import BY_PROPERTY, Profile
 
 SILENCE_S = 2.0  # a stream silent this long counts as lost
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0)  # waits between reconnection attempts (the last one repeats)

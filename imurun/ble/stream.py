@@ -19,7 +19,7 @@ import numpy as np
 
 from imurun.ble.clock import StreamClock
 from imurun.ble.decoders import DECODERS, Decoded
-from imurun.profiles import Profile
+from imurun.ble.profiles import Profile
 
 REPEAT_MEMORY = 64  # notifications remembered to recognise a repeat (device-clock profiles)
 

@@ -12,7 +12,6 @@ Analysis, 3rd ed., 1998, ch. 1). A trend needs at least 3 sessions on at least 2
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -25,13 +24,6 @@ if TYPE_CHECKING:
 
 CONFIDENCE = 0.95
 MIN_SESSIONS = 3
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", type=Path, metavar="DIR", help="output folder of `imurun batch`")
-    parser.add_argument("--out", type=Path, default=None, help="HTML file (default: DIR/history.html)")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="runner profile TOML for the target lines (default: the runner's)")
 
 
 @dataclass(frozen=True)
@@ -234,11 +226,3 @@ def write_history(folder: Path | str, out_html: Path | str | None = None, profil
                 escape(f"{first:%Y-%m-%d} to {last:%Y-%m-%d} · {folder}"), sections,
                 f"imurun {escape(__version__)} · numbers from the cohort table (docs/batch.md)")
     return write_page(out_html, text, "history page")
-
-
-def main(args: argparse.Namespace) -> int:
-    from imurun.coach.profile import load_profile
-
-    profile = load_profile(args.profile) if args.profile is not None else None
-    print(f"history: {write_history(args.folder, args.out, profile)}")
-    return 0

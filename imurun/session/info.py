@@ -1,17 +1,12 @@
-"""`imurun info FILE`: what a session file holds, in a dozen lines, read in one constant-memory pass."""
+"""What a session file holds, in a dozen lines, read in one constant-memory pass (`imurun info`)."""
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 GAP_PERIODS = 1.5  # an interval longer than this many nominal periods is a gap (as the engine counts)
 NOTES_SHOWN = 3
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="session CSV file")
 
 
 @dataclass
@@ -88,8 +83,3 @@ def describe(path: Path) -> list[str]:
     rows.append(("trunk file", next((n for n in found if n.endswith(".trunk.csv")), "none")))
     rows.append(("truth", ", ".join(n for n in found if not n.endswith(".trunk.csv")) or "none"))
     return [str(path)] + [f"  {key:<12}{value}" for key, value in rows]
-
-
-def main(args: argparse.Namespace) -> int:
-    print("\n".join(describe(args.file)))
-    return 0

@@ -2,34 +2,39 @@
 
 Blocks hold about `block_s` of session time and are released when the wall clock reaches their last
 sample (scaled by `speed`; math.inf = at once). A trunk file next to the session
-(`trunk_path_for`) is read alongside and put on the pelvis timestamps by linear interpolation, as
-the live path does with a second sensor.
+(`trunk_path_for`) is read alongside and its samples put on the pelvis timestamps by the rule a
+live run follows (imurun.sources.trunk).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-import numpy as np
 
 from imurun.blocks import SampleBlock
 from imurun.session.reader import iter_blocks, read_header
 from imurun.session.truth import trunk_path_for
+from imurun.sources.trunk import TrunkTrack
 
-BATCH_ROWS = 65536  # block size for reading a trunk file, and for replays at full speed
+BATCH_ROWS = 65536  # block size for reading a trunk file
 
 
 def replay_blocks(path: str | Path, block_s: float = 0.05, speed: float = 1.0) -> Iterator[SampleBlock]:
-    """SampleBlocks of about `block_s` of session time (at the header's rate), paced at `speed`."""
+    """SampleBlocks of about `block_s` of session time (at the header's rate), paced at `speed`,
+    with the trunk file's samples when there is one."""
     if not speed > 0:
         raise ValueError(f"speed must be > 0, got {speed}")
     rows = max(1, round(block_s * read_header(path).sample_rate_hz))
+    blocks = _paced(iter_blocks(path, rows), speed)
+    trunk_path = trunk_path_for(path)
+    return with_trunk(blocks, trunk_path) if Path(trunk_path).is_file() else blocks
+
+
+def _paced(blocks: Iterable[SampleBlock], speed: float) -> Iterator[SampleBlock]:
     start_wall = start_t = None
-    for block in iter_blocks(path, rows):
+    for block in blocks:
         if math.isfinite(speed):
             if start_wall is None:
                 start_wall, start_t = time.monotonic(), float(block.t[0])
@@ -39,52 +44,20 @@ def replay_blocks(path: str | Path, block_s: float = 0.05, speed: float = 1.0) -
         yield block
 
 
-class TrunkOnPelvisClock:
-    """The trunk sensor's samples at given (pelvis) times, reading its file forward in chunks.
-
-    np.interp holds the end values outside the trunk recording, like the live path. Each time is
-    interpolated from the same two neighbours whatever the blocks, so results do not depend on
-    how the pelvis samples are split.
-    """
-
-    def __init__(self, path: str | Path, rows: int = BATCH_ROWS):
-        self._chunks = iter_blocks(path, rows)
-        self._buf = next(self._chunks, SampleBlock.empty())
-
-    def at(self, t: np.ndarray) -> SampleBlock:
-        while len(self._buf) and self._buf.t[-1] < t[-1]:
-            more = next(self._chunks, None)
-            if more is None:
-                break
-            buf = self._buf
-            self._buf = SampleBlock(
-                np.concatenate([buf.t, more.t]),
-                np.concatenate([buf.acc, more.acc]),
-                np.concatenate([buf.gyr, more.gyr]),
-            )
-        buf = self._buf
-        if not len(buf):
-            nan = np.full((len(t), 3), np.nan)
-            return SampleBlock(t, nan, nan.copy())
-        # Samples at the very pelvis times (a recorder on one clock) are taken as they are, which
-        # also keeps a NaN row from spreading to its neighbours through the interpolation.
-        idx = np.minimum(np.searchsorted(buf.t, t), len(buf) - 1)
-        exact = (buf.t[idx] == t)[:, None]
-        acc = np.where(exact, buf.acc[idx], np.column_stack([np.interp(t, buf.t, a) for a in buf.acc.T]))
-        gyr = np.where(exact, buf.gyr[idx], np.column_stack([np.interp(t, buf.t, g) for g in buf.gyr.T]))
-        keep = max(int(np.searchsorted(buf.t, t[-1])) - 1, 0)  # the next block needs one sample before it
-        self._buf = SampleBlock(buf.t[keep:], buf.acc[keep:], buf.gyr[keep:])
-        return SampleBlock(t, acc, gyr)
-
-
-def replay_streams(
-    path: str | Path, block_s: float = 0.05, speed: float = 1.0
-) -> tuple[Iterator[SampleBlock], Iterator[SampleBlock] | None]:
-    """(pelvis blocks, trunk blocks on the same timestamps or None), for run_pipeline."""
-    blocks = replay_blocks(path, block_s, speed)
-    trunk_path = trunk_path_for(path)
-    if not Path(trunk_path).is_file():
-        return blocks, None
-    blocks, times = itertools.tee(blocks)
-    trunk = TrunkOnPelvisClock(trunk_path)
-    return blocks, (trunk.at(b.t) for b in times)
+def with_trunk(
+    blocks: Iterable[SampleBlock], trunk_path: str | Path, rows: int = BATCH_ROWS
+) -> Iterator[SampleBlock]:
+    """The pelvis `blocks` with the trunk file's samples at their times, the file read forward in
+    chunks of `rows` as far as each block needs."""
+    track = TrunkTrack()
+    chunks = iter_blocks(trunk_path, rows)
+    more = True
+    for block in blocks:
+        if not len(block):
+            continue
+        while more and track.last_t < float(block.t[-1]):  # the trunk sample after each t is known
+            chunk = next(chunks, None)
+            more = chunk is not None
+            if more:
+                track.add(chunk)
+        yield from track.attach(block)

@@ -8,7 +8,6 @@ is scored against (sim_truth). Model and magnitudes: docs/simulator.md.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -177,27 +176,3 @@ def write_files(sim: SimResult, out: Path) -> list[Path]:
         steps_path = steps_path_for(out)
         outputs.write(steps_path, steps_csv_text(sim.steps))
     return [*written, steps_path]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenario", required=True, choices=list(SCENARIOS), help="what the runner does")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same bytes (default 0)")
-    parser.add_argument("--rate", type=float, default=200.0, help="sample rate, Hz (default 200)")
-    parser.add_argument("--out", type=Path, required=True, help="session CSV to write (+ .steps.csv truth)")
-    parser.add_argument("--duration", type=float, default=None, help="seconds (default: the scenario's)")
-    parser.add_argument(
-        "--mount", choices=MOUNTS, default="random",
-        help="sensor orientation on the pelvis: random (any, fixed by the seed) or upright (axes = pelvis)",
-    )
-
-
-def main(args: argparse.Namespace) -> int:
-    if args.out.suffix != ".csv":
-        raise ImurunError(f"{args.out}: the session file must end in .csv")
-    sim = simulate(
-        args.scenario, seed=args.seed, rate_hz=args.rate, duration_s=args.duration, mount=args.mount
-    )
-    for path in write_files(sim, args.out):
-        print(path)
-    print(f"{len(sim.t)} samples, {len(sim.steps)} truth steps, {sim.lost_samples} samples lost")
-    return 0

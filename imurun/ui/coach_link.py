@@ -12,6 +12,7 @@ from imurun.ui.feed import DashboardFeed, Targets
 
 class CoachLink:
     def __init__(self, coach: CoachSink, feed: DashboardFeed):
+        self.after = (coach,)  # shows the cues the coach gave for the same block (imurun.pipeline)
         self._coach = coach
         self._feed = feed
         self._given = 0  # cues of coach.cues already forwarded

@@ -49,7 +49,7 @@ def open_replay_window(
     all_sinks = list(sinks)
     if coach is not None:
         all_sinks += [coach, CoachLink(coach, feed)]
-    player = Player(lambda: recording.streams(path), lambda: recording.engine_with_signals(path), feed,
+    player = Player(lambda: recording.blocks(path), lambda: recording.engine_with_signals(path), feed,
                     all_sinks, speed=speed)
     controls = ReplayControls(player, recording.duration_s(path))
     window = Dashboard(feed, theme=theme, controls=controls)

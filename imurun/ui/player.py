@@ -1,7 +1,7 @@
 """Player: streams a recorded session through the engine in a worker thread, paced like a live run.
 
-`open_streams()` gives (pelvis blocks, trunk blocks on the same timestamps or None), as
-imurun.sources.replay.replay_streams does at speed=inf; the player does the pacing itself.
+`open_blocks()` gives the session's blocks as imurun.sources.replay.replay_blocks does at
+speed=inf; the player does the pacing itself, and runs each pass through a Pipeline.
 
 Controls (pause, resume, speed, seek, stop) may be called from any thread, typically the Qt one;
 they only set flags under a condition variable, so the GUI never waits for the engine. A block is
@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from imurun.blocks import SampleBlock
+from imurun.core.output import EngineOutput
+from imurun.pipeline import Pipeline, check_order
 from imurun.sinks import Sink
 from imurun.ui.feed import DashboardFeed
 
@@ -34,17 +36,17 @@ SPEEDS = (1.0, 2.0, 5.0, math.inf)
 class Player(threading.Thread):
     def __init__(
         self,
-        open_streams: Callable[[], tuple[Iterable[SampleBlock], Iterable[SampleBlock] | None]],
+        open_blocks: Callable[[], Iterable[SampleBlock]],
         make_engine: Callable[[], Engine],
         feed: DashboardFeed,
         sinks: Sequence[Sink] = (),
         speed: float = 1.0,
     ):
         super().__init__(name="imurun-player", daemon=True)
-        self._open_streams = open_streams
+        self._open_blocks = open_blocks
         self._make_engine = make_engine
         self._feed = feed
-        self._sinks = list(sinks)
+        self._once = _FirstPass(sinks)
         self._cond = threading.Condition()
         self._speed = speed
         self._paused = False
@@ -52,8 +54,6 @@ class Player(threading.Thread):
         self._seek_to: float | None = None
         self._fast_until: float | None = None  # run unpaced until blocks reach this time
         self._t = 0.0  # session time of the last block processed
-        self._sent = -1  # index of the last block handed to the other sinks
-        self._sinks_closed = False
         self._anchor = (0.0, 0.0)  # (session time, monotonic wall time) that pacing counts from
         self.finished = threading.Event()  # the whole session has been processed at least once
         self.error: BaseException | None = None
@@ -111,7 +111,7 @@ class Player(threading.Thread):
             self.error = exc
             self._feed.set_info(state=f"replay stopped: {exc}")
         finally:
-            self._close_sinks()
+            self._once.close()
             self.finished.set()
 
     def _play(self) -> None:
@@ -120,29 +120,18 @@ class Player(threading.Thread):
             if not first:
                 self._feed.restart()
             first = False
-            engine = self._make_engine()
+            pipeline = Pipeline(self._make_engine(), [self._feed, self._once.rewind()])
             with self._cond:
                 self._reanchor()
-            blocks, trunks = self._open_streams()
-            pairs = ((b, None) for b in blocks) if trunks is None else zip(blocks, trunks, strict=True)
-            for index, (block, trunk) in enumerate(pairs):
+            for block in self._open_blocks():
                 if not len(block):
                     continue
                 if not self._wait_turn(block):
                     break
-                if trunk is None:
-                    out = engine.process(block.t, block.acc, block.gyr)
-                else:
-                    out = engine.process(block.t, block.acc, block.gyr,
-                                         trunk_acc=trunk.acc, trunk_gyr=trunk.gyr)
-                self._feed.consume(block, out)
-                if index > self._sent:
-                    for sink in self._sinks:
-                        sink.consume(block, out)
-                    self._sent = index
+                pipeline.feed(block)
                 self._t = float(block.t[-1])
             else:
-                self._close_sinks()
+                pipeline.close()  # the steps the engine still owes; the other sinks are closed once
                 self.finished.set()
                 self._feed.set_info(state="end of recording")
                 if not self._wait_for_seek():
@@ -190,12 +179,37 @@ class Player(threading.Thread):
     def _reanchor(self) -> None:
         self._anchor = (self._t, time.monotonic())
 
-    def _close_sinks(self) -> None:
-        if not self._sinks_closed:
-            self._sinks_closed = True
-            for sink in self._sinks:
-                sink.close()
-
     def _show_state(self) -> None:
         speed = "max" if math.isinf(self._speed) else f"{self._speed:g}x"
         self._feed.set_info(state=f"replay {speed}" + (" (paused)" if self._paused else ""))
+
+
+class _FirstPass:
+    """Sink: hands the player's other sinks (coach, recorder, ...) each block once, in order.
+
+    A jump back replays the same blocks (the engine is deterministic); they are counted, and only
+    those past the furthest one already handed on go through."""
+
+    def __init__(self, sinks: Sequence[Sink]):
+        check_order(sinks)
+        self._sinks = list(sinks)
+        self._index = -1  # of the block being handed on in this pass
+        self._sent = -1  # the furthest block handed on in any pass
+        self._closed = False
+
+    def rewind(self) -> _FirstPass:
+        self._index = -1
+        return self
+
+    def consume(self, block: SampleBlock, out: EngineOutput) -> None:
+        self._index += 1
+        if self._index > self._sent:
+            self._sent = self._index
+            for sink in self._sinks:
+                sink.consume(block, out)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for sink in self._sinks:
+                sink.close()

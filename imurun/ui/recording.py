@@ -1,32 +1,26 @@
-"""A recorded session as the dashboard plays it: its streams, an engine with signals, its length."""
+"""A recorded session as the dashboard plays it: its blocks, an engine with signals, its length."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import Path
 
 from imurun.blocks import SampleBlock
-from imurun.errors import InputError
 
 
-def streams(path: str | Path) -> tuple[Iterable[SampleBlock], Iterable[SampleBlock] | None]:
-    """(pelvis blocks, trunk blocks or None), unpaced: the player paces them itself."""
-    from imurun.sources.replay import replay_streams
+def blocks(path: str | Path) -> Iterator[SampleBlock]:
+    """The session's blocks (trunk included), unpaced: the player paces them itself."""
+    from imurun.sources.replay import replay_blocks
 
-    return replay_streams(path, speed=math.inf)
+    return replay_blocks(path, speed=math.inf)
 
 
 def engine_with_signals(path: str | Path):
     """An Engine at the session's nominal rate that also emits the per-sample traces."""
-    from imurun.core.engine import Engine
-    from imurun.session.reader import read_header
+    from imurun.pipeline import engine_for
 
-    rate = read_header(path).sample_rate_hz
-    try:
-        return Engine(sample_rate_hz=rate, emit_signals=True)
-    except ValueError as exc:
-        raise InputError(path, f"sample_rate_hz {rate:g}: {exc}") from None
+    return engine_for(path, signals=True)
 
 
 def duration_s(path: str | Path) -> float | None:

@@ -6,7 +6,7 @@ The session goes through the same Engine, coach and DashboardFeed as a live run,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +14,13 @@ import numpy as np
 from imurun.blocks import SampleBlock
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
+from imurun.pipeline import Pipeline
 from imurun.ui.coach_link import CoachLink
 from imurun.ui.feed import DashboardFeed
 
 
 def feed_until(
-    open_streams: Callable[[], tuple[Iterable[SampleBlock], Iterable[SampleBlock] | None]],
+    blocks: Iterable[SampleBlock],
     engine,
     at_s: float,
     feed: DashboardFeed,
@@ -27,28 +28,13 @@ def feed_until(
 ) -> DashboardFeed:
     """Process the samples with t <= at_s into `feed`, with a (silent) coach giving its cues."""
     coach = CoachSink(profile or RunnerProfile(), outputs=(), console=None)
-    sinks = [feed, coach, CoachLink(coach, feed)]
-    blocks, trunks = open_streams()
-    pairs = ((b, None) for b in blocks) if trunks is None else zip(blocks, trunks, strict=True)
-    for block, trunk in pairs:
+    pipeline = Pipeline(engine, [feed, coach, CoachLink(coach, feed)])
+    for block in blocks:
         if not len(block) or block.t[0] > at_s:
             break
-        keep = int(np.searchsorted(block.t, at_s, side="right"))
-        block = _head(block, keep)
-        if trunk is None:
-            out = engine.process(block.t, block.acc, block.gyr)
-        else:
-            trunk = _head(trunk, keep)
-            out = engine.process(block.t, block.acc, block.gyr, trunk_acc=trunk.acc, trunk_gyr=trunk.gyr)
-        for sink in sinks:
-            sink.consume(block, out)
-    for sink in sinks:
-        sink.close()
+        pipeline.feed(block.rows(0, int(np.searchsorted(block.t, at_s, side="right"))))
+    pipeline.close(finish=False)  # the window at at_s has not seen the end of the stream
     return feed
-
-
-def _head(block: SampleBlock, n: int) -> SampleBlock:
-    return block if n >= len(block) else SampleBlock(block.t[:n], block.acc[:n], block.gyr[:n])
 
 
 def render_screenshot(
@@ -64,7 +50,7 @@ def render_screenshot(
 
     feed = DashboardFeed()
     feed.set_info(recording=Path(path).name, state=f"screenshot at {at_s:g} s")
-    feed_until(lambda: recording.streams(path), recording.engine_with_signals(path), at_s, feed)
+    feed_until(recording.blocks(path), recording.engine_with_signals(path), at_s, feed)
     save_dashboard_png(feed, out_png, theme=theme, size=size, view=view)
 
 

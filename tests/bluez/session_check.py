@@ -15,7 +15,7 @@ from bluez.harness import HERE, FakeBluez
 from bluez.virtual_sensor import parser as sensor_parser
 from imurun.ble.decoders import DECODERS
 from imurun.ble.emulate import DEVICE_CLOCK_OFFSET_S
-from imurun.profiles import load_profiles
+from imurun.ble.profiles import load_profiles
 
 PROFILES = load_profiles()
 

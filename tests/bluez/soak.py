@@ -4,11 +4,11 @@ every `drop_every` seconds. Used by benchmarks/bench_soak.py (2 h) and tests/tes
 (a few minutes).
 
 Accelerated pace: the sensor plays its recording `pace` times faster than real time, and the
-run's host clock (time.monotonic in imurun.ble.link and imurun.ble.live) runs `pace` times faster
-too, so that device and host clocks still agree (drift estimate, outage bridging, status every
-5 s of session time). The silence timeout stays at 2 s of real time: a scheduling hiccup of 0.2 s
-on a shared machine is not a lost link. Everything else, bleak, D-Bus, decoding, the clock, the
-engine, the recorder and the coach, runs as in a real run, only faster.
+run's host clock (time.monotonic in imurun.ble.link, imurun.ble.source and imurun.live.app) runs
+`pace` times faster too, so that device and host clocks still agree (drift estimate, outage
+bridging, status every 5 s of session time). The silence timeout stays at 2 s of real time: a
+scheduling hiccup of 0.2 s on a shared machine is not a lost link. Everything else, bleak, D-Bus,
+decoding, the clock, the engine, the recorder and the coach, runs as in a real run, only faster.
 """
 
 from __future__ import annotations
@@ -59,29 +59,30 @@ def rss_mib() -> float:
 @contextlib.contextmanager
 def host_clock_paced(pace: float):
     """time.monotonic of the live modules runs `pace` times faster; silence allows 2 real s."""
-    from imurun.ble import link, live
+    from imurun.ble import link, source
+    from imurun.live import app
 
     start = time.monotonic()
     paced = types.SimpleNamespace(monotonic=lambda: start + (time.monotonic() - start) * pace)
-    saved = (link.time, live.time, link.SILENCE_S)
-    link.time = live.time = paced
+    saved = (link.time, source.time, app.time, link.SILENCE_S)
+    link.time = source.time = app.time = paced
     link.SILENCE_S = 2.0 * pace
     try:
         yield
     finally:
-        link.time, live.time, link.SILENCE_S = saved
+        link.time, source.time, app.time, link.SILENCE_S = saved
 
 
 def soak(
     workdir: Path, seconds: float, pace: float, drop_every: float, rss_every: float = 60.0
 ) -> SoakResult:
     """Run `seconds` of session time; the sensor drops the link at drop_every, 2 drop_every, ..."""
-    from imurun.ble.live import LiveRun
-    from imurun.ble.run import build_sinks
+    from imurun.ble.profiles import load_profiles
     from imurun.coach.profile import load_profile
     from imurun.coach.sink import CoachSink
     from imurun.errors import ImurunError
-    from imurun.profiles import load_profiles
+    from imurun.live.app import LiveRun
+    from imurun.live.run import build_sinks
 
     profile = load_profiles()["imurun-nus"]
     drops = np.arange(drop_every, seconds, drop_every) if drop_every else np.empty(0)

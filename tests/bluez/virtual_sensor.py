@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from imurun.ble.emulate import VirtualSensor
-from imurun.profiles import load_profiles
+from imurun.ble.profiles import load_profiles
 from imurun.sources.simulate import simulate
 
 

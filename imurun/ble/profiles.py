@@ -19,7 +19,7 @@ from typing import Any
 
 from imurun.errors import InputError, line_of
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "firmware_profiles"
+PROFILE_DIR = Path(__file__).resolve().parents[2] / "firmware_profiles"
 
 # A characteristic is named by UUID or, for protocols such as the Nordic UART Service whose
 # characteristics are better identified by what they do, by property.

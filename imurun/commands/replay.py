@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
-from typing import TextIO
 
 from imurun.coach.options import add_coach_arguments, coach_sink_from_args
 from imurun.errors import ImurunError
@@ -50,58 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_coach_arguments(parser, audio_default="none")
 
 
-def _fmt(value: float, spec: str, scale: float = 1.0) -> str:
-    """A number for the console; '-' where the engine has no value (NaN)."""
-    width = int(spec.split(".")[0])
-    return format(value * scale, spec) if math.isfinite(value) else "-".rjust(width)
-
-
-def step_line(step) -> str:
-    return (
-        f"{step['t']:9.3f} {step['side']} {step['activity']:<4} "
-        f"{_fmt(step['cadence_spm'], '5.1f')} spm  contact {_fmt(step['contact_time_s'], '4.0f', 1000)} ms  "
-        f"drop {_fmt(step['pelvic_drop_deg'], '5.1f')}°  tilt {_fmt(step['tilt_deg'], '5.1f')}°  "
-        f"braking {_fmt(step['braking_mps'], '5.2f')} m/s"
-    )
-
-
-def second_line(second: int, status, steps_in_second: int) -> str:
-    return (
-        f"{second:6d} s  {status.activity:<5} {_fmt(status.cadence_spm, '5.1f')} spm  "
-        f"{steps_in_second:2d} steps  total {status.steps}"
-    )
-
-
-class ConsolePrinter:
-    """Sink: one line per step, or one per second of session time (status and step count)."""
-
-    def __init__(self, per_second: bool = False, stream: TextIO | None = None):
-        self.per_second = per_second
-        self.stream = stream if stream is not None else sys.stdout
-        self._second: int | None = None  # the second being counted (per_second mode)
-        self._steps_in_second = 0
-        self._status = None
-
-    def consume(self, block, out) -> None:
-        if not self.per_second:
-            for step in out.steps:
-                print(step_line(step), file=self.stream)
-            return
-        if len(block):  # an empty block brings the steps owed at the end: the last second's
-            second = int(block.t[-1] // 1.0)
-            if self._second is not None and second != self._second:
-                print(second_line(self._second, self._status, self._steps_in_second), file=self.stream)
-                self._steps_in_second = 0
-            self._second = second
-        self._status = out.status
-        self._steps_in_second += len(out.steps)
-
-    def close(self) -> None:
-        if self.per_second and self._second is not None:
-            print(second_line(self._second, self._status, self._steps_in_second), file=self.stream)
-        self.stream.flush()
-
-
 def summary_line(status) -> str:
     return (
         f"replay: {status.t:.1f} s, {status.steps} steps, cadence {status.cadence_spm:.1f} spm at the end, "
@@ -110,11 +56,11 @@ def summary_line(status) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from imurun.analyze import engine_for
+    from imurun.console import ConsolePrinter
     from imurun.outputs import Outputs
-    from imurun.pipeline import run_pipeline
+    from imurun.pipeline import Pipeline, engine_for
     from imurun.session.plausibility import check_session
-    from imurun.sources.replay import replay_streams
+    from imurun.sources.replay import replay_blocks
 
     if args.screenshot is not None:
         return _screenshot(args)
@@ -129,9 +75,8 @@ def main(args: argparse.Namespace) -> int:
             from imurun.ui.launch import run_replay_dashboard
 
             return run_replay_dashboard(args.file, args.speed, args.theme, sinks=[printer], coach=coach)
-        blocks, trunk = replay_streams(args.file, speed=args.speed)
         sinks = [printer] if coach is None else [printer, coach]
-        status = run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
+        status = Pipeline(engine_for(args.file), sinks).run(replay_blocks(args.file, speed=args.speed))
     print(summary_line(status))
     return 0
 

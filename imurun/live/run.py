@@ -1,11 +1,12 @@
-"""`imurun run`: live run with one sensor (plus an optional trunk sensor) over BLE.
+"""`imurun run`'s app: a live run with one sensor (plus an optional trunk sensor) over BLE.
 
-Finds the sensor (by --device name/address and/or --profile, else the first sensor matching a
-firmware profile), connects, starts its stream at --rate, decodes, feeds the engine and records
-the samples (SI units, after profile scaling, on the session clock) with SessionWriter. The
-engine's output goes to a line per step, the coach (cues printed and spoken, logged to
-RECORDING.cues.csv) and the dashboard; with --calibrate a guided standing calibration comes first
-(imurun/ble/calibrate.py). Qt owns the main thread, so with the dashboard the asyncio
+The BLE source (imurun/ble/source.py) finds the sensor (by --device name/address and/or
+--profile, else the first sensor matching a firmware profile), connects, starts its stream at
+--rate and decodes; the recorder stage (imurun/live/recorder.py) writes the samples (SI units,
+after profile scaling, on the session clock) with SessionWriter; one Pipeline (imurun/live/app.py)
+feeds them to the engine. Its output goes to a line per step, the coach (cues printed and spoken,
+logged to RECORDING.cues.csv) and the dashboard; with --calibrate a guided standing calibration
+comes first (imurun/live/calibrate.py). Qt owns the main thread, so with the dashboard the asyncio
 BLE run goes to a worker thread. At the end (--duration, Ctrl-C, closing the window, a sensor
 that does not come back) the file is closed and RECORDING.report.html is written next to it.
 """
@@ -16,88 +17,46 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from imurun.coach.options import add_coach_arguments
-
 if TYPE_CHECKING:
-    from imurun.ble.calibrate import CalibrationGuide
-    from imurun.ble.live import LiveRun
+    from imurun.ble.profiles import Profile
     from imurun.coach.profile import RunnerProfile
     from imurun.coach.sink import CoachSink
+    from imurun.live.app import LiveRun
+    from imurun.live.calibrate import CalibrationGuide
     from imurun.sinks import Sink
     from imurun.ui.feed import DashboardFeed
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", help="sensor name (or fnmatch pattern) or address; default: first match")
-    parser.add_argument("--profile", help="firmware profile id; default: recognised from the advertisement")
-    parser.add_argument("--trunk-device", help="second sensor at the upper lumbar spine (same code path)")
-    parser.add_argument("--trunk-profile", help="firmware profile of the trunk sensor (default: --profile)")
-    parser.add_argument("--rate", type=int, help="sample rate in Hz (default: the profile's default)")
-    parser.add_argument(
-        "--out", type=Path,
-        help="session CSV (default: ~/imurun/sessions/YYYY-MM-DD_HHMMSS.csv); its cue log and report "
-        "go next to it as NAME.cues.csv and NAME.report.html",
-    )
-    parser.add_argument("--adapter", help="BlueZ adapter, e.g. hci0 (default: the first powered one)")
-    parser.add_argument("--profiles", type=Path, help="firmware profile directory (default: bundled)")
-    parser.add_argument("--scan-timeout", type=float, default=10.0, help="seconds to look for the sensor")
-    parser.add_argument(
-        "--reconnect-timeout", type=float, default=30.0, help="give up when a lost sensor is not back by then"
-    )
-    parser.add_argument("--duration", type=float, help="stop after this many seconds of session time")
-    parser.add_argument(
-        "--calibrate", action="store_true",
-        help="guided standing calibration at the start: stand tall and still until told "
-        "\"Calibrated\" (the zero of pelvic drop and tilt); moving off first is said once, and the "
-        "baseline then comes from the gait (low confidence) until a standing still period",
-    )
-    ui = parser.add_argument_group("dashboard", "the live window (docs/dashboard.md)")
-    ui.add_argument("--no-ui", action="store_true", help="no dashboard window")
-    ui.add_argument("--theme", choices=("dark", "light"), default="dark")
-    add_coach_arguments(parser, audio_default="live")
-    parser.add_argument("--no-audio", action="store_true", help="no sound: the same as --audio none")
 
 
 def build_sinks(
     coach: CoachSink | None, feed: DashboardFeed | None, guide: CalibrationGuide | None = None
 ) -> list[Sink]:
-    """Everything downstream of the engine in a live run, in the order each block reaches them."""
-    from imurun.ble.console import StepPrinter
+    """Everything downstream of the engine in a live run, in the order each block reaches them
+    (the guide before the coach, the coach's link to the window after it: each declares it)."""
+    from imurun.console import ConsolePrinter
 
-    sinks: list[Any] = [StepPrinter()]
+    sinks: list[Any] = [ConsolePrinter()]
     if feed is not None:
         sinks.append(feed)
     if guide is not None:
-        sinks.append(guide)  # before the coach: calibration is said before any cue of that block
+        sinks.append(guide)
     if coach is not None:
         sinks.append(coach)
         if feed is not None:
             from imurun.ui.coach_link import CoachLink
 
-            sinks.append(CoachLink(coach, feed))  # after the coach: shows the cues it just gave
+            sinks.append(CoachLink(coach, feed))
     return sinks
 
 
-def main(args: argparse.Namespace) -> int:
+def run_live(args: argparse.Namespace, profiles: dict[str, Profile]) -> int:
+    """The whole live run for `imurun run`'s options (imurun/commands/run.py), `profiles` by id."""
     import asyncio
 
-    from imurun.ble.live import LiveRun
-    from imurun.ble.recording import default_session_path
     from imurun.coach.options import coach_sink_from_args
-    from imurun.errors import ImurunError
-    from imurun.profiles import load_profiles
+    from imurun.live.app import LiveRun
+    from imurun.live.recorder import default_session_path
     from imurun.session.truth import sibling_path, trunk_path_for
     from imurun.ui.qt import has_display
-
-    profiles = load_profiles(args.profiles)
-    for flag in ("profile", "trunk_profile"):
-        pid = getattr(args, flag)
-        if pid is not None and pid not in profiles:
-            raise ImurunError(f"unknown profile {pid!r} (known: {', '.join(sorted(profiles))})")
-    if args.no_audio:
-        if args.audio:
-            raise ImurunError("--no-audio and --audio exclude each other")
-        args.audio = ["none"]
 
     def candidates(pid: str | None) -> dict:
         return {pid: profiles[pid]} if pid else profiles
@@ -123,8 +82,8 @@ def main(args: argparse.Namespace) -> int:
         coach = coach_sink_from_args(args, cue_log=cue_log)
         guide = None
         if args.calibrate:
-            from imurun.ble.calibrate import CalibrationGuide
             from imurun.coach.profile import load_profile
+            from imurun.live.calibrate import CalibrationGuide
 
             wording = coach.profile.wording if coach is not None else load_profile(args.runner).wording
             guide = CalibrationGuide(wording, coach, feed)
@@ -147,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
             return _with_dashboard(run, feed, args.theme)
         return asyncio.run(run.run())
     finally:
-        recorded = run is not None and bool(run.sensors) and run.sensors[0].writer is not None
+        recorded = run is not None and "pelvis" in run.recorder.writers
         if recorded:
             _write_report(out, cue_log if coach is not None else None, coach.profile if coach else None)
         else:

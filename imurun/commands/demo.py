@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from imurun.analyze import StepCollector
 from imurun.coach.options import add_coach_arguments, coach_sink_from_args
+from imurun.commands.replay import parse_speed
 from imurun.errors import ImurunError
-from imurun.replay import parse_speed
 
 if TYPE_CHECKING:
     from imurun.coach.sink import CoachSink
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
 DEFAULT_RECORDING = RECORDINGS / "fatigue.csv"
 
 
@@ -78,15 +78,17 @@ def _in_window(args: argparse.Namespace, speed: float, replayed: _Replayed, coac
 
 
 def _headless(args: argparse.Namespace, speed: float, replayed: _Replayed, coach: CoachSink | None) -> None:
-    from imurun.analyze import ProgressBar, count_rows, engine_for
-    from imurun.pipeline import run_pipeline
-    from imurun.sources.replay import replay_streams
+    from imurun.analyze import count_rows
+    from imurun.console import ProgressBar
+    from imurun.pipeline import Pipeline, engine_for
+    from imurun.sources.replay import replay_blocks
 
-    sinks = [replayed] + ([coach] if coach is not None else [])
+    pipeline = Pipeline(engine_for(args.file), [replayed])
+    if coach is not None:
+        pipeline.add(coach)
     if sys.stderr.isatty():
-        sinks.append(ProgressBar(count_rows(args.file), label="demo"))
-    blocks, trunk = replay_streams(args.file, speed=speed)
-    run_pipeline(blocks, engine_for(args.file), sinks, trunk_blocks=trunk)
+        pipeline.add(ProgressBar(count_rows(args.file), label="demo"))
+    pipeline.run(replay_blocks(args.file, speed=speed))
 
 
 class _Replayed(StepCollector):

@@ -18,7 +18,7 @@ way.
 
 No cue can come first: the engine holds steps back until a baseline exists (one emitted earlier
 counts as a miss), the coach only coaches steps (and waits `quiet_start_s` of running), and this
-sink comes before the coach in the sink order. Phrases go through the coach's outputs, one voice
+sink comes before the coach in the pipeline (its `before`). Phrases go through the coach's outputs, one voice
 with its cues (CoachSink.speak).
 """
 
@@ -59,6 +59,8 @@ class CalibrationGuide:
     ):
         self.wording = wording
         self.coach = coach
+        # calibration is said before any cue of the same block (imurun.pipeline checks the order)
+        self.before = (coach,) if coach is not None else ()
         self.feed = feed
         self.console = console
         self.stage = "start"
