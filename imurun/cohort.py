@@ -11,11 +11,15 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 from imurun.coach.cues import CUE_IDS, Cue, find_cue_log, read_cues_csv
+from imurun.coach.profile import RunnerProfile
+from imurun.coach.response import improvement
+from imurun.coach.rules import rule_for
 from imurun.errors import InputError
 
 CSV_NAME, PARQUET_NAME = "cohort.csv", "cohort.parquet"
@@ -78,20 +82,16 @@ def session_date(path: Path, header: dict[str, Any] | None) -> tuple[dt.datetime
 
 
 def cue_response_pct(cues: list[Cue]) -> float | None:
-    """Of the form cues, the share (%) whose pattern the coach later praised as fixed ("<cue> fixed"
-    in a praise's reason) before giving the same cue again; None without form cues."""
-    given = [(i, c) for i, c in enumerate(cues) if c.cue in FORM_CUES]
-    if not given:
+    """Of the form cues whose response was measured (their metric before the cue and 10-30 s after
+    it, imurun/coach/response.py), the share (%) after which the metric was better: the report's
+    "Did the cues work?" count, per session. None when no cue's response was measured."""
+    profile = RunnerProfile()  # a rule's direction (which way is better) is the same for any profile
+    changes = [improvement(c, rule) for c in cues if c.cue in FORM_CUES
+               for rule in [rule_for(c, profile)] if rule is not None]
+    changes = [x for x in changes if math.isfinite(x)]
+    if not changes:
         return None
-    fixed = 0
-    for i, cue in given:
-        for later in cues[i + 1 :]:
-            if later.cue == cue.cue and (later.side == cue.side or not cue.side):
-                break
-            if later.cue == "praise" and f"{cue.cue} fixed" in later.reason:
-                fixed += 1
-                break
-    return 100.0 * fixed / len(given)
+    return 100.0 * sum(x > 0 for x in changes) / len(changes)
 
 
 def _mean(summary: dict[str, Any], metric: str, side: str, scale: float) -> float | None:

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -255,15 +256,18 @@ def test_cohort_parquet_holds_the_csv_rows(local_run):
         assert (got["cues"] is None) == (want["cues"] == "")
 
 
-def test_cue_response_counts_form_cues_praised_as_fixed_before_they_recur():
-    def cue(t, name, side="", reason=""):
-        return Cue(t, name, side, 0, reason, "")
+def test_cue_response_is_the_share_of_measured_cues_after_which_the_metric_was_better():
+    def cue(t, name, side="", metric="", before=math.nan, after=math.nan):
+        return Cue(t, name, side, 0, "", "", metric, before, after)
 
     assert cue_response_pct([cue(0, "start")]) is None
-    cues = [cue(0, "start"), cue(40, "level_hips", "L"), cue(60, "quicker_steps"),
-            cue(90, "praise", reason="level_hips fixed: drop 5.1 deg"),
-            cue(130, "quicker_steps"), cue(200, "praise", reason="quicker_steps fixed: cadence 171")]
-    # level_hips fixed; the first quicker_steps recurred before its praise, the second was fixed.
+    assert cue_response_pct([cue(40, "level_hips", "L", "pelvic_drop_deg", 8.0)]) is None  # not measured
+    cues = [cue(0, "start"),
+            cue(40, "level_hips", "L", "pelvic_drop_deg", 8.0, 6.5),  # drop fell: better
+            cue(60, "quicker_steps", "", "cadence_spm", 160.0, 158.0),  # cadence fell: worse
+            cue(90, "praise"),
+            cue(130, "quicker_steps", "", "cadence_spm", 160.0, 166.0),  # cadence rose: better
+            cue(150, "ease_arch", "", "tilt_deg", 9.0, math.nan)]  # stopped running: not measured
     assert cue_response_pct(cues) == pytest.approx(100 * 2 / 3)
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
-from imurun.coach.rules import rule_for
+from imurun.coach.rules import Rule, rule_for
 
 BEFORE_STEPS = 20
 AFTER_S = (10.0, 30.0)
@@ -103,10 +103,16 @@ def response_text(cue: Cue, profile: RunnerProfile) -> str:
     if math.isnan(cue.after):
         return f"{rule.label}: response not measured (too few running steps 10-30 s after the cue)"
     digits = 2 if rule.unit == "m/s" else 1
-    better = (cue.before - cue.after) if rule.above else (cue.after - cue.before)
+    better = improvement(cue, rule)
     verdict = "no change" if round(better, digits) == 0 else (
         f"{'better' if better > 0 else 'worse'} by {abs(better):.{digits}f}")
     return f"{rule.label} {cue.before:.{digits}f} → {cue.after:.{digits}f} {rule.unit}: {verdict}"
+
+
+def improvement(cue: Cue, rule: Rule) -> float:
+    """How much the cue's metric improved from before to after it (positive = better; NaN if not
+    measured)."""
+    return (cue.before - cue.after) if rule.above else (cue.after - cue.before)
 
 
 def _after(metric: str, values: list[float]) -> float:

@@ -91,7 +91,8 @@ def charts() -> tuple[Chart, ...]:
         Chart("tilt", "Anterior pelvic tilt", (("tilt_deg", "tilt", INK),), "°", 2, "tilt"),
         Chart("contact", "Ground contact time", (("contact_time_ms", "contact time", INK),), "ms", 1),
         Chart("cues", "Form cues per session", (("cues", "cues", "#c2185b"),), "cues", 2),
-        Chart("response", "Cue response", (("cue_response_pct", "cues fixed", "#2e9d4f"),), "%", 1),
+        Chart("response", "Cue response",
+              (("cue_response_pct", "cues followed by improvement", "#2e9d4f"),), "%", 1),
     )
 
 
@@ -187,7 +188,8 @@ def sessions_table(rows: list[dict[str, Any]]) -> str:
                ("cadence_spm", "Cadence", "spm", 0), ("contact_time_ms", "Contact", "ms", 0),
                ("drop_left_hip_deg", "Drop, left hip", "°", 1),
                ("drop_right_hip_deg", "Drop, right hip", "°", 1),
-               ("tilt_deg", "Tilt", "°", 1), ("cues", "Cues", "", 0), ("cue_response_pct", "Fixed", "%", 0),
+               ("tilt_deg", "Tilt", "°", 1), ("cues", "Cues", "", 0),
+               ("cue_response_pct", "Improved", "%", 0),
                ("packet_loss_pct", "Loss", "%", 2))
     body = [[escape(f"{r['date']:%Y-%m-%d %H:%M}"), escape(r["session"]),
              *(keyed(f"sessions.{i}.{c}", r[c], digits, unit) for c, _, unit, digits in columns)]

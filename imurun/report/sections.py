@@ -18,7 +18,7 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
-from imurun.coach.response import AFTER_S, BEFORE_STEPS
+from imurun.coach.response import AFTER_S, BEFORE_STEPS, improvement
 from imurun.coach.rules import Rule, rule_for
 from imurun.report import narrative as nr
 from imurun.report import plots
@@ -325,11 +325,6 @@ def _threshold(session: Session, rule: Rule) -> float:
     return rule.on
 
 
-def _better(rule: Rule, cue: Cue) -> float:
-    """How much the metric improved from before to after the cue (positive = better)."""
-    return (cue.before - cue.after) if rule.above else (cue.after - cue.before)
-
-
 def cue_response(session: Session) -> str:
     """Did the cues work? Per cue type how often it was given and how the runner responded."""
     title = "Did the cues work?"
@@ -353,7 +348,7 @@ def cue_response(session: Session) -> str:
         cells = [escape(cue.replace("_", " ") + {"L": " (left hip)", "R": " (right hip)"}.get(side, "")),
                  escape(f"{rule.label} ({rule.unit})"), str(len(items)), str(len(done))]
         if done:
-            better = [_better(r, c) for c, r in done]
+            better = [improvement(c, r) for c, r in done]
             cells += [number(float(np.median([c.before for c, _ in done])), digits),
                       number(float(np.median([c.after for c, _ in done])), digits),
                       number(float(np.median(better)), digits, sign=True),
