@@ -15,7 +15,7 @@ from imurun.pipeline import run_pipeline
 from imurun.session.truth import read_steps_csv, steps_path_for
 from imurun.sources.replay import replay_streams
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parent.parent / "imurun" / "recordings"
 
 
 def replay(name, tmp_path):
