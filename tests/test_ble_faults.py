@@ -184,7 +184,7 @@ def test_scan_lists_matching_sensors(tmp_path):
 def test_trunk_sensor_same_path_time_aligned(tmp_path):
     """Recorded as two.pelvis.csv, the trunk file is two.trunk.csv, where replay and analyze look
     (it was two.pelvis.trunk.csv, never found again)."""
-    from imurun.session.truth import trunk_path_for
+    from imurun.session.paths import trunk_path_for
 
     out = tmp_path / "two.pelvis.csv"
     epoch = time.time() + 2

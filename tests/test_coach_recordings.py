@@ -12,7 +12,8 @@ from imurun.analyze import engine_for
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.sink import CoachSink, build_outputs
 from imurun.pipeline import run_pipeline
-from imurun.session.truth import read_steps_csv, steps_path_for
+from imurun.session.paths import steps_path_for
+from imurun.session.truth import read_steps_csv
 from imurun.sources.replay import replay_streams
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "imurun" / "recordings"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from imurun.blocks import SampleBlock
+from imurun.session.paths import trunk_path_for
 from imurun.session.reader import iter_blocks, read_header
-from imurun.session.truth import trunk_path_for
 
 BATCH_ROWS = 65536  # block size for reading a trunk file, and for replays at full speed
 
