@@ -1,6 +1,7 @@
 """The wheel is all a runner gets from `pip install imurun`: built from the files an sdist holds, installed
 into a fresh venv (its dependencies from pip's cache), it must carry the firmware profiles and the demo's
-recording, and `imurun demo` and `imurun scan` must work from there, far from this checkout."""
+recording, and `imurun warmup`, `imurun demo` and `imurun scan` must work from there, far from this
+checkout."""
 
 from __future__ import annotations
 
@@ -49,14 +50,18 @@ def test_the_wheel_carries_its_data_and_runs_the_demo_from_a_fresh_venv(tmp_path
     bin_ = venv / "bin"
     run(bin_ / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
 
-    # Nothing may come from this checkout: no PYTHONPATH, another working folder.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DISPLAY", "WAYLAND_DISPLAY")}
-    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+    # Nothing may come from this checkout: no PYTHONPATH, another working folder. numba caches where
+    # it would for a runner: next to the installed package.
+    drop = ("PYTHONPATH", "DISPLAY", "WAYLAND_DISPLAY", "NUMBA_CACHE_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     where = run(bin_ / "python", "-c", "import imurun.profiles as p; print(p.__file__); "
                 "print(' '.join(sorted(p.load_profiles())))", cwd=tmp_path, env=env).stdout.splitlines()
     assert Path(where[0]).is_relative_to(venv)
     assert where[1].split() == [p.removesuffix(".toml") for p in profiles]
 
+    # The set-up step compiles the engine once; the next process finds it compiled.
+    assert " compiled in " in run(bin_ / "imurun", "warmup", cwd=tmp_path, env=env).stdout
+    assert "already compiled" in run(bin_ / "imurun", "warmup", cwd=tmp_path, env=env).stdout
     scan = run(bin_ / "imurun", "scan", "--help", cwd=tmp_path, env=env)
     assert scan.stdout.startswith("usage: imurun scan")
     demo = run(bin_ / "imurun", "demo", "--headless", "--out", "demo", cwd=tmp_path, env=env)
