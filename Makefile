@@ -12,6 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	@python3 -m venv $(VENV) || { echo "error: python3 -m venv failed; install it with: sudo apt-get install python3-venv" >&2; exit 1; }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(VENV)/bin/imurun warmup  # compile the engine now, so that the first run starts at once
 	@touch $@
 
 demo: $(VENV)/.installed

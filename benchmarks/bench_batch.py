@@ -34,6 +34,7 @@ from common import machine, table, write_section  # noqa: E402
 
 from imurun.analyze import analyze  # noqa: E402
 from imurun.batch import MANIFEST, default_workers, run_batch  # noqa: E402
+from imurun.session.paths import steps_path_for  # noqa: E402
 from imurun.sources.simulate import simulate, write_files  # noqa: E402
 
 RATE_HZ = 200.0
@@ -47,7 +48,7 @@ def _make_sessions(folder: Path, n: int, distinct: int, minutes: float) -> tuple
         path = folder / f"original-{seed}.csv"
         sim = simulate("easy-run", seed=seed, rate_hz=RATE_HZ, duration_s=minutes * 60.0)
         write_files(sim, path)
-        path.with_suffix(".steps.csv").unlink()  # the truth is not needed here
+        steps_path_for(path).unlink()  # the truth is not needed here
         originals.append((path, len(sim.t)))
     samples = 0
     for i in range(n):

@@ -19,6 +19,7 @@ from realdata import DATASETS, SHARED, person, shared_trials  # noqa: F401 - SHA
 from imurun.core.ahrs import G
 from imurun.core.alignment import rotation_sensor_to_pelvis
 from imurun.core.engine import Engine, EngineConfig
+from imurun.session.paths import bouts_path_for, steps_path_for
 from imurun.session.reader import read_session
 from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score
@@ -48,12 +49,12 @@ def load(dataset: str) -> list[Trial]:
     out = []
     for path in shared_trials(dataset):
         header, block = read_session(path)
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        truth = read_steps_csv(steps_path_for(path))
         if not DATASETS[dataset][1]:
             truth["side"] = ""  # the file alternates L/R without knowing them (its README)
         uturn = header.extra.get("uturn_s")
         out.append(Trial(dataset, path.stem, person(path), header.sample_rate_hz, block.t, block.acc,
-                         block.gyr, truth, read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv")),
+                         block.gyr, truth, read_bouts_csv(bouts_path_for(path)),
                          tuple(float(x) for x in uturn.split("-")) if uturn else None))
     return out
 

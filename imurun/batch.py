@@ -31,7 +31,6 @@ MANIFEST_VERSION = 1
 OUTPUTS = ("steps.csv", "summary.json")
 # NAME.KIND.csv files that sit next to sessions and are not sessions themselves (session-format.md),
 # and the file names `imurun analyze` / `demo` write into an output folder.
-NOT_SESSIONS = ("steps", "bouts", "trunk", "cues")
 OUTPUT_NAMES = ("steps.csv", "cues.csv", "cohort.csv")
 # The modules whose code decides what analyze writes: a change to any of them re-analyses everything.
 ENGINE_SOURCES = ("core/*.py", "session/*.py", "sources/replay.py", "sources/trunk.py", "analyze.py",
@@ -52,10 +51,9 @@ def engine_version() -> str:
 
 
 def is_session_name(path: Path) -> bool:
-    if path.suffix != ".csv" or path.name in OUTPUT_NAMES:
-        return False
-    stem = path.name.removesuffix(".csv")
-    return "." not in stem or stem.rsplit(".", 1)[1] not in NOT_SESSIONS
+    from imurun.session.paths import is_companion
+
+    return path.suffix == ".csv" and path.name not in OUTPUT_NAMES and not is_companion(path)
 
 
 def find_sessions(source: str, out_dir: Path) -> tuple[Path, list[Path]]:
@@ -81,7 +79,7 @@ def find_sessions(source: str, out_dir: Path) -> tuple[Path, list[Path]]:
 
 def input_files(session: Path) -> list[Path]:
     """The files an analysis reads: the session and, when there is one, its trunk sensor's file."""
-    from imurun.session.truth import trunk_path_for
+    from imurun.session.paths import trunk_path_for
 
     trunk = trunk_path_for(session)
     return [session, trunk] if trunk.is_file() else [session]

@@ -35,6 +35,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Movella DOT, WitMotion, ...) into a session"),
     "simulate": ("imurun.commands.simulate", "write a synthetic session with its ground-truth steps"),
     "emulate": ("imurun.commands.emulate", "serve a recorded session as a virtual BLE sensor (fake BlueZ)"),
+    "warmup": ("imurun.commands.warmup",
+               "compile the gait engine for this machine now (once after installing), so that the first run "
+               "starts at once"),
 }
 
 

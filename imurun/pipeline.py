@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from imurun.blocks import SampleBlock
 from imurun.core.output import EngineOutput, Status
 from imurun.errors import InputError
@@ -51,12 +49,6 @@ def run_session(
     from imurun.sources.replay import replay_blocks
 
     return Pipeline(engine_for(path), sinks).run(replay_blocks(path, block_s, speed))
-
-
-def compile_engine() -> None:
-    """Compile (or load from the cache) the engine's kernels now, e.g. before a BLE link exists:
-    a JIT stall inside the BLE event loop would look like a silent sensor."""
-    make_engine(200.0).process(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
 
 
 def check_order(sinks: Sequence[Sink]) -> None:

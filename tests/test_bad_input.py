@@ -19,7 +19,7 @@ from imurun.session.format import STANDARD_GRAVITY, SessionHeader
 from imurun.session.writer import SessionWriter
 
 ROOT = Path(__file__).resolve().parent.parent
-FATIGUE = ROOT / "recordings" / "fatigue.csv"
+FATIGUE = ROOT / "imurun" / "recordings" / "fatigue.csv"
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,7 @@ def test_simulate_into_a_read_only_folder_is_one_line(tmp_path, capsys):
     one_line_error(code, err, str(folder / "run.csv"), "cannot write")
 
 
-PROFILE = (ROOT / "firmware_profiles" / "polar-verity-sense.toml").read_text()
+PROFILE = (ROOT / "imurun" / "firmware_profiles" / "polar-verity-sense.toml").read_text()
 BAD_PROFILES = {
     "non-UTF-8": (PROFILE.encode() + b"\n# caf\xe9\n", "not UTF-8"),
     "rates_hz 70000": (PROFILE.replace("rates_hz = [52]", "rates_hz = [52, 70000]").encode(),
@@ -299,7 +299,7 @@ def test_a_bad_runner_profile_is_one_line(tmp_path, capsys, session_dir, data, w
 def test_a_profile_without_a_gyroscope_may_say_gyr_factor_0():
     from imurun.ble.profiles import load_profile
 
-    assert load_profile(ROOT / "firmware_profiles" / "polar-h10.toml").decode["gyr_factor"] == 0.0
+    assert load_profile(ROOT / "imurun" / "firmware_profiles" / "polar-h10.toml").decode["gyr_factor"] == 0.0
 
 
 # --- lost or overwritten files ------------------------------------------------------------------

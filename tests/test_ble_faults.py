@@ -184,7 +184,7 @@ def test_scan_lists_matching_sensors(tmp_path):
 def test_trunk_sensor_same_path_time_aligned(tmp_path):
     """Recorded as two.pelvis.csv, the trunk file is two.trunk.csv, where replay and analyze look
     (it was two.pelvis.trunk.csv, never found again)."""
-    from imurun.session.truth import trunk_path_for
+    from imurun.session.paths import trunk_path_for
 
     out = tmp_path / "two.pelvis.csv"
     epoch = time.time() + 2
@@ -213,7 +213,7 @@ def test_emulate_serves_a_recorded_session(tmp_path):
     """`imurun emulate FILE` (the bundled simulated easy run) feeds `imurun run` the file's samples."""
     from imurun.ble.emulate import DEVICE_CLOCK_OFFSET_S
 
-    recording = Path(__file__).resolve().parent.parent / "recordings" / "easy-run.csv"
+    recording = Path(__file__).resolve().parent.parent / "imurun" / "recordings" / "easy-run.csv"
     out = tmp_path / "emulated.csv"
     with FakeBluez(tmp_path) as fb:
         emulate = ("--profile", "imurun-nus", "--name", "imurun emulated", "--epoch", repr(time.time() + 2))
@@ -304,7 +304,7 @@ def test_a_missing_characteristic_is_one_line_and_exit_2(tmp_path):
     write to (here: a profile that also writes to 15171003, which the sensor does not have)."""
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    bundled = Path(__file__).resolve().parent.parent / "firmware_profiles" / "movella-dot.toml"
+    bundled = Path(__file__).resolve().parent.parent / "imurun" / "firmware_profiles" / "movella-dot.toml"
     text = bundled.read_text().replace('{ char = "15171002-', '{ char = "15171003-')
     (profiles / "movella-dot.toml").write_text(text)
     with FakeBluez(tmp_path) as fb:

@@ -11,9 +11,10 @@ from test_coach_scenarios import PROFILE, baseline_target, check_fatigue
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.sink import CoachSink, build_outputs
 from imurun.pipeline import run_session
-from imurun.session.truth import read_steps_csv, steps_path_for
+from imurun.session.paths import steps_path_for
+from imurun.session.truth import read_steps_csv
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parent.parent / "imurun" / "recordings"
 
 
 def replay(name, tmp_path):

@@ -22,8 +22,8 @@ from imurun.ui.screenshot import feed_until
 from imurun.ui.theme import DARK, LIGHT
 
 REPO = Path(__file__).resolve().parents[1]
-FATIGUE = REPO / "recordings" / "fatigue.csv"  # simulated run, 200 Hz, form fades: the coach speaks
-TRUNK = REPO / "recordings" / "trunk.csv"  # with a second sensor at the trunk
+FATIGUE = REPO / "imurun" / "recordings" / "fatigue.csv"  # simulated, 200 Hz, form fades: the coach speaks
+TRUNK = REPO / "imurun" / "recordings" / "trunk.csv"  # with a second sensor at the trunk
 WALK = REAL / "HA_001_Test11_Trial1.csv"  # real walking, 100 Hz, 137 s
 
 

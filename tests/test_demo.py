@@ -12,7 +12,7 @@ import pytest
 from imurun.cli import main
 from imurun.session.truth import read_steps_csv
 
-FATIGUE = Path(__file__).resolve().parents[1] / "recordings" / "fatigue.csv"
+FATIGUE = Path(__file__).resolve().parents[1] / "imurun" / "recordings" / "fatigue.csv"
 
 
 @pytest.fixture(scope="module")

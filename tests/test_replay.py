@@ -239,7 +239,7 @@ def test_replay_coaches_with_audio_requested_and_no_sound_device(tmp_path):
 
     from imurun.coach.cues import read_cues_csv
 
-    fatigue = Path(__file__).resolve().parents[1] / "recordings" / "fatigue.csv"
+    fatigue = Path(__file__).resolve().parents[1] / "imurun" / "recordings" / "fatigue.csv"
     wav = tmp_path / "cues.wav"
     proc = subprocess.run(
         [sys.executable, "-m", "imurun", "replay", str(fatigue), "--speed", "max", "--per-second",
@@ -262,7 +262,7 @@ def test_replay_screenshot_at_a_time(tmp_path, capsys):
 
     from imurun.cli import main
 
-    fatigue = Path(__file__).resolve().parents[1] / "recordings" / "fatigue.csv"
+    fatigue = Path(__file__).resolve().parents[1] / "imurun" / "recordings" / "fatigue.csv"
     png = tmp_path / "at90.png"
     assert main(["replay", str(fatigue), "--screenshot", str(png), "--at", "90", "--theme", "light"]) == 0
     image = QImage(str(png))

@@ -72,7 +72,7 @@ def _lookup(summary: dict, dotted: str) -> object:
     return node
 
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+RECORDINGS = Path(__file__).resolve().parent.parent / "imurun" / "recordings"
 # Session files only: not the truth (NAME.steps.csv) or second-sensor (NAME.trunk.csv) files.
 SESSIONS = sorted(p for p in RECORDINGS.glob("*.csv") if len(p.suffixes) == 1)
 

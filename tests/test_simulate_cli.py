@@ -69,7 +69,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
 
 def test_bundled_recording_is_what_the_documented_command_writes(tmp_path):
     """The reproduction command in docs/simulator.md still gives the demo input byte for byte."""
-    bundled = Path(__file__).resolve().parents[1] / "recordings"
+    bundled = Path(__file__).resolve().parents[1] / "imurun" / "recordings"
     out = run(tmp_path, "easy-run", "--scenario", "easy-run", "--seed", "1", "--rate", "200")
     assert out.read_bytes() == (bundled / "easy-run.csv").read_bytes()
     assert (tmp_path / "easy-run.steps.csv").read_bytes() == (bundled / "easy-run.steps.csv").read_bytes()

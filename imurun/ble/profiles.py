@@ -1,4 +1,4 @@
-"""Firmware profiles: load and validate `firmware_profiles/*.toml` (one sensor family per file).
+"""Firmware profiles: load and validate `imurun/firmware_profiles/*.toml` (one sensor family per file).
 
 A profile says declaratively how to recognise a sensor (advertised name patterns, service UUIDs),
 which GATT characteristics to subscribe to and write, which byte commands start and stop the
@@ -14,12 +14,14 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from imurun.errors import InputError, line_of
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "firmware_profiles"
+# Shipped inside the package (pyproject.toml package-data); pip unpacks wheels, so this is a real folder.
+PROFILE_DIR = Path(resources.files("imurun") / "firmware_profiles")
 
 # A characteristic is named by UUID or, for protocols such as the Nordic UART Service whose
 # characteristics are better identified by what they do, by property.

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from imurun.errors import InputError, line_of
 from imurun.outputs import open_fresh
-from imurun.session.truth import sibling_path
+from imurun.session.paths import cues_path_for
 
 CUE_COLUMNS = ("t", "cue", "side", "priority", "reason", "metric", "before", "after")
 _FIRST_COLUMNS = CUE_COLUMNS[:5]  # cue logs written before the response columns
@@ -147,7 +147,7 @@ def find_cue_log(session_path: Path, *folders: Path) -> Path | None:
     """The session's own NAME.cues.csv (what `imurun run` writes), else a cues.csv next to the session
     or in one of `folders` (an output folder of demo, replay --out), else None (cues unknown)."""
     session_path = Path(session_path)
-    candidates = [sibling_path(session_path, "cues")]
+    candidates = [cues_path_for(session_path)]
     folders = tuple(dict.fromkeys((session_path.parent, *map(Path, folders))))
     candidates += [folder / "cues.csv" for folder in folders]
     return next((p for p in candidates if p.is_file()), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,14 +23,14 @@ from imurun.errors import ImurunError
 if TYPE_CHECKING:
     from imurun.coach.sink import CoachSink
 
-RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
-DEFAULT_RECORDING = RECORDINGS / "fatigue.csv"
+# Shipped inside the package (pyproject.toml package-data); pip unpacks wheels, so this is a real file.
+DEFAULT_RECORDING = Path(resources.files("imurun") / "recordings" / "fatigue.csv")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file", type=Path, default=DEFAULT_RECORDING, metavar="CSV",
-        help="session to replay (default: the bundled recordings/fatigue.csv)",
+        help="session to replay (default: the bundled imurun/recordings/fatigue.csv)",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("imurun-demo"), metavar="DIR",

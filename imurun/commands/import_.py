@@ -27,14 +27,11 @@ def is_session(path: Path) -> bool:
         return False  # the importer names the problem
 
 
-def default_out(path: Path) -> Path:
-    return path.with_name(path.stem + ".imurun.csv")
-
-
 def main(args: argparse.Namespace) -> int:
     import os
 
     from imurun.errors import InputError
+    from imurun.session.paths import imported_path_for
     from imurun.session.writer import SessionWriter
     from imurun.sources.imports import import_session
     from imurun.sources.imports.generic import Units
@@ -43,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
     if units is None and is_session(args.file):
         raise InputError(args.file, "is already an imurun session file: nothing to import")
     session = import_session(args.file, units)
-    out = args.out or default_out(args.file)
+    out = args.out or imported_path_for(args.file)
     if out.resolve() == args.file.resolve():
         raise InputError(out, "would overwrite the export it is read from; give another --out")
     tmp = out.with_name(out.name + ".part")

@@ -18,9 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from imurun.report.build import default_out_path, write_report
+    from imurun.report.build import write_report
+    from imurun.session.paths import report_path_for
 
-    out = args.out if args.out is not None else default_out_path(args.session)
+    out = args.out if args.out is not None else report_path_for(args.session)
     written = write_report(args.session, out, cues_csv=args.cues)
     print(f"report: {written}")
     return 0

@@ -4,6 +4,9 @@ numba re-validates a cached function only against the file that defines it, but 
 inlines functions from every module of this package: after an edit to `icd.py` alone, the cached
 kernel would still run the old detector. So the cache is dropped whenever any source here changes
 (a digest of them is kept next to the cache). It costs one read of ~60 kB at import.
+
+`compile_engine` fills the cache ahead of a run: `imurun warmup` after an install, and the tests
+before they start `imurun run` processes.
 """
 
 from __future__ import annotations
@@ -43,3 +46,16 @@ def drop_if_stale(cache_dir: Path, sources: Path) -> bool:
 def is_cold(cache_dir: Path) -> bool:
     """No compiled `process_block` is cached: the first engine call compiles every kernel."""
     return not any(cache_dir.glob("kernel.process_block-*.nbi"))
+
+
+def compile_engine() -> None:
+    """Compile, or load from the cache, every kernel an Engine runs (its state views, `process_block`
+    and `finish`), with the argument types the Engine always passes (C-contiguous float64): one
+    specialisation each, the one every run, replay and analysis uses."""
+    import numpy as np
+
+    from imurun.core.engine import Engine
+
+    engine = Engine()
+    engine.process(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
+    engine.finish()

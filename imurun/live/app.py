@@ -17,8 +17,9 @@ import numpy as np
 
 from imurun.ble.profiles import Profile
 from imurun.ble.source import BleSource, Sensor
+from imurun.core.jitcache import compile_engine
 from imurun.live.recorder import Recorder
-from imurun.pipeline import Pipeline, close_sinks, compile_engine, make_engine
+from imurun.pipeline import Pipeline, close_sinks, make_engine
 from imurun.sinks import Sink
 
 LATENCY_KEEP = 200_000  # notification -> sinks done, per sample: kept for the p50/p99 report

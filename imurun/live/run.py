@@ -55,7 +55,7 @@ def run_live(args: argparse.Namespace, profiles: dict[str, Profile]) -> int:
     from imurun.coach.options import coach_sink_from_args
     from imurun.live.app import LiveRun
     from imurun.live.recorder import default_session_path
-    from imurun.session.truth import sibling_path, trunk_path_for
+    from imurun.session.paths import cues_path_for, trunk_path_for
     from imurun.ui.qt import has_display
 
     def candidates(pid: str | None) -> dict:
@@ -76,7 +76,7 @@ def run_live(args: argparse.Namespace, profiles: dict[str, Profile]) -> int:
                   flush=True)
     made = [d for d in (out.parent, *out.parent.parents) if not d.exists()]  # deepest first
     out.parent.mkdir(parents=True, exist_ok=True)  # the cue log opens before the recording does
-    cue_log = sibling_path(out, "cues")
+    cue_log = cues_path_for(out)
     coach = run = None
     try:
         coach = coach_sink_from_args(args, cue_log=cue_log)
@@ -160,10 +160,11 @@ def _write_report(session: Path, cue_log: Path | None, profile: RunnerProfile | 
     """NAME.report.html next to the recording. A failure is one notice: the recording is what
     counts, and the report can be made later with `imurun report`."""
     from imurun.coach.sink import print_notice
-    from imurun.report.build import default_out_path, write_report
+    from imurun.report.build import write_report
+    from imurun.session.paths import report_path_for
 
     try:
-        path = write_report(session, default_out_path(session), cues_csv=cue_log, profile=profile)
+        path = write_report(session, report_path_for(session), cues_csv=cue_log, profile=profile)
     except Exception as exc:  # noqa: BLE001 - any failure here must not hide the recording
         print_notice(f"report not written ({exc}); `imurun report {session}` can retry")
         return

@@ -21,10 +21,6 @@ from imurun.report.sections import Session, page_sections
 from imurun.session.reader import read_notes
 
 
-def default_out_path(session_path: Path) -> Path:
-    return Path(session_path).with_suffix(".report.html")
-
-
 def _cue_log(session_path: Path, out_html: Path, cues_csv: Path | None) -> Path | None:
     """The cue log given, else the session's own (find_cue_log), also looking next to the report."""
     return cues_csv if cues_csv is not None else find_cue_log(session_path, out_html.parent)

@@ -57,8 +57,8 @@ def session_stats(path: str | Path, nominal_rate_hz: float) -> Stats:
 
 
 def describe(path: Path) -> list[str]:
+    from imurun.session.paths import bouts_path_for, steps_path_for, trunk_path_for
     from imurun.session.reader import read_header
-    from imurun.session.truth import bouts_path_for, steps_path_for, trunk_path_for
 
     header = read_header(path)
     s = session_stats(path, header.sample_rate_hz)

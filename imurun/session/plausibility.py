@@ -23,8 +23,8 @@ import numpy as np
 from imurun.blocks import SampleBlock
 from imurun.errors import InputError
 from imurun.session.format import ACC_UNITS, STANDARD_GRAVITY, SessionHeader
+from imurun.session.paths import trunk_path_for
 from imurun.session.reader import iter_blocks, read_header
-from imurun.session.truth import trunk_path_for
 
 PROBE_ROWS = 65536
 MIN_ROWS = 50  # fewer rows say nothing about units

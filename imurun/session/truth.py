@@ -1,4 +1,4 @@
-"""Truth / reference files next to a session: NAME.steps.csv and NAME.bouts.csv, and sibling names.
+"""Truth / reference files next to a session: NAME.steps.csv and NAME.bouts.csv (named by paths.py).
 
 Spec: docs/session-format.md ("Truth and reference files"). These files are small (one row per
 step), so they are read line by line, with the same strictness and error lines as sessions.
@@ -93,27 +93,6 @@ def read_bouts_csv(path: str | Path) -> np.ndarray:
             raise InputError(path, "bout starts before the previous one ends", line)
         bouts[i] = (start, end, cadence)
     return bouts
-
-
-def sibling_path(path: str | Path, kind: str) -> Path:
-    """run.csv or run.pelvis.csv -> run.KIND.csv (KIND: trunk, steps, bouts)."""
-    path = Path(path)
-    stem = path.name.removesuffix(".csv")
-    for sensor in (".pelvis", ".trunk"):
-        stem = stem.removesuffix(sensor)
-    return path.with_name(f"{stem}.{kind}.csv")
-
-
-def trunk_path_for(path: str | Path) -> Path:
-    return sibling_path(path, "trunk")
-
-
-def steps_path_for(path: str | Path) -> Path:
-    return sibling_path(path, "steps")
-
-
-def bouts_path_for(path: str | Path) -> Path:
-    return sibling_path(path, "bouts")
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from imurun.blocks import SampleBlock
+from imurun.session.paths import trunk_path_for
 from imurun.session.reader import iter_blocks, read_header
-from imurun.session.truth import trunk_path_for
 from imurun.sources.trunk import TrunkTrack
 
 BATCH_ROWS = 65536  # block size for reading a trunk file

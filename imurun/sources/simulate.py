@@ -157,7 +157,8 @@ def write_files(sim: SimResult, out: Path) -> list[Path]:
     """
     from imurun.outputs import Outputs, make_folder
     from imurun.session.format import SessionHeader
-    from imurun.session.truth import steps_csv_text, steps_path_for, trunk_path_for
+    from imurun.session.paths import steps_path_for, trunk_path_for
+    from imurun.session.truth import steps_csv_text
     from imurun.session.writer import SessionWriter
 
     extra = {"synthetic": f"scenario={sim.scenario} seed={sim.seed} (docs/simulator.md)"}

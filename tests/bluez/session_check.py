@@ -23,9 +23,9 @@ PROFILES = load_profiles()
 def warm_engine_cache() -> None:
     """Compile the engine's numba kernels once here, so that the `imurun run` processes load them
     from numba's cache instead of each compiling them at once on a shared machine."""
-    from imurun.core.engine import Engine
+    from imurun.core.jitcache import compile_engine
 
-    Engine().process(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3)))
+    compile_engine()
 
 
 def start_sensor(fb: FakeBluez, profile: str, adapter: str, name: str, epoch: float, *extra: str):

@@ -6,7 +6,7 @@ Measurement Mode, StartTime, a copyright line), an empty line, then the column r
 `PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z,Gyr_X,Gyr_Y,Gyr_Z` ("rate quantities").
 SampleTimeFine is the sensor's clock in microseconds, an unsigned 32-bit counter that wraps after
 about 71.6 min; Acc_* is m/s^2 (with gravity), Gyr_* deg/s (Movella DOT BLE specification, data
-types; the same units as firmware_profiles/movella-dot.toml). FreeAcc_* (gravity removed) alone
+types; the same units as imurun/firmware_profiles/movella-dot.toml). FreeAcc_* (gravity removed) alone
 cannot be analysed.
 """
 
