@@ -175,37 +175,15 @@ class Engine:
 
 
 def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
+    """The settings vector of the kernels: each slot of state.SETTINGS from its EngineConfig field;
+    the sample rate and the walking low-pass biquad (from walk_lp_hz) are computed here."""
     c = np.zeros(S.N_C)
+    for setting in S.SETTINGS:
+        if setting.size == 1 and setting.field:
+            c[S.SETTING_INDEX[setting.names]] = getattr(cfg, setting.field)
     c[S.C_RATE] = rate
-    c[S.C_KP_STILL] = cfg.kp_still
-    c[S.C_KP_GAIT] = cfg.kp_gait
-    c[S.C_KI] = cfg.ki
-    c[S.C_TAU_CORR_GAIT] = cfg.tau_corr_gait
-    c[S.C_STILL_GYR] = cfg.still_gyr_rad_s
-    c[S.C_STILL_ACC] = cfg.still_acc_ms2
-    c[S.C_STAND_S] = cfg.standing_s
-    c[S.C_FLIGHT_SF] = cfg.flight_sf_g
-    c[S.C_CROSS_SF] = cfg.contact_sf_g
-    c[S.C_WALK_PEAK_SF] = cfg.walk_peak_sf_g
-    c[S.C_WALK_IC_OFFSET] = cfg.walk_ic_offset_s
-    c[S.C_MIN_STEP] = cfg.min_step_s
-    c[S.C_MAX_STEP] = cfg.max_step_s
-    c[S.C_MAX_GAP] = cfg.max_gap_s
-    c[S.C_SAT_ACC] = cfg.sat_acc_ms2
-    c[S.C_SAT_GYR] = cfg.sat_gyr_rad_s
-    c[S.C_FWD_MIN_S] = cfg.forward_min_s
-    c[S.C_POSTURE_S] = cfg.posture_s
-    c[S.C_MOUNT_DEG] = cfg.mount_moved_deg
     b, a = butter(2, min(cfg.walk_lp_hz, 0.4 * rate), fs=rate)
     c[S.C_WLP : S.C_WLP + 5] = b[0], b[1], b[2], a[1], a[2]
-    c[S.C_WALK_IC_WIN] = cfg.walk_ic_window_s
-    c[S.C_MIN_FLIGHT] = cfg.min_flight_s
-    c[S.C_MIN_RUN_STEP] = cfg.min_run_step_s
-    c[S.C_WALK_FALL] = cfg.walk_fall
-    c[S.C_SIDE_FROM] = cfg.walk_side_from_s
-    c[S.C_SIDE_TO] = cfg.walk_side_to_s
-    c[S.C_SIDE_ROLL] = cfg.walk_side_roll
-    c[S.C_SIDE_SWAY] = cfg.walk_side_sway
     return c
 
 

@@ -5,12 +5,15 @@ Like scipy.signal's `zi`, everything the kernels remember between samples lives 
 else, so a session can be processed in blocks of any size with identical results, and the memory
 footprint is fixed when the engine is built (no growth with session length).
 
-Scalars live in `f` (float64) at the indices below; numba treats these module constants as
-compile-time constants.
+Every scalar slot, setting, ring channel and pending-step column is declared once, with its name
+and meaning, in the tables below (SCALARS, SETTINGS, CHANNELS, PENDING); their indices are derived
+from the tables and become module constants (S.T_PREV, S.C_RATE, ...), which numba compiles as
+constants. Adding a field is one line in its table.
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -21,159 +24,209 @@ from numba import njit
 # their order).
 FASTMATH = {"arcp", "contract"}
 
-# --- scalar state f[...] -------------------------------------------------------------------
-T_PREV = 0  # last valid sample time
-N_SAMPLES = 1
-DT_EMA = 2  # smoothed sample interval (seen rate = 1 / DT_EMA)
-GAP_PENDING = 3  # a NaN row or gap happened since the last valid sample
-N_GAPS = 4
-GAP_TIME = 5
-N_LOST = 6
-N_NAN = 7
-N_SAT = 8
-N_RATE_CHANGES = 9
-RATE_OFF = 10  # 1 while the seen rate is off nominal by > 10 %
-STILL_W = 11  # low-passed |gyro - bias| (rad/s)
-STILL_A = 12  # low-passed | |acc| - g | (m/s^2)
-STILL_TIME = 13  # how long the sensor has been still, s
-CAL_STATE = 14  # 0 none, 1 standing, 2 gait
-CAL_STAND_N = 15  # samples averaged into the standing up vector
-AHRS_INIT = 16
-TO_T = 17  # running: toe-off of the step in progress (NaN until seen)
-WALK_PEAK = 18  # walking: height of the loading peak of the IC just found (g)
-FWD_READY = 19  # forward axis and its sign are established
-ROLL_AMP = 20  # EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)
-FWD_TIME = 21  # gait time accumulated into the forward estimate
-AV_PREV = 22  # previous vertical specific force (g), for crossings and slopes
-FLIGHT_TIME = 23  # time spent below the flight threshold in the current swing
-ARMED = 24  # 1 after a flight phase: the next rise is an IC (running)
-LAST_IC_T = 25
-LAST_IC_SIDE = 26  # 0 left, 1 right, -1 none
-LAST_IC_IDX = 27  # ring index (absolute sample counter) of the last IC
-LAST_IC_PEAK = 28  # the last IC's walking loading peak (g) while it opened no step, else +inf
-PEAK_V = 30  # walking: running maximum of the smoothed vertical signal since the last IC
-PEAK_T = 31
-AV_LP = 33  # smoothed vertical specific force for walking peaks (g)
-LAND_T = 36  # running: the landing's crossing of C_CROSS_SF, waiting one sample for its tangent
-LAND_SLOPE = 37  # ... and the slope of the two samples across it (g/s); NaN when none waits
-CADENCE = 38  # cadence of the bout: 60 / median of its last STEP_HIST_N step times (same kind), spm
-N_STEPS = 39
-N_PENDING = 40
-MIN_SF = 41  # minimum vertical specific force since the last IC (g): flight present?
-N_MOUNT = 42
-GAIT_UP_X = 43  # long-term mean of the up vector during gait (sensor frame)
-GAIT_UP_Y = 44
-GAIT_UP_Z = 45
-GAIT_UP_N = 46
-N_FWD_FLIPS = 47  # times the steps' sign votes reversed an established forward axis
-TRUNK = 48  # 1 when trunk samples were seen
-STILL_CAL_DONE = 49  # standing calibration frozen
-RUN_EVID = 50  # EMA of step kind (1 run, 0 walk): the status activity
-LAST_FLIGHT_T = 51  # last time a flight phase was seen (running mode while recent)
-MOUNT_FOLLOW_T = 52  # after a slip, the baseline follows the posture until this time
-YAW_AMP = 53  # EMA of |side signal| at ICs (confidence scale)
-ROT = 54  # integrated pelvic yaw (signals only), deg
-ROT_BASE = 55  # its slow trend = running heading
-N_FORCED = 56  # steps emitted before the alignment was ready (low confidence)
-GAP_RUN_N = 57  # consecutive gap-sized intervals of similar length: a lower rate, not gaps
-GAP_RUN_DT = 58
-GAP_RUN_LOST = 59
-GAP_RUN_TIME = 60
-RHYTHM = 103  # the recent step rhythm, spm (EMA of 60 / step time): for timing a step ahead or a
-#               stride back; the cadence a runner is told is CADENCE, which a missed IC cannot move
-SIDE_E = 61  # parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)
-GRAV_N = 62  # accelerometer only: samples averaged into GRAV_X..Z
-WLP_Y = 29  # walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps
-WLP_Z1 = 32  # ... and the two states of its biquad (transposed direct form II)
-WLP_Z2 = 34
-RECAL = 35  # 1 from Engine.recalibrate() until the new standing baseline is taken
-LAST_IC_OPEN = 63  # 1 while the last IC closed a step and has no next IC yet (its kind: LAST_IC_RUN)
-N_OPEN_END = 64  # steps emitted without a next IC (a bout's last step): interval unknown
-TRUNK_NO_GYRO = 65  # 1 while the trunk sensor streams no gyroscope (NaN)
-PREV_YAW_MIN = 66  # yaw path of the previous emitted step (relative to its IC), deg
-PREV_YAW_MAX = 67
-PREV_YAW_END = 68
-PREV_STEP_I1 = 69  # its closing sample index (-1: none): the stride continues only if it is ours
-TGAIT_UP_X = 70  # trunk: long-term mean of its up vector during gait (no-standing calibration)
-TGAIT_UP_Y = 71
-TGAIT_UP_Z = 72
-SNAP_T = 73  # time of the last bias snapshot while still
-SNAP_N = 74  # snapshots taken in the current still period
-W_PREV = 75  # previous valid gyro sample (3 slots): bridges gaps with the mean rate
-MOVE_T = 78  # when the sensor last started moving after a still period with a learned bias
-BIAS_N = 79  # samples averaged into bias_run in the current still period
-WAS_STILL = 80  # the previous sample was still
-STILL_LEN = 81  # duration of the current/last still period, s
-REF_UP = 82  # (3 slots) reference gait-mean up for slip detection (0,0,0: not yet taken)
-NO_GYRO_N = 85  # consecutive samples with an accelerometer reading and no gyroscope (NaN)
-ACC_ONLY = 86  # 1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode
-SWAY_AMP = 87  # EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)
-WPEAK_REF = 88  # walking: EMA of the low-passed loading peaks of the ICs found (g above 1 g)
-GRAV_X = 89  # accelerometer only: mean acceleration (gravity), sensor frame, m/s^2
-GRAV_Y = 90
-GRAV_Z = 91
-STEP_HIST = 92  # (STEP_HIST_N slots) the bout's last step times, s, a ring
-STEP_HIST_K = 100  # step times filed into it since the bout or the activity began
-LAST_IC_RUN = 101  # 1 when the last IC was a running landing (after a flight)
-LAST_STEP_KIND = 102  # kind of the last step filed (0 walk, 1 run)
-FAST_UP = 104  # (3 slots) the up vector during gait averaged over seconds (sensor frame): slip check
-SLIP_T = 107  # since when that posture has been beyond the slip threshold (NaN: it is not)
-SLIP_OFF = 108  # (2 slots) standing up relative to the gait posture before a slip: along forward, left
-N_F = 110
+
+class Slot(NamedTuple):
+    """One entry of a layout table. `names` is one name per slot, or one name for the first of
+    `size` slots (a vector read as X + k); `init` is the value of a fresh state."""
+
+    names: str
+    doc: str = ""
+    size: int = 1
+    init: float = 0.0
+
+
+class Setting(NamedTuple):
+    """A settings slot c[...] and the EngineConfig field it is packed from ("" = not a field:
+    engine.py computes it). The field's comment in EngineConfig gives its meaning and unit."""
+
+    names: str
+    field: str
+    size: int = 1
+
+
+def layout(table: tuple[Slot, ...] | tuple[Setting, ...]) -> tuple[dict[str, int], int]:
+    """Index of every name of a table (slots in table order, no gaps) and the number of slots."""
+    index: dict[str, int] = {}
+    n = 0
+    for entry in table:
+        names = entry.names.split()
+        if entry.size < 1 or len(names) not in (1, entry.size):
+            raise ValueError(f"{entry.names}: {len(names)} names for {entry.size} slots")
+        for k, name in enumerate(names):
+            if name in index:
+                raise ValueError(f"{name} declared twice")
+            index[name] = n + k
+        n += entry.size
+    return index, n
+
+
 STEP_HIST_N = 8
 ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
+# --- scalar state f[...] -------------------------------------------------------------------
+SCALARS = (
+    Slot("T_PREV", "last valid sample time", init=math.nan),
+    Slot("N_SAMPLES"),
+    Slot("DT_EMA", "smoothed sample interval (seen rate = 1 / DT_EMA); new_state sets 1 / rate"),
+    Slot("GAP_PENDING", "a NaN row or gap happened since the last valid sample"),
+    Slot("N_GAPS"),
+    Slot("GAP_TIME"),
+    Slot("N_LOST"),
+    Slot("N_NAN"),
+    Slot("N_SAT"),
+    Slot("N_RATE_CHANGES"),
+    Slot("RATE_OFF", "1 while the seen rate is off nominal by > 10 %"),
+    Slot("STILL_W", "low-passed |gyro - bias| (rad/s)"),
+    Slot("STILL_A", "low-passed | |acc| - g | (m/s^2)"),
+    Slot("STILL_TIME", "how long the sensor has been still, s"),
+    Slot("CAL_STATE", "0 none, 1 standing, 2 gait"),
+    Slot("CAL_STAND_N", "samples averaged into the standing up vector"),
+    Slot("AHRS_INIT"),
+    Slot("TO_T", "running: toe-off of the step in progress (NaN until seen)", init=math.nan),
+    Slot("WALK_PEAK", "walking: height of the loading peak of the IC just found (g)"),
+    Slot("FWD_READY", "forward axis and its sign are established"),
+    Slot("ROLL_AMP", "EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)"),
+    Slot("FWD_TIME", "gait time accumulated into the forward estimate"),
+    Slot("AV_PREV", "previous vertical specific force (g), for crossings and slopes"),
+    Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
+    Slot("ARMED", "1 after a flight phase: the next rise is an IC (running)"),
+    Slot("LAST_IC_T", init=math.nan),
+    Slot("LAST_IC_SIDE", "0 left, 1 right, -1 none", init=-1.0),
+    Slot("LAST_IC_IDX", "ring index (absolute sample counter) of the last IC", init=-1.0),
+    Slot("LAST_IC_PEAK", "the last IC's walking loading peak (g) while it opened no step, else +inf",
+         init=math.inf),
+    Slot("PEAK_V", "walking: running maximum of the smoothed vertical signal since the last IC"),
+    Slot("PEAK_T"),
+    Slot("AV_LP", "smoothed vertical specific force for walking peaks (g)"),
+    Slot("LAND_T", "running: the landing's crossing of C_CROSS_SF, waiting one sample for its tangent"),
+    Slot("LAND_SLOPE", "... and the slope of the two samples across it (g/s); NaN when none waits",
+         init=math.nan),
+    Slot("CADENCE", "cadence of the bout: 60 / median of its last STEP_HIST_N step times (same kind), spm"),
+    Slot("N_STEPS"),
+    Slot("N_PENDING"),
+    Slot("MIN_SF", "minimum vertical specific force since the last IC (g): flight present?"),
+    Slot("N_MOUNT"),
+    Slot("GAIT_UP_X GAIT_UP_Y GAIT_UP_Z", "long-term mean of the up vector during gait (sensor frame)", 3),
+    Slot("GAIT_UP_N"),
+    Slot("N_FWD_FLIPS", "times the steps' sign votes reversed an established forward axis"),
+    Slot("TRUNK", "1 when trunk samples were seen"),
+    Slot("STILL_CAL_DONE", "standing calibration frozen"),
+    Slot("RUN_EVID", "EMA of step kind (1 run, 0 walk): the status activity"),
+    Slot("LAST_FLIGHT_T", "last time a flight phase was seen (running mode while recent)", init=-math.inf),
+    Slot("MOUNT_FOLLOW_T", "after a slip, the baseline follows the posture until this time"),
+    Slot("YAW_AMP", "EMA of |side signal| at ICs (confidence scale)"),
+    Slot("ROT", "integrated pelvic yaw (signals only), deg"),
+    Slot("ROT_BASE", "its slow trend = running heading"),
+    Slot("N_FORCED", "steps emitted before the alignment was ready (low confidence)"),
+    Slot("GAP_RUN_N", "consecutive gap-sized intervals of similar length: a lower rate, not gaps"),
+    Slot("GAP_RUN_DT"),
+    Slot("GAP_RUN_LOST"),
+    Slot("GAP_RUN_TIME"),
+    Slot("RHYTHM", "the recent step rhythm, spm (EMA of 60 / step time): for timing a step ahead or a "
+         "stride back; the cadence a runner is told is CADENCE, which a missed IC cannot move"),
+    Slot("SIDE_E", "parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)"),
+    Slot("GRAV_N", "accelerometer only: samples averaged into GRAV_X..Z"),
+    Slot("WLP_Y", "walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps"),
+    Slot("WLP_Z1 WLP_Z2", "... and the two states of its biquad (transposed direct form II)", 2),
+    Slot("RECAL", "1 from Engine.recalibrate() until the new standing baseline is taken"),
+    Slot("LAST_IC_OPEN", "1 while the last IC closed a step and has no next IC yet (its kind: LAST_IC_RUN)"),
+    Slot("N_OPEN_END", "steps emitted without a next IC (a bout's last step): interval unknown"),
+    Slot("TRUNK_NO_GYRO", "1 while the trunk sensor streams no gyroscope (NaN)"),
+    Slot("PREV_YAW_MIN PREV_YAW_MAX PREV_YAW_END",
+         "yaw path of the previous emitted step (relative to its IC), deg", 3),
+    Slot("PREV_STEP_I1", "its closing sample index (-1: none): the stride continues only if it is ours",
+         init=-1.0),
+    Slot("TGAIT_UP_X TGAIT_UP_Y TGAIT_UP_Z",
+         "trunk: long-term mean of its up vector during gait (no-standing calibration)", 3),
+    Slot("SNAP_T", "time of the last bias snapshot while still"),
+    Slot("SNAP_N", "snapshots taken in the current still period"),
+    Slot("W_PREV", "previous valid gyro sample: bridges gaps with the mean rate", 3),
+    Slot("MOVE_T", "when the sensor last started moving after a still period with a learned bias",
+         init=-math.inf),
+    Slot("BIAS_N", "samples averaged into bias_run in the current still period"),
+    Slot("WAS_STILL", "the previous sample was still"),
+    Slot("STILL_LEN", "duration of the current/last still period, s"),
+    Slot("REF_UP", "reference gait-mean up for slip detection (0,0,0: not yet taken)", 3),
+    Slot("NO_GYRO_N", "consecutive samples with an accelerometer reading and no gyroscope (NaN)"),
+    Slot("ACC_ONLY", "1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode"),
+    Slot("SWAY_AMP", "EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)"),
+    Slot("WPEAK_REF", "walking: EMA of the low-passed loading peaks of the ICs found (g above 1 g)"),
+    Slot("GRAV_X GRAV_Y GRAV_Z", "accelerometer only: mean acceleration (gravity), sensor frame, m/s^2", 3),
+    Slot("STEP_HIST", "the bout's last step times, s, a ring", STEP_HIST_N),
+    Slot("STEP_HIST_K", "step times filed into it since the bout or the activity began"),
+    Slot("LAST_IC_RUN", "1 when the last IC was a running landing (after a flight)"),
+    Slot("LAST_STEP_KIND", "kind of the last step filed (0 walk, 1 run)"),
+    Slot("FAST_UP", "the up vector during gait averaged over seconds (sensor frame): slip check", 3),
+    Slot("SLIP_T", "since when that posture has been beyond the slip threshold (NaN: it is not)",
+         init=math.nan),
+    Slot("SLIP_OFF", "standing up relative to the gait posture before a slip: along forward, left", 2),
+)
+
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
-C_RATE = 0  # nominal sample rate, Hz
-C_KP_STILL = 1  # AHRS gains: accelerometer correction (1/s) while still / in gait
-C_KP_GAIT = 2
-C_KI = 3  # gyro-bias integral gain (1/s^2)
-C_TAU_CORR_GAIT = 4  # low-pass on the earth-frame correction in gait, s
-C_STILL_GYR = 5  # rad/s: below this (smoothed) the sensor may be still
-C_STILL_ACC = 6  # m/s^2: | |a| - g | below this may be still
-C_STAND_S = 7  # stillness needed for a standing calibration, s
-C_FLIGHT_SF = 8  # vertical specific force (g) below which the runner is airborne
-C_CROSS_SF = 9  # level (g) whose crossing marks a contact edge
-C_WALK_PEAK_SF = 10  # walking: minimum peak of vertical specific force (g)
-C_WALK_IC_OFFSET = 11  # walking: IC precedes the loading peak by this much, s
-C_MIN_STEP = 12  # plausible step interval, s
-C_MAX_STEP = 13
-C_MAX_GAP = 14  # gaps longer than this break the step sequence, s
-C_SAT_ACC = 15  # saturation limits, m/s^2 and rad/s
-C_SAT_GYR = 16
-C_FWD_MIN_S = 17  # gait time before the forward axis is trusted, s
-C_MOUNT_DEG = 18  # gait-mean up this far from the calibrated up = the sensor moved
-C_WLP = 19  # (5 slots) walking low-pass biquad b0, b1, b2, a1, a2 (a0 = 1)
-C_WALK_IC_WIN = 24  # walking: the IC is the steepest rise within this long before the low-passed peak, s
-C_MIN_FLIGHT = 25  # running: time below C_FLIGHT_SF that makes a flight phase, s
-C_MIN_RUN_STEP = 26  # running: shortest step after a flight phase, s (walking: C_MIN_STEP)
-C_WALK_FALL = 27  # walking: a low-passed peak is a step once sf fell by this share of the walk's peaks
-C_SIDE_FROM = 28  # walking sides: the yaw rate from this long before an IC (s) ...
-C_SIDE_TO = 29  # ... to this long after it (s)
-C_SIDE_ROLL = 30  # walking sides: weight of the pelvic roll rate in early loading, beside the yaw rate
-C_SIDE_SWAY = 31  # ... and of the sideways sway before the IC
-C_POSTURE_S = 32  # no standing calibration: gait time over which the baseline posture is taken, s
-N_C = 33
+SETTINGS = (
+    Setting("C_RATE", ""),  # nominal sample rate, Hz: the Engine's sample_rate_hz
+    Setting("C_KP_STILL", "kp_still"),
+    Setting("C_KP_GAIT", "kp_gait"),
+    Setting("C_KI", "ki"),
+    Setting("C_TAU_CORR_GAIT", "tau_corr_gait"),
+    Setting("C_STILL_GYR", "still_gyr_rad_s"),
+    Setting("C_STILL_ACC", "still_acc_ms2"),
+    Setting("C_STAND_S", "standing_s"),
+    Setting("C_FLIGHT_SF", "flight_sf_g"),
+    Setting("C_MIN_FLIGHT", "min_flight_s"),
+    Setting("C_CROSS_SF", "contact_sf_g"),
+    Setting("C_WLP", "walk_lp_hz", 5),  # its biquad b0, b1, b2, a1, a2 (a0 = 1), designed by engine.py
+    Setting("C_WALK_PEAK_SF", "walk_peak_sf_g"),
+    Setting("C_WALK_IC_WIN", "walk_ic_window_s"),
+    Setting("C_WALK_FALL", "walk_fall"),
+    Setting("C_WALK_IC_OFFSET", "walk_ic_offset_s"),
+    Setting("C_SIDE_FROM", "walk_side_from_s"),
+    Setting("C_SIDE_TO", "walk_side_to_s"),
+    Setting("C_SIDE_ROLL", "walk_side_roll"),
+    Setting("C_SIDE_SWAY", "walk_side_sway"),
+    Setting("C_MIN_STEP", "min_step_s"),
+    Setting("C_MIN_RUN_STEP", "min_run_step_s"),
+    Setting("C_MAX_STEP", "max_step_s"),
+    Setting("C_MAX_GAP", "max_gap_s"),
+    Setting("C_SAT_ACC", "sat_acc_ms2"),
+    Setting("C_SAT_GYR", "sat_gyr_rad_s"),
+    Setting("C_FWD_MIN_S", "forward_min_s"),
+    Setting("C_POSTURE_S", "posture_s"),
+    Setting("C_MOUNT_DEG", "mount_moved_deg"),
+)
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
-R_T = 0
-R_SF = 1  # vertical specific force, g (1 at rest)
-R_AX, R_AY, R_AZ = 2, 3, 4  # linear (gravity-free) acceleration, sensor frame, m/s^2
-R_UX, R_UY, R_UZ = 5, 6, 7  # up direction in the sensor frame (AHRS)
-R_WX, R_WY, R_WZ = 8, 9, 10  # bias-corrected angular velocity, sensor frame, rad/s
-R_TUX, R_TUY, R_TUZ = 11, 12, 13  # trunk: up direction in the trunk sensor frame
-R_TAX, R_TAY, R_TAZ = 14, 15, 16  # trunk: linear acceleration in the trunk sensor frame
-R_DSF = 17  # slope of the lightly smoothed sf (g/s): where a walking IC's loading rises steepest
-N_R = 18
+CHANNELS = (
+    Slot("R_T", "sample time, s"),
+    Slot("R_SF", "vertical specific force, g (1 at rest)"),
+    Slot("R_AX R_AY R_AZ", "linear (gravity-free) acceleration, sensor frame, m/s^2", 3),
+    Slot("R_UX R_UY R_UZ", "up direction in the sensor frame (AHRS)", 3),
+    Slot("R_WX R_WY R_WZ", "bias-corrected angular velocity, sensor frame, rad/s", 3),
+    Slot("R_TUX R_TUY R_TUZ", "trunk: up direction in the trunk sensor frame", 3),
+    Slot("R_TAX R_TAY R_TAZ", "trunk: linear acceleration in the trunk sensor frame", 3),
+    Slot("R_DSF", "slope of the lightly smoothed sf (g/s): where a walking IC's loading rises steepest"),
+)
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
-# IC time, side (0 L, 1 R), kind (0 walk, 1 run), next IC time (NaN: a bout's last step, whose
-# metrics cover one typical step after its IC), toe-off time (NaN unknown), absolute sample indices
-# of this IC and of the next (or of the end of that typical step)
-P_T, P_SIDE, P_KIND, P_T1, P_TO, P_I0, P_I1 = 0, 1, 2, 3, 4, 5, 6
-N_P = 7
+PENDING = (
+    Slot("P_T", "IC time"),
+    Slot("P_SIDE", "0 L, 1 R"),
+    Slot("P_KIND", "0 walk, 1 run"),
+    Slot("P_T1", "next IC time (NaN: a bout's last step, whose metrics cover one typical step after its IC)"),
+    Slot("P_TO", "toe-off time (NaN unknown)"),
+    Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
+)
 MAX_PENDING = 64
+
+# The names of the tables become module constants (S.T_PREV, S.C_RATE, S.R_SF, S.P_T), which
+# numba compiles as constants; N_F, N_C, N_R, N_P count the slots.
+SCALAR_INDEX, N_F = layout(SCALARS)
+SETTING_INDEX, N_C = layout(SETTINGS)
+CHANNEL_INDEX, N_R = layout(CHANNELS)
+PENDING_INDEX, N_P = layout(PENDING)
+globals().update(SCALAR_INDEX, **SETTING_INDEX, **CHANNEL_INDEX, **PENDING_INDEX)
+F_INIT = np.concatenate([np.full(s.size, s.init) for s in SCALARS])  # a fresh state's scalars
 
 
 class EngineState(NamedTuple):
@@ -268,19 +321,8 @@ def new_state(sample_rate_hz: float, ring_seconds: float) -> np.ndarray:
     """A fresh flat state buffer; `views(buf)` names its parts."""
     buf = np.zeros(O_RING + ring_capacity(sample_rate_hz, ring_seconds) * (N_R + N_SCRATCH))
     st = views(buf)
-    f = st.f
-    f[T_PREV] = np.nan
-    f[DT_EMA] = 1.0 / sample_rate_hz
-    f[LAST_IC_T] = np.nan
-    f[LAST_IC_SIDE] = -1.0
-    f[LAST_IC_IDX] = -1.0
-    f[LAST_IC_PEAK] = np.inf
-    f[LAND_SLOPE] = np.nan
-    f[PREV_STEP_I1] = -1.0
-    f[TO_T] = np.nan
-    f[SLIP_T] = np.nan
-    f[MOVE_T] = -np.inf
-    f[LAST_FLIGHT_T] = -np.inf
+    st.f[:] = F_INIT
+    st.f[SCALAR_INDEX["DT_EMA"]] = 1.0 / sample_rate_hz
     st.q[0] = st.qt[0] = 1.0
     st.up_stand[2] = st.tup_stand[2] = 1.0
     st.fwd[0] = st.tfwd[0] = 1.0

@@ -1,0 +1,83 @@
+"""The engine's state layout is derived from its declaration tables (imurun/core/state.py): these
+tests check that the derived indices, the packed settings and the buffer views agree with them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from imurun.core import state as S
+from imurun.core.engine import EngineConfig, _pack
+
+TABLES = [(S.SCALARS, S.SCALAR_INDEX, S.N_F), (S.SETTINGS, S.SETTING_INDEX, S.N_C),
+          (S.CHANNELS, S.CHANNEL_INDEX, S.N_R), (S.PENDING, S.PENDING_INDEX, S.N_P)]
+
+
+@pytest.mark.parametrize(("table", "index", "n"), TABLES)
+def test_each_slot_belongs_to_exactly_one_entry_and_its_names_are_module_constants(table, index, n):
+    owner = np.full(n, -1)
+    start = 0
+    for k, entry in enumerate(table):
+        names = entry.names.split()
+        assert index[names[0]] == start
+        assert [index[m] for m in names] == list(range(start, start + len(names)))
+        assert (owner[start : start + entry.size] == -1).all()
+        owner[start : start + entry.size] = k
+        start += entry.size
+    assert start == n and (owner >= 0).all()
+    for name, i in index.items():
+        assert getattr(S, name) == i
+
+
+def test_layout_refuses_a_name_declared_twice_or_names_that_do_not_fit_the_size():
+    with pytest.raises(ValueError, match="A declared twice"):
+        S.layout((S.Slot("A"), S.Slot("B"), S.Slot("A")))
+    with pytest.raises(ValueError, match="2 names for 3 slots"):
+        S.layout((S.Slot("X Y", size=3),))
+    assert S.layout((S.Slot("A", size=3), S.Slot("B C", size=2))) == ({"A": 0, "B": 3, "C": 4}, 5)
+
+
+def test_tables_do_not_share_names():
+    names = [m for _, index, _ in TABLES for m in index]
+    assert len(names) == len(set(names))
+
+
+def test_a_fresh_state_holds_the_declared_initial_values():
+    buf = S.new_state(100.0, 2.0)
+    f = S.views(buf).f
+    expect = S.F_INIT.copy()
+    expect[S.DT_EMA] = 0.01
+    np.testing.assert_array_equal(f, expect)
+    assert np.isnan(f[S.T_PREV]) and f[S.LAST_IC_SIDE] == -1 and f[S.MOVE_T] == -np.inf
+
+
+def test_every_engine_config_field_is_packed_into_its_own_setting_slot():
+    fields = {f.name for f in dataclasses.fields(EngineConfig)}
+    packed = {s.field for s in S.SETTINGS if s.field}
+    assert packed == fields - {"ring_s"}  # ring_s sizes the state buffer instead
+    cfg = EngineConfig()
+    base = _pack(200.0, cfg)
+    for setting in S.SETTINGS:
+        if not setting.field:
+            continue
+        changed = _pack(200.0, dataclasses.replace(cfg, **{setting.field: getattr(cfg, setting.field) * 0.9}))
+        i = S.SETTING_INDEX[setting.names]
+        diff = np.flatnonzero(changed != base)
+        assert diff.size and (diff >= i).all() and (diff < i + setting.size).all(), setting
+
+
+def test_views_cover_the_buffer_in_order_without_overlap():
+    buf = S.new_state(200.0, 4.0)
+    st = S.views(buf)
+    cap = S.ring_capacity(200.0, 4.0)
+    shapes = {"f": (S.N_F,), "pend": (S.MAX_PENDING, S.N_P), "ring": (cap, S.N_R),
+              "scratch": (cap, S.N_SCRATCH)}
+    at = buf.__array_interface__["data"][0]
+    for name, view in zip(st._fields, st, strict=True):
+        assert np.shares_memory(view, buf) and view.flags.c_contiguous
+        assert view.__array_interface__["data"][0] == at, name
+        assert view.shape == shapes.get(name, view.shape), name
+        at += view.nbytes
+    assert at == buf.__array_interface__["data"][0] + buf.nbytes
