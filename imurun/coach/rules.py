@@ -31,10 +31,9 @@ import numpy as np
 
 from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
-from imurun.core.output import Status
+from imurun.core.output import METRIC, Status
 
 SIDE_NAMES = {"L": "Left", "R": "Right"}
-_OTHER = {"L": "R", "R": "L"}
 # Longest step interval counted as running: 0.5 s = 120 spm, far below running cadences (about
 # 150-200 spm; the simulator's overstrider runs 150) and above walking-length intervals (~0.55 s),
 # so a running row spanning a walking step or a missed initial contact never reaches a window.
@@ -72,9 +71,10 @@ def rule_table(profile: RunnerProfile) -> tuple[Rule, ...]:
              th.braking_mps * (1 - h)),
     ]
     # The pelvis drops on the swing side: landing on the left foot, the right hip drops.
+    drop = METRIC["pelvic_drop_deg"]
     for side in ("R", "L"):
         rules.append(Rule(f"drop_{side}", "level_hips", "pelvic_drop_deg", "pelvic drop", "deg", True,
-                          th.pelvic_drop_deg, th.pelvic_drop_deg * (1 - h), side, _OTHER[side]))
+                          th.pelvic_drop_deg, th.pelvic_drop_deg * (1 - h), side, drop.landing_side(side)))
     rules += [
         Rule("tilt", "ease_arch", "tilt_deg", "anterior tilt", "deg", True,
              th.tilt_deg, th.tilt_deg * (1 - h)),

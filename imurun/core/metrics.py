@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from imurun.core.ahrs import G
+from imurun.core.output import METRICS
 from imurun.core.state import (
     ACC_ONLY,
     FASTMATH,
@@ -39,10 +40,22 @@ from imurun.core.state import (
 
 RAD2DEG = 180.0 / math.pi
 
-# output columns of compute_step (the engine maps them onto STEP_DTYPE)
-M_STEP_TIME, M_CADENCE, M_CONTACT, M_FLIGHT, M_VOSC, M_BRAKE, M_BRAKE_PEAK = 0, 1, 2, 3, 4, 5, 6
-M_DROP, M_TILT, M_TILT_PEAK, M_ROT, M_LUMBAR, M_LEAN = 7, 8, 9, 10, 11, 12
-N_M = 13
+# output columns of compute_step: the metrics' places in output.METRICS (= in STEP_DTYPE), by name
+_AT = {m.column: k for k, m in enumerate(METRICS)}
+M_STEP_TIME = _AT["step_time_s"]
+M_CADENCE = _AT["cadence_spm"]
+M_CONTACT = _AT["contact_time_s"]
+M_FLIGHT = _AT["flight_time_s"]
+M_VOSC = _AT["vertical_osc_cm"]
+M_BRAKE = _AT["braking_mps"]
+M_BRAKE_PEAK = _AT["braking_peak_ms2"]
+M_DROP = _AT["pelvic_drop_deg"]
+M_TILT = _AT["tilt_deg"]
+M_TILT_PEAK = _AT["tilt_peak_deg"]
+M_ROT = _AT["rotation_range_deg"]
+M_LUMBAR = _AT["lumbar_ext_deg"]
+M_LEAN = _AT["trunk_lean_deg"]
+N_M = len(METRICS)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)

@@ -10,28 +10,68 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The foot that lands, and the hip on the swing side (its own inverse): landing on the left foot,
+# the right hip is the one that can drop.
+SWING_HIP = {"L": "R", "R": "L"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One per-step metric, declared once: the engine's output column (STEP_DTYPE, float64 in the
+    unit its name ends with) and how people are shown it (report, narrative, dashboard)."""
+
+    column: str
+    label: str  # heading of a table row or a tile
+    words: str  # in a sentence ("pelvic drop of the right hip rose ...")
+    unit: str  # unit shown
+    scale: float  # column unit -> unit shown
+    digits: int  # decimals shown
+    doc: str  # what it is
+    swing_hip: bool = False  # the value belongs to the swing-side hip, not to the landing foot's
+
+    def landing_side(self, hip: str) -> str:
+        """The landing foot ("L"/"R") of the steps whose value belongs to `hip` ("L"/"R")."""
+        return SWING_HIP[hip] if self.swing_hip else hip
+
+
+# In STEP_DTYPE's order (the column order of steps.csv); docs/architecture.md, "A step row".
+METRICS: tuple[Metric, ...] = (
+    Metric("step_time_s", "Step time", "step time", "ms", 1000.0, 0, "this IC to the next one"),
+    Metric("cadence_spm", "Cadence", "cadence", "spm", 1.0, 0, "60 / step_time_s"),
+    Metric("contact_time_s", "Ground contact time", "ground contact time", "ms", 1000.0, 0,
+           "IC to toe-off (running steps)"),
+    Metric("flight_time_s", "Flight time", "flight time", "ms", 1000.0, 0, "toe-off to the next IC"),
+    Metric("vertical_osc_cm", "Bounce (vertical oscillation)", "bounce", "cm", 1.0, 1,
+           "peak-to-peak vertical pelvis displacement over the step"),
+    Metric("braking_mps", "Braking (speed lost after landing)", "braking", "m/s", 1.0, 2,
+           "forward speed lost after IC"),
+    Metric("braking_peak_ms2", "Peak braking deceleration", "peak braking deceleration", "m/s²", 1.0, 1,
+           "peak deceleration in that braking phase (positive)"),
+    Metric("pelvic_drop_deg", "Pelvic drop (of the swing hip)", "pelvic drop", "°", 1.0, 1,
+           "largest swing-side drop over the step, rel. standing", swing_hip=True),
+    Metric("tilt_deg", "Anterior pelvic tilt, mean", "anterior pelvic tilt", "°", 1.0, 1,
+           "mean anterior tilt over the step, rel. standing"),
+    Metric("tilt_peak_deg", "Anterior pelvic tilt, peak", "peak anterior pelvic tilt", "°", 1.0, 1,
+           "largest anterior tilt over the step, rel. standing"),
+    Metric("rotation_range_deg", "Pelvic rotation range", "pelvic rotation range", "°", 1.0, 1,
+           "pelvic yaw range over the stride ending at this step"),
+    Metric("lumbar_ext_deg", "Lumbar extension", "lumbar extension", "°", 1.0, 1,
+           "trunk-minus-pelvis sagittal angle, or tilt proxy (status)"),
+    Metric("trunk_lean_deg", "Forward trunk lean", "forward trunk lean", "°", 1.0, 1,
+           "forward trunk lean; NaN without a trunk sensor"),
+)
+METRIC: dict[str, Metric] = {m.column: m for m in METRICS}
+
 STEP_DTYPE = np.dtype(
     [
         ("t", "f8"),  # initial contact (IC) time, s, session clock
         ("side", "U1"),  # foot that lands: "L" or "R"
         ("activity", "U4"),  # "walk" or "run"
-        ("step_time_s", "f8"),  # this IC to the next one
-        ("cadence_spm", "f8"),  # 60 / step_time_s
-        ("contact_time_s", "f8"),
-        ("flight_time_s", "f8"),
-        ("vertical_osc_cm", "f8"),  # peak-to-peak vertical pelvis displacement over the step
-        ("braking_mps", "f8"),  # forward speed lost after IC
-        ("braking_peak_ms2", "f8"),  # peak deceleration in that braking phase (positive)
-        ("pelvic_drop_deg", "f8"),  # largest swing-side drop over the step, rel. standing
-        ("tilt_deg", "f8"),  # mean anterior tilt over the step, rel. standing
-        ("tilt_peak_deg", "f8"),  # largest anterior tilt over the step, rel. standing
-        ("rotation_range_deg", "f8"),  # pelvic yaw range over the stride ending at this step
-        ("lumbar_ext_deg", "f8"),  # trunk-minus-pelvis sagittal angle, or tilt proxy (status)
-        ("trunk_lean_deg", "f8"),  # forward trunk lean; NaN without a trunk sensor
+        *((m.column, "f8") for m in METRICS),
     ]
 )
 STEP_COLUMNS: tuple[str, ...] = STEP_DTYPE.names
-METRIC_COLUMNS: tuple[str, ...] = tuple(c for c in STEP_COLUMNS if c not in ("t", "side", "activity"))
+METRIC_COLUMNS: tuple[str, ...] = tuple(m.column for m in METRICS)
 
 
 # Per-sample signals in the pelvis frame P (x forward, y left, z up), emitted only when the engine

@@ -21,18 +21,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# (label, unit, STEP_DTYPE column, scale to unit, stance side or "", smallest change, change in %)
+from imurun.core.output import METRIC, Metric
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric whose trend is judged, of one hip ("L"/"R") or of all steps (""), with the smallest
+    change worth a sentence (absolute in the metric's shown unit, or in % when `relative`)."""
+
+    column: str  # STEP_DTYPE column (output.METRICS names, units and scales it)
+    min_change: float
+    relative: bool
+    hip: str = ""
+
+    @property
+    def metric(self) -> Metric:
+        return METRIC[self.column]
+
+    @property
+    def label(self) -> str:
+        hip = {"L": " of the left hip", "R": " of the right hip"}.get(self.hip, "")
+        return self.metric.words + hip
+
+
 # Smallest changes are design choices: cadence 3 % = the coach's default tolerance
 # (docs/coaching.md); drop 1.5 deg is about the spread of one runner's step-to-step drop.
-SERIES: dict[str, tuple[str, str, str, float, str, float, bool]] = {
-    "cadence": ("cadence", "spm", "cadence_spm", 1.0, "", 3.0, True),
-    "drop_right_hip": ("pelvic drop of the right hip", "°", "pelvic_drop_deg", 1.0, "L", 1.5, False),
-    "drop_left_hip": ("pelvic drop of the left hip", "°", "pelvic_drop_deg", 1.0, "R", 1.5, False),
-    "tilt": ("anterior pelvic tilt", "°", "tilt_deg", 1.0, "", 2.0, False),
-    "lumbar_ext": ("lumbar extension", "°", "lumbar_ext_deg", 1.0, "", 2.0, False),
-    "contact_time": ("ground contact time", "ms", "contact_time_s", 1000.0, "", 5.0, True),
-    "vertical_osc": ("bounce", "cm", "vertical_osc_cm", 1.0, "", 10.0, True),
-    "braking": ("braking", "m/s", "braking_mps", 1.0, "", 15.0, True),
+SERIES: dict[str, Series] = {
+    "cadence": Series("cadence_spm", 3.0, True),
+    "drop_right_hip": Series("pelvic_drop_deg", 1.5, False, "R"),
+    "drop_left_hip": Series("pelvic_drop_deg", 1.5, False, "L"),
+    "tilt": Series("tilt_deg", 2.0, False),
+    "lumbar_ext": Series("lumbar_ext_deg", 2.0, False),
+    "contact_time": Series("contact_time_s", 5.0, True),
+    "vertical_osc": Series("vertical_osc_cm", 10.0, True),
+    "braking": Series("braking_mps", 15.0, True),
 }
 Z_MIN = 3.0
 ONSET_GRADUAL = 0.2  # onset within this fraction of the span from its start = gradual
@@ -93,9 +115,9 @@ def gait_steps(steps: np.ndarray) -> tuple[str, np.ndarray]:
 
 
 def _values(steps: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-    _, _, column, scale, stance, _, _ = SERIES[key]
-    s = steps if not stance else steps[steps["side"] == stance]
-    v = s[column] * scale
+    series = SERIES[key]
+    s = steps[steps["side"] == series.metric.landing_side(series.hip)] if series.hip else steps
+    v = s[series.column] * series.metric.scale
     ok = np.isfinite(v)
     return s["t"][ok], v[ok]
 
@@ -137,7 +159,7 @@ def find_trends(gait: np.ndarray, keys: tuple[str, ...]) -> list[Trend]:
     q = (t1 - t0) / 4
     trends = []
     for key in keys:
-        _, _, _, _, _, min_change, relative = SERIES[key]
+        min_change, relative = SERIES[key].min_change, SERIES[key].relative
         t, v = _values(gait, key)
         early, late = v[t <= t0 + q], v[t >= t1 - q]
         if min(len(early), len(late)) < MIN_QUARTER_STEPS:
@@ -151,23 +173,23 @@ def find_trends(gait: np.ndarray, keys: tuple[str, ...]) -> list[Trend]:
     return trends
 
 
-def _fmt(value: float, unit: str) -> str:
-    digits = 0 if unit in ("spm", "ms") else (2 if unit == "m/s" else 1)
-    sep = "" if unit == "°" else " "
-    return f"{value:.{digits}f}{sep}{unit}"
+def _fmt(value: float, metric: Metric) -> str:
+    sep = "" if metric.unit == "°" else " "
+    return f"{value:.{metric.digits}f}{sep}{metric.unit}"
 
 
 def describe_trend(trend: Trend) -> str:
-    label, unit, *_, relative = SERIES[trend.key]
+    series = SERIES[trend.key]
+    label, metric = series.label, series.metric
     if np.isnan(trend.onset_s):
         when = "gradually over the run"
     else:
         clock = f"{int(trend.onset_s // 60)}:{int(trend.onset_s % 60):02d}"
         when = f"suddenly at about {clock}" if trend.shape == "jump" else f"from about {clock} on"
-    size = f" ({abs(trend.percent):.0f} %)" if relative else ""
+    size = f" ({abs(trend.percent):.0f} %)" if series.relative else ""
     return (
-        f"{label[0].upper()}{label[1:]} {trend.direction} from {_fmt(trend.early, unit)} to "
-        f"{_fmt(trend.late, unit)}{size} {when} (median of the first vs the last quarter)."
+        f"{label[0].upper()}{label[1:]} {trend.direction} from {_fmt(trend.early, metric)} to "
+        f"{_fmt(trend.late, metric)}{size} {when} (median of the first vs the last quarter)."
     )
 
 
@@ -191,14 +213,14 @@ def describe_asymmetry(left_hip: dict, right_hip: dict, asymmetry_pct: float | N
 
 def describe_exceedance(gait: np.ndarray, key: str, threshold: float, which: str) -> str | None:
     """A sentence when at least EXCEED_SHARE of the steps are beyond a coaching threshold."""
-    label, unit, *_ = SERIES[key]
+    label, metric = SERIES[key].label, SERIES[key].metric
     _, v = _values(gait, key)
     if len(v) < MIN_QUARTER_STEPS or not np.isfinite(threshold):
         return None
     share = float(np.mean(v > threshold))
     if share < EXCEED_SHARE:
         return None
-    return f"{label[0].upper()}{label[1:]} was above {_fmt(threshold, unit)} on {share:.0%} of {which}."
+    return f"{label[0].upper()}{label[1:]} was above {_fmt(threshold, metric)} on {share:.0%} of {which}."
 
 
 def describe_cues(cue_ids: list[str], sides: list[str]) -> str:

@@ -20,26 +20,16 @@ from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.response import AFTER_S, BEFORE_STEPS, improvement
 from imurun.coach.rules import Rule, rule_for
+from imurun.core.output import METRIC, SWING_HIP, Metric
 from imurun.report import narrative as nr
 from imurun.report import plots
 from imurun.report.html import figure, keyed, number, section, table
 
-# (column, label, display unit, scale to display unit, digits): the per-side table's rows.
-METRIC_ROWS: tuple[tuple[str, str, str, float, int], ...] = (
-    ("cadence_spm", "Cadence", "spm", 1.0, 0),
-    ("step_time_s", "Step time", "ms", 1000.0, 0),
-    ("contact_time_s", "Ground contact time", "ms", 1000.0, 0),
-    ("flight_time_s", "Flight time", "ms", 1000.0, 0),
-    ("vertical_osc_cm", "Bounce (vertical oscillation)", "cm", 1.0, 1),
-    ("braking_mps", "Braking (speed lost after landing)", "m/s", 1.0, 2),
-    ("braking_peak_ms2", "Peak braking deceleration", "m/s²", 1.0, 1),
-    ("pelvic_drop_deg", "Pelvic drop (of the swing hip)", "°", 1.0, 1),
-    ("tilt_deg", "Anterior pelvic tilt, mean", "°", 1.0, 1),
-    ("tilt_peak_deg", "Anterior pelvic tilt, peak", "°", 1.0, 1),
-    ("lumbar_ext_deg", "Lumbar extension", "°", 1.0, 1),
-    ("rotation_range_deg", "Pelvic rotation range", "°", 1.0, 1),
-    ("trunk_lean_deg", "Forward trunk lean", "°", 1.0, 1),
-)
+# The per-side table's rows, in this order (labels, units and digits: output.METRICS).
+METRIC_ROWS: tuple[Metric, ...] = tuple(METRIC[c] for c in (
+    "cadence_spm", "step_time_s", "contact_time_s", "flight_time_s", "vertical_osc_cm", "braking_mps",
+    "braking_peak_ms2", "pelvic_drop_deg", "tilt_deg", "tilt_peak_deg", "lumbar_ext_deg",
+    "rotation_range_deg", "trunk_lean_deg"))
 
 
 @dataclass(frozen=True)
@@ -176,14 +166,15 @@ def _caveats(flags: dict[str, str]) -> list[str]:
 def side_table(session: Session) -> str:
     m = session.summary["metrics"]
     rows = []
-    for col, label, unit, scale, digits in METRIC_ROWS:
+    for metric in METRIC_ROWS:
+        col, digits, scale = metric.column, metric.digits, metric.scale
         if not m[col]["all"]["n"]:
             continue  # e.g. trunk lean without a trunk sensor: said in the data-quality section
-        cells = [f"{escape(label)}{_flag_badge(session, col)}"]
+        cells = [f"{escape(metric.label)}{_flag_badge(session, col)}"]
         for side in ("L", "R", "all"):
             st = m[col][side]
             cells.append(
-                f"{keyed(f'metrics.{col}.{side}.mean', st['mean'], digits, unit, scale)}"
+                f"{keyed(f'metrics.{col}.{side}.mean', st['mean'], digits, metric.unit, scale)}"
                 f' <span class="sd">± {keyed(f"metrics.{col}.{side}.sd", st["sd"], digits, "", scale)}</span>'
             )
         cells.append(keyed(f"metrics.{col}.asymmetry_pct", m[col]["asymmetry_pct"], 1, "%", sign=True))
@@ -197,15 +188,22 @@ def side_table(session: Session) -> str:
                    + table(["Metric", *headers], rows, "sides"), note)
 
 
-def _series(steps: np.ndarray, column: str, scale: float = 1.0, by_hip: bool = False) -> list[plots.Series]:
-    """Left and right series of a column; by_hip labels the swing hip (pelvic drop)."""
+def _series(steps: np.ndarray, column: str) -> list[plots.Series]:
+    """Left and right series of a metric in its shown unit; a swing-hip metric (pelvic drop) names
+    the hip too. Colours go by hip: right-foot steps are the left hip's."""
+    metric = METRIC[column]
     out = []
-    for side, colour, name, hip in (("R", plots.LEFT, "right foot lands", "left hip"),
-                                    ("L", plots.RIGHT, "left foot lands", "right hip")):
+    for side, colour, name in (("R", plots.LEFT, "right foot lands"), ("L", plots.RIGHT, "left foot lands")):
         s = steps[steps["side"] == side]
-        label = f"{hip} ({name})" if by_hip else name
-        out.append(plots.Series(label, s["t"], s[column] * scale, colour))
+        hip = {"L": "left hip", "R": "right hip"}[SWING_HIP[side]]
+        label = f"{hip} ({name})" if metric.swing_hip else name
+        out.append(plots.Series(label, s["t"], s[column] * metric.scale, colour))
     return out
+
+
+def _axis(column: str) -> str:
+    metric = METRIC[column]
+    return f"{metric.words} ({metric.unit})"
 
 
 def _cues(session: Session, *cue_ids: str) -> list[Cue]:
@@ -225,7 +223,7 @@ def charts(session: Session) -> str:
                                _cues(session, "quicker_steps"), band=session.cadence_band,
                                band_label=f"target {lo:.0f}–{hi:.0f} spm"),
                f"Cadence per step and its 30-second median; {band_note}. Triangles: “quicker steps” cues."),
-        figure(plots.time_plot("drop", "pelvic drop (°)", _series(steps, "pelvic_drop_deg", by_hip=True), dur,
+        figure(plots.time_plot("drop", _axis("pelvic_drop_deg"), _series(steps, "pelvic_drop_deg"), dur,
                                _cues(session, "level_hips"), threshold=th.pelvic_drop_deg),
                f"Pelvic drop of each hip per step, relative to standing; dashed: the {th.pelvic_drop_deg:g}° "
                "coaching threshold. Triangles: “level your hips” cues."),
@@ -254,16 +252,13 @@ def charts(session: Session) -> str:
         tilt_fig, what + (" — also the lumbar-extension proxy (no trunk sensor)" if proxy else "")
         + f"; dashed: {limit}. Triangles: “ease the arch” cues."))
     figs.append(figure(
-        plots.time_plot("braking", "braking (m/s)", _series(steps, "braking_mps"), dur,
+        plots.time_plot("braking", _axis("braking_mps"), _series(steps, "braking_mps"), dur,
                         _cues(session, "quicker_steps"), threshold=th.braking_mps),
         f"Forward speed lost after each landing (overstride proxy); dashed: the {th.braking_mps:g} m/s "
         "threshold. Triangles: “quicker steps” cues."))
-    dist = plots.distribution_plot("dist", [
-        ("pelvic drop (°)", *_series(steps, "pelvic_drop_deg", by_hip=True)),
-        ("contact time (ms)", *_series(steps, "contact_time_s", 1000.0)),
-        ("braking (m/s)", *_series(steps, "braking_mps")),
-        ("anterior tilt (°)", *_series(steps, "tilt_deg")),
-    ])
+    dist = plots.distribution_plot("dist", [(_axis(column), *_series(steps, column))
+                                            for column in ("pelvic_drop_deg", "contact_time_s", "braking_mps",
+                                                           "tilt_deg")])
     figs.append("<h3>Left vs right</h3>" + figure(
         dist, "Distributions over all steps; vertical lines: medians. Blue: left hip / right foot lands, "
         "orange: right hip / left foot lands."))

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imurun.core.output import Status
+from imurun.core.output import METRIC, Metric, Status
 from imurun.ui.feed import CueRecord, DashboardFeed, SessionInfo, Snapshot
 from imurun.ui.theme import Theme, get_theme
 
@@ -41,8 +41,7 @@ STEP_WINDOW_S = 60.0  # cadence and trunk-lean histories
 DROP_BARS = 24  # most recent steps shown as pelvic-drop bars
 FRAME_RATE_HZ = 33.0  # a little above the 30 fps target; a late tick keeps the phase, none queue up
 RAD_TO_DEG = 180.0 / math.pi
-# The pelvis drops on the swing side: a step landing on the right foot drops the left hip.
-DROPPING_HIP = {"R": "L", "L": "R"}
+DROP = METRIC["pelvic_drop_deg"]  # of the swing hip: a step landing on the right foot, the left hip's
 VIEWS = ("full", "coach")
 
 
@@ -163,11 +162,11 @@ class Dashboard(QMainWindow):
         self.tiles = {
             "time": NumberTile("Time", "min:s"),
             "cadence": NumberTile("Cadence", "steps/min"),
-            "drop_L": NumberTile("Left hip drop", "deg, last step"),
-            "drop_R": NumberTile("Right hip drop", "deg, last step"),
-            "lumbar": NumberTile("Lumbar extension", "deg, last step"),
-            "contact": NumberTile("Contact", "ms, last step"),
-            "lean": NumberTile("Trunk lean", "deg, last step"),
+            "drop_L": NumberTile("Left hip drop", _last_step("pelvic_drop_deg")),
+            "drop_R": NumberTile("Right hip drop", _last_step("pelvic_drop_deg")),
+            "lumbar": NumberTile(METRIC["lumbar_ext_deg"].label, _last_step("lumbar_ext_deg")),
+            "contact": NumberTile("Contact", _last_step("contact_time_s")),
+            "lean": NumberTile("Trunk lean", _last_step("trunk_lean_deg")),
         }
         return self._tile_grid
 
@@ -424,7 +423,7 @@ class Dashboard(QMainWindow):
         steps = snap.steps[-DROP_BARS:]
         ago = np.arange(-len(steps) + 1, 1, dtype=float)
         for hip, item in self.drop_bars.items():
-            mine = steps["side"] == DROPPING_HIP[hip]
+            mine = steps["side"] == DROP.landing_side(hip)
             item.setOpts(x=ago[mine], height=steps["pelvic_drop_deg"][mine])
         limit = snap.targets.pelvic_drop_deg
         self.drop_line.setVisible(math.isfinite(limit))
@@ -464,14 +463,15 @@ class Dashboard(QMainWindow):
         low = targets.cadence_spm * (1 - targets.cadence_tolerance_pct / 100)
         self.tiles["cadence"].set(f"{cad:.0f}" if cad > 0 else "–", alert=cad > 0 and cad < low)
         for hip in ("L", "R"):
-            drop = _last(steps, "pelvic_drop_deg", side=DROPPING_HIP[hip])
-            self.tiles[f"drop_{hip}"].set(_fmt(drop), alert=drop > targets.pelvic_drop_deg)
+            drop = _last(steps, "pelvic_drop_deg", hip)
+            self.tiles[f"drop_{hip}"].set(_fmt(drop, DROP), alert=drop > targets.pelvic_drop_deg)
         proxy = _is_proxy(st, "lumbar_ext_deg")
-        self.tiles["lumbar"].caption.setText("Lumbar ext. (tilt proxy)" if proxy else "Lumbar extension")
-        self.tiles["lumbar"].set(_fmt(_last(steps, "lumbar_ext_deg")))
-        self.tiles["contact"].set(_fmt(_last(steps, "contact_time_s") * 1000.0, digits=0))
+        lumbar = METRIC["lumbar_ext_deg"]
+        self.tiles["lumbar"].caption.setText("Lumbar ext. (tilt proxy)" if proxy else lumbar.label)
+        self.tiles["lumbar"].set(_fmt(_last(steps, "lumbar_ext_deg"), lumbar))
+        self.tiles["contact"].set(_fmt(_last(steps, "contact_time_s"), METRIC["contact_time_s"]))
         lean = _last(steps, "trunk_lean_deg")
-        self.tiles["lean"].set(_fmt(lean), alert=lean < targets.trunk_lean_min_deg)
+        self.tiles["lean"].set(_fmt(lean, METRIC["trunk_lean_deg"]), alert=lean < targets.trunk_lean_min_deg)
 
     def _draw_status(self, st: Status, info: SessionInfo) -> None:
         battery = f"{info.battery_pct:.0f} %" if info.battery_pct is not None else "unknown"
@@ -580,11 +580,17 @@ def _is_proxy(status: Status, column: str) -> bool:
     return status.flags.get(column, "").startswith("proxy")
 
 
-def _last(steps: np.ndarray, column: str, side: str | None = None) -> float:
-    if side is not None:
-        steps = steps[steps["side"] == side]
-    return float(steps[column][-1]) if len(steps) else math.nan
+def _last(steps: np.ndarray, column: str, hip: str = "") -> float:
+    """The last step's value of a metric in its shown unit (output.METRICS); of `hip`'s steps if given."""
+    metric = METRIC[column]
+    if hip:
+        steps = steps[steps["side"] == metric.landing_side(hip)]
+    return float(steps[column][-1]) * metric.scale if len(steps) else math.nan
 
 
-def _fmt(value: float, digits: int = 1) -> str:
-    return f"{value:.{digits}f}" if math.isfinite(value) else "–"
+def _last_step(column: str) -> str:
+    return f"{METRIC[column].unit}, last step"
+
+
+def _fmt(value: float, metric: Metric) -> str:
+    return f"{value:.{metric.digits}f}" if math.isfinite(value) else "–"
