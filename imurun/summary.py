@@ -154,7 +154,7 @@ def _quality(status: Status) -> dict[str, Any]:
         "rate_changes": status.rate_changes,
         "mount_changes": status.mount_changes,
         "trunk_sensor": status.trunk,
-        "flags": dict(status.flags),
+        "flags": {k: str(flag) for k, flag in status.flags.items()},
     }
 
 

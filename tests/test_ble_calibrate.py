@@ -21,7 +21,7 @@ from imurun.blocks import SampleBlock
 from imurun.coach.profile import RunnerProfile, Wording
 from imurun.coach.sink import CoachSink, build_outputs
 from imurun.coach.speech import render_phrase
-from imurun.core.output import EngineOutput, Status, empty_steps
+from imurun.core.output import EngineOutput, Flag, FlagKind, Status, empty_steps
 from imurun.live.calibrate import WAITING, CalibrationGuide
 
 W = Wording()
@@ -38,7 +38,7 @@ window_steps = 6
 min_steps = 4
 """
 SAID = re.compile(r"^\[\s*([0-9.]+) s\] (.+?)  \(([a-z_]+)(?: [LR])?: ", re.M)  # guide and cue lines
-LOW = "low confidence: no standing calibration (a change from the early-gait posture)"  # the engine's flag
+LOW = Flag(FlagKind.LOW_CONFIDENCE, "no standing calibration (a change from the early-gait posture)")
 DURATION = 14
 
 
@@ -108,7 +108,7 @@ def test_live_run_calibrated_standing_and_missed_running(tmp_path):
     first_cue = next(i for i, (_, _, tag) in enumerate(said) if tag != "calibration")
     assert said[first_cue - 1][1] == W.calibration_missed and t_missed <= said[first_cue][0]
     assert 0.3 < t_missed < 6.0  # the engine takes the gait's baseline after ~3 s of gait
-    assert LOW in log  # the printed reason says what the baseline now is
+    assert str(LOW) in log  # the printed reason says what the baseline now is
     saved = int(re.search(r"pelvis: (\d+) samples saved to", log)[1])
     assert saved >= (DURATION - 0.2) * 200
     assert (tmp_path / "missed.report.html").is_file() and (tmp_path / "missed.cues.csv").is_file()
@@ -167,7 +167,7 @@ def test_running_off_is_missed_once_and_a_later_standing_still_calibrates():
     drive([guide], still(0.02, 0.5) + [(0.5, "none", "run", 0), (3.0, "none", "run", 0)] + run
           + still(20.0, 21.5, "gait") + still(21.5, 23.0, "standing"))  # fmt: skip
     assert guide.said == [(0.02, W.calibrate), (3.5, W.calibration_missed), (21.5, W.calibrated)]
-    assert LOW in lines[1] and "replacing the gait's" in lines[2]
+    assert str(LOW) in lines[1] and "replacing the gait's" in lines[2]
 
 
 def test_steps_before_any_baseline_count_as_missed():
@@ -234,7 +234,7 @@ def test_recalibrate_mid_run_prompts_again_and_is_never_missed():
     the runner hears the prompt again, keeps running a while (the old baseline stays: not missed),
     then stands still and hears "Calibrated"."""
     guide, _ = guide_with()
-    waiting = {"calibration": "waiting for 2 s of standing still"}
+    waiting = {"calibration": Flag(FlagKind.NOTE, "waiting for 2 s of standing still")}
 
     def block(t, activity, steps, flags):
         status = Status(t=t, calibration="standing", activity=activity, flags=flags)

@@ -13,6 +13,7 @@ from realdata import REAL
 
 from imurun.blocks import SampleBlock
 from imurun.core.engine import Engine
+from imurun.core.output import Flag, FlagKind
 from imurun.session.reader import read_session
 from imurun.sources.simulate import simulate
 from imurun.ui import recording
@@ -447,5 +448,6 @@ def test_recalibrate_mid_run_from_the_live_window(app):
     assert "calibration: standing" in window.status_label.text()
     buttons[0].click()
     run._recalibrate_if_asked()
-    assert run.pipeline.engine.status().flags.get("calibration") == "waiting for 2 s of standing still"
+    waiting = Flag(FlagKind.NOTE, "waiting for 2 s of standing still")
+    assert run.pipeline.engine.status().flags.get("calibration") == waiting
     window.close()

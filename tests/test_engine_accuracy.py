@@ -13,10 +13,13 @@ from realdata import REAL, REAL_TRIALS
 from scipy.signal import decimate
 
 from imurun.core.engine import Engine
+from imurun.core.output import Flag, FlagKind
 from imurun.session.reader import read_session
 from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.sources.simulate import simulate
 from imurun.validate import pooled, score
+
+LOW = FlagKind.LOW_CONFIDENCE
 
 
 def _f1(s: dict, tol_ms: int) -> float:
@@ -166,13 +169,13 @@ def test_a_trunk_sensor_without_gyroscope_still_gives_lean_and_lumbar_angle():
     assert out.status.nan_samples == 0 and _f1(s, 50) >= 0.99
     assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 2.6  # 2.39 (1.46 with its gyroscope)
     assert s["metrics"]["lumbar_ext_deg"]["rmse"] <= 2.6
-    assert out.status.flags["trunk_lean_deg"].startswith("low confidence: trunk sensor without gyro")
+    assert out.status.flags["trunk_lean_deg"] == Flag(LOW, "trunk sensor without gyroscope (mean posture)")
 
 
 def test_single_sensor_lumbar_extension_is_the_flagged_tilt_proxy():
     sim = simulate("easy-run", seed=1, rate_hz=200.0, duration_s=40.0)
     out = _run(sim)
-    assert "proxy" in out.status.flags["lumbar_ext_deg"]
+    assert out.status.flags["lumbar_ext_deg"].kind is FlagKind.PROXY
     np.testing.assert_array_equal(out.steps["lumbar_ext_deg"], out.steps["tilt_deg"])
     assert np.all(np.isnan(out.steps["trunk_lean_deg"]))
 
@@ -182,7 +185,7 @@ def test_no_standing_calibrates_on_gait_and_says_so():
     out = _run(sim)
     s = score(out.steps, sim.steps)
     assert out.status.calibration == "gait"
-    assert "low confidence" in out.status.flags["tilt_deg"]
+    assert out.status.flags["tilt_deg"].kind is LOW
     assert _f1(s, 50) >= 0.99 and s["side"]["accuracy"] >= 0.99
     assert s["metrics"]["pelvic_drop_deg"]["rmse"] <= 1.5  # baseline = mean gait posture
 
@@ -210,9 +213,10 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
     s = score(out.steps, sim.steps)
     assert _f1(s, 50) >= 0.99 and s["cadence"]["mae_spm"] <= 1.0  # measured: 0.997, 0.35 spm
     assert s["metrics"]["contact_time_s"]["rmse"] <= 0.02 and s["metrics"]["vertical_osc_cm"]["rmse"] <= 1.0
+    no_gyro = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
     for col in ("pelvic_drop_deg", "tilt_peak_deg", "rotation_range_deg"):
-        assert np.isnan(out.steps[col]).all() and out.status.flags[col].startswith("unavailable: no gyro")
-    assert out.status.flags["side"].startswith("low confidence: no gyroscope")
+        assert np.isnan(out.steps[col]).all() and out.status.flags[col] == no_gyro
+    assert out.status.flags["side"].kind is LOW and out.status.flags["side"].text.startswith("no gyroscope")
     # 1.000 (0.968 when the steps held for the forward axis kept their guessed sides)
     assert s["side"]["accuracy"] >= 0.99  # sideways acceleration before each IC
     assert out.status.nan_samples == 0  # a stream that starts without one is such a sensor at once

@@ -27,7 +27,7 @@ def test_recalibrate_waits_for_standing_then_takes_a_new_baseline():
     plain.process(sim.t[:cut], acc[:cut], gyr[:cut])
     assert first.status.calibration == "standing" and "calibration" not in first.status.flags
     eng.recalibrate()
-    assert "standing still" in eng.status().flags["calibration"]
+    assert "standing still" in eng.status().flags["calibration"].text
     pause = int(np.searchsorted(sim.t, 138.0))
     moving = eng.process(sim.t[cut:pause], acc[cut:pause], gyr[cut:pause])
     assert "calibration" in moving.status.flags  # no still period yet: the old baseline stays

@@ -18,6 +18,7 @@ from imurun.cli import main as cli_main
 from imurun.coach.cues import read_cues_csv
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.sink import CoachSink
+from imurun.core.output import Flag, FlagKind
 from imurun.pipeline import run_session
 from imurun.report import write_report
 from imurun.report.plots import LEFT, RIGHT
@@ -255,9 +256,10 @@ def test_low_confidence_angles_are_said_in_the_reading(tmp_path):
                      "--duration", "60", "--out", str(session)]) == 0
     path, summary = _report(session, tmp_path)
     assert summary["quality"]["calibration"] == "gait"
-    reason = summary["quality"]["flags"]["pelvic_drop_deg"].removeprefix("low confidence: ")
+    flag = Flag.parse(summary["quality"]["flags"]["pelvic_drop_deg"])
+    assert flag.kind is FlagKind.LOW_CONFIDENCE
     sentences = _parse(path).sentences
-    assert f"Pelvic drop and tilt are of low confidence: {reason}." in sentences
+    assert f"Anterior pelvic tilt and pelvic drop are of low confidence: {flag.text}." in sentences
     # no standing baseline: tilt is shown, and was coached, as its change from the early-run posture
     assert any(s.startswith("No standing calibration: anterior tilt is relative to the running posture, so "
                             "the coach judged its change from the early-run posture") for s in sentences)

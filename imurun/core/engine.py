@@ -22,7 +22,7 @@ from imurun.core import jitcache
 from imurun.core import state as S
 from imurun.core.kernel import N_SIG, STEP_COLS, finish, process_block
 from imurun.core.metrics import N_M
-from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Status
+from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Flag, FlagKind, Status
 
 # before any kernel is loaded from the cache: it may hold code of sources edited since
 _CACHE = Path(process_block.stats.cache_path)
@@ -37,6 +37,7 @@ assert _STEP_PACKED.itemsize == STEP_DTYPE.itemsize and len(STEP_DTYPE) == 3 + N
 assert all(STEP_DTYPE[k] == np.dtype("f8") for k in range(3, 3 + N_M))
 assert _SIGNAL_PACKED.itemsize == SIGNAL_DTYPE.itemsize
 assert all(SIGNAL_DTYPE[k] == np.dtype("f4") for k in range(1, len(SIGNAL_DTYPE)))
+LOW, NOTE = FlagKind.LOW_CONFIDENCE, FlagKind.NOTE
 _SIDES = np.array(["L", "R"])
 _KINDS = np.array(["walk", "run"])
 
@@ -193,37 +194,37 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
     still = f[S.STILL_TIME] >= 0.3
     in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
     activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
-    flags = {}
+    flags: dict[str, Flag] = {}
     cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
     if cal == "gait":
-        flags["tilt_deg"] = flags["pelvic_drop_deg"] = (
-            "low confidence: no standing calibration (a change from the early-gait posture)"
-        )
+        flags["tilt_deg"] = flags["pelvic_drop_deg"] = Flag(
+            LOW, "no standing calibration (a change from the early-gait posture)")
     if f[S.TRUNK] != 1.0:
-        flags["lumbar_ext_deg"] = "proxy: anterior pelvic tilt (no trunk sensor)"
-        flags["trunk_lean_deg"] = "unavailable: no trunk sensor"
-    flags["contact_time_s"] = "not estimated for walking steps (NaN); running only"
+        flags["lumbar_ext_deg"] = Flag(FlagKind.PROXY, "anterior pelvic tilt (no trunk sensor)")
+        flags["trunk_lean_deg"] = Flag(FlagKind.UNAVAILABLE, "no trunk sensor")
+    flags["contact_time_s"] = Flag(NOTE, "not estimated for walking steps (NaN); running only")
     if f[S.N_FORCED] > 0:
-        flags["alignment"] = f"{int(f[S.N_FORCED])} steps emitted before the forward axis was found"
+        flags["alignment"] = Flag(NOTE, f"{int(f[S.N_FORCED])} steps emitted before the forward axis was "
+                                  "found")
     if f[S.RECAL] == 1.0:
-        flags["calibration"] = f"waiting for {standing_s:g} s of standing still"
+        flags["calibration"] = Flag(NOTE, f"waiting for {standing_s:g} s of standing still")
     if f[S.TRUNK] == 1.0 and f[S.TRUNK_NO_GYRO] == 1.0:
-        flags["trunk_lean_deg"] = "low confidence: trunk sensor without gyroscope (mean posture)"
-        flags["lumbar_ext_deg"] = "low confidence: trunk sensor without gyroscope (mean posture)"
+        flags["trunk_lean_deg"] = flags["lumbar_ext_deg"] = Flag(
+            LOW, "trunk sensor without gyroscope (mean posture)")
     if f[S.ACC_ONLY] == 1.0:
-        no_gyro = "unavailable: no gyroscope (accelerometer only)"
+        no_gyro = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro
-        flags["side"] = "low confidence: no gyroscope (sides from sideways acceleration before each IC)"
-        flags["tilt_deg"] = "low confidence: no gyroscope (mean posture from the accelerometer)"
+        flags["side"] = Flag(LOW, "no gyroscope (sides from sideways acceleration before each IC)")
+        flags["tilt_deg"] = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
     if f[S.N_OPEN_END] > 0:
-        flags["step_time_s"] = flags["cadence_spm"] = (
-            f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval unknown)"
-        )
+        flags["step_time_s"] = flags["cadence_spm"] = Flag(
+            NOTE, f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval "
+            "unknown)")
     if f[S.N_MOUNT] > 0:
-        flags["mount"] = f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait"
+        flags["mount"] = Flag(NOTE, f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait")
     if f[S.N_FWD_FLIPS] > 0:
-        flags["forward"] = (f"forward axis reversed {int(f[S.N_FWD_FLIPS])}x by the steps' votes: "
-                            "drop, tilt and braking of the steps before had the wrong sign")
+        flags["forward"] = Flag(NOTE, f"forward axis reversed {int(f[S.N_FWD_FLIPS])}x by the steps' votes: "
+                                "drop, tilt and braking of the steps before had the wrong sign")
     return Status(
         t=f[S.T_PREV] if math.isfinite(f[S.T_PREV]) else 0.0,
         calibration=cal,

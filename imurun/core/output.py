@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -96,6 +97,35 @@ def empty_steps(n: int = 0) -> np.ndarray:
     return np.zeros(n, dtype=STEP_DTYPE)
 
 
+class FlagKind(Enum):
+    """What a status flag says about its metric (a STEP_DTYPE column) or topic."""
+
+    PROXY = "proxy"  # the value stands in for the metric (lumbar extension from pelvic tilt)
+    LOW_CONFIDENCE = "low confidence"  # a value, to be trusted less
+    UNAVAILABLE = "unavailable"  # no value (NaN)
+    NOTE = "note"  # a fact about the session or the stream
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One status flag: its kind, and why, for people."""
+
+    kind: FlagKind
+    text: str
+
+    def __str__(self) -> str:
+        """As summary.json and the dashboard write it: "kind: text"; a note is its text alone."""
+        return self.text if self.kind is FlagKind.NOTE else f"{self.kind.value}: {self.text}"
+
+    @classmethod
+    def parse(cls, written: str) -> Flag:
+        """The flag a str(flag) came from (summary.json's quality.flags)."""
+        for kind in FlagKind:
+            if kind is not FlagKind.NOTE and written.startswith(f"{kind.value}: "):
+                return cls(kind, written[len(kind.value) + 2 :])
+        return cls(FlagKind.NOTE, written)
+
+
 @dataclass
 class Status:
     """Engine state a person (or a sink) cares about, refreshed by every process() call."""
@@ -118,8 +148,9 @@ class Status:
     mount_changes: int = 0  # sensor slipped: alignment re-estimated
     trunk: bool = False  # a trunk sensor is feeding lumbar_ext_deg / trunk_lean_deg
     bout_end_steps: int = 0  # rows of a bout's last step: NaN step time and cadence (no next IC)
-    # metric column -> why it is a proxy or has low confidence (empty = all good)
-    flags: dict[str, str] = field(default_factory=dict)
+    # metric column (or topic: side, alignment, calibration, mount, forward) -> why it is a proxy,
+    # of low confidence or unavailable, or a note (empty = all good)
+    flags: dict[str, Flag] = field(default_factory=dict)
 
     @property
     def packet_loss(self) -> float:

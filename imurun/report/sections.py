@@ -20,7 +20,7 @@ from imurun.coach.cues import Cue
 from imurun.coach.profile import RunnerProfile
 from imurun.coach.response import AFTER_S, BEFORE_STEPS, improvement
 from imurun.coach.rules import Rule, rule_for
-from imurun.core.output import METRIC, SWING_HIP, Metric
+from imurun.core.output import METRIC, SWING_HIP, Flag, FlagKind, Metric
 from imurun.report import narrative as nr
 from imurun.report import plots
 from imurun.report.html import figure, keyed, number, section, table
@@ -48,11 +48,13 @@ class Session:
     tilt_posture: float = float("nan")
 
     @property
-    def flags(self) -> dict[str, str]:
-        return (self.summary.get("quality") or {}).get("flags") or {}
+    def flags(self) -> dict[str, Flag]:
+        written = (self.summary.get("quality") or {}).get("flags") or {}
+        return {k: Flag.parse(v) for k, v in written.items()}
 
     def is_proxy(self, column: str) -> bool:
-        return self.flags.get(column, "").startswith("proxy")
+        flag = self.flags.get(column)
+        return flag is not None and flag.kind is FlagKind.PROXY
 
     def has_values(self, column: str) -> bool:
         return bool(self.summary["metrics"][column]["all"]["n"])
@@ -64,11 +66,11 @@ class Session:
 
 
 def _flag_badge(session: Session, column: str) -> str:
-    reason = session.flags.get(column, "")
-    if not reason:
+    flag = session.flags.get(column)
+    if flag is None:
         return ""
-    word = "proxy" if reason.startswith("proxy") else "note"
-    return f' <span class="proxy" title="{escape(reason)}">{word}</span>'
+    word = "proxy" if flag.kind is FlagKind.PROXY else "note"
+    return f' <span class="proxy" title="{escape(str(flag))}">{word}</span>'
 
 
 def headline(session: Session) -> str:
@@ -150,13 +152,13 @@ def sentences(session: Session) -> list[str]:
     return out
 
 
-def _caveats(flags: dict[str, str]) -> list[str]:
+def _caveats(flags: dict[str, Flag]) -> list[str]:
     """The engine's low-confidence flags and sensor notes, grouped by reason, as sentences."""
     low: dict[str, list[str]] = {}
-    for column, reason in flags.items():
-        if reason.startswith("low confidence: "):
-            name = column.rsplit("_", 1)[0].replace("_", " ")  # pelvic_drop_deg -> pelvic drop
-            low.setdefault(reason.removeprefix("low confidence: "), []).append(name)
+    for column, flag in flags.items():
+        if flag.kind is FlagKind.LOW_CONFIDENCE:
+            name = METRIC[column].words if column in METRIC else column.replace("_", " ")  # e.g. side
+            low.setdefault(flag.text, []).append(name)
     out = [f"{' and '.join(sorted(names)).capitalize()} {'are' if len(names) > 1 else 'is'} of low "
            f"confidence: {reason}." for reason, names in low.items()]
     out += [f"Sensor note: {flags[k]}." for k in ("mount", "forward", "alignment") if k in flags]
@@ -401,7 +403,7 @@ def quality(session: Session) -> str:
     if flags:
         body += "<h3>Proxies and low-confidence metrics</h3>" + table(
             ["Metric", "Why"],
-            [[f"<code>{escape(k)}</code>", keyed(f"quality.flags.{k}", v)]
+            [[f"<code>{escape(k)}</code>", keyed(f"quality.flags.{k}", str(v))]
              for k, v in flags.items()],
             "flags")
     return section("quality", "Data quality", body)

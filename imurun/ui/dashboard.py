@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from imurun.core.output import METRIC, Metric, Status
+from imurun.core.output import METRIC, FlagKind, Metric, Status
 from imurun.ui.feed import CueRecord, DashboardFeed, SessionInfo, Snapshot
 from imurun.ui.theme import Theme, get_theme
 
@@ -577,7 +577,8 @@ def _fit_y(plot: pg.PlotItem, ranges: list[tuple[float, float]], *keep: float) -
 
 
 def _is_proxy(status: Status, column: str) -> bool:
-    return status.flags.get(column, "").startswith("proxy")
+    flag = status.flags.get(column)
+    return flag is not None and flag.kind is FlagKind.PROXY
 
 
 def _last(steps: np.ndarray, column: str, hip: str = "") -> float:
