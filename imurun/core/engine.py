@@ -52,14 +52,22 @@ class EngineConfig:
     tau_corr_gait: float = 1.0  # s, earth-frame low-pass of the attitude error in gait
     still_gyr_rad_s: float = 0.08
     still_acc_ms2: float = 0.4
+    still_min_s: float = 0.3  # still this long = the sensor is still (the status activity too)
     standing_s: float = 2.0  # still this long = a standing calibration
+    gyro_only_s: float = 8.0  # gyro-only attitude this long after setting off from a still period
+    acc_only_s: float = 0.5  # accelerometer without gyroscope this long = a sensor without one
     flight_sf_g: float = 0.3  # vertical specific force below which the runner is airborne
     min_flight_s: float = 0.02  # this long below flight_sf_g is a flight phase (running)
+    run_mode_s: float = 1.0  # a flight phase within this time = running mode
     contact_sf_g: float = 0.5  # its crossing marks landing and toe-off edges
+    toe_off_min_s: float = 0.08  # running: falling crossings this soon after the IC are impact ringing
     walk_lp_hz: float = 4.0  # walking: low-pass whose maxima are the steps (one per step up to 240 spm)
     walk_peak_sf_g: float = 1.03  # walking: smallest low-passed loading peak that counts as a step
     walk_ic_window_s: float = 0.25  # walking: the IC is the steepest rise this long before that peak
     walk_fall: float = 0.3  # walking: a peak is a step once the low-pass fell by this share of the peaks
+    # walking: a peak above 1.6 g or within run_mode_s of a flight waits this long (a flight after
+    # it makes it a push-off into running)
+    walk_confirm_s: float = 0.15
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
     walk_side_from_s: float = 0.25  # walking sides: the yaw rate from this long before the IC ...
     walk_side_to_s: float = 0.05  # ... to this long after it
@@ -69,14 +77,26 @@ class EngineConfig:
     # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
     min_run_step_s: float = 0.22
     max_step_s: float = 1.6  # 37.5 spm
+    bout_end_wait_s: float = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
+    weight_shift_ratio: float = 2.0  # a bout's second IC this much higher in loading: the first was a shift
     max_gap_s: float = 0.25  # longer gaps break the step sequence
     sat_acc_ms2: float = 15.9 * 9.80665
     sat_gyr_rad_s: float = np.deg2rad(1990.0)
     forward_min_s: float = 3.0  # gait needed before the forward axis is trusted
+    forward_ratio: float = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+    # an established forward axis is reversed when the recent steps' sign votes average below -this
+    # (agreeing walks average +0.5 or more; the EMA over 4 s wanders +-0.25 around that)
+    forward_flip_vote: float = 0.5
     # no standing calibration: the baseline of tilt and drop is the mean gait posture of the first
     # this many seconds of gait, then frozen, so that tilt is the change from the early-run posture
     posture_s: float = 20.0
     mount_moved_deg: float = 8.0  # jump of the mean gait posture that means the sensor slipped
+    # ... if it stays this long: a turn, a slope or getting up from a chair do not (on the real daily
+    # life of HA_001, 1.5 s counted 8 slips)
+    slip_persist_s: float = 3.0
+    slip_follow_s: float = 10.0  # after a slip the baseline follows the posture while forward settles
+    slip_reference_s: float = 15.0  # gait before the mean gait posture becomes the slip reference
+    activity_hold_s: float = 2.0  # the status activity stays walk/run this long after the last IC
     ring_s: float = 12.0  # history kept for steps waiting for alignment
 
 
@@ -147,7 +167,7 @@ class Engine:
         k = process_block(self._buf, self._c, t, acc, gyr, tacc, tgyr, rows, sig)
         return EngineOutput(
             _to_steps(rows, k),
-            partial(_status, self.state.f.copy(), self.config.standing_s),  # built when read
+            partial(_status, self.state.f.copy(), self.config),  # built when read
             _to_signals(sig) if self.emit_signals else None,
         )
 
@@ -157,7 +177,7 @@ class Engine:
         Offline analysis calls this so that a short clip loses no step; the engine stays usable."""
         rows = np.empty((_rows_needed(0), STEP_COLS))
         k = finish(self._buf, self._c, rows)
-        return EngineOutput(_to_steps(rows, k), partial(_status, self.state.f.copy(), self.config.standing_s),
+        return EngineOutput(_to_steps(rows, k), partial(_status, self.state.f.copy(), self.config),
                             np.zeros(0, SIGNAL_DTYPE) if self.emit_signals else None)
 
     def recalibrate(self) -> None:
@@ -172,7 +192,7 @@ class Engine:
 
     def status(self) -> Status:
         """The status now (also `out.status` of the last `process` call)."""
-        return _status(self.state.f, self.config.standing_s)
+        return _status(self.state.f, self.config)
 
 
 def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
@@ -188,11 +208,11 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     return c
 
 
-def _status(state_f: np.ndarray, standing_s: float) -> Status:
+def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
     """What the scalar state `f` says, in words and counts."""
     f = state_f.tolist()  # Python floats: indexing numpy scalars one by one costs more
-    still = f[S.STILL_TIME] >= 0.3
-    in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < 2.0
+    still = f[S.STILL_TIME] >= cfg.still_min_s
+    in_gait = math.isfinite(f[S.LAST_IC_T]) and f[S.T_PREV] - f[S.LAST_IC_T] < cfg.activity_hold_s
     activity = "still" if still or not in_gait else ("run" if f[S.RUN_EVID] >= 0.5 else "walk")
     flags: dict[str, Flag] = {}
     cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
@@ -207,7 +227,7 @@ def _status(state_f: np.ndarray, standing_s: float) -> Status:
         flags["alignment"] = Flag(NOTE, f"{int(f[S.N_FORCED])} steps emitted before the forward axis was "
                                   "found")
     if f[S.RECAL] == 1.0:
-        flags["calibration"] = Flag(NOTE, f"waiting for {standing_s:g} s of standing still")
+        flags["calibration"] = Flag(NOTE, f"waiting for {cfg.standing_s:g} s of standing still")
     if f[S.TRUNK] == 1.0 and f[S.TRUNK_NO_GYRO] == 1.0:
         flags["trunk_lean_deg"] = flags["lumbar_ext_deg"] = Flag(
             LOW, "trunk sensor without gyroscope (mean posture)")

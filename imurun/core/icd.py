@@ -54,6 +54,9 @@ from imurun.core.state import (
     C_FLIGHT_SF,
     C_MIN_FLIGHT,
     C_MIN_STEP,
+    C_RUN_MODE_S,
+    C_TO_MIN_S,
+    C_WALK_CONFIRM_S,
     C_WALK_FALL,
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
@@ -78,15 +81,12 @@ from imurun.core.state import (
 
 KIND_WALK = 0.0
 KIND_RUN = 1.0
-RUN_MODE_S = 1.0  # a flight phase within this time = running mode
 PEAK_SHARE = 0.8  # walking: a raw peak this close to the highest one (above 1 g) is the loading peak
 PEAK_DIP = 0.2  # ... and sf dips by this share of the highest one's height before rising again
 RISE_MAX_S = 0.1  # walking: the steepest loading rise is sought this far before the loading peak
-TO_MIN_S = 0.08  # running: falling crossings this soon after the IC are impact ringing, not toe-off
-WALK_CONFIRM_S = 0.15  # long enough to see whether a flight follows the peak
 WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
-WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after WALK_CONFIRM_S
+WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -129,8 +129,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_T] = t - (sf - lvl) / slope
         f[LAND_SLOPE] = slope
         return found, t_ic, kind
-    if t - f[LAST_FLIGHT_T] < RUN_MODE_S and prev >= lvl > sf and slope < 0.0:
-        if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= TO_MIN_S:
+    if t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S] and prev >= lvl > sf and slope < 0.0:
+        if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
             # the first falling crossing after the impact is the toe-off: a shoulder after it
             # (the swinging leg, soft tissue) can cross again on its way into the flight
             t_cross = t - (sf - lvl) / slope
@@ -219,7 +219,7 @@ def _walk_peak_confirmed(f, c, t, x):
     if x > f[PEAK_V] - c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
         return False  # not fallen by a share of this walk's step peaks: a bump, not yet a step
     after = t - f[PEAK_T]
-    running = t - f[LAST_FLIGHT_T] < RUN_MODE_S
+    running = t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S]
     if f[PEAK_V] > WALK_FAST_MAX_SF or running:
-        return after >= WALK_CONFIRM_S
+        return after >= c[C_WALK_CONFIRM_S]
     return after >= WALK_FALL_MIN_S

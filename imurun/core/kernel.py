@@ -25,19 +25,14 @@ from imurun.core.metrics import N_M, compute_step
 from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
-STILL_MIN = 0.3  # s of stillness before the sensor counts as still
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
 GAIT_UP_TAU = 10.0  # s
 FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
-MOUNT_FOLLOW_S = 10.0  # s after a slip while the baseline follows the posture and forward settle
-SLIP_PERSIST_S = 3.0  # s the posture must stay beyond the slip threshold
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
-REF_GAIT_S = 15.0  # s of gait before the mean gait posture becomes the slip reference
-GYRO_ONLY_S = 8.0  # s of gyro-only attitude after setting off from a still period
 STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain the push-off
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
@@ -45,16 +40,10 @@ SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
-FWD_RATIO = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
-# an established forward axis is reversed when the recent steps' sign votes average below -this
-# (agreeing walks average +0.5 or more; the EMA over AXIS_TAU wanders +-0.25 around that)
-FLIP_VOTE = 0.5
 # weight of each step's kind in the status activity: two steps of the other kind switch it, so
 # "run" comes with the first whole running step (0.2 took four: the start reminder came ~1.8 s
 # after the first running contact)
 RUN_EVID_ALPHA = 0.5
-SHIFT_RATIO = 2.0  # a bout's second IC whose loading peak is this much higher: the first was a weight shift
-BOUT_END_WAIT_S = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
 # Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
 # dropped like a NaN row so that it cannot poison the attitude and lose every later step.
 MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
@@ -328,10 +317,10 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             # no gyroscope: a lost half-sample is a NaN row, but a sensor without one (Polar H10)
             # still gives steps, cadence, contact and bounce (flagged). A stream that starts
             # without one is such a sensor from its first sample; so is one whose gyro reads
-            # exactly zero on all axes for ACC_ONLY_S (a real gyro is never that quiet: files that
+            # exactly zero on all axes for acc_only_s (a real gyro is never that quiet: files that
             # write zeros for a gyro that was not recorded)
             f[S.NO_GYRO_N] += 1.0
-            long = f[S.NO_GYRO_N] >= S.ACC_ONLY_S * c[S.C_RATE]
+            long = f[S.NO_GYRO_N] >= c[S.C_ACC_ONLY_S] * c[S.C_RATE]
             f[S.ACC_ONLY] = 1.0 if long or f[S.N_SAMPLES] == f[S.NO_GYRO_N] - 1.0 else 0.0
             ok = zero or f[S.ACC_ONLY] == 1.0
             w0 = w1 = w2 = 0.0
@@ -414,7 +403,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.STILL_TIME] += dt
         else:
             f[S.STILL_TIME] = 0.0
-        still = f[S.STILL_TIME] >= STILL_MIN
+        still = f[S.STILL_TIME] >= c[S.C_STILL_MIN_S]
         if still:
             f[S.STILL_LEN] = f[S.STILL_TIME]
 
@@ -424,7 +413,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
             kp, ki, tau = 1.0, 0.0, 0.3
-        elif ti - f[S.MOVE_T] < GYRO_ONLY_S:
+        elif ti - f[S.MOVE_T] < c[S.C_GYRO_ONLY_S]:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
             # learned, so the gyro alone is better here
             kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
@@ -530,7 +519,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 f[S.TGAIT_UP_Z] = _lp(ag, f[S.TGAIT_UP_Z], tup[2])
 
         # --- initial contacts ----------------------------------------------------------------
-        if f[S.LAST_IC_OPEN] != 0.0 and ti - f[S.LAST_IC_T] > c[S.C_MAX_STEP] + BOUT_END_WAIT_S:
+        if f[S.LAST_IC_OPEN] != 0.0 and ti - f[S.LAST_IC_T] > c[S.C_MAX_STEP] + c[S.C_BOUT_END_WAIT_S]:
             _end_bout(st, c, idx)
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
@@ -539,7 +528,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             last_t = f[S.LAST_IC_T]
             interval = t_ic - last_t if math.isfinite(last_t) else np.inf
             if kind != KIND_RUN and f[S.WALK_PEAK] - 1.0 > (
-                    SHIFT_RATIO if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
+                    c[S.C_SHIFT_RATIO] if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
                 # setting off: the first candidate was a weight shift, this higher loading peak the IC
                 interval = np.inf
             shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
@@ -798,7 +787,7 @@ def _update_alignment(st, c, t, has_trunk):
             st.tup_stand[1] = f[S.TGAIT_UP_Y] / tn
             st.tup_stand[2] = f[S.TGAIT_UP_Z] / tn
         f[S.CAL_STATE] = 2.0  # a later standing period (>= C_STAND_S) still calibrates
-    elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= REF_GAIT_S:
+    elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= c[S.C_SLIP_REF_S]:
         r0, r1, r2 = f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2]
         if r0 == 0.0 and r1 == 0.0 and r2 == 0.0:
             f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
@@ -813,7 +802,7 @@ def _update_alignment(st, c, t, has_trunk):
                 f[S.SLIP_T] = t
             # a slip stays; a turn, a slope or getting up from a chair do not (on the real daily
             # life of HA_001, 1.5 s of posture beyond the threshold alone counted 8 slips)
-            if following or t - f[S.SLIP_T] >= SLIP_PERSIST_S:
+            if following or t - f[S.SLIP_T] >= c[S.C_SLIP_PERSIST_S]:
                 # the gait posture jumped in the sensor frame and stayed: the sensor slipped on the
                 # pelvis. The standing baseline keeps its place relative to the gait posture and
                 # forward, which is re-learned from the gait; until the posture settles it follows
@@ -823,23 +812,23 @@ def _update_alignment(st, c, t, has_trunk):
                     _pelvis_offsets(st.up_stand, r0, r1, r2, st.fwd, f, S.SLIP_OFF)
                     _rotate_like(r0, r1, r2, fu0, fu1, fu2, st.fwd)
                     f[S.N_MOUNT] += 1.0
-                    f[S.MOUNT_FOLLOW_T] = t + MOUNT_FOLLOW_S
+                    f[S.MOUNT_FOLLOW_T] = t + c[S.C_SLIP_FOLLOW_S]
                 _from_offsets(st.up_stand, fu0, fu1, fu2, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
                 f[S.SLIP_T] = np.nan
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
         return
     keep = f[S.FWD_READY] == 1.0
-    if keep and _against(st.ev[0], st.ev[1], st.fwd):
+    if keep and _against(st.ev[0], st.ev[1], st.fwd, c[S.C_FLIP_VOTE]):
         # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
         st.fwd[:] = -st.fwd
         f[S.N_FWD_FLIPS] += 1.0
-    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, FWD_RATIO)
+    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
     if has_trunk and f[S.TRUNK] == 1.0:
-        if keep and _against(st.ev[2], st.ev[3], st.tfwd):
+        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
             st.tfwd[:] = -st.tfwd
-        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, FWD_RATIO)
-    if ratio > FWD_RATIO:
+        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
+    if ratio > c[S.C_FWD_RATIO]:
         f[S.FWD_READY] = 1.0
 
 
@@ -873,9 +862,9 @@ def _from_offsets(v, u0, u1, u2, fwd, ox, oy):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _against(ev_walk, ev_run, fwd):
+def _against(ev_walk, ev_run, fwd, flip_vote):
     """The recent steps' votes (walk - run, each an EMA of unit vectors) say forward is reversed."""
-    return _dot3(ev_walk, fwd) - _dot3(ev_run, fwd) < -FLIP_VOTE
+    return _dot3(ev_walk, fwd) - _dot3(ev_run, fwd) < -flip_vote
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

@@ -61,7 +61,6 @@ def layout(table: tuple[Slot, ...] | tuple[Setting, ...]) -> tuple[dict[str, int
 
 
 STEP_HIST_N = 8
-ACC_ONLY_S = 0.5  # s of accelerometer without gyroscope that make a sensor without one
 BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >= 0.5 s
 
 # --- scalar state f[...] -------------------------------------------------------------------
@@ -149,7 +148,7 @@ SCALARS = (
     Slot("STILL_LEN", "duration of the current/last still period, s"),
     Slot("REF_UP", "reference gait-mean up for slip detection (0,0,0: not yet taken)", 3),
     Slot("NO_GYRO_N", "consecutive samples with an accelerometer reading and no gyroscope (NaN)"),
-    Slot("ACC_ONLY", "1 while the stream has had no gyroscope for ACC_ONLY_S: accelerometer-only mode"),
+    Slot("ACC_ONLY", "1 while the stream has had no gyroscope for acc_only_s: accelerometer-only mode"),
     Slot("SWAY_AMP", "EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)"),
     Slot("WPEAK_REF", "walking: EMA of the low-passed loading peaks of the ICs found (g above 1 g)"),
     Slot("GRAV_X GRAV_Y GRAV_Z", "accelerometer only: mean acceleration (gravity), sensor frame, m/s^2", 3),
@@ -170,16 +169,21 @@ SETTINGS = (
     Setting("C_KP_GAIT", "kp_gait"),
     Setting("C_KI", "ki"),
     Setting("C_TAU_CORR_GAIT", "tau_corr_gait"),
+    Setting("C_GYRO_ONLY_S", "gyro_only_s"),
     Setting("C_STILL_GYR", "still_gyr_rad_s"),
     Setting("C_STILL_ACC", "still_acc_ms2"),
+    Setting("C_STILL_MIN_S", "still_min_s"),
     Setting("C_STAND_S", "standing_s"),
     Setting("C_FLIGHT_SF", "flight_sf_g"),
     Setting("C_MIN_FLIGHT", "min_flight_s"),
+    Setting("C_RUN_MODE_S", "run_mode_s"),
     Setting("C_CROSS_SF", "contact_sf_g"),
+    Setting("C_TO_MIN_S", "toe_off_min_s"),
     Setting("C_WLP", "walk_lp_hz", 5),  # its biquad b0, b1, b2, a1, a2 (a0 = 1), designed by engine.py
     Setting("C_WALK_PEAK_SF", "walk_peak_sf_g"),
     Setting("C_WALK_IC_WIN", "walk_ic_window_s"),
     Setting("C_WALK_FALL", "walk_fall"),
+    Setting("C_WALK_CONFIRM_S", "walk_confirm_s"),
     Setting("C_WALK_IC_OFFSET", "walk_ic_offset_s"),
     Setting("C_SIDE_FROM", "walk_side_from_s"),
     Setting("C_SIDE_TO", "walk_side_to_s"),
@@ -188,12 +192,20 @@ SETTINGS = (
     Setting("C_MIN_STEP", "min_step_s"),
     Setting("C_MIN_RUN_STEP", "min_run_step_s"),
     Setting("C_MAX_STEP", "max_step_s"),
+    Setting("C_BOUT_END_WAIT_S", "bout_end_wait_s"),
+    Setting("C_SHIFT_RATIO", "weight_shift_ratio"),
     Setting("C_MAX_GAP", "max_gap_s"),
     Setting("C_SAT_ACC", "sat_acc_ms2"),
     Setting("C_SAT_GYR", "sat_gyr_rad_s"),
+    Setting("C_ACC_ONLY_S", "acc_only_s"),
     Setting("C_FWD_MIN_S", "forward_min_s"),
+    Setting("C_FWD_RATIO", "forward_ratio"),
+    Setting("C_FLIP_VOTE", "forward_flip_vote"),
     Setting("C_POSTURE_S", "posture_s"),
     Setting("C_MOUNT_DEG", "mount_moved_deg"),
+    Setting("C_SLIP_PERSIST_S", "slip_persist_s"),
+    Setting("C_SLIP_FOLLOW_S", "slip_follow_s"),
+    Setting("C_SLIP_REF_S", "slip_reference_s"),
 )
 
 # --- ring buffer channels (per sample) -------------------------------------------------------
