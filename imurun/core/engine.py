@@ -38,6 +38,15 @@ assert all(STEP_DTYPE[k] == np.dtype("f8") for k in range(3, 3 + N_M))
 assert _SIGNAL_PACKED.itemsize == SIGNAL_DTYPE.itemsize
 assert all(SIGNAL_DTYPE[k] == np.dtype("f4") for k in range(1, len(SIGNAL_DTYPE)))
 LOW, NOTE = FlagKind.LOW_CONFIDENCE, FlagKind.NOTE
+# the status's fixed flags, built once: a Status is built per read (us count on a live run)
+_NO_STANDING = Flag(LOW, "no standing calibration (a change from the early-gait posture)")
+_LUMBAR_PROXY = Flag(FlagKind.PROXY, "anterior pelvic tilt (no trunk sensor)")
+_NO_TRUNK = Flag(FlagKind.UNAVAILABLE, "no trunk sensor")
+_WALK_CONTACT = Flag(NOTE, "not estimated for walking steps (NaN); running only")
+_TRUNK_NO_GYRO = Flag(LOW, "trunk sensor without gyroscope (mean posture)")
+_NO_GYRO = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
+_SIDE_NO_GYRO = Flag(LOW, "no gyroscope (sides from sideways acceleration before each IC)")
+_TILT_NO_GYRO = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
 _SIDES = np.array(["L", "R"])
 _KINDS = np.array(["walk", "run"])
 
@@ -217,25 +226,22 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
     flags: dict[str, Flag] = {}
     cal = ("none", "standing", "gait")[int(f[S.CAL_STATE])]
     if cal == "gait":
-        flags["tilt_deg"] = flags["pelvic_drop_deg"] = Flag(
-            LOW, "no standing calibration (a change from the early-gait posture)")
+        flags["tilt_deg"] = flags["pelvic_drop_deg"] = _NO_STANDING
     if f[S.TRUNK] != 1.0:
-        flags["lumbar_ext_deg"] = Flag(FlagKind.PROXY, "anterior pelvic tilt (no trunk sensor)")
-        flags["trunk_lean_deg"] = Flag(FlagKind.UNAVAILABLE, "no trunk sensor")
-    flags["contact_time_s"] = Flag(NOTE, "not estimated for walking steps (NaN); running only")
+        flags["lumbar_ext_deg"] = _LUMBAR_PROXY
+        flags["trunk_lean_deg"] = _NO_TRUNK
+    flags["contact_time_s"] = _WALK_CONTACT
     if f[S.N_FORCED] > 0:
         flags["alignment"] = Flag(NOTE, f"{int(f[S.N_FORCED])} steps emitted before the forward axis was "
                                   "found")
     if f[S.RECAL] == 1.0:
         flags["calibration"] = Flag(NOTE, f"waiting for {cfg.standing_s:g} s of standing still")
     if f[S.TRUNK] == 1.0 and f[S.TRUNK_NO_GYRO] == 1.0:
-        flags["trunk_lean_deg"] = flags["lumbar_ext_deg"] = Flag(
-            LOW, "trunk sensor without gyroscope (mean posture)")
+        flags["trunk_lean_deg"] = flags["lumbar_ext_deg"] = _TRUNK_NO_GYRO
     if f[S.ACC_ONLY] == 1.0:
-        no_gyro = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
-        flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = no_gyro
-        flags["side"] = Flag(LOW, "no gyroscope (sides from sideways acceleration before each IC)")
-        flags["tilt_deg"] = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
+        flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
+        flags["side"] = _SIDE_NO_GYRO
+        flags["tilt_deg"] = _TILT_NO_GYRO
     if f[S.N_OPEN_END] > 0:
         flags["step_time_s"] = flags["cadence_spm"] = Flag(
             NOTE, f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval "
