@@ -367,13 +367,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.N_LOST] += lost
             _rate_drop(f, dt, lost, nominal)
             if dt > c[S.C_MAX_GAP]:  # the step in progress cannot be measured across this gap
-                _end_bout(st, c, int(f[S.N_SAMPLES]) - 1)
-                f[S.LAST_IC_T] = np.nan
-                f[S.LAST_IC_SIDE] = -1.0
-                f[S.LAST_IC_IDX] = -1.0
-                f[S.ARMED] = 0.0
-                f[S.PEAK_V] = 0.0
-                f[S.LAND_SLOPE] = np.nan  # nor can a landing still waiting for its tangent close it
+                _break_sequence(st, c)
             # integrate the attitude across the gap (mean rate of its two sides, below); beyond
             # C_MAX_GAP the accelerometer has to re-level it
             dt = min(dt, c[S.C_MAX_GAP])
@@ -524,66 +518,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
         found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, gap)
-        if found:
-            last_t = f[S.LAST_IC_T]
-            interval = t_ic - last_t if math.isfinite(last_t) else np.inf
-            if kind != KIND_RUN and f[S.WALK_PEAK] - 1.0 > (
-                    c[S.C_SHIFT_RATIO] if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
-                # setting off: the first candidate was a weight shift, this higher loading peak the IC
-                interval = np.inf
-            shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
-            if interval < shortest:
-                found = False  # too close to the previous IC: a second peak of the same contact
-            else:
-                in_bout = interval <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
-                stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
-                since = ti - t_ic
-                dtn = f[S.DT_EMA]
-                if f[S.ACC_ONLY] == 1.0:
-                    ev = _sway_evidence(st, idx, since, stride, dtn)
-                else:
-                    ev = _side_evidence(st, c, idx, since, stride, dtn, kind == KIND_RUN)
-                # sides alternate: carry the previous evidence over with its sign flipped
-                f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
-                side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
-                if f[S.SIDE_E] == 0.0:  # no evidence at all yet: alternate
-                    side = 1.0 - f[S.LAST_IC_SIDE] if in_bout and f[S.LAST_IC_SIDE] >= 0.0 else 0.0
-                i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
-                if in_bout:
-                    k = int(f[S.N_PENDING])
-                    p = st.pend[k]
-                    p[S.P_T] = last_t
-                    p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
-                    # a running step opens at a landing and holds a flight: the step from the
-                    # last walking IC into the first landing is still a walking one (its length)
-                    step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
-                    p[S.P_KIND] = KIND_RUN if step_run else 0.0
-                    p[S.P_T1] = t_ic
-                    p[S.P_TO] = f[S.TO_T] if step_run else np.nan
-                    p[S.P_I0] = f[S.LAST_IC_IDX]
-                    p[S.P_I1] = i_ic
-                    f[S.N_PENDING] = k + 1.0
-                    f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-                    _file_sign_votes(st, idx, since, stride, dtn, interval, kind == KIND_RUN,
-                                     step_run, has_trunk)
-                    _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
-                    f[S.LAST_STEP_KIND] = p[S.P_KIND]
-                else:
-                    f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
-                st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
-                st.tev_step[:] = 0.0
-                f[S.LAST_IC_T] = t_ic
-                f[S.LAST_IC_SIDE] = side
-                f[S.LAST_IC_IDX] = i_ic
-                f[S.LAST_IC_OPEN] = 1.0 if in_bout else 0.0
-                f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
-                f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
-                f[S.MIN_SF] = sf
-                f[S.TO_T] = np.nan
-                was_ready = f[S.FWD_READY] == 1.0
-                _update_alignment(st, c, ti, has_trunk)
-                if f[S.ACC_ONLY] == 1.0 and not was_ready and f[S.FWD_READY] == 1.0:
-                    _sides_of_held_steps(st, c)
+        if found:  # (a call: the loop body stays small; ~3 ICs a second)
+            _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk)
 
         if f[S.N_PENDING] > 0.0:
             n_out = _flush(st, has_trunk, idx, False, steps_out, n_out)
@@ -599,6 +535,85 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.T_PREV] = ti
         f[S.N_SAMPLES] = idx + 1.0
     return n_out
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _break_sequence(st, c):
+    """A gap longer than max_gap_s: the last IC's bout ends and no IC waits any more."""
+    f = st.f
+    _end_bout(st, c, int(f[S.N_SAMPLES]) - 1)
+    f[S.LAST_IC_T] = np.nan
+    f[S.LAST_IC_SIDE] = -1.0
+    f[S.LAST_IC_IDX] = -1.0
+    f[S.ARMED] = 0.0
+    f[S.PEAK_V] = 0.0
+    f[S.LAND_SLOPE] = np.nan  # nor can a landing still waiting for its tangent close it
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
+    """An initial contact was found at t_ic (known at ti): unless it is too close to the last one,
+    decide the last IC's side, close its step (into `pend`, to be measured) and update the
+    alignment."""
+    f = st.f
+    last_t = f[S.LAST_IC_T]
+    interval = t_ic - last_t if math.isfinite(last_t) else np.inf
+    if kind != KIND_RUN and f[S.WALK_PEAK] - 1.0 > (
+            c[S.C_SHIFT_RATIO] if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
+        # setting off: the first candidate was a weight shift, this higher loading peak the IC
+        interval = np.inf
+    shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
+    if interval < shortest:
+        return  # too close to the previous IC: a second peak of the same contact
+    in_bout = interval <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
+    stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
+    since = ti - t_ic
+    dtn = f[S.DT_EMA]
+    if f[S.ACC_ONLY] == 1.0:
+        ev = _sway_evidence(st, idx, since, stride, dtn)
+    else:
+        ev = _side_evidence(st, c, idx, since, stride, dtn, kind == KIND_RUN)
+    # sides alternate: carry the previous evidence over with its sign flipped
+    f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
+    side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
+    if f[S.SIDE_E] == 0.0:  # no evidence at all yet: alternate
+        side = 1.0 - f[S.LAST_IC_SIDE] if in_bout and f[S.LAST_IC_SIDE] >= 0.0 else 0.0
+    i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
+    if in_bout:
+        k = int(f[S.N_PENDING])
+        p = st.pend[k]
+        p[S.P_T] = last_t
+        p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
+        # a running step opens at a landing and holds a flight: the step from the
+        # last walking IC into the first landing is still a walking one (its length)
+        step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
+        p[S.P_KIND] = KIND_RUN if step_run else 0.0
+        p[S.P_T1] = t_ic
+        p[S.P_TO] = f[S.TO_T] if step_run else np.nan
+        p[S.P_I0] = f[S.LAST_IC_IDX]
+        p[S.P_I1] = i_ic
+        f[S.N_PENDING] = k + 1.0
+        f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
+        _file_sign_votes(st, idx, since, stride, dtn, interval, kind == KIND_RUN,
+                         step_run, has_trunk)
+        _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
+        f[S.LAST_STEP_KIND] = p[S.P_KIND]
+    else:
+        f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
+    st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
+    st.tev_step[:] = 0.0
+    f[S.LAST_IC_T] = t_ic
+    f[S.LAST_IC_SIDE] = side
+    f[S.LAST_IC_IDX] = i_ic
+    f[S.LAST_IC_OPEN] = 1.0 if in_bout else 0.0
+    f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
+    f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
+    f[S.MIN_SF] = sf
+    f[S.TO_T] = np.nan
+    was_ready = f[S.FWD_READY] == 1.0
+    _update_alignment(st, c, ti, has_trunk)
+    if f[S.ACC_ONLY] == 1.0 and not was_ready and f[S.FWD_READY] == 1.0:
+        _sides_of_held_steps(st, c)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
