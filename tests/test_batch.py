@@ -175,6 +175,21 @@ def test_an_interrupted_batch_keeps_the_sessions_it_finished(sessions, tmp_path)
     assert sorted(again.current) == sorted(kept) and len(again.analysed) == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads VmHWM in /proc")
+def test_worker_memory_is_the_workers_own(sessions, tmp_path):
+    """A worker started by a parent holding much memory records its own peak, not the parent's
+    (getrusage's ru_maxrss keeps the parent's over the worker's fork and exec)."""
+    ballast_mb = 600
+    ballast = b"\1" * (ballast_mb << 20)  # written, so resident in this process
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(sessions / "ann/2026-10-06_070000.csv", src)
+    run_batch(src, tmp_path / "out", workers=1, stream=io.StringIO())
+    (record,) = json.loads((tmp_path / "out" / MANIFEST).read_text())["sessions"].values()
+    assert 50 < record["worker_peak_rss_mb"] < ballast_mb
+    del ballast
+
+
 def _threads_after_a_session(session: str) -> int:
     analyze(session)
     return len(os.listdir("/proc/self/task"))
