@@ -56,8 +56,9 @@ def test_a_fresh_state_holds_the_declared_initial_values():
 def test_every_engine_config_field_is_packed_into_its_own_setting_slot():
     fields = {f.name for f in dataclasses.fields(EngineConfig)}
     packed = {s.field for s in S.SETTINGS if s.field}
-    # ring_s sizes the state buffer, activity_hold_s is read by the status (Python) only
-    assert packed == fields - {"ring_s", "activity_hold_s"}
+    # ring_s sizes the state buffer; activity_hold_s and side_agree_min are read by the status
+    # (Python) only
+    assert packed == fields - {"ring_s", "activity_hold_s", "side_agree_min"}
     cfg = EngineConfig()
     base = _pack(200.0, cfg)
     for setting in S.SETTINGS:

@@ -96,6 +96,9 @@ class EngineConfig:
     # an established forward axis is reversed when the recent steps' sign votes average below -this
     # (agreeing walks average +0.5 or more; the EMA over 4 s wanders +-0.25 around that)
     forward_flip_vote: float = 0.5
+    # walking sides are flagged low confidence while the yaw rate and roll + sway agree on fewer
+    # than this share of the recent steps (most real walkers 0.64-0.9; s06 0.35, s08 0.45)
+    side_agree_min: float = 0.5
     # no standing calibration: the baseline of tilt and drop is the mean gait posture of the first
     # this many seconds of gait, then frozen, so that tilt is the change from the early-run posture
     posture_s: float = 20.0
@@ -242,6 +245,9 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
         flags["side"] = _SIDE_NO_GYRO
         flags["tilt_deg"] = _TILT_NO_GYRO
+    if f[S.ACC_ONLY] != 1.0 and f[S.SIDE_AGREE] < cfg.side_agree_min:
+        flags["side"] = Flag(LOW, f"yaw rate and pelvic roll + sway name the same side on only "
+                             f"{100 * f[S.SIDE_AGREE]:.0f} % of the recent walking steps")
     if f[S.N_OPEN_END] > 0:
         flags["step_time_s"] = flags["cadence_spm"] = Flag(
             NOTE, f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval "

@@ -37,6 +37,7 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+SIDE_AGREE_ALPHA = 0.1  # EMA weight of each walking IC in the side agreement (~10 steps)
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
 NO_GYRO_TAU = 2.0  # s: averaging of the acceleration that is gravity, without a gyroscope
@@ -121,7 +122,11 @@ def _side_evidence(st, c, idx, since, stride, dt, run):
         return ev
     window_mean(st.ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
     roll = _per_amplitude(f, S.ROLL_AMP, _dot3(win, st.fwd))
-    return ev - c[S.C_SIDE_ROLL] * roll + c[S.C_SIDE_SWAY] * _sway_evidence(st, idx, since, stride, dt)
+    other = c[S.C_SIDE_SWAY] * _sway_evidence(st, idx, since, stride, dt) - c[S.C_SIDE_ROLL] * roll
+    # the status' side confidence: on the real walkers steps where the two disagree were wrong 3x
+    # as often (8 % against 2.4 %), and two walkers disagree on most steps
+    f[S.SIDE_AGREE] += SIDE_AGREE_ALPHA * ((1.0 if (ev > 0.0) == (other > 0.0) else 0.0) - f[S.SIDE_AGREE])
+    return ev + other
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

@@ -86,6 +86,8 @@ SCALARS = (
     Slot("WALK_PEAK", "walking: height of the loading peak of the IC just found (g)"),
     Slot("FWD_READY", "forward axis and its sign are established"),
     Slot("ROLL_AMP", "EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)"),
+    Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and roll + sway name the same side",
+         init=1.0),
     Slot("FWD_TIME", "gait time accumulated into the forward estimate"),
     Slot("AV_PREV", "previous vertical specific force (g), for crossings and slopes"),
     Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
