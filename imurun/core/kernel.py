@@ -509,7 +509,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.GAIT_UP_Y] = _lp(ag, f[S.GAIT_UP_Y], up[1])
             f[S.GAIT_UP_Z] = _lp(ag, f[S.GAIT_UP_Z], up[2])
             f[S.GAIT_UP_N] += 1.0
-            af = dt / (FAST_UP_TAU + dt) if f[S.FAST_UP] != 0.0 or f[S.FAST_UP + 2] != 0.0 else 1.0
+            af = dt / (FAST_UP_TAU + dt) if f[S.GAIT_UP_N] > 1.0 else 1.0  # seeded by the first
             for k in range(3):
                 f[S.FAST_UP + k] = _lp(af, f[S.FAST_UP + k], up[k])
             if has_trunk:
@@ -812,8 +812,9 @@ def _update_alignment(st, c, t, has_trunk):
         if r0 == 0.0 and r1 == 0.0 and r2 == 0.0:
             f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
         else:
-            fn = math.sqrt(f[S.FAST_UP] ** 2 + f[S.FAST_UP + 1] ** 2 + f[S.FAST_UP + 2] ** 2)
-            fu0, fu1, fu2 = f[S.FAST_UP] / fn, f[S.FAST_UP + 1] / fn, f[S.FAST_UP + 2] / fn
+            fu = f[S.FAST_UP : S.FAST_UP + 3].copy()
+            fu /= math.sqrt(_dot3(fu, fu))
+            fu0, fu1, fu2 = fu[0], fu[1], fu[2]
             cosang = min(1.0, max(-1.0, fu0 * r0 + fu1 * r1 + fu2 * r2))
             following = t < f[S.MOUNT_FOLLOW_T]
             if math.degrees(math.acos(cosang)) <= c[S.C_MOUNT_DEG]:
@@ -829,11 +830,11 @@ def _update_alignment(st, c, t, has_trunk):
                 # (one shortest-arc turn at the threshold left 4-6 deg of a 20 deg slip in drop and
                 # tilt for good, and the slip's twist about up 1.5 deg in drop)
                 if not following:
-                    _pelvis_offsets(st.up_stand, r0, r1, r2, st.fwd, f, S.SLIP_OFF)
+                    _pelvis_offsets(st.up_stand, f[S.REF_UP : S.REF_UP + 3], st.fwd, f, S.SLIP_OFF)
                     _rotate_like(r0, r1, r2, fu0, fu1, fu2, st.fwd)
                     f[S.N_MOUNT] += 1.0
                     f[S.MOUNT_FOLLOW_T] = t + c[S.C_SLIP_FOLLOW_S]
-                _from_offsets(st.up_stand, fu0, fu1, fu2, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
+                _from_offsets(st.up_stand, fu, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
                 f[S.SLIP_T] = np.nan
     if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
@@ -853,32 +854,26 @@ def _update_alignment(st, c, t, has_trunk):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _pelvis_frame(u0, u1, u2, fwd):
-    """Forward (fwd made orthogonal to the unit up u) and left = up x forward."""
-    d = fwd[0] * u0 + fwd[1] * u1 + fwd[2] * u2
-    x0, x1, x2 = fwd[0] - d * u0, fwd[1] - d * u1, fwd[2] - d * u2
-    n = math.sqrt(x0 * x0 + x1 * x1 + x2 * x2)
-    x0, x1, x2 = x0 / n, x1 / n, x2 / n
-    return x0, x1, x2, u1 * x2 - u2 * x1, u2 * x0 - u0 * x2, u0 * x1 - u1 * x0
+def _pelvis_offsets(v, up, fwd, f, k):
+    """f[k], f[k+1] = v's forward and left components per unit of its up component, in the pelvis
+    frame of `up` and `fwd` (a posture offset that a rotation of the sensor leaves unchanged)."""
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(fwd, up, rot)
+    z = _dot3(v, up)
+    f[k] = _dot3(v, rot[0]) / z
+    f[k + 1] = _dot3(v, rot[1]) / z
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _pelvis_offsets(v, u0, u1, u2, fwd, f, k):
-    """f[k], f[k+1] = v's forward and left components per unit of its up component, in the frame
-    of up u and forward fwd (a posture offset that a rotation of the sensor leaves unchanged)."""
-    x0, x1, x2, l0, l1, l2 = _pelvis_frame(u0, u1, u2, fwd)
-    z = v[0] * u0 + v[1] * u1 + v[2] * u2
-    f[k] = (v[0] * x0 + v[1] * x1 + v[2] * x2) / z
-    f[k + 1] = (v[0] * l0 + v[1] * l1 + v[2] * l2) / z
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _from_offsets(v, u0, u1, u2, fwd, ox, oy):
-    """v = the unit vector with offsets (ox, oy) from up u in the frame of u and fwd."""
-    x0, x1, x2, l0, l1, l2 = _pelvis_frame(u0, u1, u2, fwd)
-    v0, v1, v2 = u0 + ox * x0 + oy * l0, u1 + ox * x1 + oy * l1, u2 + ox * x2 + oy * l2
-    n = math.sqrt(v0 * v0 + v1 * v1 + v2 * v2)
-    v[0], v[1], v[2] = v0 / n, v1 / n, v2 / n
+def _from_offsets(v, up, fwd, ox, oy):
+    """v = the unit vector with offsets (ox, oy) from `up` in the pelvis frame of `up` and `fwd`."""
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(fwd, up, rot)
+    for j in range(3):
+        v[j] = up[j] + ox * rot[0, j] + oy * rot[1, j]
+    n = math.sqrt(_dot3(v, v))
+    for j in range(3):
+        v[j] /= n
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
