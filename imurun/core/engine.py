@@ -93,6 +93,10 @@ class EngineConfig:
     sat_gyr_rad_s: float = np.deg2rad(1990.0)
     forward_min_s: float = 3.0  # gait needed before the forward axis is trusted
     forward_ratio: float = 1.15  # eigenvalue ratio of the horizontal covariance that defines a forward axis
+    # a running step waits for the forward axis at most this long after its IC, then it is measured
+    # on the provisional axis of the gait so far (flagged `alignment`): the first running strides
+    # reach the coach and the dashboard within a second, not after forward_min_s
+    max_hold_s: float = 0.6
     # an established forward axis is reversed when the recent steps' sign votes average below -this
     # (agreeing walks average +0.5 or more; the EMA over 4 s wanders +-0.25 around that)
     forward_flip_vote: float = 0.5
@@ -235,8 +239,8 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
         flags["trunk_lean_deg"] = _NO_TRUNK
     flags["contact_time_s"] = _WALK_CONTACT
     if f[S.N_FORCED] > 0:
-        flags["alignment"] = Flag(NOTE, f"{int(f[S.N_FORCED])} steps emitted before the forward axis was "
-                                  "found")
+        flags["alignment"] = Flag(NOTE, f"{int(f[S.N_FORCED])} steps measured on a provisional forward "
+                                  "axis (emitted before it was established)")
     if f[S.RECAL] == 1.0:
         flags["calibration"] = Flag(NOTE, f"waiting for {cfg.standing_s:g} s of standing still")
     if f[S.TRUNK] == 1.0 and f[S.TRUNK_NO_GYRO] == 1.0:

@@ -86,14 +86,15 @@ def _dot3(v, a):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sway_evidence(st, idx, since, stride, dt):
+def _sway_evidence(st, idx, since, stride, dt, provisional=False):
     """Side evidence without a gyroscope (> 0: right). From 150 to 30 ms before an IC (clear of
     the impact) the pelvis accelerates sideways toward the foot about to land (the simulator's
     walking has the opposite phase, against the real recordings). Without the gyro the attitude is
     smoothed gravity, so pelvic roll leaks into this: sides of the real walks 9/9, 5/9 and 0.77
-    (Test5 Trials 1, 2, Test11), simulated running 1.00. Zero until the left axis is known."""
+    (Test5 Trials 1, 2, Test11), simulated running 1.00. Zero until the left axis is known (the
+    provisional one only when `provisional`)."""
     f = st.f
-    if f[S.FWD_READY] != 1.0:
+    if f[S.FWD_READY] != 1.0 and not (provisional and f[S.FWD_PROV] == 1.0):
         return 0.0
     rot = np.empty((3, 3))
     rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)  # row 1: pelvis y, left
@@ -157,7 +158,7 @@ def _file_horizontal(ev, v, up, step_s):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sides_of_held_steps(st, c):
+def _sides_of_held_steps(st, c, provisional=False):
     """Accelerometer only, the moment the forward (hence left) axis is found: the steps held for
     it had no sway evidence, their sides only alternated from a guess. Decide them now from their
     ICs' sway, in order and parity-filtered as at live ICs: simulated running left/right 0.97 ->
@@ -171,12 +172,12 @@ def _sides_of_held_steps(st, c):
     t_prev = np.nan
     for k in range(n):
         if k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]:  # a chain of steps starts here
-            e = _sway_evidence(st, int(pend[k, S.P_I0]), 0.0, 2.0 * c[S.C_MAX_STEP], dtn)
+            e = _sway_evidence(st, int(pend[k, S.P_I0]), 0.0, 2.0 * c[S.C_MAX_STEP], dtn, provisional)
             t_prev = pend[k, S.P_T]
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
-        ev = _sway_evidence(st, int(pend[k, S.P_I1]), 0.0, 2.0 * (t1 - t_prev), dtn)
+        ev = _sway_evidence(st, int(pend[k, S.P_I1]), 0.0, 2.0 * (t1 - t_prev), dtn, provisional)
         e = ev - SIDE_MEMORY * e
         side = 1.0 if e > 0.0 else 0.0
         pend[k, S.P_SIDE] = 1.0 - side
@@ -252,22 +253,32 @@ def finish(buf, c, steps_out):
     idx_last = int(f[S.N_SAMPLES]) - 1
     if idx_last >= 0:
         _end_bout(st, c, idx_last)
-    return _flush(st, f[S.TRUNK] == 1.0, idx_last, True, steps_out, 0)
+    return _flush(st, c, f[S.TRUNK] == 1.0, idx_last, True, steps_out, 0)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _flush(st, has_trunk, idx_now, force, steps_out, n_out):
+def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     """Emit pending steps whose metrics can be computed now. Returns the new n_out."""
     f = st.f
-    ready = f[S.FWD_READY] == 1.0 and f[S.CAL_STATE] > 0.0
     cap = st.ring.shape[0]
     npend = int(f[S.N_PENDING])
     if npend == 0:
         return n_out
+    established = f[S.FWD_READY] == 1.0
+    # running steps wait for the forward axis max_hold_s at most (the coach's first strides; the
+    # running sign votes agree from the first steps): then they and the steps before are measured
+    # on the provisional axis. Walking steps wait for the established one: on the real walks a
+    # provisional axis cost sides without a gyroscope (HA_001 0.84 -> 0.78), for rows that are
+    # not due as soon.
+    held = st.ring[idx_now & (cap - 1), S.R_T] - st.pend[0, S.P_T]
+    early = f[S.FWD_PROV] == 1.0 and st.pend[npend - 1, S.P_KIND] == KIND_RUN and held >= c[S.C_MAX_HOLD_S]
+    ready = f[S.CAL_STATE] > 0.0 and (established or early)
     # data of the oldest pending step about to leave the ring: emit with what we have
     oldest = st.pend[0, S.P_I0]
     if not (ready or force or npend == S.MAX_PENDING or idx_now - oldest > cap - 64):
         return n_out
+    if not established and f[S.ACC_ONLY] == 1.0 and f[S.FWD_PROV] == 1.0:
+        _sides_of_held_steps(st, c, True)  # on the provisional axis: their sides only alternated
     rot = np.empty((3, 3))
     rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)
     trot = np.empty((3, 3))
@@ -279,7 +290,7 @@ def _flush(st, has_trunk, idx_now, force, steps_out, n_out):
         row[2] = st.pend[k, S.P_KIND]
         compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, row[3:])
         n_out += 1
-        if not ready:
+        if not established:
             f[S.N_FORCED] += 1.0
     f[S.N_PENDING] = 0.0
     f[S.N_STEPS] += npend
@@ -527,7 +538,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk)
 
         if f[S.N_PENDING] > 0.0:
-            n_out = _flush(st, has_trunk, idx, False, steps_out, n_out)
+            n_out = _flush(st, c, has_trunk, idx, False, steps_out, n_out)
 
         # --- per-sample pelvis-frame signals (dashboard) ------------------------------------
         if emit_signals:
@@ -792,11 +803,119 @@ def _update_alignment(st, c, t, has_trunk):
         # gait began without a standing calibration: known now, said now (the coach's start
         # reminder waits for the calibration's outcome); the baseline is taken below
         f[S.CAL_STATE] = 2.0
-    if f[S.GAIT_UP_N] == 0.0:
+    if f[S.FWD_READY] != 1.0 and f[S.LAST_IC_OPEN] == 1.0 and f[S.STEP_HIST_K] >= 2.0:
+        _provisional_posture(st, c, has_trunk)
+        f[S.FWD_PROV] = 1.0  # from a stride on: the steps waiting for forward may be measured
+    if f[S.GAIT_UP_N] > 0.0:
+        _follow_posture(st, c, t, has_trunk)
+    if f[S.FWD_TIME] <= 0.0 or (f[S.FWD_PROV] != 1.0 and f[S.FWD_TIME] < c[S.C_FWD_MIN_S]):
         return
+    keep = f[S.FWD_READY] == 1.0
+    if keep and _against(st.ev[0], st.ev[1], st.fwd, c[S.C_FLIP_VOTE]):
+        # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
+        st.fwd[:] = -st.fwd
+        f[S.N_FWD_FLIPS] += 1.0
+    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
+    if has_trunk and f[S.TRUNK] == 1.0:
+        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
+            st.tfwd[:] = -st.tfwd
+        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
+    if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
+        f[S.FWD_READY] = 1.0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _provisional_posture(st, c, has_trunk):
+    """Before the forward axis is established, at an IC that closed a stride.
+
+    While the attitude of a start without standing still converges (WARMUP_S; a mid-run start read
+    tilt 60 deg off for the first second), level it on the stride: over a whole stride the linear
+    acceleration averages out, so the mean specific force is gravity. The ring's up directions
+    back to the oldest step still to be measured are replayed backwards from the attitude now with
+    the gyro (their converging estimates erred by a changing amount), then all turned by the
+    rotation from the stride's mean up to its mean specific force. Without a standing calibration
+    and before the mean gait posture exists, the stride's mean posture is the provisional baseline.
+    """
+    f = st.f
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    i_end = int(f[S.N_SAMPLES])  # this sample, already in the ring
+    n = min(int(round(120.0 / f[S.RHYTHM] / f[S.DT_EMA])), i_end, mask - 1)
+    i0 = i_end - n
+    level = f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S and f[S.ACC_ONLY] != 1.0
+    if level:
+        if f[S.N_PENDING] > 0.0:
+            i0 = max(min(i0, int(st.pend[0, S.P_I0])), i_end - mask + 64)
+        up = np.empty(3)
+        up_in_sensor(st.q, up)
+        _replay_up_backward(ring, i0, i_end, up)
+    mu = np.zeros(3)
+    ma = np.zeros(3)
+    for k in range(i_end - n, i_end):
+        r = ring[k & mask]
+        for j in range(3):
+            mu[j] += r[S.R_UX + j]
+            ma[j] += r[S.R_AX + j] + G * r[S.R_UX + j]
+    mu /= math.sqrt(_dot3(mu, mu))
+    ma /= math.sqrt(_dot3(ma, ma))
+    if level:
+        v = np.empty(3)
+        up_in_sensor(st.q, v)
+        _rotate_like(mu[0], mu[1], mu[2], ma[0], ma[1], ma[2], v)
+        _set_up(st.q, v[0], v[1], v[2], up)
+        for k in range(i0, i_end + 1):
+            for j in range(3):
+                v[j] = ring[k & mask, S.R_UX + j]
+            _rotate_like(mu[0], mu[1], mu[2], ma[0], ma[1], ma[2], v)
+            _set_ring_up(ring[k & mask], v)
+        mu[:] = ma
+    if f[S.CAL_STATE] == 2.0 and f[S.GAIT_UP_N] == 0.0:
+        st.up_stand[:] = mu
+        if has_trunk:
+            mt = np.zeros(3)
+            for k in range(i_end - n, i_end):
+                for j in range(3):
+                    mt[j] += ring[k & mask, S.R_TUX + j]
+            st.tup_stand[:] = mt / math.sqrt(_dot3(mt, mt))
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _replay_up_backward(ring, i0, i_end, up):
+    """The ring's up directions from i_end back to i0, integrated backwards with the gyro from `up`
+    at i_end (a world-fixed vector seen from the body: du/dt = -w x u)."""
+    mask = ring.shape[0] - 1
+    u = up.copy()
+    _set_ring_up(ring[i_end & mask], u)
+    for k in range(i_end, i0, -1):
+        r = ring[k & mask]
+        h = r[S.R_T] - ring[(k - 1) & mask, S.R_T]
+        g0, g1, g2 = r[S.R_WX], r[S.R_WY], r[S.R_WZ]
+        u0 = u[0] + (g1 * u[2] - g2 * u[1]) * h
+        u1 = u[1] + (g2 * u[0] - g0 * u[2]) * h
+        u2 = u[2] + (g0 * u[1] - g1 * u[0]) * h
+        m = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        u[0], u[1], u[2] = u0 / m, u1 / m, u2 / m
+        _set_ring_up(ring[(k - 1) & mask], u)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _set_ring_up(r, u):
+    """A ring row's up direction becomes u; its linear acceleration and vertical force follow."""
+    a0 = r[S.R_AX] + G * r[S.R_UX]
+    a1 = r[S.R_AY] + G * r[S.R_UY]
+    a2 = r[S.R_AZ] + G * r[S.R_UZ]
+    r[S.R_UX], r[S.R_UY], r[S.R_UZ] = u[0], u[1], u[2]
+    r[S.R_AX], r[S.R_AY], r[S.R_AZ] = a0 - G * u[0], a1 - G * u[1], a2 - G * u[2]
+    r[S.R_SF] = (a0 * u[0] + a1 * u[1] + a2 * u[2]) / G
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _follow_posture(st, c, t, has_trunk):
+    """The baseline without a standing calibration (the early gait posture) and the slip check."""
+    f = st.f
     gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
     gu0, gu1, gu2 = f[S.GAIT_UP_X] / gn, f[S.GAIT_UP_Y] / gn, f[S.GAIT_UP_Z] / gn
-    if f[S.CAL_STATE] != 1.0 and c[S.C_FWD_MIN_S] <= f[S.FWD_TIME] < max(c[S.C_POSTURE_S], c[S.C_FWD_MIN_S]):
+    if f[S.CAL_STATE] != 1.0 and f[S.FWD_TIME] < max(c[S.C_POSTURE_S], c[S.C_FWD_MIN_S]):
         # no standing calibration (flagged): the baseline is the mean posture of the early gait,
         # frozen after C_POSTURE_S so that a slow change of posture shows (kept current, it was
         # absorbed within ~10 s: a fatigue drift never reached the coach)
@@ -837,20 +956,6 @@ def _update_alignment(st, c, t, has_trunk):
                 _from_offsets(st.up_stand, fu, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
                 f[S.SLIP_T] = np.nan
-    if f[S.FWD_TIME] < c[S.C_FWD_MIN_S]:
-        return
-    keep = f[S.FWD_READY] == 1.0
-    if keep and _against(st.ev[0], st.ev[1], st.fwd, c[S.C_FLIP_VOTE]):
-        # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
-        st.fwd[:] = -st.fwd
-        f[S.N_FWD_FLIPS] += 1.0
-    ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
-    if has_trunk and f[S.TRUNK] == 1.0:
-        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
-            st.tfwd[:] = -st.tfwd
-        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
-    if ratio > c[S.C_FWD_RATIO]:
-        f[S.FWD_READY] = 1.0
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
