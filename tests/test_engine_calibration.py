@@ -96,15 +96,18 @@ def _rows_with_emit_times(sim, block_s: float = 0.05):
     return eng, np.concatenate(rows), np.concatenate(at)
 
 
-@pytest.mark.parametrize(("scenario", "rate"), [("no-standing", 50.0), ("easy-run", 200.0)])
-def test_the_first_running_strides_come_within_a_second_on_a_provisional_axis(scenario, rate):
+@pytest.mark.parametrize(("scenario", "seed", "rate"), [("no-standing", 1, 50.0), ("no-standing", 2, 50.0),
+                                                      ("no-standing", 3, 50.0), ("easy-run", 3, 200.0)])
+def test_the_first_running_strides_come_within_a_second_on_a_provisional_axis(scenario, seed, rate):
     """Issue 15: the forward axis needs forward_min_s (3 s) of gait, and the first ~10 running steps
     waited for it, so "easy start" came 3.6-4 s late. They now wait max_hold_s at most and are
     measured on a provisional axis (the stride's posture, levelled on its mean specific force while
     the attitude of a moving start converges): measured 0.68-0.90 s at 50-200 Hz, and their drop
-    and tilt as good as the held rows' were on standing starts. (no-standing seed 1 is not: its
-    forward axis is 90 deg off for 8 s, held or provisional; drop and tilt 2 deg RMSE there.)"""
-    sim = simulate(scenario, seed=3, rate_hz=rate, duration_s=40.0)
+    and tilt as good as the held rows' were on standing starts. Without standing, forward was taken
+    from statistics into which the unconverged attitude had leaked gravity: 90 deg off for 8 s
+    (seed 1; drop and tilt 2 deg RMSE over its first 15 rows, now 0.6-0.7 at 50 Hz; drop 1.4 at
+    200 Hz)."""
+    sim = simulate(scenario, seed=seed, rate_hz=rate, duration_s=40.0)
     eng, steps, at = _rows_with_emit_times(sim)
     run = steps["activity"] == "run"
     first = slice(0, 10)
@@ -119,4 +122,7 @@ def test_the_first_running_strides_come_within_a_second_on_a_provisional_axis(sc
     for name in ("pelvic_drop_deg", "tilt_deg"):
         err = steps[name] - truth[name][j]
         offset = np.median(err[settled])  # without standing: a change from the early-run posture
-        assert np.sqrt(np.mean((err[early] - offset) ** 2)) <= 1.0, name
+        # without standing the provisional baseline is a stride's posture, the final one the mean of
+        # 20 s of gait: measured 0.35-1.2 deg (tilt, seed 1 the largest); with standing 0.1-0.2
+        limit = 1.0 if scenario == "easy-run" else 1.5
+        assert np.sqrt(np.mean((err[early] - offset) ** 2)) <= limit, name

@@ -33,6 +33,8 @@ FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
+# a levelling in WARMUP_S larger than this restarts the forward statistics (kernel._provisional_posture)
+COS_LEVEL_RESET = math.cos(math.radians(3.0))
 STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain the push-off
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
@@ -859,6 +861,7 @@ def _provisional_posture(st, c, has_trunk):
     mu /= math.sqrt(_dot3(mu, mu))
     ma /= math.sqrt(_dot3(ma, ma))
     if level:
+        reset = _dot3(mu, ma) < COS_LEVEL_RESET
         v = np.empty(3)
         up_in_sensor(st.q, v)
         _rotate_like(mu[0], mu[1], mu[2], ma[0], ma[1], ma[2], v)
@@ -869,6 +872,11 @@ def _provisional_posture(st, c, has_trunk):
             _rotate_like(mu[0], mu[1], mu[2], ma[0], ma[1], ma[2], v)
             _set_ring_up(ring[k & mask], v)
         mu[:] = ma
+        if reset:
+            # gravity had leaked into the horizontal acceleration that the forward statistics
+            # hold (on a simulated mid-run start, forward came out 90 deg off for 8 s): take
+            # them again from the levelled ring
+            _refill_forward_stats(st, i0, i_end, n // 2)
     if f[S.CAL_STATE] == 2.0 and f[S.GAIT_UP_N] == 0.0:
         st.up_stand[:] = mu
         if has_trunk:
@@ -877,6 +885,22 @@ def _provisional_posture(st, c, has_trunk):
                 for j in range(3):
                     mt[j] += ring[k & mask, S.R_TUX + j]
             st.tup_stand[:] = mt / math.sqrt(_dot3(mt, mt))
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _refill_forward_stats(st, i0, i_end, step_n):
+    """The forward axis' covariance as the plain mean over the ring's samples i0 + step_n .. i_end."""
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    st.cov[:] = 0.0
+    unused = np.zeros(3)  # the sign votes are kept: over a step a constant leak cancels in them
+    m = 0.0
+    for k in range(i0 + step_n, i_end + 1):
+        r = ring[k & mask]
+        b = ring[(k - step_n) & mask]
+        m += 1.0
+        accumulate(st.cov, unused, r[S.R_AX : S.R_AX + 3], b[S.R_AX], b[S.R_AY], b[S.R_AZ],
+                   r[S.R_UX : S.R_UX + 3], 0.0, 1.0 / m, 0.0)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
