@@ -44,8 +44,10 @@ def write_section(name: str, body: str) -> None:
         else "# Benchmark results\n\nWritten by the scripts in benchmarks/.\n"
     )
     header = f"## {name}\n"
+    section = header + "\n" + body.strip("\n") + "\n"
     start = text.find(header)
-    if start >= 0:
-        end = text.find("\n## ", start + len(header))
-        text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
-    RESULTS.write_text(text.rstrip("\n") + "\n\n" + header + "\n" + body.strip("\n") + "\n")
+    if start < 0:
+        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section)
+        return
+    end = text.find("\n## ", start + len(header))  # in place: the sections keep their order
+    RESULTS.write_text(text[:start] + section + (text[end:] if end >= 0 else ""))

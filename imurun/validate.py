@@ -24,6 +24,8 @@ _SLACK_S = 1e-9
 MAX_STEP_TIME_S = 2.0
 # Bout cadence averages the steps of 0.25-2 s (240-30 spm): a doubled IC is not a step.
 MIN_STEP_TIME_S = 0.25
+# No step is shorter than 0.15 s (sprinters reach ~300 spm): beyond this, one contact counted twice.
+MAX_CADENCE_SPM = 400.0
 _NOT_METRICS = ("t", "side", "activity")
 
 
@@ -99,19 +101,23 @@ def inside_bouts(t, bouts, tol: float):
 def step_cadence(steps):
     """Per-step cadence, spm: the cadence_spm column if it has any value, else 60 / (next IC - this IC).
 
-    Derived intervals longer than MAX_STEP_TIME_S are NaN (a stop or a gap in the reference).
+    Derived intervals longer than MAX_STEP_TIME_S are NaN (a stop or a gap in the reference), and so
+    is any cadence above MAX_CADENCE_SPM: one contact counted twice (HA_001's reference has an IC
+    of each foot 10 ms apart at 76.41 s, "6000 spm", which alone made a per-step MAE of 100 spm).
     """
     import numpy as np
 
     if "cadence_spm" in (steps.dtype.names or ()) and np.isfinite(steps["cadence_spm"]).any():
-        return np.asarray(steps["cadence_spm"], dtype=float)
+        cadence = np.array(steps["cadence_spm"], dtype=float)
+        cadence[cadence > MAX_CADENCE_SPM] = np.nan
+        return cadence
     t = np.asarray(steps["t"], dtype=float)
     order = np.argsort(t, kind="stable")
     step_time = np.full(t.size, np.nan)
     step_time[order[:-1]] = np.diff(t[order])
     with np.errstate(divide="ignore", invalid="ignore"):
         cadence = 60.0 / step_time
-    cadence[~(step_time > 0) | (step_time > MAX_STEP_TIME_S)] = np.nan
+    cadence[~(step_time > 0) | (step_time > MAX_STEP_TIME_S) | (cadence > MAX_CADENCE_SPM)] = np.nan
     return cadence
 
 

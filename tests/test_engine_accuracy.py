@@ -229,10 +229,13 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
 def test_real_walking_without_gyroscope_floor():
     """The real recordings with their gyroscope columns dropped, as a Polar H10 would stream."""
     s = _real_score(gyro=False)
-    assert _f1(s, 100) >= 0.88  # 0.885: steps need no gyroscope (0.902 with it)
-    # 0.783 (0.865 with the gyroscope): sideways sway on 81 steps of one person, which moves by a
-    # few steps with the forward axis (0.826 before the cadence median set its one-step offset)
-    assert s["side"]["accuracy"] >= 0.78
+    # 0.876: steps need no gyroscope (0.901 with it). 0.885 with the loading's IC alone: the move to
+    # the forward acceleration's peak loses one of these 81 ICs and gains voisard2023 without its
+    # gyroscope +0.004 at 100 ms, +0.023 at 50 ms (docs/engine.md)
+    assert _f1(s, 100) >= 0.87
+    # 0.821 (0.904 with the gyroscope): sideways sway on 81 steps of one person, which moves by a
+    # few steps with the forward axis
+    assert s["side"]["accuracy"] >= 0.80
 
 
 def test_a_gyroscope_missing_now_and_then_is_a_lost_sample_not_a_sensor_without_one():
@@ -254,11 +257,10 @@ def test_standing_only_gives_no_steps():
 def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
-    assert _f1(s, 100) >= 0.90  # issue target 0.95: not met (0.902, see docs/engine.md)
-    # issue target 0.97, not met (0.865). Sides come from the yaw rate alone now: this person's
-    # pelvic roll into an IC has the opposite sign to the ten voisard2023 walkers', so the roll term
-    # tuned here (0.959) put them at 0.80 (0.927 without it); see docs/engine.md
-    assert s["side"]["accuracy"] >= 0.86
+    assert _f1(s, 100) >= 0.90  # issue target 0.95: not met (0.901, see docs/engine.md)
+    # issue target 0.97, not met (0.904; 0.932 before the IC moved to the forward acceleration's
+    # peak: two of Test11's ICs that were too far off to count now count, with the wrong side)
+    assert s["side"]["accuracy"] >= 0.89
     # issue target 3 spm, not met on this person (5.56: the bout at 94.5 s gains an IC 0.27 s into
     # it, the 28.6 s bout holds a 2 s pause); 2.81 before the low-pass that the ten others needed
     assert s["bouts"]["cadence_mae_spm"] <= 5.8
@@ -268,9 +270,11 @@ def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    assert _f1(s, 100) >= 0.89  # 0.897
-    assert s["side"]["accuracy"] >= 0.88  # 0.886 (0.958 with the roll term tuned on this person)
-    assert abs(s["timing"]["bias_ms"]) <= 6.0  # +5.2 ms (+10.4 at 100 Hz): the IC does not move with the rate
+    # 0.885 (0.897 with the loading's IC alone; voisard2023 at 50 Hz gains +0.005, F1@50 +0.034
+    # with the forward acceleration's peak)
+    assert _f1(s, 100) >= 0.88
+    assert s["side"]["accuracy"] >= 0.92  # 0.957
+    assert abs(s["timing"]["bias_ms"]) <= 6.0  # -1.2 ms (+4.7 at 100 Hz): the IC does not move with the rate
     # 4.43 (5.56 at 100 Hz; 4.32 at 50 Hz before the low-pass): 19 spm in Test11's 28.6-33.3 s
     assert s["bouts"]["cadence_mae_spm"] <= 4.6
 

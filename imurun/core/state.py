@@ -94,6 +94,7 @@ SCALARS = (
     Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
     Slot("ARMED", "1 after a flight phase: the next rise is an IC (running)"),
     Slot("LAST_IC_T", init=math.nan),
+    Slot("LAST_IC_OUT", "the last IC's time as its row reports it (P_T_OUT)", init=math.nan),
     Slot("LAST_IC_SIDE", "0 left, 1 right, -1 none", init=-1.0),
     Slot("LAST_IC_IDX", "ring index (absolute sample counter) of the last IC", init=-1.0),
     Slot("LAST_IC_PEAK", "the last IC's walking loading peak (g) while it opened no step, else +inf",
@@ -188,6 +189,7 @@ SETTINGS = (
     Setting("C_WALK_FALL", "walk_fall"),
     Setting("C_WALK_CONFIRM_S", "walk_confirm_s"),
     Setting("C_WALK_IC_OFFSET", "walk_ic_offset_s"),
+    Setting("C_WALK_FWD_TAU", "walk_ic_fwd_tau_s"),
     Setting("C_SIDE_FROM", "walk_side_from_s"),
     Setting("C_SIDE_TO", "walk_side_to_s"),
     Setting("C_SIDE_ROLL", "walk_side_roll"),
@@ -232,6 +234,7 @@ PENDING = (
     Slot("P_T1", "next IC time (NaN: a bout's last step, whose metrics cover one typical step after its IC)"),
     Slot("P_TO", "toe-off time (NaN unknown)"),
     Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
+    Slot("P_T_OUT", "the row's IC time: walking with forward known, at the forward acceleration's peak"),
 )
 MAX_PENDING = 64
 
