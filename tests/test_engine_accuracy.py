@@ -296,10 +296,11 @@ def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
     return np.array(shown)
 
 
-@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 28, 30), ("walk", 140, 145)])
+@pytest.mark.parametrize(("scenario", "p50_ms", "p95_ms"), [("easy-run", 31, 33), ("walk", 140, 145)])
 def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
-    """Issue target p95 <= 100 ms at 200 Hz, for running. Running: 24 / 26 ms (p50 / p95; 19 / 21
-    before the landing waited a sample for its tangent). Walking: 135 / 141 ms, the 4 Hz low-passed
+    """Issue target p95 <= 100 ms at 200 Hz, for running. Running: 28 / 31 ms (p50 / p95; 24 / 26
+    before the landing's rise was watched to its steepest, which took real running F1@50 0.979 ->
+    0.994; 19 / 21 before the landing waited a sample for its tangent). Walking: 135 / 141 ms, the 4 Hz low-passed
     loading peak confirmed by its fall (85 / 88 ms on the raw peak, which counted the bumps between
     real steps as steps: the real walks of ten new people F1@100 0.84 -> 0.91)."""
     sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
