@@ -300,9 +300,9 @@ def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):
 def test_an_ic_is_known_soon_after_it_happens(scenario, p50_ms, p95_ms):
     """Issue target p95 <= 100 ms at 200 Hz, for running. Running: 28 / 31 ms (p50 / p95; 24 / 26
     before the landing's rise was watched to its steepest, which took real running F1@50 0.979 ->
-    0.994; 19 / 21 before the landing waited a sample for its tangent). Walking: 135 / 141 ms, the 4 Hz low-passed
-    loading peak confirmed by its fall (85 / 88 ms on the raw peak, which counted the bumps between
-    real steps as steps: the real walks of ten new people F1@100 0.84 -> 0.91)."""
+    0.994; 19 / 21 before the landing waited a sample for its tangent). Walking: 135 / 141 ms, the 4
+    Hz low-passed loading peak confirmed by its fall (85 / 88 ms on the raw peak, which counted the
+    bumps between real steps as steps: the real walks of ten new people F1@100 0.84 -> 0.91)."""
     sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
     d = _ic_delays(sim.rate_hz, sim.t, sim.acc, sim.gyr, sim.steps["t"]) * 1e3
     assert d.size >= 0.9 * np.sum(sim.steps["t"] > 5.0)

@@ -3,20 +3,20 @@
 Both detectors read the vertical specific force sf (acceleration along the AHRS up direction, in g;
 1 at rest, 0 in free fall), which needs no forward axis, so steps are found from the first strides.
 
-Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms) the landing shows as a steep rise of
-sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight level
-(sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next one, so
-a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to LAND_WIN_S
-(until it is past its steepest, >= 1 g): if it steepens LAND_BUMP times, the crossing was a slow
-bump out of the flight and the tangent at the steepest point gives the IC (real running F1@50
-0.979 -> 0.994, IC MAE 9.3 -> 5.8 ms; simulated running unchanged; ~4 ms more latency). A threshold-and-extrapolate variant of
-the sacral vertical-acceleration methods compared by Kiernan et al. 2023 (Sensors 23:5022; Auvinet
-et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the falling edge (Patoz et al.
-2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration threshold). Emitted
-~25-30 ms after the IC at 200 Hz. When packets are lost from flight into stance, the landing is
-unseen: a flight sample before the gap arms the detector, and the IC is placed by the step rhythm
-(last IC + smoothed step time) within the gap, where the tangent would
-be guessed from two samples up to 130 ms apart.
+Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms) the landing shows as a steep rise
+of sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight
+level (sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next
+one, so a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to
+LAND_WIN_S (until it is past its steepest, >= 1 g): if it steepens LAND_BUMP times, the crossing was
+a slow bump out of the flight and the tangent at the steepest point gives the IC (real running F1@50
+0.979 -> 0.994, IC MAE 9.3 -> 5.8 ms; simulated running unchanged; ~4 ms more latency). A threshold-
+and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
+(Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
+falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
+threshold). Emitted ~25-30 ms after the IC at 200 Hz. When packets are lost from flight into stance,
+the landing is unseen: a flight sample before the gap arms the detector, and the IC is placed by the
+step rhythm (last IC + smoothed step time) within the gap, where the tangent would be guessed from
+two samples up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
