@@ -159,10 +159,10 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         return found, t_ic, kind
     if t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S] and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
-            # the first falling crossing after the impact is the toe-off: a shoulder after it
-            # (the swinging leg, soft tissue) can cross again on its way into the flight
-            t_cross = t - (sf - lvl) / slope
-            f[TO_T] = t_cross + min(lvl / -slope, 0.05)
+            # the first falling crossing after the impact marks the toe-off: a shoulder after it
+            # (the swinging leg, soft tissue) can cross again on its way into the flight. The
+            # step's close takes its tangent (kernel._toe_off)
+            f[TO_T] = t - (sf - lvl) / slope
     # walking: a confirmed maximum of the low-passed vertical specific force, not followed by a
     # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[WLP_Y]

@@ -33,6 +33,7 @@ FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
+TO_WIN_S = 0.03  # s either side of a toe-off's crossing in which its steepest fall is sought
 # a levelling in WARMUP_S larger than this restarts the forward statistics (kernel._provisional_posture)
 COS_LEVEL_RESET = math.cos(math.radians(3.0))
 STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain the push-off
@@ -219,6 +220,33 @@ def _lp(alpha, state, x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _toe_off(st, c, idx, t_cross):
+    """Running toe-off from its falling crossing of C_CROSS_SF: where the tangent at the steepest
+    fall within TO_WIN_S of the crossing meets the flight level (sf = 0), at most 50 ms after the
+    crossing (Patoz et al. 2022: contact from a sacral vertical-acceleration threshold; the mirror
+    of the landing). The tangent at the crossing itself made contact time +28 ms biased against the
+    real runner's force treadmill (RMSE 37 ms at 50 ms matching); at the steepest fall +18 / 32 ms,
+    simulated runs unchanged (3-6 ms)."""
+    if not math.isfinite(t_cross):
+        return np.nan
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    dt = st.f[S.DT_EMA]
+    i_c = idx - int(round((ring[idx & mask, S.R_T] - t_cross) / dt))
+    w = int(round(TO_WIN_S / dt))
+    steepest, t_to = 0.0, t_cross
+    for k in range(max(i_c - w, idx - mask + 2), min(i_c + w, idx) + 1):
+        r, q = ring[k & mask], ring[(k - 1) & mask]
+        h = r[S.R_T] - q[S.R_T]
+        if h <= 0.0 or h > 2.5 * dt:
+            continue  # across a gap: no slope
+        slope = (r[S.R_SF] - q[S.R_SF]) / h
+        if slope < steepest:
+            steepest, t_to = slope, r[S.R_T] + r[S.R_SF] / -slope
+    return min(max(t_to, t_cross), t_cross + 0.05)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _end_bout(st, c, idx_last):
     """The last IC of a bout (no next IC within max_step_s, a gap longer than max_gap_s, or the end
     of the stream) is a step too: pend it with an unknown interval (NaN step time and cadence,
@@ -239,7 +267,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_SIDE] = f[S.LAST_IC_SIDE]
     p[S.P_KIND] = KIND_RUN if run else 0.0
     p[S.P_T1] = np.nan
-    p[S.P_TO] = f[S.TO_T] if run else np.nan
+    p[S.P_TO] = _toe_off(st, c, idx_last, f[S.TO_T]) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
     f[S.N_PENDING] = k + 1.0
@@ -653,7 +681,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
         p[S.P_KIND] = KIND_RUN if step_run else 0.0
         p[S.P_T1] = t_ic
-        p[S.P_TO] = f[S.TO_T] if step_run else np.nan
+        p[S.P_TO] = _toe_off(st, c, idx, f[S.TO_T]) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
         f[S.N_PENDING] = k + 1.0
