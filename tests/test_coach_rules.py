@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from imurun.coach.profile import Cadence, RunnerProfile, Timing
-from imurun.coach.rules import CoachState, coach_steps
+from imurun.coach.rules import MARGIN_Z, CoachState, coach_steps, median_margin
 from imurun.core.output import STEP_DTYPE, Status
 
 EMIT_DELAY = 0.05  # a step row is known at the next IC plus engine delay
@@ -219,6 +219,31 @@ def test_reminders_only_while_the_median_is_beyond_the_threshold():
     # again as soon as the median is beyond the threshold, before 8 of 10 are
     assert 250.0 < hips[2].t < 256.0 and float(hips[2].reason.split()[3]) > 7.0
     assert not any(c.cue == "praise" for c in cues)
+
+
+def test_the_median_margin_is_its_standard_error_from_the_windows_own_spread():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, math.nan]  # NaN: left out
+    median, margin = median_margin(values)
+    sigma = 1.4826 * 2.5  # median absolute deviation of 1..10 about 5.5: 2.5
+    assert median == 5.5
+    assert margin == pytest.approx(MARGIN_Z * math.sqrt(math.pi / 2) * sigma / math.sqrt(10))
+    assert median_margin([7.0] * 10) == (7.0, 0.0)
+    assert all(math.isnan(x) for x in median_margin([math.nan] * 3))
+
+
+def test_a_window_beyond_only_within_its_own_scatter_is_no_cue():
+    """8 of 10 left-stance steps beyond 7 deg and the median 7.25 deg, but the steps scatter by
+    ~0.5 deg: a median within its standard error of the threshold is no evidence that the runner's
+    typical step is beyond it (the count rule alone cued this). The same median on steady steps is."""
+    steps = run_steps(0.0, 800)
+    left = np.flatnonzero(steps["side"] == "L")
+    scatter = [7.05, 7.1, 7.2, 7.3, 7.5, 7.7, 7.9, 8.1, 5.0, 5.0]  # every window holds all ten
+    steps["pelvic_drop_deg"][left] = np.resize(scatter, left.size)
+    cues, _ = replay(steps, absolute())
+    assert [c.cue for c in cues] == ["start"]
+    steps["pelvic_drop_deg"][left] = np.median(scatter)
+    cues, _ = replay(steps, absolute())
+    assert [(c.cue, c.side) for c in cues][:2] == [("start", ""), ("level_hips", "R")]
 
 
 def walk_break(run_s=60.0, walk_s=30.0, cadence=170.0, **metrics):

@@ -9,16 +9,17 @@ state is never modified, so the same inputs always give the same cues.
 
 Each rule watches one metric over the last `window_steps` running steps (per side where the side
 matters) and votes only on a full window of the current running bout. It turns active when at
-least `min_steps` of them are beyond its threshold, and turns inactive (fixed) only when at least
-`min_steps` of them have been back inside a tighter limit (hysteresis) on each of `window_steps`
-consecutive steps: the fix must hold for a full window. An active rule's cue is given while the
-window's median is beyond the threshold, when its cooldown (same cue and side) and the any-cue
-cooldown allow; the highest priority wins. A rule fixed after its cue earns a short praise. Only
-running steps are coached: a walking step, or a sample gap that breaks the engine's step
-sequence, clears every pattern; standing delivers no steps; the first running step after any of
-these (its interval began elsewhere) and a step time no running step has are never counted.
-Without a standing calibration the tilt and lumbar extension rules judge the change from the
-early-run posture. State machine and thresholds: docs/coaching.md.
+least `min_steps` of them are beyond its threshold and their median is beyond it by more than the
+median's standard error margin (MARGIN_Z, from the window's own spread), and turns inactive (fixed)
+only when at least `min_steps` of them have been back inside a tighter limit (hysteresis) on each
+of `window_steps` consecutive steps: the fix must hold for a full window. An active rule's cue is
+given while the window's median is beyond the threshold by that margin, when its cooldown (same
+cue and side) and the any-cue cooldown allow; the highest priority wins. A rule fixed after its
+cue earns a short praise. Only running steps are coached: a walking step, or a sample gap that
+breaks the engine's step sequence, clears every pattern; standing delivers no steps; the first
+running step after any of these (its interval began elsewhere) and a step time no running step
+has are never counted. Without a standing calibration the tilt and lumbar extension rules judge
+the change from the early-run posture. State machine and thresholds: docs/coaching.md.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ POSTURE_METRICS = ("tilt_deg", "lumbar_ext_deg")
 # take seconds to recover after one: the windows start again, as after walking.
 GAP_RESET_S = 0.25
 _STEPS_ALONE = Status(calibration="standing")
+# A window of n steps estimates the runner's typical value by its median, whose standard error is
+# about sqrt(pi / 2) x sigma / sqrt(n) (a sample median's asymptotic variance is 1 / (4 n f(m)^2),
+# pi sigma^2 / (2 n) for normal scatter); sigma is taken robustly from the window itself, 1.4826 x
+# its median absolute deviation (consistent for normal data; Rousseeuw & Croux 1993, JASA
+# 88:1273). A cue needs the median beyond its threshold by more than MARGIN_Z of those standard
+# errors (one-sided 95 %): a window that reads beyond only within its own scatter does not cue.
+# Why, and what it does not catch: docs/coaching.md.
+MARGIN_Z = 1.645
 
 
 @dataclass(frozen=True)
@@ -254,7 +263,7 @@ def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProf
         on, off = _limits(rule, state, profile)
         bad, good = _count(values, on, off, rule.above)
         if not state.active.get(rule.name):
-            if bad >= k:
+            if bad >= k and _clearly_beyond(rule, values, on):
                 state.active[rule.name] = True
                 state.praise.pop(rule.name, None)  # relapsed before the praise was given
             continue
@@ -322,8 +331,26 @@ def _start_cue(t_emit: float, profile: RunnerProfile) -> Cue:
     return Cue(t_emit, "start", "", profile.priority.start, "first running steps", profile.wording.start)
 
 
-def _beyond(value: float, limit: float, above: bool) -> bool:
-    return value > limit if above else value < limit
+def median_margin(values: list[float]) -> tuple[float, float]:
+    """The window's median and the margin it must clear its threshold by (MARGIN_Z standard errors
+    of that median, from the window's own spread); NaN values are left out, (NaN, NaN) if all are."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan
+    median = float(np.median(v))
+    sigma = 1.4826 * float(np.median(np.abs(v - median)))
+    return median, MARGIN_Z * math.sqrt(math.pi / 2) * sigma / math.sqrt(v.size)
+
+
+def _clearly_beyond(rule: Rule, values: list[float], limit: float) -> bool:
+    """The window's median is beyond `limit` by more than its margin. The cadence window holds
+    overlapping 20-step rates, whose spread is no per-step scatter: its median alone is judged (its
+    tolerance already lies outside the scatter of a 20-step rate)."""
+    median, margin = median_margin(values)
+    if rule.name == "cadence":
+        margin = 0.0
+    return median > limit + margin if rule.above else median < limit - margin
 
 
 def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:
@@ -338,9 +365,9 @@ def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | N
         last = state.last_cue_t.get((rule.cue, rule.side), -math.inf)
         if not state.active.get(rule.name) or t_emit - last < timing.cue_cooldown_s:
             continue
-        # Reminders too only while the median is beyond the threshold, not in the hysteresis band.
-        median = float(np.nanmedian(state.values[rule.name]))
-        if _beyond(median, _limits(rule, state, profile)[0], rule.above):
+        # Reminders too only while the median is beyond the threshold (by its margin), not in the
+        # hysteresis band.
+        if _clearly_beyond(rule, state.values[rule.name], _limits(rule, state, profile)[0]):
             if best is None or getattr(prio, rule.cue) > getattr(prio, best.cue):
                 best = rule
     if best is not None:
