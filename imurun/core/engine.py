@@ -86,6 +86,9 @@ class EngineConfig:
     walk_side_roll: float = 0.5  # walking sides: weight of the pelvic roll rate, beside the yaw rate
     walk_side_sway: float = 1.0  # ... and of the sideways sway before the IC
     min_step_s: float = 0.25  # 240 spm, walking
+    # walking: a step shorter than this share of the walk's recent step time is a second bump of
+    # the same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)
+    walk_min_step_ratio: float = 0.5
     # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
     min_run_step_s: float = 0.22
     max_step_s: float = 1.6  # 37.5 spm

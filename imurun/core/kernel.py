@@ -651,6 +651,10 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         # setting off: the first candidate was a weight shift, this higher loading peak the IC
         interval = np.inf
     shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
+    if kind != KIND_RUN and f[S.LAST_STEP_KIND] != KIND_RUN and f[S.RHYTHM] > 0.0:
+        # walking: nor is a step shorter than this share of the walk's step time (a second
+        # loading bump in a turn or a shuffle read as a double cadence)
+        shortest = max(shortest, c[S.C_WALK_MIN_RATIO] * 60.0 / f[S.RHYTHM])
     if interval < shortest:
         return  # too close to the previous IC: a second peak of the same contact
     t_out = t_ic

@@ -199,6 +199,7 @@ SETTINGS = (
     Setting("C_SIDE_ROLL", "walk_side_roll"),
     Setting("C_SIDE_SWAY", "walk_side_sway"),
     Setting("C_MIN_STEP", "min_step_s"),
+    Setting("C_WALK_MIN_RATIO", "walk_min_step_ratio"),
     Setting("C_MIN_RUN_STEP", "min_run_step_s"),
     Setting("C_MAX_STEP", "max_step_s"),
     Setting("C_BOUT_END_WAIT_S", "bout_end_wait_s"),
