@@ -224,9 +224,9 @@ def _toe_off(st, c, idx, t_cross):
     """Running toe-off from its falling crossing of C_CROSS_SF: where the tangent at the steepest
     fall within TO_WIN_S of the crossing meets the flight level (sf = 0), at most 50 ms after the
     crossing (Patoz et al. 2022: contact from a sacral vertical-acceleration threshold; the mirror
-    of the landing). The tangent at the crossing itself made contact time +28 ms biased against the
-    real runner's force treadmill (RMSE 37 ms at 50 ms matching); at the steepest fall +18 / 32 ms,
-    simulated runs unchanged (3-6 ms)."""
+    of the landing). The tangent at the crossing itself made the real runner's contact time 41 ms
+    RMSE against the force treadmill (+32 ms bias); at the steepest fall 35 ms (+22); simulated
+    runs within 0-3 ms of before."""
     if not math.isfinite(t_cross):
         return np.nan
     ring = st.ring
@@ -603,8 +603,8 @@ def _at_forward_peak(st, c, idx, ti, t_ic):
     0.1 s of it: the forward acceleration peaks at initial contact and falls at once as the heel
     strikes (Zijlstra & Hof 2003, Gait Posture 18:1), a sharper mark than the loading's rise, whose
     shape differs between people (voisard2023 s04: 85 ms early on two of four walks). A peak
-    further from t_ic must be larger: each C_WALK_FWD_TAU away costs one RMS of the forward
-    acceleration over the last stride. On the real walks F1@50 0.839 -> 0.892 (voisard2023),
+    further from t_ic must be larger: each C_WALK_FWD_TAU away costs one standard deviation of the
+    forward signal over the last stride. On the real walks F1@50 0.839 -> 0.872 (voisard2023),
     0.800 -> 0.840 (HA_001); no walker loses more than 0.03 at 100 ms (docs/engine.md)."""
     f = st.f
     ring = st.ring
@@ -631,11 +631,17 @@ def _at_forward_peak(st, c, idx, ti, t_ic):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _specific_force(r, j):
+    """Axis j of the accelerometer's reading (gravity included) of ring row r: the ring keeps it as
+    linear acceleration plus the up direction."""
+    return r[S.R_AX + j] + G * r[S.R_UX + j]
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _forward_specific_force(r, fwd):
     """The accelerometer's reading along forward (gravity included, as the sensor tilts with the
     pelvis) of the ring row r."""
-    return (r[S.R_AX] + G * r[S.R_UX]) * fwd[0] + (r[S.R_AY] + G * r[S.R_UY]) * fwd[1] + \
-        (r[S.R_AZ] + G * r[S.R_UZ]) * fwd[2]
+    return _specific_force(r, 0) * fwd[0] + _specific_force(r, 1) * fwd[1] + _specific_force(r, 2) * fwd[2]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -776,14 +782,17 @@ def _leave_still(st, t, dt, w0, w1, w2, up):
         else:
             h = dt
             g0, g1, g2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
-        # a world-fixed vector seen from the body: du/dt = -w x u
-        d0 = -(g1 * u2 - g2 * u1) * h
-        d1 = -(g2 * u0 - g0 * u2) * h
-        d2 = -(g0 * u1 - g1 * u0) * h
-        u0, u1, u2 = u0 + d0, u1 + d1, u2 + d2
-        n = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
-        u0, u1, u2 = u0 / n, u1 / n, u2 / n
+        u0, u1, u2 = _turn_up(u0, u1, u2, g0, g1, g2, h)
     _set_up(st.q, u0, u1, u2, up)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _turn_up(u0, u1, u2, g0, g1, g2, h):
+    """The up direction u after h seconds at body rate g (h < 0: before), normalised: a
+    world-fixed vector seen from the body turns as du/dt = -w x u."""
+    u0, u1, u2 = u0 - (g1 * u2 - g2 * u1) * h, u1 - (g2 * u0 - g0 * u2) * h, u2 - (g0 * u1 - g1 * u0) * h
+    n = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    return u0 / n, u1 / n, u2 / n
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -936,7 +945,7 @@ def _provisional_posture(st, c, has_trunk):
         r = ring[k & mask]
         for j in range(3):
             mu[j] += r[S.R_UX + j]
-            ma[j] += r[S.R_AX + j] + G * r[S.R_UX + j]
+            ma[j] += _specific_force(r, j)
     mu /= math.sqrt(_dot3(mu, mu))
     ma /= math.sqrt(_dot3(ma, ma))
     if level:
@@ -985,28 +994,21 @@ def _refill_forward_stats(st, i0, i_end, step_n):
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _replay_up_backward(ring, i0, i_end, up):
     """The ring's up directions from i_end back to i0, integrated backwards with the gyro from `up`
-    at i_end (a world-fixed vector seen from the body: du/dt = -w x u)."""
+    at i_end."""
     mask = ring.shape[0] - 1
     u = up.copy()
     _set_ring_up(ring[i_end & mask], u)
     for k in range(i_end, i0, -1):
         r = ring[k & mask]
         h = r[S.R_T] - ring[(k - 1) & mask, S.R_T]
-        g0, g1, g2 = r[S.R_WX], r[S.R_WY], r[S.R_WZ]
-        u0 = u[0] + (g1 * u[2] - g2 * u[1]) * h
-        u1 = u[1] + (g2 * u[0] - g0 * u[2]) * h
-        u2 = u[2] + (g0 * u[1] - g1 * u[0]) * h
-        m = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
-        u[0], u[1], u[2] = u0 / m, u1 / m, u2 / m
+        u[0], u[1], u[2] = _turn_up(u[0], u[1], u[2], r[S.R_WX], r[S.R_WY], r[S.R_WZ], -h)
         _set_ring_up(ring[(k - 1) & mask], u)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _set_ring_up(r, u):
     """A ring row's up direction becomes u; its linear acceleration and vertical force follow."""
-    a0 = r[S.R_AX] + G * r[S.R_UX]
-    a1 = r[S.R_AY] + G * r[S.R_UY]
-    a2 = r[S.R_AZ] + G * r[S.R_UZ]
+    a0, a1, a2 = _specific_force(r, 0), _specific_force(r, 1), _specific_force(r, 2)
     r[S.R_UX], r[S.R_UY], r[S.R_UZ] = u[0], u[1], u[2]
     r[S.R_AX], r[S.R_AY], r[S.R_AZ] = a0 - G * u[0], a1 - G * u[1], a2 - G * u[2]
     r[S.R_SF] = (a0 * u[0] + a1 * u[1] + a2 * u[2]) / G
