@@ -176,6 +176,11 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[PEAK_V] = x
         f[PEAK_T] = t
     elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, c, t, x):
+        if idx < ring.shape[0] and f[PEAK_T] - c[C_WALK_IC_WIN] < ring[0, R_T]:
+            # the rise into this peak may lie before the first sample (a recording that starts
+            # mid-stride, where the low-pass also settles): no IC can be placed on it
+            f[PEAK_V] = 0.0
+            return found, t_ic, kind
         t_ic = _steepest_rise(ring, idx, f[PEAK_T] - c[C_WALK_IC_WIN]) - c[C_WALK_IC_OFFSET]
         found = True
         h = f[PEAK_V] - 1.0

@@ -51,6 +51,7 @@ RUN_EVID_ALPHA = 0.5
 # Beyond any body motion (running peaks ~10 g, ~20 rad/s) and any IMU's range: a corrupted sample,
 # dropped like a NaN row so that it cannot poison the attitude and lose every later step.
 MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
+LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
 MAX_GYR2 = 100.0**2  # (rad/s)^2
 
 
@@ -397,13 +398,15 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
 
         # --- clock: gaps, rate ---------------------------------------------------------------
         nominal = f[S.DT_EMA]
-        if first:
-            dt = 1.0 / c[S.C_RATE]
+        dt = 1.0 / c[S.C_RATE] if first else ti - f[S.T_PREV]
+        if f[S.LEVELLED] == 0.0 and a0 * a0 + a1 * a1 + a2 * a2 >= (LEVEL_MIN_G * G) ** 2:
+            # a recording can start in a running flight, where the reading is near zero and its
+            # direction noise: levelled on it, a 5 s clip lost its first three steps while the
+            # filter converged
             init_from_acc(st.q, a0, a1, a2)
             if has_trunk:
                 init_from_acc(st.qt, tacc[i, 0], tacc[i, 1], tacc[i, 2])
-        else:
-            dt = ti - f[S.T_PREV]
+            f[S.LEVELLED] = 1.0
         gap = dt > 1.5 * nominal
         # in gait up to the gap: the attitude is re-levelled from the same gait phase before it
         relevel = gap and f[S.RHYTHM] > 0.0 and f[S.T_PREV] - f[S.LAST_IC_T] < c[S.C_MAX_STEP]

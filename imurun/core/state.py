@@ -67,6 +67,7 @@ BIAS_SNAPS = 3  # snapshots 0.25 s apart: the bias used lags the stillness by >=
 SCALARS = (
     Slot("T_PREV", "last valid sample time", init=math.nan),
     Slot("N_SAMPLES"),
+    Slot("LEVELLED", "1 once the attitude was levelled on a reading of >= LEVEL_MIN_G (kernel)"),
     Slot("DT_EMA", "smoothed sample interval (seen rate = 1 / DT_EMA); new_state sets 1 / rate"),
     Slot("GAP_PENDING", "a NaN row or gap happened since the last valid sample"),
     Slot("N_GAPS"),
