@@ -207,6 +207,23 @@ def test_a_slipping_sensor_is_flagged_and_never_breaks_the_output():
         assert np.all(np.isfinite(out.steps[name])), name
 
 
+@pytest.mark.parametrize("rate", [50.0, 100.0])
+def test_tilt_has_no_bias_from_the_attitudes_timing(rate):
+    """With an ideal sensor the mean tilt error is the attitude's alone. Integrating each interval
+    with the rate at its end (and comparing the reading with the attitude before it) ran the
+    attitude half a sample off the accelerometer: on a pelvis that pitches with every loading the
+    tilt read 0.18 deg high at 50 Hz, 0.09 at 100 (now -0.004, +0.004)."""
+    sim = simulate("easy-run", seed=2, rate_hz=rate, duration_s=150.0, ideal=True)
+    eng = Engine(rate)
+    steps = np.concatenate([eng.process(sim.t, sim.acc, sim.gyr).steps, eng.finish().steps])
+    truth = sim.steps
+    j = np.clip(np.searchsorted(truth["t"], steps["t"]), 1, len(truth) - 1)
+    j -= np.abs(truth["t"][j - 1] - steps["t"]) < np.abs(truth["t"][j] - steps["t"])
+    ok = (np.abs(truth["t"][j] - steps["t"]) < 0.05) & (steps["t"] > 30.0)
+    err = steps["tilt_deg"][ok] - truth["tilt_deg"][j[ok]]
+    assert ok.sum() > 300 and abs(np.mean(err)) < 0.03, np.mean(err)
+
+
 @pytest.mark.parametrize("gyro", [True, False])
 def test_a_clip_that_starts_anywhere_in_a_stride_keeps_its_first_step_and_adds_none(gyro):
     """5 s running clips (as alcantara2022's) cut at an IC, in stance and in flight: the first step

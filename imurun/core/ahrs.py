@@ -65,10 +65,6 @@ def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
 
     `up` (3,) receives the new up direction in the sensor frame.
     """
-    ex, ey = earth_xy(q, a0, a1, a2)
-    alpha = dt / (tau_corr + dt)
-    eh[0] += alpha * (ex / G - eh[0])
-    eh[1] += alpha * (ey / G - eh[1])
     # earth-frame error (a_E x z)/g = (ey, -ex, 0), rotated back to the sensor frame: R^T e
     w, x, y, z = q[0], q[1], q[2], q[3]
     e0x, e0y = eh[1], -eh[0]
@@ -101,4 +97,11 @@ def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
         # the exponential keeps |q| = 1 but for rounding: one Newton step for 1/|q| removes that
         k = 1.5 - 0.5 * (nw * nw + nx * nx + ny * ny + nz * nz)
         q[0], q[1], q[2], q[3] = nw * k, nx * k, ny * k, nz * k
+    # the error of this sample's reading against the attitude at its own time, not the previous
+    # sample's (with the mean rate over the interval, kernel._interval_rate: either lag alone
+    # biased the tilt of a pelvis that pitches with each loading); it corrects from the next sample
+    ex, ey = earth_xy(q, a0, a1, a2)
+    alpha = dt / (tau_corr + dt)
+    eh[0] += alpha * (ex / G - eh[0])
+    eh[1] += alpha * (ey / G - eh[1])
     up_in_sensor(q, up)

@@ -463,11 +463,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
         else:
             kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
-        if gap:  # the rate across a gap: mean of the samples on either side
-            g0, g1, g2 = 0.5 * (w0 + f[S.W_PREV]), 0.5 * (w1 + f[S.W_PREV + 1]), 0.5 * (w2 + f[S.W_PREV + 2])
-        else:
-            g0, g1, g2 = w0, w1, w2
-        f[S.W_PREV], f[S.W_PREV + 1], f[S.W_PREV + 2] = w0, w1, w2
+        g0, g1, g2 = _interval_rate(f, S.W_PREV, first, w0, w1, w2)
         if f[S.ACC_ONLY] == 1.0:
             _gravity_step(st, a0, a1, a2, dt, up)
         else:
@@ -480,8 +476,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.SNAP_N] = 0.0
         f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
+            tg0, tg1, tg2 = _interval_rate(f, S.TW_PREV, first, tw0, tw1, tw2)
             mahony_step(
-                st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2], tw0, tw1, tw2, dt,
+                st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2], tg0, tg1, tg2, dt,
                 NO_GYRO_KP if f[S.TRUNK_NO_GYRO] == 1.0 and not still else kp,
                 0.0 if f[S.TRUNK_NO_GYRO] == 1.0 else ki, tau, tup,
             )  # fmt: skip
@@ -585,6 +582,19 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.T_PREV] = ti
         f[S.N_SAMPLES] = idx + 1.0
     return n_out
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _interval_rate(f, k, first, w0, w1, w2):
+    """The rate over the interval ending at this sample (and across a gap): the mean of the gyro
+    samples at its two ends (f[k:k+3] keeps the last). The end's alone ran the attitude dt/2 ahead
+    of the accelerometer, and the pelvis pitching with each loading turned that into a tilt that
+    read 0.18 / 0.09 / 0.05 deg high at 50 / 100 / 200 Hz (simulated, ideal sensor)."""
+    if first:
+        f[k], f[k + 1], f[k + 2] = w0, w1, w2
+    g0, g1, g2 = 0.5 * (w0 + f[k]), 0.5 * (w1 + f[k + 1]), 0.5 * (w2 + f[k + 2])
+    f[k], f[k + 1], f[k + 2] = w0, w1, w2
+    return g0, g1, g2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
