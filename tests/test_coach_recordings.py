@@ -31,7 +31,8 @@ def test_fatigue_recording(tmp_path):
     with wave.open(str(tmp_path / "cues.wav")) as w:
         rate = w.getframerate()
         x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float) / 32768
-    assert len(x) / rate == pytest.approx(truth["t"][-1], abs=2.0)
+    # the WAV spans the session, and a cue spoken in its last seconds runs on to its end
+    assert truth["t"][-1] - 2.0 <= len(x) / rate <= max(truth["t"][-1], cues[-1].t + 4.0) + 2.0
     loud = np.abs(x) > 0.02
     for cue in cues:  # the sound starts within 50 ms of the logged time, and is speech
         i, half = int(round(cue.t * rate)), rate // 2

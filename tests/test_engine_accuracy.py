@@ -150,13 +150,17 @@ def test_a_weight_shift_before_the_first_step_is_not_its_contact(before_s):
     np.testing.assert_allclose(shifted["t"], plain["t"], atol=1e-3)  # the same steps otherwise
 
 
-def test_trunk_sensor_gives_true_lumbar_angle_and_lean():
-    sim = simulate("trunk", seed=1, rate_hz=200.0, duration_s=120.0)
+@pytest.mark.parametrize("seed", [1, 3])
+def test_trunk_sensor_gives_true_lumbar_angle_and_lean(seed):
+    """0.07-0.11 deg RMSE (seeds 1-3). 1.7-2.7 before leaving stillness re-played the trunk's
+    attitude too: the push-off, seen by its accelerometer while the attitude still trusted it,
+    read as 4-6 deg less trunk lean for the first 20 s of the run."""
+    sim = simulate("trunk", seed=seed, rate_hz=200.0, duration_s=120.0)
     out = _run(sim)
     s = score(out.steps, sim.steps)
     assert out.status.trunk and "lumbar_ext_deg" not in out.status.flags
-    assert s["metrics"]["lumbar_ext_deg"]["rmse"] <= 1.0
-    assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 1.0
+    assert s["metrics"]["lumbar_ext_deg"]["rmse"] <= 0.3
+    assert s["metrics"]["trunk_lean_deg"]["rmse"] <= 0.3
 
 
 def test_a_trunk_sensor_without_gyroscope_still_gives_lean_and_lumbar_angle():

@@ -47,6 +47,25 @@ def test_same_steps_for_any_block_size_without_gyroscope(session):
         assert _run(t, acc, nan, block).tobytes() == whole.tobytes(), f"block size {block}"
 
 
+def test_same_steps_for_any_block_size_with_a_trunk_sensor():
+    """Leaving stillness re-plays the trunk's attitude from the current one; a call used to start
+    it from zeros, so one-sample calls (the live path's small blocks) kept the push-off's 6 deg
+    trunk-lean error that whole-session analysis removed."""
+    from imurun.sources.simulate import simulate
+
+    sim = simulate("trunk", seed=3, rate_hz=200.0, duration_s=30.0)
+    runs = []
+    for block in (len(sim.t), 1, 8):
+        eng = Engine(sim.rate_hz)
+        runs.append(np.concatenate([
+            eng.process(sim.t[i : i + block], sim.acc[i : i + block], sim.gyr[i : i + block],
+                        sim.trunk_acc[i : i + block], sim.trunk_gyr[i : i + block]).steps
+            for i in range(0, len(sim.t), block)]))
+    assert np.isfinite(runs[0]["trunk_lean_deg"]).sum() > 40
+    for split in runs[1:]:
+        assert split.tobytes() == runs[0].tobytes()
+
+
 def test_same_signals_for_any_block_size(session):
     t, acc, gyr = session
     runs = []

@@ -109,6 +109,22 @@ def test_mean_vertical_specific_force_over_whole_strides_is_g(run400, walk400):
         assert vertical_sf(sim)[sel].mean() == pytest.approx(G, rel=3e-3)
 
 
+def test_the_runner_leans_into_curves_along_the_resultant_of_gravity_and_centripetal(run400):
+    """Over whole strides the specific force in the heading frame tilts toward the curve's inside
+    by atan(v psi' / g), and the body leans with it (lean = minus that), so a balanced runner's
+    apparent vertical is the body's own axis."""
+    sim = run400
+    ic = sim.steps["t"]
+    k = np.searchsorted(ic, 30.0)  # the heading rate peaks at t = 30 s (0.037 rad/s)
+    sel = between(sim.t, ic[k - 6], ic[k + 6])  # 6 whole strides
+    euler = np.radians(np.column_stack([sim.rotation_deg, sim.tilt_deg, sim.obliquity_deg + sim.lean_deg]))
+    f_h = Rotation.from_euler("ZYX", euler[sel]).apply(sim.acc[sel] @ sim.R_SP.T)  # sensor -> P -> H
+    apparent = np.degrees(np.arctan2(f_h[:, 1].mean(), f_h[:, 2].mean()))
+    lean = sim.lean_deg[sel].mean()
+    assert abs(lean) > 0.5  # 3 m/s x 0.037 rad/s: 0.64 deg
+    assert apparent == pytest.approx(-lean, abs=0.03)
+
+
 def test_flight_is_free_fall(run400):
     s = run400.steps
     assert np.all(s["flight_time_s"][s["activity"] == "run"][1:] > 0.03)
@@ -126,7 +142,8 @@ def test_flight_is_free_fall(run400):
 
 def test_gyro_is_the_body_rate_of_the_true_orientation(run400):
     sim = run400
-    euler = np.radians(np.column_stack([sim.heading_deg + sim.rotation_deg, sim.tilt_deg, sim.obliquity_deg]))
+    roll = sim.obliquity_deg + sim.lean_deg  # the body leans into the curves
+    euler = np.radians(np.column_stack([sim.heading_deg + sim.rotation_deg, sim.tilt_deg, roll]))
     rot = Rotation.from_euler("ZYX", euler)
     w_p = (rot[:-1].inv() * rot[1:]).as_rotvec() / np.diff(sim.t)[:, None]
     w_s = w_p @ sim.R_SP  # R_SP^T w_P
@@ -139,7 +156,7 @@ def test_gyro_is_the_body_rate_of_the_true_orientation(run400):
 
 def test_up_direction_matches_the_true_angles_and_the_still_accelerometer(run400):
     sim = run400
-    euler = np.radians(np.column_stack([sim.rotation_deg, sim.tilt_deg, sim.obliquity_deg]))
+    euler = np.radians(np.column_stack([sim.rotation_deg, sim.tilt_deg, sim.obliquity_deg + sim.lean_deg]))
     up_p = Rotation.from_euler("ZYX", euler).apply([0.0, 0.0, 1.0], inverse=True)
     assert np.allclose(up_p @ sim.R_SP, sim.up_s, atol=1e-12)
     still = sim.t < 5.0
@@ -280,7 +297,8 @@ def test_slip_turns_the_mount_mid_run():
 def test_loose_mount_wobbles_the_sensor_against_the_pelvis():
     loose = simulate("loose-mount", seed=1, rate_hz=200.0, duration_s=30.0, ideal=True)
     up_p = loose.up_s @ loose.R_SP.T
-    euler = np.radians(np.column_stack([loose.rotation_deg, loose.tilt_deg, loose.obliquity_deg]))
+    roll = loose.obliquity_deg + loose.lean_deg
+    euler = np.radians(np.column_stack([loose.rotation_deg, loose.tilt_deg, roll]))
     exact = Rotation.from_euler("ZYX", euler).apply([0.0, 0.0, 1.0], inverse=True)
     wobble = np.degrees(np.arccos(np.clip(np.sum(up_p * exact, axis=1), -1, 1)))
     assert 0.5 < wobble.max() < 4.0

@@ -470,12 +470,15 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
         if relevel:
             _relevel_from_last_stride(st, ti, f[S.T_PREV], 120.0 / f[S.RHYTHM], up)
+        k_still = -1  # leaving stillness: the last sample of the still period kept
         if not still:
             if f[S.WAS_STILL] == 1.0:
-                _leave_still(st, ti, dt, w0, w1, w2, up)
+                k_still = _leave_still(st, ti, dt, w0, w1, w2, up)
             f[S.SNAP_N] = 0.0
         f[S.WAS_STILL] = 1.0 if still else 0.0
         if has_trunk:
+            if k_still >= 0:
+                _replay_trunk(st, k_still, tup)
             tg0, tg1, tg2 = _interval_rate(f, S.TW_PREV, first, tw0, tw1, tw2)
             mahony_step(
                 st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2], tg0, tg1, tg2, dt,
@@ -524,6 +527,11 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             ring[j, S.R_TUX + k] = tup[k]
         ring[j, S.R_WX], ring[j, S.R_WY], ring[j, S.R_WZ] = wc0, wc1, wc2
         ring[j, S.R_DSF] = dsf
+        # (written with or without a trunk sensor in this block: a live block without its samples
+        # and a replayed file with them missing must leave the same ring)
+        ring[j, S.R_TWX] = tw0 - st.bias_t[0]
+        ring[j, S.R_TWY] = tw1 - st.bias_t[1]
+        ring[j, S.R_TWZ] = tw2 - st.bias_t[2]
         if has_trunk:
             for k in range(3):
                 talin[k] = tacc[i, k] - G * tup[k]
@@ -773,7 +781,7 @@ def _leave_still(st, t, dt, w0, w1, w2, up):
     n_still = min(int(f[S.STILL_LEN] / f[S.DT_EMA]), idx, mask - 1)
     k0 = idx - 1 - n_trim
     if k0 < 0 or n_still <= n_trim:
-        return
+        return -1
     if f[S.SNAP_N] > S.BIAS_SNAPS:
         f[S.MOVE_T] = t
     if f[S.CAL_STAND_N] > 0.0 and f[S.STILL_CAL_DONE] == 0.0:  # this still period calibrated
@@ -797,6 +805,26 @@ def _leave_still(st, t, dt, w0, w1, w2, up):
             g0, g1, g2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
         u0, u1, u2 = _turn_up(u0, u1, u2, g0, g1, g2, h)
     _set_up(st.q, u0, u1, u2, up)
+    return k0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _replay_trunk(st, k0, tup):
+    """_leave_still for the trunk sensor, whose accelerometer saw the same push-off: its up from
+    sample k0 turned by its gyro up to the last sample (this one's rate is integrated next). Left
+    alone, the push-off read as 4-6 deg of trunk lean that the first seconds of gait (gyro only)
+    kept: simulated trunk lean 2-6 deg low for the first 20 s of a run."""
+    ring = st.ring
+    mask = ring.shape[0] - 1
+    idx = int(st.f[S.N_SAMPLES])  # this sample, not yet in the ring
+    r = ring[k0 & mask]
+    u0, u1, u2 = r[S.R_TUX], r[S.R_TUY], r[S.R_TUZ]
+    for k in range(k0 + 1, idx):
+        r = ring[k & mask]
+        h = r[S.R_T] - ring[(k - 1) & mask][S.R_T]
+        u0, u1, u2 = _turn_up(u0, u1, u2, r[S.R_TWX], r[S.R_TWY], r[S.R_TWZ], h)
+    up_in_sensor(st.qt, tup)  # _set_up turns qt from its current up (tup is zeros at a block's start)
+    _set_up(st.qt, u0, u1, u2, tup)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -920,9 +948,15 @@ def _update_alignment(st, c, t, has_trunk):
         f[S.N_FWD_FLIPS] += 1.0
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
     if has_trunk and f[S.TRUNK] == 1.0:
-        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
+        # the trunk's axis is held (turning slowly) once its own statistics are clear, not the
+        # pelvis's: held from the pelvis's moment, it started up to ~60 deg off and read trunk lean
+        # 2-6 deg low for the first 20 s of a simulated run
+        tkeep = f[S.TFWD_READY] == 1.0
+        if tkeep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
             st.tfwd[:] = -st.tfwd
-        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
+        tratio = solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, tkeep, c[S.C_FWD_RATIO])
+        if keep and tratio > c[S.C_FWD_RATIO]:
+            f[S.TFWD_READY] = 1.0
     if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
         f[S.FWD_READY] = 1.0
 

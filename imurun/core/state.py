@@ -87,6 +87,7 @@ SCALARS = (
          init=math.nan),
     Slot("WALK_PEAK", "walking: height of the loading peak of the IC just found (g)"),
     Slot("FWD_READY", "forward axis and its sign are established"),
+    Slot("TFWD_READY", "... and the trunk sensor's, on its own evidence"),
     Slot("FWD_PROV", "fwd holds a provisional axis (solved from less than forward_min_s of gait)"),
     Slot("ROLL_AMP", "EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)"),
     Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and roll + sway name the same side",
@@ -230,6 +231,7 @@ CHANNELS = (
     Slot("R_WX R_WY R_WZ", "bias-corrected angular velocity, sensor frame, rad/s", 3),
     Slot("R_TUX R_TUY R_TUZ", "trunk: up direction in the trunk sensor frame", 3),
     Slot("R_TAX R_TAY R_TAZ", "trunk: linear acceleration in the trunk sensor frame", 3),
+    Slot("R_TWX R_TWY R_TWZ", "trunk: bias-corrected angular velocity, rad/s", 3),
     Slot("R_DSF", "slope of the lightly smoothed sf (g/s): where a walking IC's loading rises steepest"),
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicHermiteSpline
 
 from imurun.sources.sim_schedule import G, Schedule
 
@@ -105,19 +106,49 @@ class At:
         return c * cl + s * sl, s * cl - c * sl
 
 
+CURVE_W = 2 * np.pi / 60.0  # the curves' period: 60 s
+HEADING_HZ = 100.0  # grid on which the heading rate is integrated
+
+
 class Body:
     def __init__(self, sch: Schedule):
         self.sch = sch
+        # heading = integral of the heading rate, tabulated once (the rate itself is exact)
+        # (Hermite with the exact rate: smooth enough for the trunk's lever arm, a second difference)
+        t = np.arange(sch.t0 - 1.0, sch.t_end + 2.0, 1.0 / HEADING_HZ)
+        rate = self._heading_rate(self.at(t))[0]
+        psi = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) / HEADING_HZ)])
+        self._psi = CubicHermiteSpline(t, psi, rate)
 
     def at(self, t: np.ndarray) -> At:
         return At(self, t)
 
-    def heading(self, a: At) -> tuple[np.ndarray, np.ndarray]:
-        """Gentle curves: heading = C(t) sin(2 pi t / 60 s), C = 0 when standing."""
+    def _heading_rate(self, a: At) -> tuple[np.ndarray, np.ndarray]:
+        """Gentle curves: heading rate C(t) w cos(w t), its amplitude C = 0 when standing, and its
+        derivative (rad/s, rad/s^2). The rate ramps in with C: a heading C(t) sin(w t) turned the
+        runner by up to 16 deg in the 1.5 s in which C ramps in at the start of a run."""
         c, dc, _ = a.tr["curve_deg"]
-        w = 2 * np.pi / 60.0
-        sn, cs = np.sin(w * a.t), np.cos(w * a.t)
-        return np.radians(c * sn), np.radians(dc * sn + c * w * cs)
+        sn, cs = np.sin(CURVE_W * a.t), np.cos(CURVE_W * a.t)
+        return np.radians(c * CURVE_W * cs), np.radians(dc * CURVE_W * cs - c * CURVE_W**2 * sn)
+
+    def heading(self, a: At) -> tuple[np.ndarray, np.ndarray]:
+        """Heading (rad) and its rate (rad/s)."""
+        return self._psi(a.t), self._heading_rate(a)[0]
+
+    def lean_into_curve(self, a: At, q: Angles) -> Angles:
+        """`q` (pelvis or trunk angles relative to the runner's balance axis) with the whole body's
+        lean into the curve added to its roll, as the sensor sees it. A runner on a curve leans
+        until the resultant of gravity and the centripetal acceleration v ψ' runs along the body,
+        tan(lean) = v ψ' / g (Greene 1985, J Biomech Eng 107:96), inward: left on a left turn,
+        which is negative roll. The truth (sim_truth) keeps the angles without it: a lean of the
+        whole body is no pelvic drop. (A body upright on a curve would fall outward; the
+        simulator had one, and its truth then differed from the apparent vertical by ~0.6 deg.)"""
+        v, dv, _ = a.tr["speed_mps"]
+        dpsi, ddpsi = self._heading_rate(a)
+        x = v * dpsi / G
+        lean = -np.arctan(x)
+        dlean = -(dv * dpsi + v * ddpsi) / G / (1 + x * x)
+        return Angles(q.yaw, q.pitch, q.roll + lean, q.dyaw, q.dpitch, q.droll + dlean)
 
     def pelvis(self, a: At) -> Angles:
         """Pelvis yaw (rotation, relative to heading), pitch (tilt), roll (obliquity)."""

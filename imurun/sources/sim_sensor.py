@@ -166,13 +166,14 @@ def sample_sensors(
         _, dpsi = body.heading(at)
         a_turn = a + np.stack([-dpsi * vel[:, 1], dpsi * vel[:, 0], np.zeros_like(t)], axis=1)
         g_up = a_turn + np.array([0.0, 0.0, G])  # specific force in H
-        p = body.pelvis(at)
+        p_bal = body.pelvis(at)
+        p = body.lean_into_curve(at, p_bal)
         f_p = zyx_apply_T(p.yaw, p.pitch, p.roll, g_up)
         w_p = zyx_body_rates(p.pitch, p.roll, p.dyaw + dpsi, p.dpitch, p.droll)
         f_s, w_s = pelvis.to_sensor(body, at, f_p, w_p)
         chans = [lp(np.hstack([f_s, w_s]))]
         if trunk:
-            q = body.trunk(at, p)
+            q = body.lean_into_curve(at, body.trunk(at, p_bal))
             f_t = zyx_apply_T(q.yaw, q.pitch, q.roll, g_up + body.trunk_offset_acc(t))
             w_t = zyx_body_rates(q.pitch, q.roll, q.dyaw + dpsi, q.dpitch, q.droll)
             chans.append(lp_trunk(np.hstack(trunk.to_sensor(body, at, f_t, w_t))))

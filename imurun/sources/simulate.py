@@ -36,9 +36,10 @@ class SimResult:
     trunk_gyr: np.ndarray | None
     steps: np.ndarray  # STEP_DTYPE truth, one row per written step
     tilt_deg: np.ndarray  # (n,) true pelvis angles relative to standing (Euler ZYX in the heading
-    obliquity_deg: np.ndarray  # frame): anterior tilt +, left side up +, rotation = yaw relative
-    rotation_deg: np.ndarray  # to the running direction
+    obliquity_deg: np.ndarray  # frame leaning with the body): anterior tilt +, left side up +,
+    rotation_deg: np.ndarray  # rotation = yaw relative to the running direction
     heading_deg: np.ndarray  # (n,) running direction in E: pelvis yaw in E = heading + rotation
+    lean_deg: np.ndarray  # (n,) the whole body's lean into a curve, a roll added to obliquity
     up_s: np.ndarray  # (n, 3) unit earth-up in S: gravity points along -up_s; acc at rest ~ g*up_s
     R_SP: np.ndarray  # (3, 3) mounting rotation at t = 0: v_P = R_SP v_S
     R_ST: np.ndarray | None  # trunk sensor mounting: v_trunk = R_ST v_S
@@ -117,7 +118,8 @@ def simulate(
     keep = kept_samples(len(t), 0.0 if ideal else spec.loss if loss is None else loss, rng_loss)
 
     at = body.at(t)
-    p = body.pelvis(at)
+    p_bal = body.pelvis(at)
+    p = body.lean_into_curve(at, p_bal)  # the sensor's true orientation: obliquity + lean
     up_p = zyx_apply_T(p.yaw, p.pitch, p.roll, np.tile([0.0, 0.0, 1.0], (len(t), 1)))
     up_s = pelvis_mount.to_sensor(body, at, up_p)
     steps = step_truth(body, spec.trunk)
@@ -138,9 +140,10 @@ def simulate(
         trunk_gyr=kept(trunk_gyr),
         steps=steps,
         tilt_deg=np.degrees(p.pitch)[keep],
-        obliquity_deg=np.degrees(p.roll)[keep],
+        obliquity_deg=np.degrees(p_bal.roll)[keep],
         rotation_deg=np.degrees(p.yaw)[keep],
         heading_deg=np.degrees(body.heading(at)[0])[keep],
+        lean_deg=np.degrees(p.roll - p_bal.roll)[keep],
         up_s=up_s[keep],
         R_SP=pelvis_mount.r0,
         R_ST=None if trunk_mount is None else trunk_mount.r0,
