@@ -55,7 +55,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Timing:
     window_steps: int = 10  # per rule (per side for side-specific rules): the last N steps looked at
-    min_steps: int = 8  # a pattern is persistent when at least this many of them agree
+    min_steps: int = 7  # a pattern is persistent when at least this many of them agree
     cue_cooldown_s: float = 60.0  # the same cue again at the earliest after this
     any_cooldown_s: float = 10.0  # any two sounds (cues, praise) at least this far apart
     quiet_start_s: float = 30.0  # no form cues in the first seconds of running (start reminder only)
