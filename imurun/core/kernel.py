@@ -793,19 +793,24 @@ def _leave_still(st, t, dt, w0, w1, w2, up):
             s2 += r[S.R_UZ]
         n = math.sqrt(s0 * s0 + s1 * s1 + s2 * s2)
         st.up_stand[0], st.up_stand[1], st.up_stand[2] = s0 / n, s1 / n, s2 / n
-    r = ring[k0 & mask]
-    u0, u1, u2 = r[S.R_UX], r[S.R_UY], r[S.R_UZ]
-    for k in range(k0 + 1, idx + 1):
-        if k < idx:
-            r = ring[k & mask]
-            h = r[S.R_T] - ring[(k - 1) & mask][S.R_T]
-            g0, g1, g2 = r[S.R_WX], r[S.R_WY], r[S.R_WZ]
-        else:
-            h = dt
-            g0, g1, g2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
-        u0, u1, u2 = _turn_up(u0, u1, u2, g0, g1, g2, h)
+    u0, u1, u2 = _replay_up(ring, k0, idx, S.R_UX, S.R_WX)
+    u0, u1, u2 = _turn_up(u0, u1, u2, w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2], dt)
     _set_up(st.q, u0, u1, u2, up)
     return k0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _replay_up(ring, k0, k_end, cu, cw):
+    """The up direction of ring row k0 (channels cu..cu+2) turned by the ring's bias-corrected
+    rates (cw..cw+2) of rows k0+1 .. k_end-1: where it is at row k_end-1."""
+    mask = ring.shape[0] - 1
+    r = ring[k0 & mask]
+    u0, u1, u2 = r[cu], r[cu + 1], r[cu + 2]
+    for k in range(k0 + 1, k_end):
+        r = ring[k & mask]
+        h = r[S.R_T] - ring[(k - 1) & mask][S.R_T]
+        u0, u1, u2 = _turn_up(u0, u1, u2, r[cw], r[cw + 1], r[cw + 2], h)
+    return u0, u1, u2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -814,15 +819,8 @@ def _replay_trunk(st, k0, tup):
     sample k0 turned by its gyro up to the last sample (this one's rate is integrated next). Left
     alone, the push-off read as 4-6 deg of trunk lean that the first seconds of gait (gyro only)
     kept: simulated trunk lean 2-6 deg low for the first 20 s of a run."""
-    ring = st.ring
-    mask = ring.shape[0] - 1
     idx = int(st.f[S.N_SAMPLES])  # this sample, not yet in the ring
-    r = ring[k0 & mask]
-    u0, u1, u2 = r[S.R_TUX], r[S.R_TUY], r[S.R_TUZ]
-    for k in range(k0 + 1, idx):
-        r = ring[k & mask]
-        h = r[S.R_T] - ring[(k - 1) & mask][S.R_T]
-        u0, u1, u2 = _turn_up(u0, u1, u2, r[S.R_TWX], r[S.R_TWY], r[S.R_TWZ], h)
+    u0, u1, u2 = _replay_up(st.ring, k0, idx, S.R_TUX, S.R_TWX)
     up_in_sensor(st.qt, tup)  # _set_up turns qt from its current up (tup is zeros at a block's start)
     _set_up(st.qt, u0, u1, u2, tup)
 
@@ -948,15 +946,9 @@ def _update_alignment(st, c, t, has_trunk):
         f[S.N_FWD_FLIPS] += 1.0
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
     if has_trunk and f[S.TRUNK] == 1.0:
-        # the trunk's axis is held (turning slowly) once its own statistics are clear, not the
-        # pelvis's: held from the pelvis's moment, it started up to ~60 deg off and read trunk lean
-        # 2-6 deg low for the first 20 s of a simulated run
-        tkeep = f[S.TFWD_READY] == 1.0
-        if tkeep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
+        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
             st.tfwd[:] = -st.tfwd
-        tratio = solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, tkeep, c[S.C_FWD_RATIO])
-        if keep and tratio > c[S.C_FWD_RATIO]:
-            f[S.TFWD_READY] = 1.0
+        solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
     if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
         f[S.FWD_READY] = 1.0
 

@@ -87,7 +87,6 @@ SCALARS = (
          init=math.nan),
     Slot("WALK_PEAK", "walking: height of the loading peak of the IC just found (g)"),
     Slot("FWD_READY", "forward axis and its sign are established"),
-    Slot("TFWD_READY", "... and the trunk sensor's, on its own evidence"),
     Slot("FWD_PROV", "fwd holds a provisional axis (solved from less than forward_min_s of gait)"),
     Slot("ROLL_AMP", "EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)"),
     Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and roll + sway name the same side",
