@@ -30,12 +30,13 @@ def _f1(s: dict, ms: int) -> float:
 
 def test_ten_walkers_with_u_turns():
     """voisard2023, 10 adults, Xsens at L5. Targets F1@100 0.95, left/right 0.97, bout cadence 3 spm:
-    measured 0.936, 0.976, 2.93 spm (left/right and cadence met; docs/engine.md says where the
-    misses are; bout cadence 3.63 before a walking step had to last half the walk's step time).
-    F1@50 0.872: 0.839 with the loading's IC alone, before the forward-acceleration peak set it."""
+    measured 0.951, 0.977, 2.94 spm (all met; docs/engine.md says where the misses are; bout
+    cadence 3.63 before a walking step had to last half the walk's step time). F1@100 / F1@50:
+    0.927 / 0.839 with the loading's IC alone, 0.936 / 0.876 at the forward acceleration's highest
+    peak near it, 0.951 / 0.889 at the one that falls most after it."""
     s = _score("voisard2023")
-    assert _f1(s, 100) >= 0.92
-    assert _f1(s, 50) >= 0.86
+    assert _f1(s, 100) >= 0.945
+    assert _f1(s, 50) >= 0.88
     assert s["side"]["accuracy"] >= 0.97
     assert s["bouts"]["cadence_mae_spm"] <= 3.2
 

@@ -96,7 +96,6 @@ SCALARS = (
     Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
     Slot("ARMED", "1 after a flight phase: the next rise is an IC (running)"),
     Slot("LAST_IC_T", init=math.nan),
-    Slot("LAST_IC_OUT", "the last IC's time as its row reports it (P_T_OUT)", init=math.nan),
     Slot("LAST_IC_SIDE", "0 left, 1 right, -1 none", init=-1.0),
     Slot("LAST_IC_IDX", "ring index (absolute sample counter) of the last IC", init=-1.0),
     Slot("LAST_IC_PEAK", "the last IC's walking loading peak (g) while it opened no step, else +inf",
