@@ -311,14 +311,14 @@ def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    # 0.897, as with the loading's IC alone (voisard2023 at 50 Hz: F1@100 0.923 -> 0.945, F1@50
-    # 0.847 -> 0.894 with the forward acceleration's peak that falls most)
+    # 0.897, as with the loading's IC alone (voisard2023 at 50 Hz: F1@100 0.923 -> 0.946, F1@50
+    # 0.847 -> 0.896 with the forward acceleration's peak that falls most)
     assert _f1(s, 100) >= 0.89
     # 0.929 (0.957 with the highest forward peak: which ICs match within 100 ms moved, not sides)
     assert s["side"]["accuracy"] >= 0.92
-    # +5.0 ms (+17.2 at 100 Hz): a forward peak is a sample, and 50 Hz samples are 20 ms apart;
+    # +7.5 ms (+18.0 at 100 Hz): a forward peak is a sample, and 50 Hz samples are 20 ms apart;
     # the loading's IC is placed between samples and moved 6 ms (-1.2 / +4.7)
-    assert abs(s["timing"]["bias_ms"]) <= 8.0
+    assert abs(s["timing"]["bias_ms"]) <= 10.0
     # 4.43 (5.56 at 100 Hz; 4.32 at 50 Hz before the low-pass): 19 spm in Test11's 28.6-33.3 s
     assert s["bouts"]["cadence_mae_spm"] <= 4.6
 

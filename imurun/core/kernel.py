@@ -267,13 +267,13 @@ def _end_bout(st, c, idx_last):
     k = int(f[S.N_PENDING])
     p = st.pend[k]
     p[S.P_T] = f[S.LAST_IC_T]
-    p[S.P_T_OUT] = _ic_out(st, c, idx_last)
     p[S.P_SIDE] = f[S.LAST_IC_SIDE]
     p[S.P_KIND] = KIND_RUN if run else 0.0
     p[S.P_T1] = np.nan
     p[S.P_TO] = _toe_off(st, c, idx_last, f[S.TO_T]) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
+    p[S.P_FWD] = f[S.FWD_READY]
     f[S.N_PENDING] = k + 1.0
     f[S.N_OPEN_END] += 1.0
     f[S.LAST_IC_IDX] = -1.0  # the next IC starts a new bout
@@ -320,7 +320,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     rotation_sensor_to_pelvis(st.tfwd, st.tup_stand, trot)
     for k in range(npend):
         row = steps_out[n_out]
-        row[0] = st.pend[k, S.P_T_OUT]
+        row[0] = _row_time(st, c, st.pend[k]) if established else st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
         row[2] = st.pend[k, S.P_KIND]
         compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, row[3:])
@@ -622,8 +622,8 @@ def _break_sequence(st, c):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _ic_out(st, c, idx):
-    """The last IC's time as its row reports it, decided when its step closes (at sample `idx`).
+def _row_time(st, c, p):
+    """The time the row of the pending step `p` reports for its IC, once forward is established.
 
     A walking IC found from the loading moves to the forward acceleration's peak within 0.1 s of
     it whose fall just after is largest: the forward acceleration peaks at initial contact and
@@ -632,24 +632,25 @@ def _ic_out(st, c, idx):
     the FWD_FALL_S after it) tells that peak from the forward swings of a double-bump loading,
     where the loading's rise can lead the heel strike by 0.1-0.2 s (voisard2023 s02, s04, s08).
     A candidate further from the loading IC must fall further: each C_WALK_FWD_TAU away costs one
-    standard deviation of the forward signal over the last stride. Decided at the close, not at the
-    IC, so that the fall is seen whole whatever the detection's latency (the row waits for the
-    close anyway). Real walks F1@100 / F1@50 at the highest peak 0.936 / 0.876, at the peak that
-    falls most 0.951 / 0.889 (voisard2023); HA_001 0.907 / 0.845 -> 0.907 / 0.775, whose reference
-    sits a median 17 ms before this mark (docs/engine.md)."""
-    f = st.f
-    t_ic = f[S.LAST_IC_T]
-    if f[S.LAST_IC_RUN] == 1.0 or f[S.FWD_READY] != 1.0 or c[S.C_WALK_FWD_TAU] <= 0.0:
+    standard deviation of the forward signal over the stride before the step's close. Decided when
+    the row is written, from the step's own samples, so that the fall is seen whole whatever the
+    detection's latency; only for steps that closed with forward established, as before (the held
+    first steps of a walk gain nothing from it on voisard2023 and lose HA_001 F1@50 0.76 -> 0.72).
+    Real walks F1@100 / F1@50 at the highest peak 0.936 / 0.876, at the peak that falls most 0.951 /
+    0.889 (voisard2023); HA_001 0.907 / 0.845 -> 0.907 / 0.762, whose reference sits a median 18 ms
+    before this mark (docs/engine.md)."""
+    t_ic = p[S.P_T]
+    if p[S.P_KIND] == KIND_RUN or p[S.P_FWD] != 1.0 or c[S.C_WALK_FWD_TAU] <= 0.0:
         return t_ic
     ring = st.ring
     mask = ring.shape[0] - 1
-    dt = f[S.DT_EMA]
-    i_ic = int(f[S.LAST_IC_IDX])
+    dt = st.f[S.DT_EMA]
+    i_ic, i_end = int(p[S.P_I0]), int(p[S.P_I1])  # the step's own samples bound the search
     w = int(round(0.1 / dt))
     n_fall = int(round(FWD_FALL_S / dt))
-    n = min(int(round(120.0 / f[S.RHYTHM] / dt)) if f[S.RHYTHM] > 0.0 else 2 * w, idx, mask - 1)
+    n = min(2 * (i_end - i_ic), i_end, mask - 1)
     s1 = s2 = 0.0
-    for k in range(idx - n, idx + 1):
+    for k in range(i_end - n, i_end + 1):
         a = _forward_specific_force(ring[k & mask], st.fwd)
         s1 += a
         s2 += a * a
@@ -657,11 +658,11 @@ def _ic_out(st, c, idx):
     if sd <= 0.0:
         return t_ic
     best, t_best = -np.inf, t_ic
-    for k in range(max(i_ic - w, idx - mask + 1), min(i_ic + w, idx) + 1):
+    for k in range(max(i_ic - w, i_end - mask + 1), min(i_ic + w, i_end) + 1):
         r = ring[k & mask]
         a = _forward_specific_force(r, st.fwd)
         low = a
-        for kk in range(k + 1, min(k + n_fall, idx) + 1):
+        for kk in range(k + 1, min(k + n_fall, i_end) + 1):
             low = min(low, _forward_specific_force(ring[kk & mask], st.fwd))
         score = (a - low) / sd - abs(r[S.R_T] - t_ic) / c[S.C_WALK_FWD_TAU]
         if score > best:
@@ -720,7 +721,6 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         k = int(f[S.N_PENDING])
         p = st.pend[k]
         p[S.P_T] = last_t
-        p[S.P_T_OUT] = _ic_out(st, c, idx)
         p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
         # a running step opens at a landing and holds a flight: the step from the
         # last walking IC into the first landing is still a walking one (its length)
@@ -730,6 +730,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_TO] = _toe_off(st, c, idx, f[S.TO_T]) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
+        p[S.P_FWD] = f[S.FWD_READY]
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
         _file_sign_votes(st, idx, since, stride, dtn, interval, kind == KIND_RUN,

@@ -241,7 +241,7 @@ PENDING = (
     Slot("P_T1", "next IC time (NaN: a bout's last step, whose metrics cover one typical step after its IC)"),
     Slot("P_TO", "toe-off time (NaN unknown)"),
     Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
-    Slot("P_T_OUT", "the row's IC time: walking with forward known, at the forward acceleration's peak"),
+    Slot("P_FWD", "1: forward was established when the step closed (its row's IC may move: _row_time)"),
 )
 MAX_PENDING = 64
 
