@@ -472,7 +472,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         else:
             mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
         if relevel:
-            _relevel_from_last_stride(st, ti, f[S.T_PREV], 120.0 / f[S.RHYTHM], up)
+            _relevel_from_last_stride(st, ti, f[S.T_PREV], up)
         k_still = -1  # leaving stillness: the last sample of the still period kept
         if not still:
             if f[S.WAS_STILL] == 1.0:
@@ -756,18 +756,31 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _relevel_from_last_stride(st, t, t_before, stride_s, up):
+def _relevel_from_last_stride(st, t, t_before, up):
     """After a gap in gait (its last sample at t_before), take the up direction from the same gait
     phase whole strides earlier, before the gap.
 
     Gait is periodic, and so is the pelvis' gravity direction in the sensor frame, so this beats
-    integrating an unknown rate across the gap (impacts ring at >10 Hz). Yaw is left as it is.
-    Gaps longer than max_gap_s end the bout but are re-levelled too: left to the accelerometer, a
-    0.4 s gap at 52 Hz read tilt 5 deg low for 6 s.
+    integrating an unknown rate across the gap (impacts ring at >10 Hz: on the simulated loose
+    mount, integrating 20-80 ms gaps read tilt 1.2 deg RMSE, re-levelling 0.5). Yaw is left as it
+    is. For a gap shorter than a stride, the phase is the time since the last IC, taken in the
+    stride that ended there (the last two step times), not in the bout's mean stride: a mount that
+    rings after each IC varies fastest just there, and step times vary by a few % (simulated loose
+    mount at 400 Hz: drop / tilt RMSE 1.05 / 0.92 -> 0.74 / 0.48 deg). Across longer gaps the mean
+    stride carries the phase (one stride's time, repeated, drifts). Between ring samples the up
+    direction is interpolated. Gaps longer than max_gap_s end the bout but are re-levelled too: left to the
+    accelerometer, a 0.4 s gap at 52 Hz read tilt 5 deg low for 6 s.
     """
+    f = st.f
     ring = st.ring
     mask = ring.shape[0] - 1
-    idx = int(st.f[S.N_SAMPLES])  # this sample's index (not yet written)
+    stride_s = 120.0 / f[S.RHYTHM]
+    k_hist = int(f[S.STEP_HIST_K])
+    if k_hist >= 2:
+        last = f[S.STEP_HIST + (k_hist - 1) % S.STEP_HIST_N] + f[S.STEP_HIST + (k_hist - 2) % S.STEP_HIST_N]
+        if t - t_before < last:  # within one stride; across more, the mean stride extrapolates better
+            stride_s = last
+    idx = int(f[S.N_SAMPLES])  # this sample's index (not yet written)
     target = t - stride_s
     while target > t_before:
         target -= stride_s
@@ -778,8 +791,14 @@ def _relevel_from_last_stride(st, t, t_before, stride_s, up):
         n += 1
     if k < 0 or n >= mask - 1:
         return
-    r = ring[k & mask]
-    _set_up(st.q, r[S.R_UX], r[S.R_UY], r[S.R_UZ], up)
+    r, q = ring[k & mask], ring[(k + 1) & mask]
+    h = q[S.R_T] - r[S.R_T]
+    x = min(1.0, max(0.0, (target - r[S.R_T]) / h)) if h > 0.0 and k + 1 < idx else 0.0
+    u0 = r[S.R_UX] + x * (q[S.R_UX] - r[S.R_UX])
+    u1 = r[S.R_UY] + x * (q[S.R_UY] - r[S.R_UY])
+    u2 = r[S.R_UZ] + x * (q[S.R_UZ] - r[S.R_UZ])
+    norm = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+    _set_up(st.q, u0 / norm, u1 / norm, u2 / norm, up)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
