@@ -280,11 +280,11 @@ def test_a_sensor_without_gyroscope_gives_steps_and_cadence_and_flags_the_rest()
 def test_real_walking_without_gyroscope_floor():
     """The real recordings with their gyroscope columns dropped, as a Polar H10 would stream."""
     s = _real_score(gyro=False)
-    # 0.902: steps need no gyroscope (0.907 with it). 0.885 with the loading's IC alone, 0.876 at
-    # the forward acceleration's highest peak near it; at the peak that falls most after it, 0.902
-    # (docs/engine.md)
-    assert _f1(s, 100) >= 0.89
-    # 0.826 (0.904 with the gyroscope): sideways sway on 81 steps of one person, which moves by a
+    # 0.925: steps need no gyroscope (0.914 with it). 0.885 with the loading's IC alone, 0.876 at
+    # the forward acceleration's highest peak near it, 0.902 at the peak that falls most after it;
+    # 0.925 with the step threshold relative to the sensor's own 1 g (docs/engine.md)
+    assert _f1(s, 100) >= 0.91
+    # 0.811 (0.919 with the gyroscope): sideways sway on 81 steps of one person, which moves by a
     # few steps with the forward axis
     assert s["side"]["accuracy"] >= 0.80
 
@@ -308,30 +308,36 @@ def test_standing_only_gives_no_steps():
 def test_real_walking_recordings_floor():
     """Published open implementations score ~0.75-0.86 F1@100 and ~0.80 left/right on these trials."""
     s = _real_score()  # one score over the three trials
-    assert _f1(s, 100) >= 0.90  # issue target 0.95: not met (0.907, see docs/engine.md)
-    # issue target 0.97, not met (0.904; 0.932 before the IC moved to the forward acceleration's
+    # issue target 0.95: not met (0.914; 0.907 with the step threshold at an absolute 1.03 g,
+    # which this sensor, reading 0.982 g at rest, put above faint steps; docs/engine.md)
+    assert _f1(s, 100) >= 0.905
+    # issue target 0.97, not met (0.919; 0.932 before the IC moved to the forward acceleration's
     # peak: two of Test11's ICs that were too far off to count now count, with the wrong side; one
     # more since the half-step-time rule)
-    assert s["side"]["accuracy"] >= 0.89
-    # issue target 3 spm, not met on this person by a hair (3.01; 5.56 before a walking step had to
-    # last half the walk's step time: the bout at 94.5 s gained an IC 0.27 s into it)
-    assert s["bouts"]["cadence_mae_spm"] <= 3.2
+    assert s["side"]["accuracy"] >= 0.90
+    # issue target 3 spm, not met (3.59; 3.01 with the absolute threshold, before an IC the
+    # reference has at 80.44 s was found: its 76-86 s bout, where the reference lacks a step at
+    # ~79.4 s, then has our short steps in its mean; 5.56 before a walking step had to last half
+    # the walk's step time: the bout at 94.5 s gained an IC 0.27 s into it)
+    assert s["bouts"]["cadence_mae_spm"] <= 3.8
 
 
 def test_real_walking_recordings_at_50_hz_floor():
     """The same recordings as a 50 Hz sensor gives them (anti-aliased, every second sample). Before
     the established forward axis was rate-limited, Test11's turns reversed it here: left/right 0.76."""
     s = _real_score(every=2)
-    # 0.897, as with the loading's IC alone (voisard2023 at 50 Hz: F1@100 0.923 -> 0.946, F1@50
-    # 0.847 -> 0.896 with the forward acceleration's peak that falls most)
-    assert _f1(s, 100) >= 0.89
-    # 0.929 (0.957 with the highest forward peak: which ICs match within 100 ms moved, not sides)
-    assert s["side"]["accuracy"] >= 0.92
+    # 0.919 (0.897 with an absolute step threshold; voisard2023 at 50 Hz: F1@100 0.923 -> 0.945,
+    # F1@50 0.847 -> 0.894 with the forward acceleration's peak that falls most)
+    assert _f1(s, 100) >= 0.91
+    # 0.973 (0.929 with an absolute step threshold, 0.957 with the highest forward peak: which ICs
+    # match within 100 ms moved, not sides)
+    assert s["side"]["accuracy"] >= 0.95
     # +7.5 ms (+18.0 at 100 Hz): a forward peak is a sample, and 50 Hz samples are 20 ms apart;
     # the loading's IC is placed between samples and moved 6 ms (-1.2 / +4.7)
     assert abs(s["timing"]["bias_ms"]) <= 10.0
-    # 4.43 (5.56 at 100 Hz; 4.32 at 50 Hz before the low-pass): 19 spm in Test11's 28.6-33.3 s
-    assert s["bouts"]["cadence_mae_spm"] <= 4.6
+    # 3.74 (4.43 with an absolute step threshold; 4.32 at 50 Hz before the low-pass): most of it
+    # Test11's 28.6-33.3 s bout, whose reference counts a 2 s pause as a step (15 spm at 100 Hz)
+    assert s["bouts"]["cadence_mae_spm"] <= 4.0
 
 
 def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):

@@ -45,20 +45,24 @@ def _blocks(t, acc, gyr, n):
 
 def test_pipeline_gives_the_engine_steps_and_final_status(real):
     t, acc, gyr = real
-    whole = Engine(100.0).process(t, acc, gyr)
+    eng = Engine(100.0)
+    whole = eng.process(t, acc, gyr)
+    last = eng.finish()  # the stream's end: the last bout's closing step
     sink = Collect()
     status = Pipeline(Engine(100.0), [sink]).run(_blocks(t, acc, gyr, 37))
     assert len(whole.steps) >= 5
-    assert sink.steps.tobytes() == whole.steps.tobytes()
-    assert status == whole.status
+    assert sink.steps.tobytes() == np.concatenate([whole.steps, last.steps]).tobytes()
+    assert status == last.status
     assert sink.closed
 
 
 def test_pipeline_skips_empty_blocks_and_returns_status_without_blocks(real):
     t, acc, gyr = real
     sink = Collect()
-    status = Pipeline(Engine(100.0), [sink]).run([SampleBlock.empty(), SampleBlock(t, acc, gyr)])
-    assert len(sink.rows) == 1 and status.samples == len(t)
+    pipe = Pipeline(Engine(100.0), [sink])
+    assert pipe.feed(SampleBlock.empty()) is None and sink.rows == []  # no sink sees it
+    pipe.feed(SampleBlock(t, acc, gyr))
+    assert len(sink.rows) == 1 and pipe.close().samples == len(t)
     assert Pipeline(Engine(100.0), [Collect()]).run([]).samples == 0
 
 

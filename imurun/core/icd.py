@@ -24,7 +24,10 @@ Steps are the maxima of sf low-passed at walk_lp_hz (4 Hz, 2nd-order Butterworth
 offline lower-back methods smooth the same way before they look for ICs, e.g. McCamley's Gaussian
 wavelet): one maximum per step up to ~240 spm, where the raw signal of other people has a
 pre-loading bump or a bump between steps as high as a faint step (the ten voisard2023 walkers:
-F1@100 0.84 on raw peaks, 0.91 low-passed). A maximum above C_WALK_PEAK_SF is a step once the
+F1@100 0.84 on raw peaks, 0.91 low-passed). A maximum above C_WALK_PEAK_SF times the sensor's
+own reading of 1 g (ONE_G, learned while still: the real walks' sensors read 0.98-1.03 g at rest,
+so an absolute 1.03 g took standing sway for steps on some and missed faint steps on others) is
+a step once the
 low-passed sf has fallen from it by C_WALK_FALL (30 %) of the walk's typical step peak (an EMA over
 the ICs found), at least 30 ms after it, so a small bump needs the same fall as a step. The IC
 is found in the raw signal from C_WALK_IC_WIN (0.25 s) before that maximum up to now: the loading
@@ -73,6 +76,7 @@ from imurun.core.state import (
     LAND_T,
     LAST_FLIGHT_T,
     LAST_IC_T,
+    ONE_G,
     PEAK_T,
     PEAK_V,
     R_DSF,
@@ -175,7 +179,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if x > f[PEAK_V]:
         f[PEAK_V] = x
         f[PEAK_T] = t
-    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] and _walk_peak_confirmed(f, c, t, x):
+    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] * f[ONE_G] and _walk_peak_confirmed(f, c, t, x):
         if idx < ring.shape[0] and f[PEAK_T] - c[C_WALK_IC_WIN] < ring[0, R_T]:
             # the rise into this peak may lie before the first sample (a recording that starts
             # mid-stride, where the low-pass also settles): no IC can be placed on it

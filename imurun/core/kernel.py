@@ -43,6 +43,7 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+ONE_G_MAX_N = 1e5  # still samples the sensor's 1 g is averaged over at most (a scale may drift)
 SIDE_AGREE_ALPHA = 0.1  # EMA weight of each walking IC in the side agreement (~10 steps)
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
 #                  4.1 deg frozen by the gyro-only phase, 2.4 at 0.3-1; the pelvis keeps its own gains)
@@ -443,7 +444,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         # --- stillness -----------------------------------------------------------------------
         al = dt / (STILL_TAU + dt)
         wn = math.sqrt((w0 - st.bias[0]) ** 2 + (w1 - st.bias[1]) ** 2 + (w2 - st.bias[2]) ** 2)
-        an = abs(math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) - G)
+        a_norm = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+        an = abs(a_norm - G)
         f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
         f[S.STILL_A] = _lp(al, f[S.STILL_A], an) if not first else an
         if f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC]:
@@ -453,6 +455,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         still = f[S.STILL_TIME] >= c[S.C_STILL_MIN_S]
         if still:
             f[S.STILL_LEN] = f[S.STILL_TIME]
+            n_g = min(f[S.ONE_G_N], ONE_G_MAX_N)
+            f[S.ONE_G] = (f[S.ONE_G] * n_g + a_norm / G) / (n_g + 1.0)
+            f[S.ONE_G_N] += 1.0
 
         # --- attitude ------------------------------------------------------------------------
         if still:
