@@ -773,8 +773,8 @@ def _relevel_from_last_stride(st, t, t_before, up):
     rings after each IC varies fastest just there, and step times vary by a few % (simulated loose
     mount at 400 Hz: drop / tilt RMSE 1.05 / 0.92 -> 0.74 / 0.48 deg). Across longer gaps the mean
     stride carries the phase (one stride's time, repeated, drifts). Between ring samples the up
-    direction is interpolated. Gaps longer than max_gap_s end the bout but are re-levelled too: left to the
-    accelerometer, a 0.4 s gap at 52 Hz read tilt 5 deg low for 6 s.
+    direction is interpolated. Gaps longer than max_gap_s end the bout but are re-levelled too:
+    left to the accelerometer, a 0.4 s gap at 52 Hz read tilt 5 deg low for 6 s.
     """
     f = st.f
     ring = st.ring
