@@ -107,10 +107,10 @@ def colour_pixels(pixels, hex_colour, tol=12):
 
 
 def test_window_shows_the_engines_steps_cadence_and_cues(app, tmp_path):
-    at_s = 250.0
+    at_s = 280.0
     feed = played(FATIGUE, at_s)
     given = feed.snapshot(10, 60).cues
-    assert len(given) >= 3  # the coach spoke: start reminder, hips (216 s), cadence (228 s)
+    assert len(given) >= 3  # the coach spoke: start reminder, cadence (228 s), hips (244 s), arch (259 s)
     steps, status = engine_until(FATIGUE, at_s)
 
     window = open_window(app, feed)
@@ -133,7 +133,8 @@ def test_window_shows_the_engines_steps_cadence_and_cues(app, tmp_path):
         # a cue over 31 s before now shows how the runner responded (10-30 s after it); newer ones not yet
         answered = [c for c in given if c.t + 31.0 <= now and c.reason != "first running steps"]
         assert answered
-        assert all(c.response.startswith("pelvic drop ") and " → " in c.response for c in answered)
+        assert all(" → " in c.response for c in answered)
+        assert any(c.response.startswith("pelvic drop ") for c in answered)
         assert all(not c.response for c in given if c.t + 30.0 > now)
         assert "Level your hips." in "".join(texts) and "Quicker, shorter steps." in "".join(texts)
         assert "rate seen: 200 Hz" in window.status_label.text()

@@ -60,10 +60,12 @@ def init_from_acc(q, a0, a1, a2):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
+def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up, kr, fwd):
     """Advance q and bias by one sample. `eh` is this sensor's (2,) earth-frame error filter state.
 
-    `up` (3,) receives the new up direction in the sensor frame.
+    `kr` is an extra gain on the correction about the unit sensor-frame axis `fwd` (roll, for a
+    pelvis whose forward axis is known; 0 for none). `up` (3,) receives the new up direction in
+    the sensor frame.
     """
     # earth-frame error (a_E x z)/g = (ey, -ex, 0), rotated back to the sensor frame: R^T e
     w, x, y, z = q[0], q[1], q[2], q[3]
@@ -74,9 +76,10 @@ def mahony_step(q, bias, eh, a0, a1, a2, w0, w1, w2, dt, kp, ki, tau_corr, up):
     bias[0] -= ki * s0 * dt
     bias[1] -= ki * s1 * dt
     bias[2] -= ki * s2 * dt
-    g0 = w0 - bias[0] + kp * s0
-    g1 = w1 - bias[1] + kp * s1
-    g2 = w2 - bias[2] + kp * s2
+    r = kr * (s0 * fwd[0] + s1 * fwd[1] + s2 * fwd[2])
+    g0 = w0 - bias[0] + kp * s0 + r * fwd[0]
+    g1 = w1 - bias[1] + kp * s1 + r * fwd[1]
+    g2 = w2 - bias[2] + kp * s2 + r * fwd[2]
     # q <- q * exp(omega dt / 2). q carries from sample to sample, so this chain bounds the speed
     # of the whole loop: it is kept free of square roots and divisions on the common path.
     h2 = 0.25 * (g0 * g0 + g1 * g1 + g2 * g2) * dt * dt  # h = |omega| dt / 2, half the angle

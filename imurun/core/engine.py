@@ -57,6 +57,7 @@ class EngineConfig:
 
     kp_still: float = 2.0  # 1/s, accelerometer trust while still
     kp_gait: float = 0.2  # 1/s, in gait
+    kp_roll_gait: float = 0.5  # 1/s, in gait about the forward axis once it is known (curves)
     ki: float = 0.01  # 1/s^2, gyro-bias integral gain in gait
     tau_corr_gait: float = 1.0  # s, earth-frame low-pass of the attitude error in gait
     still_gyr_rad_s: float = 0.08

@@ -462,20 +462,21 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         # --- attitude ------------------------------------------------------------------------
         if still:
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
-            kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
+            kp, ki, tau, kr = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL, 0.0
         elif f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
-            kp, ki, tau = 1.0, 0.0, 0.3
+            kp, ki, tau, kr = 1.0, 0.0, 0.3, 0.0
         elif ti - f[S.MOVE_T] < c[S.C_GYRO_ONLY_S]:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
             # learned, so the gyro alone is better here
-            kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
+            kp, ki, tau, kr = 0.0, 0.0, c[S.C_TAU_CORR_GAIT], 0.0
         else:
             kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
+            kr = c[S.C_KP_ROLL] - kp if f[S.FWD_READY] == 1.0 else 0.0
         g0, g1, g2 = _interval_rate(f, S.W_PREV, first, w0, w1, w2)
         if f[S.ACC_ONLY] == 1.0:
             _gravity_step(st, a0, a1, a2, dt, up)
         else:
-            mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up)
+            mahony_step(st.q, st.bias, st.eh, a0, a1, a2, g0, g1, g2, dt, kp, ki, tau, up, kr, fwd)
         if relevel:
             _relevel_from_last_stride(st, ti, f[S.T_PREV], up)
         k_still = -1  # leaving stillness: the last sample of the still period kept
@@ -491,7 +492,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             mahony_step(
                 st.qt, st.bias_t, st.teh, tacc[i, 0], tacc[i, 1], tacc[i, 2], tg0, tg1, tg2, dt,
                 NO_GYRO_KP if f[S.TRUNK_NO_GYRO] == 1.0 and not still else kp,
-                0.0 if f[S.TRUNK_NO_GYRO] == 1.0 else ki, tau, tup,
+                0.0 if f[S.TRUNK_NO_GYRO] == 1.0 else ki, tau, tup, 0.0, fwd,
             )  # fmt: skip
             f[S.TRUNK] = 1.0
 

@@ -179,6 +179,7 @@ SETTINGS = (
     Setting("C_RATE", ""),  # nominal sample rate, Hz: the Engine's sample_rate_hz
     Setting("C_KP_STILL", "kp_still"),
     Setting("C_KP_GAIT", "kp_gait"),
+    Setting("C_KP_ROLL", "kp_roll_gait"),
     Setting("C_KI", "ki"),
     Setting("C_TAU_CORR_GAIT", "tau_corr_gait"),
     Setting("C_GYRO_ONLY_S", "gyro_only_s"),
