@@ -1112,15 +1112,21 @@ def _follow_posture(st, c, t, has_trunk):
         f[S.CAL_STATE] = 2.0  # a later standing period (>= C_STAND_S) still calibrates
     elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= c[S.C_SLIP_REF_S]:
         r0, r1, r2 = f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2]
+        ref_fwd = f[S.REF_FWD : S.REF_FWD + 3]
         if r0 == 0.0 and r1 == 0.0 and r2 == 0.0:
             f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
+            ref_fwd[:] = 0.0
         else:
+            if f[S.FWD_READY] == 1.0 and _dot3(ref_fwd, ref_fwd) == 0.0:
+                ref_fwd[:] = st.fwd  # (0, 0, 0) until forward is established: no turn to see
             fu = f[S.FAST_UP : S.FAST_UP + 3].copy()
             fu /= math.sqrt(_dot3(fu, fu))
             fu0, fu1, fu2 = fu[0], fu[1], fu[2]
             cosang = min(1.0, max(-1.0, fu0 * r0 + fu1 * r1 + fu2 * r2))
             following = t < f[S.MOUNT_FOLLOW_T]
-            if math.degrees(math.acos(cosang)) <= c[S.C_MOUNT_DEG]:
+            # a sensor turned about the vertical moves forward, not up (a 20 deg slip about an
+            # axis 15 deg off vertical moved up 5 deg: unseen, it left 5 deg in drop for good)
+            if max(math.degrees(math.acos(cosang)), _axis_angle(st.fwd, ref_fwd, fu)) <= c[S.C_MOUNT_DEG]:
                 f[S.SLIP_T] = np.nan
             elif not math.isfinite(f[S.SLIP_T]):
                 f[S.SLIP_T] = t
@@ -1133,13 +1139,25 @@ def _follow_posture(st, c, t, has_trunk):
                 # (one shortest-arc turn at the threshold left 4-6 deg of a 20 deg slip in drop and
                 # tilt for good, and the slip's twist about up 1.5 deg in drop)
                 if not following:
-                    _pelvis_offsets(st.up_stand, f[S.REF_UP : S.REF_UP + 3], st.fwd, f, S.SLIP_OFF)
+                    ref = ref_fwd if _dot3(ref_fwd, ref_fwd) > 0.0 else st.fwd
+                    _pelvis_offsets(st.up_stand, f[S.REF_UP : S.REF_UP + 3], ref, f, S.SLIP_OFF)
                     _rotate_like(r0, r1, r2, fu0, fu1, fu2, st.fwd)
                     f[S.N_MOUNT] += 1.0
                     f[S.MOUNT_FOLLOW_T] = t + c[S.C_SLIP_FOLLOW_S]
                 _from_offsets(st.up_stand, fu, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
+                ref_fwd[:] = st.fwd * f[S.FWD_READY]  # (0, 0, 0) while not established
                 f[S.SLIP_T] = np.nan
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _axis_angle(a, b, up):
+    """Angle (deg) between the axes a and b (either sign) seen along up: both projected off it."""
+    da, db = _dot3(a, up), _dot3(b, up)
+    a0, a1, a2 = a[0] - da * up[0], a[1] - da * up[1], a[2] - da * up[2]
+    b0, b1, b2 = b[0] - db * up[0], b[1] - db * up[1], b[2] - db * up[2]
+    n = math.sqrt((a0 * a0 + a1 * a1 + a2 * a2) * (b0 * b0 + b1 * b1 + b2 * b2))
+    return math.degrees(math.acos(min(1.0, abs(a0 * b0 + a1 * b1 + a2 * b2) / n))) if n > 0.0 else 0.0
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)

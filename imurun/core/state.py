@@ -159,6 +159,7 @@ SCALARS = (
     Slot("WAS_STILL", "the previous sample was still"),
     Slot("STILL_LEN", "duration of the current/last still period, s"),
     Slot("REF_UP", "reference gait-mean up for slip detection (0,0,0: not yet taken)", 3),
+    Slot("REF_FWD", "the forward axis when REF_UP was taken", 3),
     Slot("NO_GYRO_N", "consecutive samples with an accelerometer reading and no gyroscope (NaN)"),
     Slot("ACC_ONLY", "1 while the stream has had no gyroscope for acc_only_s: accelerometer-only mode"),
     Slot("SWAY_AMP", "EMA of |sideways acceleration evidence| at ICs (accelerometer-only sides)"),
