@@ -319,12 +319,13 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)
     trot = np.empty((3, 3))
     rotation_sensor_to_pelvis(st.tfwd, st.tup_stand, trot)
+    angle_lp = c[S.C_ALP : S.C_ALP + 5]
     for k in range(npend):
         row = steps_out[n_out]
         row[0] = _row_time(st, c, st.pend[k]) if established else st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
         row[2] = st.pend[k, S.P_KIND]
-        compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, row[3:])
+        compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, angle_lp, row[3:])
         n_out += 1
         if not established:
             f[S.N_FORCED] += 1.0

@@ -68,9 +68,30 @@ def _asin(x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
+def _filtfilt_max(x, col, n, lp):
+    """Max of x[:n, col] low-passed forward and back by the biquad lp (zero phase; each pass starts
+    in its steady state at its first value). Overwrites the column."""
+    b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
+    for first, last, step in ((0, n, 1), (n - 1, -1, -1)):
+        v = x[first, col]
+        z1, z2 = (1.0 - b0) * v, (b2 - a2) * v
+        for j in range(first, last, step):
+            v = x[j, col]
+            y = b0 * v + z1
+            z1 = b1 * v - a1 * y + z2
+            z2 = b2 * v - a2 * y
+            x[j, col] = y
+    peak = x[0, col]
+    for j in range(1, n):
+        peak = max(peak, x[j, col])
+    return peak
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, lp, out):
     """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices;
-    `scratch` (>= its samples, 4) is working space.
+    `scratch` (>= its samples, 6) is working space; `lp` the biquad (b0, b1, b2, a1, a2) that the
+    peak angles are low-passed with, forward and back.
 
     Angles need no trig per sample: roll and pitch are monotonic in u_y/u_z and -u_x, so their
     maxima are taken on those and converted once; the yaw rate (sin r w_y + cos r w_z)/cos p equals
@@ -94,8 +115,6 @@ def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
 
     sign = 1.0 if side == 0.0 else -1.0  # L stance: right (swing) side lower = positive roll
     n = max(i1 - i0, 1)
-    drop_tan = -1e9  # max of sign * u_y / u_z
-    tilt_sin = -1e9  # max of -u_x
     tilt_sum = 0.0
     lean_sum = 0.0
     # Trapezoid integrals from the IC: A = int a_v, B = int A, F = int a_fwd, yaw = int rate.
@@ -119,8 +138,8 @@ def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
         ux = rot[0, 0] * u0 + rot[0, 1] * u1 + rot[0, 2] * u2
         uy = rot[1, 0] * u0 + rot[1, 1] * u1 + rot[1, 2] * u2
         uz = rot[2, 0] * u0 + rot[2, 1] * u1 + rot[2, 2] * u2
-        drop_tan = max(drop_tan, sign * uy / uz)
-        tilt_sin = max(tilt_sin, -ux)
+        scratch[j, 4] = sign * uy / uz
+        scratch[j, 5] = -ux
         tilt_sum += _asin(-ux)
         w0, w1, w2 = ring[k, R_WX], ring[k, R_WX + 1], ring[k, R_WX + 2]
         wy = rot[1, 0] * w0 + rot[1, 1] * w1 + rot[1, 2] * w2
@@ -151,6 +170,8 @@ def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, out):
         scratch[j, 2] = big_f
         scratch[j, 3] = af
         prev_t, prev_av, prev_af, prev_a, prev_rate = t, av, af, big_a, rate
+    drop_tan = _filtfilt_max(scratch, 4, n, lp)
+    tilt_sin = _filtfilt_max(scratch, 5, n, lp)
     out[M_DROP] = math.atan(drop_tan) * RAD2DEG
     out[M_TILT_PEAK] = math.asin(min(1.0, tilt_sin)) * RAD2DEG
     tilt_mean = tilt_sum / n * RAD2DEG

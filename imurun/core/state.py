@@ -194,6 +194,7 @@ SETTINGS = (
     Setting("C_CROSS_SF", "contact_sf_g"),
     Setting("C_TO_MIN_S", "toe_off_min_s"),
     Setting("C_WLP", "walk_lp_hz", 5),  # its biquad b0, b1, b2, a1, a2 (a0 = 1), designed by engine.py
+    Setting("C_ALP", "angle_lp_hz", 5),  # its biquad, as C_WLP: the low-pass of the peak angles
     Setting("C_WALK_PEAK_SF", "walk_peak_sf_g"),
     Setting("C_WALK_IC_WIN", "walk_ic_window_s"),
     Setting("C_WALK_FALL", "walk_fall"),
@@ -288,7 +289,7 @@ class EngineState(NamedTuple):
     scratch: np.ndarray  # (cap, N_SCRATCH) per-sample working space of metrics.compute_step
 
 
-N_SCRATCH = 4
+N_SCRATCH = 6
 # offsets of the fields in the flat buffer (module constants: compile-time constants in numba)
 O_F = 0
 O_EH = O_F + N_F
