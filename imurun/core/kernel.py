@@ -33,7 +33,6 @@ FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
 ROT_TAU = 3.0  # s, heading trend removed from the rotation signal
 WARMUP_S = 3.0  # s after start without calibration: faster attitude convergence
-TO_WIN_S = 0.03  # s either side of a toe-off's crossing in which its steepest fall is sought
 # walking: a forward-acceleration peak's fall at the heel strike is measured over this long after
 # it (leave-one-walker-out over 0.05 / 0.08 / 0.12 s: each walker's best is 0.08)
 FWD_FALL_S = 0.08
@@ -225,30 +224,57 @@ def _lp(alpha, state, x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _toe_off(st, c, idx, t_cross):
-    """Running toe-off from its falling crossing of C_CROSS_SF: where the tangent at the steepest
-    fall within TO_WIN_S of the crossing meets the flight level (sf = 0), at most 50 ms after the
-    crossing (Patoz et al. 2022: contact from a sacral vertical-acceleration threshold; the mirror
-    of the landing). The tangent at the crossing itself made the real runner's contact time 41 ms
-    RMSE against the force treadmill (+32 ms bias); at the steepest fall 35 ms (+22); simulated
-    runs within 0-3 ms of before."""
-    if not math.isfinite(t_cross):
+def _one_g_crossing(ring, k, step, stop):
+    """Time sf crosses 1 g walking the ring from index k by step (+1 / -1) while it stays on k's side
+    of 1 g, at most to `stop`; NaN if it does not (interpolated between the two samples)."""
+    mask = ring.shape[0] - 1
+    above = ring[k & mask, S.R_SF] >= 1.0
+    while k != stop:
+        r, q = ring[k & mask], ring[(k + step) & mask]
+        if (q[S.R_SF] >= 1.0) != above:
+            return r[S.R_T] + (1.0 - r[S.R_SF]) * (q[S.R_T] - r[S.R_T]) / (q[S.R_SF] - r[S.R_SF])
+        k += step
+    return np.nan
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _toe_off(st, idx, t_cross, i_ic, step_s):
+    """Running toe-off of the step from its IC at ring index i_ic (step time step_s), whose
+    falling crossing of C_CROSS_SF was at t_cross.
+
+    The sacrum's vertical force is a poor copy of the ground's at its edges (soft tissue, the
+    swinging leg), but it crosses 1 g where the ground force crosses body weight: the effective
+    contact t_ce (Cavagna 2006, J Exp Biol 209:4051). A ground force that is a half sine over the
+    contact tc with the step's impulse (mean 1 g over the step time T: Morin et al. 2005, J Appl
+    Biomech 21:167) exceeds body weight for t_ce = tc (1 - 2/pi asin(2 tc / (pi T))), centred in the
+    contact: solved for tc, toe-off = the middle of t_ce + tc / 2. The real runner's toe-off
+    (alcantara2022, force treadmill, level) +0 +/- 12 ms; the tangent of the fall to sf = 0 it
+    replaces read +2 +/- 25 (docs/engine.md: uphill, the simulator)."""
+    if not (math.isfinite(t_cross) and step_s > 0.0):
         return np.nan
     ring = st.ring
     mask = ring.shape[0] - 1
-    dt = st.f[S.DT_EMA]
-    i_c = idx - int(round((ring[idx & mask, S.R_T] - t_cross) / dt))
-    w = int(round(TO_WIN_S / dt))
-    steepest, t_to = 0.0, t_cross
-    for k in range(max(i_c - w, idx - mask + 2), min(i_c + w, idx) + 1):
-        r, q = ring[k & mask], ring[(k - 1) & mask]
-        h = r[S.R_T] - q[S.R_T]
-        if h <= 0.0 or h > 2.5 * dt:
-            continue  # across a gap: no slope
-        slope = (r[S.R_SF] - q[S.R_SF]) / h
-        if slope < steepest:
-            steepest, t_to = slope, r[S.R_T] + r[S.R_SF] / -slope
-    return min(max(t_to, t_cross), t_cross + 0.05)
+    i_c = idx - int(round((ring[idx & mask, S.R_T] - t_cross) / st.f[S.DT_EMA]))
+    oldest = idx - mask + 1
+    if i_ic < oldest or i_c <= i_ic:
+        return np.nan
+    k_peak = i_ic  # the stance's highest reading: the loading rises through 1 g before it
+    for k in range(i_ic, i_c):
+        if ring[k & mask, S.R_SF] > ring[k_peak & mask, S.R_SF]:
+            k_peak = k
+    on = _one_g_crossing(ring, k_peak, -1, max(oldest, i_ic - (i_c - i_ic)))
+    off = _one_g_crossing(ring, i_c, -1, k_peak)
+    if not (off > on):
+        return np.nan
+    t_ce = off - on
+    lo, hi = t_ce, step_s  # t_ce(tc) rises on [0, T]; beyond its top the step had no flight
+    for _ in range(40):
+        tc = 0.5 * (lo + hi)
+        if tc * (1.0 - 2.0 / math.pi * math.asin(min(1.0, 2.0 * tc / (math.pi * step_s)))) < t_ce:
+            lo = tc
+        else:
+            hi = tc
+    return 0.5 * (on + off + 0.5 * (lo + hi))  # the middle of t_ce + tc / 2
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -271,7 +297,8 @@ def _end_bout(st, c, idx_last):
     p[S.P_SIDE] = f[S.LAST_IC_SIDE]
     p[S.P_KIND] = KIND_RUN if run else 0.0
     p[S.P_T1] = np.nan
-    p[S.P_TO] = _toe_off(st, c, idx_last, f[S.TO_T]) if run else np.nan
+    step_s = 60.0 / f[S.RHYTHM] if f[S.RHYTHM] > 0.0 else np.nan  # its own is unknown: the typical
+    p[S.P_TO] = _toe_off(st, idx_last, f[S.TO_T], i0, step_s) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
     p[S.P_FWD] = f[S.FWD_READY]
@@ -734,7 +761,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
         p[S.P_KIND] = KIND_RUN if step_run else 0.0
         p[S.P_T1] = t_ic
-        p[S.P_TO] = _toe_off(st, c, idx, f[S.TO_T]) if step_run else np.nan
+        p[S.P_TO] = _toe_off(st, idx, f[S.TO_T], int(f[S.LAST_IC_IDX]), interval) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
         p[S.P_FWD] = f[S.FWD_READY]
