@@ -51,9 +51,9 @@ _STEPS_ALONE = Status(calibration="standing")
 # pi sigma^2 / (2 n) for normal scatter); sigma is taken robustly from the window itself, 1.4826 x
 # its median absolute deviation (consistent for normal data; Rousseeuw & Croux 1993, JASA
 # 88:1273). A cue needs the median beyond its threshold by more than MARGIN_Z of those standard
-# errors (one-sided 99.4 %): a window that reads beyond only within its own scatter does not cue.
+# errors (one-sided 97.7 %): a window that reads beyond only within its own scatter does not cue.
 # Why this and 7 of 10 steps, and what it does not catch: docs/coaching.md.
-MARGIN_Z = 2.5
+MARGIN_Z = 2.0
 
 
 @dataclass(frozen=True)
