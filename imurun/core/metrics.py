@@ -68,30 +68,50 @@ def _asin(x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _filtfilt_max(x, col, n, lp):
-    """Max of x[:n, col] low-passed forward and back by the biquad lp (zero phase; each pass starts
-    in its steady state at its first value). Overwrites the column."""
-    b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
-    for first, last, step in ((0, n, 1), (n - 1, -1, -1)):
-        v = x[first, col]
-        z1, z2 = (1.0 - b0) * v, (b2 - a2) * v
-        for j in range(first, last, step):
-            v = x[j, col]
-            y = b0 * v + z1
-            z1 = b1 * v - a1 * y + z2
-            z2 = b2 * v - a2 * y
-            x[j, col] = y
-    peak = x[0, col]
-    for j in range(1, n):
-        peak = max(peak, x[j, col])
-    return peak
+def _filtfilt_max2(x, n, lp):
+    """Maxima of x[:n, 4] and x[:n, 5], each low-passed forward and back by the biquad lp[:5] on
+    every lp[5]-th sample (zero phase; each pass starts in its steady state at its first value).
+    Overwrites both columns."""
+    b0, b1, b2, a1, a2, every = lp[0], lp[1], lp[2], lp[3], lp[4], int(lp[5])
+    last = (n - 1) // every * every
+    u, v = x[0, 4], x[0, 5]
+    zu1, zu2, zv1, zv2 = (1.0 - b0) * u, (b2 - a2) * u, (1.0 - b0) * v, (b2 - a2) * v
+    for j in range(0, last + 1, every):
+        u, v = x[j, 4], x[j, 5]
+        yu, yv = b0 * u + zu1, b0 * v + zv1
+        zu1, zv1 = b1 * u - a1 * yu + zu2, b1 * v - a1 * yv + zv2
+        zu2, zv2 = b2 * u - a2 * yu, b2 * v - a2 * yv
+        x[j, 4], x[j, 5] = yu, yv
+    u, v = x[last, 4], x[last, 5]
+    zu1, zu2, zv1, zv2 = (1.0 - b0) * u, (b2 - a2) * u, (1.0 - b0) * v, (b2 - a2) * v
+    for j in range(last, -1, -every):
+        u, v = x[j, 4], x[j, 5]
+        yu, yv = b0 * u + zu1, b0 * v + zv1
+        zu1, zv1 = b1 * u - a1 * yu + zu2, b1 * v - a1 * yv + zv2
+        zu2, zv2 = b2 * u - a2 * yu, b2 * v - a2 * yv
+        x[j, 4], x[j, 5] = yu, yv
+    return _peak(x, 4, last, every), _peak(x, 5, last, every)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _peak(x, col, last, every):
+    """Largest of x[0:last+1:every, col], refined by the parabola through it and its neighbours."""
+    k = 0
+    for j in range(every, last + 1, every):
+        if x[j, col] > x[k, col]:
+            k = j
+    if k == 0 or k == last:
+        return x[k, col]
+    a, b, c = x[k - every, col], x[k, col], x[k + every, col]
+    d = a - 2.0 * b + c  # < 0 at a maximum
+    return b - 0.125 * (c - a) ** 2 / d if d < 0.0 else b
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, lp, out):
     """Fill out[0:N_M] for one closed step. pend_row holds (see state.P_*) its ICs and indices;
     `scratch` (>= its samples, 6) is working space; `lp` the biquad (b0, b1, b2, a1, a2) that the
-    peak angles are low-passed with, forward and back.
+    peak angles are low-passed with, forward and back, on every lp[5]-th sample.
 
     Angles need no trig per sample: roll and pitch are monotonic in u_y/u_z and -u_x, so their
     maxima are taken on those and converted once; the yaw rate (sin r w_y + cos r w_z)/cos p equals
@@ -170,8 +190,7 @@ def compute_step(ring, scratch, pend_row, rot, trot, has_trunk, f, lp, out):
         scratch[j, 2] = big_f
         scratch[j, 3] = af
         prev_t, prev_av, prev_af, prev_a, prev_rate = t, av, af, big_a, rate
-    drop_tan = _filtfilt_max(scratch, 4, n, lp)
-    tilt_sin = _filtfilt_max(scratch, 5, n, lp)
+    drop_tan, tilt_sin = _filtfilt_max2(scratch, n, lp)
     out[M_DROP] = math.atan(drop_tan) * RAD2DEG
     out[M_TILT_PEAK] = math.asin(min(1.0, tilt_sin)) * RAD2DEG
     tilt_mean = tilt_sum / n * RAD2DEG

@@ -194,7 +194,8 @@ SETTINGS = (
     Setting("C_CROSS_SF", "contact_sf_g"),
     Setting("C_TO_MIN_S", "toe_off_min_s"),
     Setting("C_WLP", "walk_lp_hz", 5),  # its biquad b0, b1, b2, a1, a2 (a0 = 1), designed by engine.py
-    Setting("C_ALP", "angle_lp_hz", 5),  # its biquad, as C_WLP: the low-pass of the peak angles
+    # the low-pass of the peak angles: its biquad as C_WLP, for every C_ALP+5-th sample
+    Setting("C_ALP", "angle_lp_hz", 6),
     Setting("C_WALK_PEAK_SF", "walk_peak_sf_g"),
     Setting("C_WALK_IC_WIN", "walk_ic_window_s"),
     Setting("C_WALK_FALL", "walk_fall"),
