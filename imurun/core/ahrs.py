@@ -4,11 +4,13 @@ Mahony, Hamel & Pflimlin (2008), "Nonlinear complementary filters on the special
 IEEE TAC 53(5): the accelerometer error e = a x v (measured x estimated up) drives a proportional
 correction and an integral term that is the gyro bias.
 
-Two changes for a runner's pelvis, where dynamic acceleration reaches 2-3 g every step:
+Three changes for a runner's pelvis, where dynamic acceleration reaches 2-3 g every step:
 - the accelerometer is NOT normalised, so e stays linear in a;
 - e is low-passed in the earth frame, where it equals (a_E x z)/g: over whole strides the pelvis'
   mean horizontal acceleration is zero, so the filtered error sees only the attitude error while the
-  within-stride oscillation (which would otherwise leak into tilt) is averaged away.
+  within-stride oscillation (which would otherwise leak into tilt) is averaged away;
+- the correction about one axis (the pelvis' forward, for roll) may take its own gain: a lean into
+  a curve should be followed faster than a speed change's forward tilt of the resultant.
 No magnetometer: yaw is free-running and only used over single strides (rotation range).
 Quaternions are (w, x, y, z), sensor to earth, earth z up.
 """
