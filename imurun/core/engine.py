@@ -235,13 +235,18 @@ def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
         if setting.size == 1 and setting.field:
             c[S.SETTING_INDEX[setting.names]] = getattr(cfg, setting.field)
     c[S.C_RATE] = rate
-    b, a = butter(2, min(cfg.walk_lp_hz, 0.4 * rate), fs=rate)
-    c[S.C_WLP : S.C_WLP + 5] = b[0], b[1], b[2], a[1], a[2]
+    c[S.C_WLP : S.C_WLP + 5] = _biquad(cfg.walk_lp_hz, rate)
     every = max(1, int(rate // 50))  # ~50 Hz is plenty for an 8 Hz low-pass (and its maxima are
     # interpolated): at 200 Hz a quarter of the work
-    b, a = butter(2, min(cfg.angle_lp_hz, 0.4 * rate / every), fs=rate / every)
-    c[S.C_ALP : S.C_ALP + 6] = b[0], b[1], b[2], a[1], a[2], every
+    c[S.C_ALP : S.C_ALP + 5] = _biquad(cfg.angle_lp_hz, rate / every)
+    c[S.C_ALP + 5] = every
     return c
+
+
+def _biquad(hz: float, rate: float) -> tuple[float, ...]:
+    """(b0, b1, b2, a1, a2) of a 2nd-order Butterworth low-pass at hz (at most 0.4 x rate), a0 = 1."""
+    b, a = butter(2, min(hz, 0.4 * rate), fs=rate)
+    return b[0], b[1], b[2], a[1], a[2]
 
 
 def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:

@@ -490,15 +490,16 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.ONE_G_N] += 1.0
 
         # --- attitude ------------------------------------------------------------------------
+        kr = 0.0  # the roll axis' extra gain: in gait only
         if still:
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
-            kp, ki, tau, kr = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL, 0.0
+            kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
-            kp, ki, tau, kr = 1.0, 0.0, 0.3, 0.0
+            kp, ki, tau = 1.0, 0.0, 0.3
         elif ti - f[S.MOVE_T] < c[S.C_GYRO_ONLY_S]:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
             # learned, so the gyro alone is better here
-            kp, ki, tau, kr = 0.0, 0.0, c[S.C_TAU_CORR_GAIT], 0.0
+            kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
         else:
             kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
             kr = c[S.C_KP_ROLL] - kp if f[S.FWD_READY] == 1.0 else 0.0

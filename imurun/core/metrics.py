@@ -70,27 +70,27 @@ def _asin(x):
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _filtfilt_max2(x, n, lp):
     """Maxima of x[:n, 4] and x[:n, 5], each low-passed forward and back by the biquad lp[:5] on
-    every lp[5]-th sample (zero phase; each pass starts in its steady state at its first value).
-    Overwrites both columns."""
-    b0, b1, b2, a1, a2, every = lp[0], lp[1], lp[2], lp[3], lp[4], int(lp[5])
+    every lp[5]-th sample (zero phase). Overwrites both columns."""
+    every = int(lp[5])
     last = (n - 1) // every * every
-    u, v = x[0, 4], x[0, 5]
-    zu1, zu2, zv1, zv2 = (1.0 - b0) * u, (b2 - a2) * u, (1.0 - b0) * v, (b2 - a2) * v
-    for j in range(0, last + 1, every):
-        u, v = x[j, 4], x[j, 5]
-        yu, yv = b0 * u + zu1, b0 * v + zv1
-        zu1, zv1 = b1 * u - a1 * yu + zu2, b1 * v - a1 * yv + zv2
-        zu2, zv2 = b2 * u - a2 * yu, b2 * v - a2 * yv
-        x[j, 4], x[j, 5] = yu, yv
-    u, v = x[last, 4], x[last, 5]
-    zu1, zu2, zv1, zv2 = (1.0 - b0) * u, (b2 - a2) * u, (1.0 - b0) * v, (b2 - a2) * v
-    for j in range(last, -1, -every):
-        u, v = x[j, 4], x[j, 5]
-        yu, yv = b0 * u + zu1, b0 * v + zv1
-        zu1, zv1 = b1 * u - a1 * yu + zu2, b1 * v - a1 * yv + zv2
-        zu2, zv2 = b2 * u - a2 * yu, b2 * v - a2 * yv
-        x[j, 4], x[j, 5] = yu, yv
+    _biquad_pass(x, 0, last + 1, every, lp)
+    _biquad_pass(x, last, -1, -every, lp)
     return _peak(x, 4, last, every), _peak(x, 5, last, every)
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _biquad_pass(x, first, stop, step, lp):
+    """x[j, 4] and x[j, 5] for j in range(first, stop, step) low-passed in place by the biquad
+    (b0, b1, b2, a1, a2) = lp[:5], starting in its steady state at their values at `first`."""
+    b0, b1, b2, a1, a2 = lp[0], lp[1], lp[2], lp[3], lp[4]
+    u, v = x[first, 4], x[first, 5]
+    zu1, zu2, zv1, zv2 = (1.0 - b0) * u, (b2 - a2) * u, (1.0 - b0) * v, (b2 - a2) * v
+    for j in range(first, stop, step):
+        u, v = x[j, 4], x[j, 5]
+        yu, yv = b0 * u + zu1, b0 * v + zv1
+        zu1, zv1 = b1 * u - a1 * yu + zu2, b1 * v - a1 * yv + zv2
+        zu2, zv2 = b2 * u - a2 * yu, b2 * v - a2 * yv
+        x[j, 4], x[j, 5] = yu, yv
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
