@@ -173,6 +173,14 @@ SCALARS = (
     Slot("SLIP_T", "since when that posture has been beyond the slip threshold (NaN: it is not)",
          init=math.nan),
     Slot("SLIP_OFF", "standing up relative to the gait posture before a slip: along forward, left", 2),
+    Slot("CONT_T0", "after a re-levelled gap in gait: its first sample (NaN: no posture check waits)",
+         init=math.nan),
+    Slot("CONT_S", "... the stride before it (IC to IC), s"),
+    Slot("CONT_IC0", "... the first IC after it (NaN: none yet) and the ICs found since", init=math.nan),
+    Slot("CONT_N"),
+    Slot("CONT_T1", "... the IC that ends the first whole stride after it: check due (NaN: not yet)",
+         init=math.nan),
+    Slot("CONT_UP", "... the mean up direction over that stride before it (sensor frame)", 3),
 )
 
 # --- settings c[...] (EngineConfig packed by engine.py) ----------------------------------------
@@ -238,6 +246,7 @@ CHANNELS = (
     Slot("R_TAX R_TAY R_TAZ", "trunk: linear acceleration in the trunk sensor frame", 3),
     Slot("R_TWX R_TWY R_TWZ", "trunk: bias-corrected angular velocity, rad/s", 3),
     Slot("R_DSF", "slope of the lightly smoothed sf (g/s): where a walking IC's loading rises steepest"),
+    Slot("R_EHX R_EHY", "the attitude filter's earth-frame error state after this sample (eh)", 2),
 )
 
 # --- closed steps waiting for their metrics (the alignment may not be ready yet) ---------------
