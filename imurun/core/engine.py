@@ -78,6 +78,10 @@ class EngineConfig:
     # 0.19 / 0.18 / 0.18 deg RMSE, its loose mount's worst seed (of 10) to 0.53 / 0.54 / 0.58
     angle_lp_hz: float = 8.0
     walk_lp_hz: float = 4.0  # walking: low-pass whose maxima are the steps (one per step up to 240 spm)
+    # walking at this cadence uses the walking times and low-pass above as they are; at another
+    # they scale with the step time (a slow walk is to a first approximation a stretched one; the
+    # dev sets' median walking cadence is ~108 spm). 0: fixed
+    walk_ref_spm: float = 105.0
     walk_peak_sf_g: float = 1.03  # walking: smallest low-passed loading peak that counts as a step
     walk_ic_window_s: float = 0.25  # walking: the IC is the steepest rise this long before that peak
     walk_fall: float = 0.3  # walking: a peak is a step once the low-pass fell by this share of the peaks
@@ -229,13 +233,12 @@ class Engine:
 
 def _pack(rate: float, cfg: EngineConfig) -> np.ndarray:
     """The settings vector of the kernels: each slot of state.SETTINGS from its EngineConfig field;
-    the sample rate and the low-pass biquads (walk_lp_hz, angle_lp_hz) are computed here."""
+    the sample rate and the angles' low-pass biquad (angle_lp_hz) are computed here."""
     c = np.zeros(S.N_C)
     for setting in S.SETTINGS:
         if setting.size == 1 and setting.field:
             c[S.SETTING_INDEX[setting.names]] = getattr(cfg, setting.field)
     c[S.C_RATE] = rate
-    c[S.C_WLP : S.C_WLP + 5] = _biquad(cfg.walk_lp_hz, rate)
     every = max(1, int(rate // 50))  # ~50 Hz is plenty for an 8 Hz low-pass (and its maxima are
     # interpolated): at 200 Hz a quarter of the work
     c[S.C_ALP : S.C_ALP + 5] = _biquad(cfg.angle_lp_hz, rate / every)

@@ -85,6 +85,7 @@ from imurun.core.state import (
     RHYTHM,
     TO_T,
     WALK_PEAK,
+    WALK_SCALE,
     WLP_Y,
     WPEAK_REF,
 )
@@ -179,13 +180,15 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if x > f[PEAK_V]:
         f[PEAK_V] = x
         f[PEAK_T] = t
-    elif f[PEAK_V] >= c[C_WALK_PEAK_SF] * f[ONE_G] and _walk_peak_confirmed(f, c, t, x):
-        if idx < ring.shape[0] and f[PEAK_T] - c[C_WALK_IC_WIN] < ring[0, R_T]:
+    elif f[PEAK_V] >= (1.0 + (c[C_WALK_PEAK_SF] - 1.0) / f[WALK_SCALE] ** 2) * f[ONE_G] and \
+            _walk_peak_confirmed(f, c, t, x):
+        win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
+        if idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]:
             # the rise into this peak may lie before the first sample (a recording that starts
             # mid-stride, where the low-pass also settles): no IC can be placed on it
             f[PEAK_V] = 0.0
             return found, t_ic, kind
-        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - c[C_WALK_IC_WIN]) - c[C_WALK_IC_OFFSET]
+        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - win) - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
         found = True
         h = f[PEAK_V] - 1.0
         f[WPEAK_REF] = h if f[WPEAK_REF] == 0.0 else f[WPEAK_REF] + WPEAK_ALPHA * (h - f[WPEAK_REF])

@@ -55,6 +55,7 @@ RUN_EVID_ALPHA = 0.5
 # dropped like a NaN row so that it cannot poison the attitude and lose every later step.
 MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
 CONT_MAX_DEG = 5.0  # a stride-mean posture change across a gap beyond this is real (a stop, a slip)
+WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 spm at 105
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
 MAX_GYR2 = 100.0**2  # (rad/s)^2
 
@@ -217,6 +218,34 @@ def _file_step_time(f, interval, kind_changed):
     f[S.CADENCE] = 60.0 / np.median(f[S.STEP_HIST : S.STEP_HIST + n])
     cad = 60.0 / interval
     f[S.RHYTHM] = cad if f[S.RHYTHM] == 0.0 else _lp(0.2, f[S.RHYTHM], cad)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _walk_scale(f, c):
+    """Walking's times (the IC's search window and offset, the side and forward-peak windows) and
+    its low-pass scale with the step time: walk_ref_spm / the walk's cadence (median of its last
+    steps), within WALK_SCALE_MIN..MAX. They were chosen on walks of ~110 spm; slowed down 1.5x
+    (real walks stretched in time, their dynamic acceleration / 2.25), the fixed ones found a
+    second loading bump as a step (voisard2023: precision 0.944 -> 0.896). The low-pass is
+    designed anew when the scale moves by > 2 %."""
+    scale = min(WALK_SCALE_MAX, max(WALK_SCALE_MIN, c[S.C_WALK_REF_SPM] / f[S.CADENCE]))
+    if abs(scale - f[S.WALK_SCALE]) > 0.02 * f[S.WALK_SCALE]:
+        f[S.WALK_SCALE] = scale
+        _design_walk_lp(f, c)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _design_walk_lp(f, c):
+    """WLP_B: 2nd-order Butterworth low-pass at walk_lp_hz / WALK_SCALE (at most 0.4 x the rate),
+    by the bilinear transform with its cut-off prewarped (as scipy.signal.butter)."""
+    rate = c[S.C_RATE]
+    k = math.tan(math.pi * min(c[S.C_WALK_LP_HZ] / f[S.WALK_SCALE], 0.4 * rate) / rate)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    f[S.WLP_B] = k * k * norm
+    f[S.WLP_B + 1] = 2.0 * f[S.WLP_B]
+    f[S.WLP_B + 2] = f[S.WLP_B]
+    f[S.WLP_B + 3] = 2.0 * (k * k - 1.0) * norm
+    f[S.WLP_B + 4] = (1.0 - math.sqrt(2.0) * k + k * k) * norm
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -552,11 +581,12 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         dsf = (sf_lp - f[S.AV_LP]) / dt if not first else 0.0
         f[S.AV_LP] = sf_lp
         if first:  # the walking low-pass starts in its steady state at this sample's sf
-            f[S.WLP_Z1] = (1.0 - c[S.C_WLP]) * sf
-            f[S.WLP_Z2] = (c[S.C_WLP + 2] - c[S.C_WLP + 4]) * sf
-        y = c[S.C_WLP] * sf + f[S.WLP_Z1]
-        f[S.WLP_Z1] = c[S.C_WLP + 1] * sf - c[S.C_WLP + 3] * y + f[S.WLP_Z2]
-        f[S.WLP_Z2] = c[S.C_WLP + 2] * sf - c[S.C_WLP + 4] * y
+            _design_walk_lp(f, c)
+            f[S.WLP_Z1] = (1.0 - f[S.WLP_B]) * sf
+            f[S.WLP_Z2] = (f[S.WLP_B + 2] - f[S.WLP_B + 4]) * sf
+        y = f[S.WLP_B] * sf + f[S.WLP_Z1]
+        f[S.WLP_Z1] = f[S.WLP_B + 1] * sf - f[S.WLP_B + 3] * y + f[S.WLP_Z2]
+        f[S.WLP_Z2] = f[S.WLP_B + 2] * sf - f[S.WLP_B + 4] * y
         f[S.WLP_Y] = y
         wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
 
@@ -689,8 +719,9 @@ def _row_time(st, c, p):
     mask = ring.shape[0] - 1
     dt = st.f[S.DT_EMA]
     i_ic, i_end = int(p[S.P_I0]), int(p[S.P_I1])  # the step's own samples bound the search
-    w = int(round(0.1 / dt))
-    n_fall = int(round(FWD_FALL_S / dt))
+    scale = st.f[S.WALK_SCALE]
+    w = int(round(0.1 * scale / dt))
+    n_fall = int(round(FWD_FALL_S * scale / dt))
     n = min(2 * (i_end - i_ic), i_end, mask - 1)
     s1 = s2 = 0.0
     for k in range(i_end - n, i_end + 1):
@@ -707,7 +738,7 @@ def _row_time(st, c, p):
         low = a
         for kk in range(k + 1, min(k + n_fall, i_end) + 1):
             low = min(low, _forward_specific_force(ring[kk & mask], st.fwd))
-        score = (a - low) / sd - abs(r[S.R_T] - t_ic) / c[S.C_WALK_FWD_TAU]
+        score = (a - low) / sd - abs(r[S.R_T] - t_ic) / (c[S.C_WALK_FWD_TAU] * scale)
         if score > best:
             best, t_best = score, r[S.R_T]
     return t_best
@@ -780,6 +811,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
                          step_run, has_trunk)
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
+        if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0 and c[S.C_WALK_REF_SPM] > 0.0:
+            _walk_scale(f, c)
     else:
         f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
     st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)

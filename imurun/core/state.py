@@ -139,6 +139,9 @@ SCALARS = (
     Slot("GRAV_N", "accelerometer only: samples averaged into GRAV_X..Z"),
     Slot("WLP_Y", "walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps"),
     Slot("WLP_Z1 WLP_Z2", "... and the two states of its biquad (transposed direct form II)", 2),
+    Slot("WLP_B", "... its coefficients b0, b1, b2, a1, a2 (a0 = 1), at walk_lp_hz / WALK_SCALE", 5),
+    Slot("WALK_SCALE", "walking's time scale: walk_ref_spm / the walking cadence (1 until known)",
+         init=1.0),
     Slot("RECAL", "1 from Engine.recalibrate() until the new standing baseline is taken"),
     Slot("LAST_IC_OPEN", "1 while the last IC closed a step and has no next IC yet (its kind: LAST_IC_RUN)"),
     Slot("N_OPEN_END", "steps emitted without a next IC (a bout's last step): interval unknown"),
@@ -201,8 +204,9 @@ SETTINGS = (
     Setting("C_RUN_MODE_S", "run_mode_s"),
     Setting("C_CROSS_SF", "contact_sf_g"),
     Setting("C_TO_MIN_S", "toe_off_min_s"),
-    Setting("C_WLP", "walk_lp_hz", 5),  # its biquad b0, b1, b2, a1, a2 (a0 = 1), designed by engine.py
-    # the low-pass of the peak angles: its biquad as C_WLP, for every C_ALP+5-th sample
+    Setting("C_WALK_LP_HZ", "walk_lp_hz"),
+    Setting("C_WALK_REF_SPM", "walk_ref_spm"),
+    # the low-pass of the peak angles: its biquad (as WLP_B), for every C_ALP+5-th sample
     Setting("C_ALP", "angle_lp_hz", 6),
     Setting("C_WALK_PEAK_SF", "walk_peak_sf_g"),
     Setting("C_WALK_IC_WIN", "walk_ic_window_s"),
