@@ -76,7 +76,8 @@ def test_walking_and_standing_are_silent():
 
 def test_right_hip_drop_fires_once_the_pattern_persists_and_names_the_side():
     p = absolute()
-    steps = run_steps(0.0, 400)
+    # from 6.8 deg: a step of more than POSTURE_JUMP_DEG between windows would be held (next test)
+    steps = run_steps(0.0, 400, pelvic_drop_deg=6.8)
     bad = (steps["t"] >= 60.0) & (steps["side"] == "L")  # left stance: the right hip drops
     steps["pelvic_drop_deg"][bad] = 9.0
     cues, _ = replay(steps, p)
@@ -87,6 +88,37 @@ def test_right_hip_drop_fires_once_the_pattern_persists_and_names_the_side():
     assert hips[0].side == "R" and hips[0].text.startswith("Right hip dropping")
     assert "pelvic drop median 9.0 deg" in hips[0].reason and "L-stance" in hips[0].reason
     assert all(c.side == "R" for c in hips)
+
+
+def test_a_posture_that_jumps_waits_for_a_second_window_or_the_engines_word():
+    """A sensor that moves on the body shifts the angles at once; form drifts. A window whose median
+    jumped > POSTURE_JUMP_DEG from the window before does not turn a posture rule on; it does once
+    the window before is beyond too. While the engine says the posture is moving (a slip it has not
+    confirmed yet), posture rules wait; a confirmed slip (mount_changes) starts the windows again."""
+    p = absolute()
+    steps = run_steps(0.0, 400)
+    bad = (steps["t"] >= 60.0) & (steps["side"] == "L")
+    steps["pelvic_drop_deg"][bad] = 9.0  # 4 -> 9 deg from one step to the next
+    hips = [c for c in replay(steps, p)[0] if c.cue == "level_hips"]
+    seventh, seventeenth = steps[bad][6], steps[bad][16]
+    assert seventh["t"] < hips[0].t - 1.0  # not on the 7th bad step, as a drift would be
+    assert hips[0].t <= seventeenth["t"] + seventeenth["step_time_s"] + EMIT_DELAY  # both windows beyond
+
+    drift = run_steps(0.0, 400)
+    drift["tilt_deg"] = np.linspace(3.0, 9.0, 400)  # 6 deg over 140 s: no jump
+    moving = Status(calibration="standing", posture_moving=True)
+    state, cues = CoachState(), []
+    for s in drift:
+        new, state = coach_steps(s[None], float(s["t"] + s["step_time_s"]), state, p, moving)
+        cues += new
+    assert [c.cue for c in cues] == ["start"]  # held while the engine sees the posture moving
+    assert any(c.cue == "ease_arch" for c in replay(drift, p)[0])  # and cued without that
+
+    _, state = replay(run_steps(0.0, 100), p)
+    assert state.values
+    _, after = coach_steps(run_steps(40.0, 1)[:0], 40.0, state, p,
+                           Status(calibration="standing", mount_changes=1))
+    assert not after.values and after.mount_changes == 1
 
 
 def test_too_few_bad_steps_is_not_a_pattern():

@@ -15,8 +15,10 @@ only when at least `min_steps` of them have been back inside a tighter limit (hy
 of `window_steps` consecutive steps: the fix must hold for a full window. An active rule's cue is
 given while the window's median is beyond the threshold by that margin, when its cooldown (same
 cue and side) and the any-cue cooldown allow; the highest priority wins. A rule fixed after its
-cue earns a short praise. Only running steps are coached: a walking step, or a sample gap that
-breaks the engine's step sequence, clears every pattern; standing delivers no steps; the first
+cue earns a short praise. Posture rules do not turn on while the engine sees the sensor's
+posture moving or their window jumped from the one before (a sensor that moved on the body).
+Only running steps are coached: a walking step, a sample gap that breaks the engine's step
+sequence or a slip the engine confirms clears every pattern; standing delivers no steps; the first
 running step after any of these (its interval began elsewhere) and a step time no running step
 has are never counted. Without a standing calibration the tilt and lumbar extension rules judge
 the change from the early-run posture. State machine and thresholds: docs/coaching.md.
@@ -54,6 +56,16 @@ _STEPS_ALONE = Status(calibration="standing")
 # errors (one-sided 97.7 %): a window that reads beyond only within its own scatter does not cue.
 # Why this and 7 of 10 steps, and what it does not catch: docs/coaching.md.
 MARGIN_Z = 2.0
+# While the engine sees the gait posture off its reference (status.posture_moving: a sensor that
+# moved on the body, 3 s before the engine confirms a slip and 10 s while its baseline follows),
+# the pelvis angles may carry the move: their rules do not turn on. A simulated slip read tilt
+# 3.5-14 deg off and cued "ease the arch" 2.5 s after it. A confirmed slip (status.mount_changes)
+# starts every window again, as a gap does.
+HELD_WHILE_MOVING = ("tilt_deg", "lumbar_ext_deg", "pelvic_drop_deg")
+# ... and before the engine sees it: a posture metric whose window median moved this far from the
+# window before (~4-7 s) is a sensor that moved, not a form that changed (fatigue drifts < 0.1 deg
+# a window)
+POSTURE_JUMP_DEG = 2.5
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class CoachState:
     baseline: list[float] = field(default_factory=list)  # step times measured for a relative target
     target_spm: float = math.nan
     values: dict[str, list[float]] = field(default_factory=dict)  # rule -> last metric values
+    older: dict[str, list[float]] = field(default_factory=dict)  # rule -> the window before those
     step_times: list[float] = field(default_factory=list)  # last 2 x window running step times
     active: dict[str, bool] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)  # active rule -> consecutive steps its fix has held
@@ -115,6 +128,8 @@ class CoachState:
     posture: dict[str, list[float]] = field(default_factory=dict)  # metric -> early-run values so far
     posture_ref: dict[str, float] = field(default_factory=dict)  # metric -> early-run posture
     gap_time_s: float = 0.0  # the engine's status.gap_time_s when last seen
+    mount_changes: int = 0  # the engine's status.mount_changes when last seen
+    posture_moving: bool = False  # the engine's status.posture_moving when last seen
 
     def copy(self) -> CoachState:
         """An independent copy (every container new; copy.deepcopy is ~10x slower here)."""
@@ -122,6 +137,7 @@ class CoachState:
             self,
             baseline=list(self.baseline),
             values={k: list(v) for k, v in self.values.items()},
+            older={k: list(v) for k, v in self.older.items()},
             step_times=list(self.step_times),
             active=dict(self.active),
             held=dict(self.held),
@@ -148,11 +164,14 @@ def coach_steps(
     status = _STEPS_ALONE if status is None else status
     start_now = status.activity == "run" and status.calibration != "none" and not state.started
     gap = status.gap_time_s - state.gap_time_s
-    if len(steps) == 0 and not start_now and gap == 0:
+    moved = status.mount_changes != state.mount_changes
+    if len(steps) == 0 and not start_now and gap == 0 and not moved:
         return [], state
     state = state.copy()
     state.gap_time_s = status.gap_time_s
-    if gap >= GAP_RESET_S:
+    state.mount_changes = status.mount_changes
+    state.posture_moving = status.posture_moving
+    if gap >= GAP_RESET_S or moved:
         _reset(state)
     _set_relative(state, status.calibration != "standing", profile)
     cues: list[Cue] = []
@@ -188,6 +207,7 @@ def _reset(state: CoachState) -> None:
     """Not running: forget the patterns (new evidence is needed once running resumes)."""
     state.running = False
     state.values.clear()
+    state.older.clear()
     state.step_times.clear()
     state.active.clear()
     state.held.clear()
@@ -206,7 +226,7 @@ def _set_relative(state: CoachState, relative: bool, profile: RunnerProfile) -> 
     state.posture_ref.clear()
     for rule in rule_table(profile):
         if rule.metric in POSTURE_METRICS:
-            for per_rule in (state.values, state.active, state.held, state.cued, state.praise):
+            for per_rule in (state.values, state.older, state.active, state.held, state.cued, state.praise):
                 per_rule.pop(rule.name, None)
 
 
@@ -257,13 +277,17 @@ def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProf
             value = float(step[rule.metric])
         values = state.values.setdefault(rule.name, [])
         values.append(value)
-        del values[:-n]
+        if len(values) > n:
+            older = state.older.setdefault(rule.name, [])
+            older += values[:-n]
+            del older[:-n], values[:-n]
         if len(values) < n:  # vote only on a full window of this running bout
             continue
         on, off = _limits(rule, state, profile)
         bad, good = _count(values, on, off, rule.above)
         if not state.active.get(rule.name):
-            if bad >= k and _clearly_beyond(rule, values, on):
+            held = rule.metric in HELD_WHILE_MOVING and (state.posture_moving or _jumped(rule, state, n))
+            if bad >= k and _clearly_beyond(rule, values, on) and not held:
                 state.active[rule.name] = True
                 state.praise.pop(rule.name, None)  # relapsed before the praise was given
             continue
@@ -351,6 +375,14 @@ def _clearly_beyond(rule: Rule, values: list[float], limit: float) -> bool:
     if rule.name == "cadence":
         margin = 0.0
     return median > limit + margin if rule.above else median < limit - margin
+
+
+def _jumped(rule: Rule, state: CoachState, n: int) -> bool:
+    """The rule's window median moved more than POSTURE_JUMP_DEG from the full window before."""
+    older = state.older.get(rule.name, [])
+    if len(older) < n:
+        return False
+    return abs(float(np.nanmedian(state.values[rule.name])) - float(np.nanmedian(older))) > POSTURE_JUMP_DEG
 
 
 def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:

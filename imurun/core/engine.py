@@ -306,6 +306,7 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
         saturated_samples=int(f[S.N_SAT]),
         rate_changes=int(f[S.N_RATE_CHANGES]),
         mount_changes=int(f[S.N_MOUNT]),
+        posture_moving=math.isfinite(f[S.SLIP_T]) or f[S.T_PREV] < f[S.MOUNT_FOLLOW_T],
         trunk=bool(f[S.TRUNK]),
         bout_end_steps=int(f[S.N_OPEN_END]),
         flags=flags,

@@ -146,6 +146,9 @@ class Status:
     saturated_samples: int = 0
     rate_changes: int = 0
     mount_changes: int = 0  # sensor slipped: alignment re-estimated
+    # the gait posture is off its reference (a slip not yet confirmed, or the baseline following a
+    # confirmed one): pelvis angles may still carry the move
+    posture_moving: bool = False
     trunk: bool = False  # a trunk sensor is feeding lumbar_ext_deg / trunk_lean_deg
     bout_end_steps: int = 0  # rows of a bout's last step: NaN step time and cadence (no next IC)
     # metric column (or topic: side, alignment, calibration, mount, forward) -> why it is a proxy,
