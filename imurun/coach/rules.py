@@ -286,8 +286,8 @@ def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProf
         on, off = _limits(rule, state, profile)
         bad, good = _count(values, on, off, rule.above)
         if not state.active.get(rule.name):
-            held = rule.metric in HELD_WHILE_MOVING and (state.posture_moving or _jumped(rule, state, n))
-            if bad >= k and _clearly_beyond(rule, values, on) and not held:
+            wait = rule.metric in HELD_WHILE_MOVING and (state.posture_moving or _jumped(rule, state, n))
+            if bad >= k and _clearly_beyond(rule, values, on) and not wait:
                 state.active[rule.name] = True
                 state.praise.pop(rule.name, None)  # relapsed before the praise was given
             continue
