@@ -286,8 +286,7 @@ def _update(state: CoachState, step: np.void, t_emit: float, profile: RunnerProf
         on, off = _limits(rule, state, profile)
         bad, good = _count(values, on, off, rule.above)
         if not state.active.get(rule.name):
-            wait = rule.metric in HELD_WHILE_MOVING and (state.posture_moving or _jumped(rule, state, n))
-            if bad >= k and _clearly_beyond(rule, values, on) and not wait:
+            if bad >= k and _clearly_beyond(rule, values, on) and not _waits(rule, state, n):
                 state.active[rule.name] = True
                 state.praise.pop(rule.name, None)  # relapsed before the praise was given
             continue
@@ -377,12 +376,18 @@ def _clearly_beyond(rule: Rule, values: list[float], limit: float) -> bool:
     return median > limit + margin if rule.above else median < limit - margin
 
 
-def _jumped(rule: Rule, state: CoachState, n: int) -> bool:
-    """The rule's window median moved more than POSTURE_JUMP_DEG from the full window before."""
-    older = state.older.get(rule.name, [])
-    if len(older) < n:
+def _waits(rule: Rule, state: CoachState, n: int) -> bool:
+    """A posture rule waits while the engine sees the sensor's posture moving, or while its window
+    median is more than POSTURE_JUMP_DEG from the full window's before it (NaN values aside)."""
+    if rule.metric not in HELD_WHILE_MOVING:
         return False
-    return abs(float(np.nanmedian(state.values[rule.name])) - float(np.nanmedian(older))) > POSTURE_JUMP_DEG
+    if state.posture_moving:
+        return True
+    now, before = np.asarray(state.values[rule.name]), np.asarray(state.older.get(rule.name, []))
+    now, before = now[np.isfinite(now)], before[np.isfinite(before)]
+    if len(state.older.get(rule.name, [])) < n or not now.size or not before.size:
+        return False
+    return abs(float(np.median(now)) - float(np.median(before))) > POSTURE_JUMP_DEG
 
 
 def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:
