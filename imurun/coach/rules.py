@@ -383,9 +383,12 @@ def _waits(rule: Rule, state: CoachState, n: int) -> bool:
         return False
     if state.posture_moving:
         return True
-    now, before = np.asarray(state.values[rule.name]), np.asarray(state.older.get(rule.name, []))
+    older = state.older.get(rule.name, [])
+    if len(older) < n:
+        return False
+    now, before = np.asarray(state.values[rule.name]), np.asarray(older)
     now, before = now[np.isfinite(now)], before[np.isfinite(before)]
-    if len(state.older.get(rule.name, [])) < n or not now.size or not before.size:
+    if not now.size or not before.size:
         return False
     return abs(float(np.median(now)) - float(np.median(before))) > POSTURE_JUMP_DEG
 

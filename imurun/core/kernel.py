@@ -983,13 +983,9 @@ def _close_continuity(st, idx, still, up):
     _mean_up(st.ring, idx, t0, t1, a)
     if a[0] * b[0] + a[1] * b[1] + a[2] * b[2] < math.cos(math.radians(CONT_MAX_DEG)):
         return
-    # rotate up by the small rotation taking a to b (axis a x b)
-    w0, w1, w2 = a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]
-    u0 = up[0] + w1 * up[2] - w2 * up[1]
-    u1 = up[1] + w2 * up[0] - w0 * up[2]
-    u2 = up[2] + w0 * up[1] - w1 * up[0]
-    norm = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
-    _set_up(st.q, u0 / norm, u1 / norm, u2 / norm, up)
+    u = up.copy()
+    _rotate_like(a[0], a[1], a[2], b[0], b[1], b[2], u)
+    _set_up(st.q, u[0], u[1], u[2], up)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
