@@ -12,9 +12,9 @@ The sign of forward comes from votes, one per step (kernel._file_sign_votes), ea
 - running is a spring-mass bounce: braking (a_fwd < 0) while the vertical force rises to mid-stance,
   propulsion while it falls (Cavagna et al. 1988), so the step's E[a_fwd * d(sf)/dt] points backward.
 Votes are kept separately for walking and running and combined as (walk - run). Once established,
-the sign stays unless the recent votes reverse it (EngineConfig.forward_flip_vote): a start that
-misled it (a weight shift, a first step with the phases of neither rule) is corrected within
-seconds of gait.
+the sign stays unless the recent votes reverse it (EngineConfig.forward_flip_vote) for
+forward_flip_s of gait: a start that misled it (a weight shift, a first step with the phases of
+neither rule) is corrected within seconds, a few turning steps are not enough.
 """
 
 from __future__ import annotations

@@ -117,6 +117,9 @@ class EngineConfig:
     # an established forward axis is reversed when the recent steps' sign votes average below -this
     # (agreeing walks average +0.5 or more; the EMA over 4 s wanders +-0.25 around that)
     forward_flip_vote: float = 0.5
+    # ... at every IC for this long: a few turning or shuffling steps vote against it for a second or
+    # two (the real Test11 at 50 Hz: one dip below -0.5 reversed forward, and the sides of 30 s with it)
+    forward_flip_s: float = 3.0
     # walking sides are flagged low confidence while the yaw rate and roll + sway agree on fewer
     # than this share of the recent steps (most real walkers 0.64-0.9; s06 0.35, s08 0.45)
     side_agree_min: float = 0.5

@@ -1161,13 +1161,13 @@ def _update_alignment(st, c, t, has_trunk):
     if f[S.FWD_TIME] <= 0.0 or (f[S.FWD_PROV] != 1.0 and f[S.FWD_TIME] < c[S.C_FWD_MIN_S]):
         return
     keep = f[S.FWD_READY] == 1.0
-    if keep and _against(st.ev[0], st.ev[1], st.fwd, c[S.C_FLIP_VOTE]):
+    if _reverses(f, S.FLIP_SINCE, keep and _against(st.ev[0], st.ev[1], st.fwd, c[S.C_FLIP_VOTE]), c):
         # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
         st.fwd[:] = -st.fwd
         f[S.N_FWD_FLIPS] += 1.0
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
     if has_trunk and f[S.TRUNK] == 1.0:
-        if keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]):
+        if _reverses(f, S.TFLIP_SINCE, keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]), c):
             st.tfwd[:] = -st.tfwd
         solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
     if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
@@ -1362,6 +1362,21 @@ def _from_offsets(v, up, fwd, ox, oy):
     n = math.sqrt(_dot3(v, v))
     for j in range(3):
         v[j] /= n
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _reverses(f, since, against, c):
+    """The votes have stood against the axis at every IC for forward_flip_s of gait (a pause
+    between bouts does not count): reverse it now."""
+    if not against:
+        f[since] = math.nan
+        return False
+    if math.isnan(f[since]):
+        f[since] = f[S.FWD_TIME]
+    if f[S.FWD_TIME] - f[since] < c[S.C_FLIP_S]:
+        return False
+    f[since] = math.nan
+    return True
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
