@@ -102,6 +102,33 @@ def test_treadmill_running_from_a_sacral_accelerometer():
     assert s["side"]["compared"] == 0  # and left/right is not scored
 
 
+def test_a_runner_with_shorter_flights_keeps_its_steps():
+    """The real runner's dynamic acceleration x 0.8 (gravity kept): the sacrum now dips to ~0.25 g
+    between steps, under the flight level (0.3 g) for less than a flight (20 ms) on many steps, as
+    a slower or softer runner's would. Such a dip disarmed the walking detector (a flight follows)
+    without arming the running one: F1@50 0.745, bout cadence 42 spm off. Now a walking peak waits
+    out the dip, and in running a dip after the stance is a flight: 0.867, 6.9 spm."""
+    from scipy.signal import butter, sosfiltfilt
+
+    from imurun.core.engine import Engine
+    from imurun.session.reader import read_session
+
+    parts = []
+    for path in skip_without_shared("alcantara2022"):
+        header, block = read_session(path)
+        gravity = sosfiltfilt(butter(2, 0.5, fs=header.sample_rate_hz, output="sos"), block.acc, axis=0)
+        eng = Engine(header.sample_rate_hz)
+        acc = gravity + 0.8 * (block.acc - gravity)
+        steps = np.concatenate([eng.process(block.t, acc, block.gyr).steps, eng.finish().steps])
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        truth["side"] = ""
+        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
+        parts.append((block.t[-1] + 1.0, steps, truth, bouts))
+    s = score(*pooled(parts))
+    assert _f1(s, 50) >= 0.85
+    assert s["bouts"]["cadence_mae_spm"] <= 8.0
+
+
 def test_every_running_clip_keeps_its_first_and_last_step():
     """A 5 s clip starts mid-run (no standing) and ends mid-run: analyze reports the steps the live
     engine holds for the forward axis and the last one, whose interval is unknown."""
