@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 from realdata import DATASETS, SHARED, person, shared_trials  # noqa: F401 - SHARED for callers
+from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from imurun.core.ahrs import G
 from imurun.core.alignment import rotation_sensor_to_pelvis
@@ -159,6 +161,48 @@ def figures_row(name: str, s: dict, running: bool) -> list[str]:
 
 FIGURE_HEADERS = ["method", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm", "IC bias ms",
                   "IC MAE ms", "step cadence MAE spm"]
+
+
+def _resampled(tr: Trial, rate: float) -> Trial:
+    """As a sensor at `rate` would give it (polyphase anti-alias filter, not the tests' IIR)."""
+    up, down = Fraction(rate / tr.rate).limit_denominator(100).as_integer_ratio()
+    acc, gyr = (resample_poly(x, up, down, axis=0) for x in (tr.acc, tr.gyr))
+    return dataclasses.replace(tr, rate=rate, t=tr.t[0] + np.arange(len(acc)) / rate, acc=acc, gyr=gyr)
+
+
+def _lossy(tr: Trial, share: float, burst: int) -> Trial:
+    """`share` of the samples lost in bursts of `burst` at random times; the rest keep their times."""
+    rng = np.random.default_rng(7)
+    keep = np.ones(tr.t.size, bool)
+    for i in rng.integers(0, tr.t.size - burst, int(share * tr.t.size / burst)):
+        keep[i : i + burst] = False
+    return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep])
+
+
+def _softer(tr: Trial, k: float = 0.8) -> Trial:
+    """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps."""
+    gravity = sosfiltfilt(butter(2, 0.5, fs=tr.rate, output="sos"), tr.acc, axis=0)
+    return dataclasses.replace(tr, acc=gravity + k * (tr.acc - gravity))
+
+
+# The same recordings as other sensors and conditions of the same kinds would give them.
+CONDITIONS = {
+    "as recorded": lambda tr: tr,
+    "50 Hz": lambda tr: _resampled(tr, 50.0),
+    "200 Hz": lambda tr: _resampled(tr, 200.0),
+    "1 % of samples lost": lambda tr: _lossy(tr, 0.01, 1),
+    "2 % lost in bursts of 3": lambda tr: _lossy(tr, 0.02, 3),
+    "dynamic acceleration x 0.8": _softer,
+}
+
+
+def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
+    """imurun on every condition of one dataset: F1@100, F1@50, left/right, bout cadence MAE."""
+    rows = []
+    for name, change in CONDITIONS.items():
+        changed = [change(tr) for tr in trials]
+        rows.append([dataset, *figures_row(name, scored([(tr, imurun(tr)[0]) for tr in changed]), False)[:5]])
+    return rows
 
 
 def per_person_rows(dataset: str, parts: list) -> list[list[str]]:
