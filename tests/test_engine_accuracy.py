@@ -366,12 +366,14 @@ def test_real_walking_recordings_at_50_hz_floor():
     # 0.919 (0.897 with an absolute step threshold; voisard2023 at 50 Hz: F1@100 0.923 -> 0.945,
     # F1@50 0.847 -> 0.894 with the forward acceleration's peak that falls most)
     assert _f1(s, 100) >= 0.91
-    # 0.973 (0.929 with an absolute step threshold, 0.957 with the highest forward peak: which ICs
-    # match within 100 ms moved, not sides)
-    assert s["side"]["accuracy"] >= 0.95
-    # +7.5 ms (+18.0 at 100 Hz): a forward peak is a sample, and 50 Hz samples are 20 ms apart;
-    # the loading's IC is placed between samples and moved 6 ms (-1.2 / +4.7)
-    assert abs(s["timing"]["bias_ms"]) <= 10.0
+    # 0.947: wrong on the same four steps as at 100 Hz, two of them a bout's first. 0.973 before
+    # stillness was judged on the gyro's deviation from its own mean: two of those came out right
+    # at 50 Hz only (0.929 with an absolute step threshold)
+    assert s["side"]["accuracy"] >= 0.94
+    # the rate moves no IC: a forward peak is a sample, and 50 Hz samples are 20 ms apart, so the
+    # loading's IC is placed between samples. +14.1 ms against +13.4 at 100 Hz (HA_001's reference
+    # sits ~18 ms before the forward peak; docs/engine.md)
+    assert abs(s["timing"]["bias_ms"] - _real_score()["timing"]["bias_ms"]) <= 3.0
     # 3.74 (4.43 with an absolute step threshold; 4.32 at 50 Hz before the low-pass): most of it
     # Test11's 28.6-33.3 s bout, whose reference counts a 2 s pause as a step (15 spm at 100 Hz)
     assert s["bouts"]["cadence_mae_spm"] <= 4.0
@@ -444,6 +446,24 @@ def test_running_steps_whose_flight_is_a_short_dip_are_found():
     steps = np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
     found, _ = match(steps["t"], np.array(ics), 0.03)
     assert len(found) >= 57 and len(steps) <= 62, (len(found), len(steps))  # 58 of 60, 60 rows
+
+
+def test_real_walking_with_a_gyro_bias():
+    """HA_001's sensor with 2 deg/s added to each gyro axis (a cheap or warm MEMS gyro). Stillness
+    was judged on |gyro - bias| with the bias still unknown, so this sensor was never still and
+    never learned its bias: F1@100 0.859, left/right 0.757. Now on the gyro's deviation from its
+    own 1 s mean."""
+    parts = []
+    for name in REAL_TRIALS:
+        header, block = read_session(REAL / f"{name}.csv")
+        eng = Engine(header.sample_rate_hz)
+        gyr = block.gyr + np.radians([2.0, -2.0, 2.0])
+        steps = np.concatenate([eng.process(block.t, block.acc, gyr).steps, eng.finish().steps])
+        parts.append((block.t[-1], steps, read_steps_csv(REAL / f"{name}.steps.csv"),
+                      read_bouts_csv(REAL / f"{name}.bouts.csv")))
+    s = score(*pooled(parts))
+    assert _f1(s, 100) >= 0.92  # 0.927 (0.927 without the bias)
+    assert s["side"]["accuracy"] >= 0.86  # 0.882 (0.947)
 
 
 def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):

@@ -25,6 +25,8 @@ from imurun.core.metrics import N_M, compute_step
 from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
+W_SLOW_TAU = 1.0  # s
+STILL_MAX_BIAS = math.radians(10.0)
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
@@ -516,7 +518,14 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
 
         # --- stillness -----------------------------------------------------------------------
         al = dt / (STILL_TAU + dt)
-        wn = math.sqrt((w0 - st.bias[0]) ** 2 + (w1 - st.bias[1]) ** 2 + (w2 - st.bias[2]) ** 2)
+        aw = dt / (W_SLOW_TAU + dt) if not first else 1.0
+        f[S.W_SLOW_X] = _lp(aw, f[S.W_SLOW_X], w0)
+        f[S.W_SLOW_Y] = _lp(aw, f[S.W_SLOW_Y], w1)
+        f[S.W_SLOW_Z] = _lp(aw, f[S.W_SLOW_Z], w2)
+        wn = math.sqrt((w0 - f[S.W_SLOW_X]) ** 2 + (w1 - f[S.W_SLOW_Y]) ** 2 + (w2 - f[S.W_SLOW_Z]) ** 2)
+        if (f[S.W_SLOW_X] - st.bias[0]) ** 2 + (f[S.W_SLOW_Y] - st.bias[1]) ** 2 + \
+                (f[S.W_SLOW_Z] - st.bias[2]) ** 2 > STILL_MAX_BIAS ** 2:
+            wn = math.inf  # a steady turn, not a bias
         a_norm = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
         an = abs(a_norm - G)
         f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
