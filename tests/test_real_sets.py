@@ -30,7 +30,7 @@ def _f1(s: dict, ms: int) -> float:
 
 def test_ten_walkers_with_u_turns():
     """voisard2023, 10 adults, Xsens at L5. Targets F1@100 0.95, left/right 0.97, bout cadence 3 spm:
-    measured 0.954, 0.982, 2.79 spm (all met; docs/engine.md says where the misses are; bout
+    measured 0.954, 0.982, 2.77 spm (all met; docs/engine.md says where the misses are; bout
     cadence 3.63 before a walking step had to last half the walk's step time). F1@100 / F1@50:
     0.927 / 0.839 with the loading's IC alone, 0.936 / 0.876 at the forward acceleration's highest
     peak near it, 0.951 / 0.889 at the one that falls most after it (0.950 / 0.887 with the step
