@@ -25,6 +25,9 @@ from imurun.core.metrics import N_M, compute_step
 from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
+# A still sensor's gyro reads its bias: stillness is the gyro's deviation from its mean over
+# W_SLOW_TAU, a mean within STILL_MAX_BIAS of the bias learned so far (a cheap or warm MEMS gyro's
+# bias is a few deg/s; a steadier, faster reading is a slow turn)
 W_SLOW_TAU = 1.0  # s
 STILL_MAX_BIAS = math.radians(10.0)
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
@@ -487,7 +490,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.LEVELLED] = 1.0
         gap = dt > 1.5 * nominal
         # in gait up to the gap: the attitude is re-levelled from the same gait phase before it
-        relevel = dt > RELEVEL_MIN_S and f[S.RHYTHM] > 0.0 and f[S.T_PREV] - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
+        relevel = gap and dt > RELEVEL_MIN_S and f[S.RHYTHM] > 0.0 and \
+            f[S.T_PREV] - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
         if gap:
             lost = max(0.0, round(dt / nominal) - 1.0)
             f[S.N_GAPS] += 1.0
