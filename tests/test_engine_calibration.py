@@ -141,3 +141,23 @@ def test_without_standing_the_baseline_waits_for_the_gyro_bias():
     late = steps["t"] > 70.0
     right, left = (np.median(err[late & (steps["side"] == s)]) for s in ("R", "L"))
     assert abs(right - left) <= 1.0, (right, left)
+
+
+def test_stillness_returns_after_a_steady_turn():
+    """A turn whose 1 s mean rate is far from the gyro bias is no rest; it must not end stillness
+    for good (a NaN stillness statistic did, after the first turn of every real walk)."""
+    from imurun.core import state as S
+
+    rate = 100.0
+    n = int(3 * rate)
+    t = np.arange(3 * n) / rate
+    acc = np.tile([0.0, 0.0, 9.80665], (3 * n, 1))
+    gyr = np.zeros((3 * n, 3))
+    gyr[:, 0] = np.radians(0.3)  # a small bias, so the sensor has a gyroscope
+    gyr[n : 2 * n, 2] = np.radians(45.0)  # standing, a steady turn, standing
+    eng = Engine(rate)
+    still_for = []
+    for k in range(3):
+        eng.process(t[k * n : (k + 1) * n], acc[k * n : (k + 1) * n], gyr[k * n : (k + 1) * n])
+        still_for.append(eng.state.f[S.STILL_TIME])
+    assert still_for[0] > 2.0 and still_for[1] == 0.0 and still_for[2] > 0.5, still_for  # 3.0, 0, 0.8

@@ -30,6 +30,9 @@ STILL_TAU = 0.2  # s, smoothing of the stillness statistics
 # bias is a few deg/s; a steadier, faster reading is a slow turn)
 W_SLOW_TAU = 1.0  # s
 STILL_MAX_BIAS = math.radians(10.0)
+# ... and so is the accelerometer's |a|, which reads g times its scale plus its bias: within this of
+# g (the voisard2023 sensors read 10.1 m/s^2 at rest, 0.3 from g where the stillness limit is 0.4)
+STILL_MAX_G_OFF = 1.0  # m/s^2
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
@@ -527,14 +530,16 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.W_SLOW_Y] = _lp(aw, f[S.W_SLOW_Y], w1)
         f[S.W_SLOW_Z] = _lp(aw, f[S.W_SLOW_Z], w2)
         wn = math.sqrt((w0 - f[S.W_SLOW_X]) ** 2 + (w1 - f[S.W_SLOW_Y]) ** 2 + (w2 - f[S.W_SLOW_Z]) ** 2)
-        if (f[S.W_SLOW_X] - st.bias[0]) ** 2 + (f[S.W_SLOW_Y] - st.bias[1]) ** 2 + \
-                (f[S.W_SLOW_Z] - st.bias[2]) ** 2 > STILL_MAX_BIAS ** 2:
-            wn = math.inf  # a steady turn, not a bias
         a_norm = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
-        an = abs(a_norm - G)
+        f[S.A_SLOW] = _lp(aw, f[S.A_SLOW], a_norm)
+        an = abs(a_norm - f[S.A_SLOW])
         f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
         f[S.STILL_A] = _lp(al, f[S.STILL_A], an) if not first else an
-        if f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC]:
+        # the slow means of a sensor at rest are its bias and its g: a steadier turn is no rest
+        turn2 = (f[S.W_SLOW_X] - st.bias[0]) ** 2 + (f[S.W_SLOW_Y] - st.bias[1]) ** 2 + \
+            (f[S.W_SLOW_Z] - st.bias[2]) ** 2
+        at_rest = turn2 <= STILL_MAX_BIAS ** 2 and abs(f[S.A_SLOW] - G) < STILL_MAX_G_OFF
+        if at_rest and f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC]:
             f[S.STILL_TIME] += dt
         else:
             f[S.STILL_TIME] = 0.0
