@@ -535,11 +535,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         an = abs(a_norm - f[S.A_SLOW])
         f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
         f[S.STILL_A] = _lp(al, f[S.STILL_A], an) if not first else an
-        # the slow means of a sensor at rest are its bias and its g: a steadier turn is no rest
-        turn2 = (f[S.W_SLOW_X] - st.bias[0]) ** 2 + (f[S.W_SLOW_Y] - st.bias[1]) ** 2 + \
-            (f[S.W_SLOW_Z] - st.bias[2]) ** 2
-        at_rest = turn2 <= STILL_MAX_BIAS ** 2 and abs(f[S.A_SLOW] - G) < STILL_MAX_G_OFF
-        if at_rest and f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC]:
+        if f[S.STILL_W] < c[S.C_STILL_GYR] and f[S.STILL_A] < c[S.C_STILL_ACC] and _at_rest(f, st.bias):
             f[S.STILL_TIME] += dt
         else:
             f[S.STILL_TIME] = 0.0
@@ -695,6 +691,14 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.T_PREV] = ti
         f[S.N_SAMPLES] = idx + 1.0
     return n_out
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _at_rest(f, bias):
+    """The slow means of a sensor at rest are its gyro bias and its reading of g: a steadier turn,
+    or a steady reading far from g, is no rest (checked only once the sensor looks steady)."""
+    turn2 = (f[S.W_SLOW_X] - bias[0]) ** 2 + (f[S.W_SLOW_Y] - bias[1]) ** 2 + (f[S.W_SLOW_Z] - bias[2]) ** 2
+    return turn2 <= STILL_MAX_BIAS ** 2 and abs(f[S.A_SLOW] - G) < STILL_MAX_G_OFF
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
