@@ -438,7 +438,7 @@ def test_a_30_hz_sensor_is_not_taken_for_one_with_gaps():
 
 def test_running_steps_whose_flight_is_a_short_dip_are_found():
     """A run whose every other step has a full flight (0.05 g for 0.1 s) and the others only a
-    dip through the flight level (0.3 g) shorter than a flight (min_flight_s), as the real runner
+    dip through the flight level (0.4 g) shorter than a flight (min_flight_s), as the real runner
     shows on many steps with its dynamic acceleration x 0.8 (tests/test_real_sets.py). Such a
     dip used to discard the walking peak without arming the running detector: 38 of 60 steps."""
     rate, rng = 200.0, np.random.default_rng(0)
@@ -446,7 +446,7 @@ def test_running_steps_whose_flight_is_a_short_dip_are_found():
     ts, fs = np.arange(int(tc * rate)) / rate, np.arange(int(tf * rate)) / rate
     sf, ics = [np.ones(int(5 * rate))], []
     for k in range(60):
-        flight = np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.2 * np.sin(np.pi * fs / tf) ** 8
+        flight = np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.2 * np.sin(np.pi * fs / tf) ** 40
         ics.append(sum(x.size for x in sf) / rate)
         sf += [flight[-1] + (2.6 - flight[-1]) * np.sin(np.pi * ts / tc) ** 1.5, flight]
     sf = np.concatenate([*sf, np.ones(int(3 * rate))])
