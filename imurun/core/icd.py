@@ -76,6 +76,7 @@ from imurun.core.state import (
     LAND_T,
     LAST_FLIGHT_T,
     LAST_IC_T,
+    LOADED_T,
     ONE_G,
     PEAK_T,
     PEAK_V,
@@ -97,6 +98,7 @@ PEAK_DIP = 0.2  # ... and sf dips by this share of the highest one's height befo
 RISE_MAX_S = 0.1  # walking: the steepest loading rise is sought this far before the loading peak
 WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
 LAND_WIN_S = 0.04  # s after a landing's crossing of C_CROSS_SF in which its steepest rise is sought
+RING_S = 0.015  # see LOADED_T
 LAND_BUMP = 3.0  # ... a rise this many times steeper than at the crossing: the crossing was a bump
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
@@ -115,8 +117,13 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     prev = f[AV_PREV]
     f[AV_PREV] = sf
     # flight phases arm the running detector
+    if sf >= 1.0:
+        f[LOADED_T] = t
     if sf < c[C_FLIGHT_SF]:
-        f[FLIGHT_TIME] += dt
+        # the sacrum takes 40-60 ms from body weight into a flight: a dip sooner than RING_S after
+        # a sample above 1 g is a mount ringing, not a free fall
+        if t - f[LOADED_T] >= RING_S:
+            f[FLIGHT_TIME] += dt
         if f[FLIGHT_TIME] >= c[C_MIN_FLIGHT]:
             f[ARMED] = 1.0
             f[LAST_FLIGHT_T] = t

@@ -99,6 +99,8 @@ SCALARS = (
     Slot("FWD_TIME", "gait time accumulated into the forward estimate"),
     Slot("AV_PREV", "previous vertical specific force (g), for crossings and slopes"),
     Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
+    Slot("LOADED_T", "last time sf was at or above 1 g (a flight starts no sooner than RING_S after)",
+         init=-math.inf),
     Slot("ARMED", "1 after a flight phase: the next rise is an IC (running)"),
     Slot("LAST_IC_T", init=math.nan),
     Slot("LAST_IC_SIDE", "0 left, 1 right, -1 none", init=-1.0),
