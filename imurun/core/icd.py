@@ -3,8 +3,9 @@
 Both detectors read the vertical specific force sf (acceleration along the AHRS up direction, in g;
 1 at rest, 0 in free fall), which needs no forward axis, so steps are found from the first strides.
 
-Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms) the landing shows as a steep rise
-of sf. IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight
+Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms, counted from RING_S after the last
+sample at or above 1 g: a mount's ringing is no free fall) the landing shows as a steep rise of sf.
+IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight
 level (sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next
 one, so a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to
 LAND_WIN_S (until it is past its steepest, >= 1 g): if it steepens LAND_BUMP times, the crossing was
