@@ -436,6 +436,16 @@ def test_a_30_hz_sensor_is_not_taken_for_one_with_gaps():
     assert m["pelvic_drop_deg"]["rmse"] <= 0.5 and m["tilt_deg"]["rmse"] <= 0.5  # 0.20 / 0.19
 
 
+def _steps_of_sf(t: np.ndarray, sf: np.ndarray, rate: float, rng) -> np.ndarray:
+    """Every step of a level sensor whose vertical axis reads `sf` (g), with a little noise."""
+    acc = np.zeros((sf.size, 3))
+    acc[:, 2] = 9.80665 * sf
+    acc += rng.normal(0.0, 0.02, acc.shape)
+    gyr = rng.normal(0.0, 0.002, acc.shape)
+    eng = Engine(rate)
+    return np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
+
+
 def test_running_steps_whose_flight_is_a_short_dip_are_found():
     """A run whose every other step has a full flight (0.05 g for 0.1 s) and the others only a
     dip through the flight level (0.4 g) shorter than a flight (min_flight_s), as the real runner
@@ -450,13 +460,7 @@ def test_running_steps_whose_flight_is_a_short_dip_are_found():
         ics.append(sum(x.size for x in sf) / rate)
         sf += [flight[-1] + (2.6 - flight[-1]) * np.sin(np.pi * ts / tc) ** 1.5, flight]
     sf = np.concatenate([*sf, np.ones(int(3 * rate))])
-    acc = np.zeros((sf.size, 3))
-    acc[:, 2] = 9.80665 * sf
-    acc += rng.normal(0.0, 0.02, acc.shape)
-    gyr = rng.normal(0.0, 0.002, acc.shape)
-    eng = Engine(rate)
-    t = np.arange(sf.size) / rate
-    steps = np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
+    steps = _steps_of_sf(np.arange(sf.size) / rate, sf, rate, rng)
     found, _ = match(steps["t"], np.array(ics), 0.03)
     assert len(found) >= 57 and len(steps) <= 62, (len(found), len(steps))  # 58 of 60, 60 rows
 
@@ -478,12 +482,7 @@ def test_a_first_step_whose_mount_rings_starts_no_flight():
     for seed in range(20):
         rng = np.random.default_rng(seed)
         t = np.arange(sf.size) / rate + rng.uniform(-0.0005, 0.0005, sf.size)
-        acc = np.zeros((sf.size, 3))
-        acc[:, 2] = 9.80665 * sf
-        acc += rng.normal(0.0, 0.02, acc.shape)
-        eng = Engine(rate)
-        steps = np.concatenate([eng.process(t, acc, rng.normal(0.0, 0.002, acc.shape)).steps,
-                                eng.finish().steps])
+        steps = _steps_of_sf(t, sf, rate, rng)
         extra += [x for x in steps["t"] if t0 + 0.03 < x < t0 + 0.2]
     assert not extra, extra
 

@@ -24,6 +24,37 @@ def _score(dataset: str) -> dict:
     return score(*pooled(parts))
 
 
+def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
+    """`pooled` parts of each recording as `change(t, acc, gyr, rate) -> (t, acc, gyr, rate)` gives
+    it, every step the engine finds (as analyze reports them); the reference times x `stretch`."""
+    from imurun.core.engine import Engine
+    from imurun.session.reader import read_session
+
+    parts = []
+    for path in skip_without_shared(dataset):
+        header, block = read_session(path)
+        t, acc, gyr, rate = change(block.t, block.acc, block.gyr, header.sample_rate_hz)
+        eng = Engine(rate)
+        steps = np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        if not DATASETS[dataset][1]:
+            truth["side"] = ""
+        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
+        truth["t"] *= stretch
+        bouts["t_start"] *= stretch
+        bouts["t_end"] *= stretch
+        parts.append((t[-1] + 1.0, steps, truth, bouts))
+    return parts
+
+
+def _with_dynamic(acc: np.ndarray, rate: float, gain: float, gravity_hz: float) -> np.ndarray:
+    """The acceleration with its dynamic part (above a low-pass at gravity_hz) times `gain`."""
+    from scipy.signal import butter, sosfiltfilt
+
+    gravity = sosfiltfilt(butter(2, gravity_hz, fs=rate, output="sos"), acc, axis=0)
+    return gravity + gain * (acc - gravity)
+
+
 def _f1(s: dict, ms: int) -> float:
     return next(d["f1"] for d in s["detection"] if d["tolerance_ms"] == ms)
 
@@ -60,26 +91,12 @@ def test_a_slow_walk_keeps_its_steps():
     times, low-pass and step threshold were chosen on ~110 spm; held fixed, a slow walk's second
     loading bump read as a step and its faint steps fell under the threshold (recall / precision
     at 150 ms 0.933 / 0.896). Scaled to the walk's own cadence (walk_ref_spm): 0.949 / 0.899."""
-    from scipy.signal import butter, sosfiltfilt
-
-    from imurun.core.engine import Engine
-    from imurun.session.reader import read_session
-
     k = 1.5
-    parts = []
-    for path in skip_without_shared("voisard2023"):
-        header, block = read_session(path)
-        gravity = sosfiltfilt(butter(2, 0.3, fs=header.sample_rate_hz, output="sos"), block.acc, axis=0)
-        eng = Engine(header.sample_rate_hz / k)
-        t, acc, gyr = block.t * k, gravity + (block.acc - gravity) / k**2, block.gyr / k
-        steps = np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
-        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
-        truth["t"] *= k
-        bouts["t_start"] *= k
-        bouts["t_end"] *= k
-        parts.append((t[-1] + 1.0, steps, truth, bouts))
-    det, truth, bouts = pooled(parts)
+
+    def slowed(t, acc, gyr, rate):
+        return t * k, _with_dynamic(acc, rate, 1 / k**2, 0.3), gyr / k, rate / k
+
+    det, truth, bouts = pooled(_parts_as("voisard2023", slowed, stretch=k))
     tol = 0.1 * k
     det, truth = det[inside_bouts(det["t"], bouts, tol)], truth[inside_bouts(truth["t"], bouts, tol)]
     found = len(match(det["t"], truth["t"], tol)[0])
@@ -109,23 +126,10 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     42 spm off. A walking peak now waits out the dip, and in running a dip after the stance is a
     flight: 0.867, 6.9 spm. With the flight level at 0.4 g (no real walk stays under it for 20 ms
     but in a stumble and a drop): 0.962, 1.61 spm."""
-    from scipy.signal import butter, sosfiltfilt
+    def softer(t, acc, gyr, rate):
+        return t, _with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
-    from imurun.core.engine import Engine
-    from imurun.session.reader import read_session
-
-    parts = []
-    for path in skip_without_shared("alcantara2022"):
-        header, block = read_session(path)
-        gravity = sosfiltfilt(butter(2, 0.5, fs=header.sample_rate_hz, output="sos"), block.acc, axis=0)
-        eng = Engine(header.sample_rate_hz)
-        acc = gravity + 0.8 * (block.acc - gravity)
-        steps = np.concatenate([eng.process(block.t, acc, block.gyr).steps, eng.finish().steps])
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
-        truth["side"] = ""
-        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
-        parts.append((block.t[-1] + 1.0, steps, truth, bouts))
-    s = score(*pooled(parts))
+    s = score(*pooled(_parts_as("alcantara2022", softer)))
     assert _f1(s, 50) >= 0.95
     assert s["bouts"]["cadence_mae_spm"] <= 2.0
 
