@@ -106,6 +106,12 @@ WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _running(f, c, t):
+    """Running mode: a flight phase within run_mode_s."""
+    return t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S]
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     """Update detector state with one sample (sf, g, already in the ring at `idx`); `gap`: samples
     were lost just before this one (dt is then the time since the last sample).
@@ -128,8 +134,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         if f[FLIGHT_TIME] >= c[C_MIN_FLIGHT]:
             f[ARMED] = 1.0
             f[LAST_FLIGHT_T] = t
-        elif t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S] and math.isnan(f[LAND_SLOPE]) and \
-                t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
+        elif _running(f, c, t) and math.isnan(f[LAND_SLOPE]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
             f[ARMED] = 1.0  # running: a shorter dip after the stance is a flight too
     else:
         f[FLIGHT_TIME] = 0.0
@@ -173,7 +178,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_IC] = t - sf / slope
         f[LAND_N] = 0.0
         return found, t_ic, kind
-    if t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S] and prev >= lvl > sf and slope < 0.0:
+    if _running(f, c, t) and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
             # the first falling crossing after the impact marks the toe-off: a shoulder after it
             # (the swinging leg, soft tissue) can cross again on its way into the flight. The
@@ -276,7 +281,6 @@ def _walk_peak_confirmed(f, c, t, x):
     if x > f[PEAK_V] - c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
         return False  # not fallen by a share of this walk's step peaks: a bump, not yet a step
     after = t - f[PEAK_T]
-    running = t - f[LAST_FLIGHT_T] < c[C_RUN_MODE_S]
-    if f[PEAK_V] > WALK_FAST_MAX_SF or running:
+    if f[PEAK_V] > WALK_FAST_MAX_SF or _running(f, c, t):
         return after >= c[C_WALK_CONFIRM_S]
     return after >= WALK_FALL_MIN_S
