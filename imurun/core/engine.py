@@ -46,6 +46,8 @@ _WALK_CONTACT = Flag(NOTE, "not estimated for walking steps (NaN); running only"
 _TRUNK_NO_GYRO = Flag(LOW, "trunk sensor without gyroscope (mean posture)")
 _NO_GYRO = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
 _SIDE_NO_GYRO = Flag(LOW, "no gyroscope (sides from sideways acceleration before each IC)")
+_SIDE_NO_SWAY = Flag(LOW, "no gyroscope and no sideways acceleration: sides only alternate "
+                           "(the first is a guess)")
 _TILT_NO_GYRO = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
 _SIDES = np.array(["L", "R"])
 _KINDS = np.array(["walk", "run"])
@@ -282,7 +284,8 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
         flags["trunk_lean_deg"] = flags["lumbar_ext_deg"] = _TRUNK_NO_GYRO
     if f[S.ACC_ONLY] == 1.0:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
-        flags["side"] = _SIDE_NO_GYRO
+        # a sensor without the sideways axis never gives sway evidence (kernel.SWAY_FLOOR)
+        flags["side"] = _SIDE_NO_SWAY if f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0 else _SIDE_NO_GYRO
         flags["tilt_deg"] = _TILT_NO_GYRO
     if f[S.ACC_ONLY] != 1.0 and f[S.SIDE_AGREE] < cfg.side_agree_min:
         flags["side"] = Flag(LOW, f"yaw rate and pelvic roll + sway name the same side on only "

@@ -60,6 +60,10 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+# A sideways window mean below this (m/s^2, 10 ug) is no sway: a sensor without that axis (the
+# two-axis alcantara2022 recordings write it as 0) left rounding noise of ~1e-16, whose sign, scaled
+# by its own amplitude, decided 13 of 16 sides "R" in a 5 s clip. Real sway is ~0.1-1 m/s^2.
+SWAY_FLOOR = 1e-4
 ONE_G_MAX_N = 1e5  # still samples the sensor's 1 g is averaged over at most (a scale may drift)
 SIDE_AGREE_ALPHA = 0.1  # EMA weight of each walking IC in the side agreement (~10 steps)
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
@@ -127,7 +131,10 @@ def _sway_evidence(st, idx, since, stride, dt, provisional=False):
     rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)  # row 1: pelvis y, left
     win = np.empty(4)
     window_mean(st.ring, idx, S.R_AX, since + 0.15, since + 0.03, stride, dt, win)
-    return -_per_amplitude(f, S.SWAY_AMP, _dot3(win, rot[1]))
+    sway = _dot3(win, rot[1])
+    if abs(sway) < SWAY_FLOOR:
+        return 0.0
+    return -_per_amplitude(f, S.SWAY_AMP, sway)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -201,17 +208,27 @@ def _sides_of_held_steps(st, c, provisional=False):
         if k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]:  # a chain of steps starts here
             e = _sway_evidence(st, int(pend[k, S.P_I0]), 0.0, 2.0 * c[S.C_MAX_STEP], dtn, provisional)
             t_prev = pend[k, S.P_T]
+            side = pend[k, S.P_SIDE]  # its first IC's, as decided so far (no evidence: it stays)
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
         ev = _sway_evidence(st, int(pend[k, S.P_I1]), 0.0, 2.0 * (t1 - t_prev), dtn, provisional)
         e = ev - SIDE_MEMORY * e
-        side = 1.0 if e > 0.0 else 0.0
+        side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
         t_prev = t1
     if n > 0 and pend[n - 1, S.P_I1] == f[S.LAST_IC_IDX]:  # the IC just found closed the last one
         f[S.SIDE_E] = e
         f[S.LAST_IC_SIDE] = side
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _side_of(e, last):
+    """The side (1 right, 0 left) of an IC whose combined evidence is `e`, after an IC of side
+    `last` in the same bout (-1: none); no evidence at all alternates (from left)."""
+    if e != 0.0:
+        return 1.0 if e > 0.0 else 0.0
+    return 1.0 - last if last >= 0.0 else 0.0
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -820,9 +837,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         ev = _side_evidence(st, c, idx, since, stride, dtn, kind == KIND_RUN)
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
-    side = 1.0 if f[S.SIDE_E] > 0.0 else 0.0
-    if f[S.SIDE_E] == 0.0:  # no evidence at all yet: alternate
-        side = 1.0 - f[S.LAST_IC_SIDE] if in_bout and f[S.LAST_IC_SIDE] >= 0.0 else 0.0
+    side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)
     i_ic = idx - int(round((ti - t_ic) / f[S.DT_EMA]))
     if in_bout:
         k = int(f[S.N_PENDING])
