@@ -125,13 +125,33 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     walking detector (a flight follows) without arming the running one: F1@50 0.745, bout cadence
     42 spm off. A walking peak now waits out the dip, and in running a dip after the stance is a
     flight: 0.867, 6.9 spm. With the flight level at 0.4 g (no real walk stays under it for 20 ms
-    but in a stumble and a drop): 0.962, 1.61 spm."""
+    but in a stumble and a drop): 0.962, 1.61 spm. With a swing-leg bump that falls back short of
+    1 g watched until the landing (downhill: it was taken for the landing, ~0.1 s early): 0.983,
+    1.43 spm."""
     def softer(t, acc, gyr, rate):
         return t, _with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
     s = score(*pooled(_parts_as("alcantara2022", softer)))
-    assert _f1(s, 50) >= 0.95
-    assert s["bouts"]["cadence_mae_spm"] <= 2.0
+    assert _f1(s, 50) >= 0.975
+    assert s["bouts"]["cadence_mae_spm"] <= 1.6
+
+
+def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():
+    """The real runner with 2 % of its samples lost in bursts of 3 (timestamps kept). A first
+    version of the swing-leg bump watch (a rise that falls back short of 1 g is watched until the
+    landing) ended at a gap that hid the landing after the bump's flight and gave the bump's IC,
+    130 ms early: F1@50 0.991, bout cadence 2.28 spm. Measured 0.998, 1.10 spm (as recorded
+    0.998, 1.13)."""
+    def lossy(t, acc, gyr, rate):
+        rng = np.random.default_rng(7)
+        keep = np.ones(t.size, bool)
+        for i in rng.integers(0, t.size - 3, int(0.02 * t.size / 3)):
+            keep[i : i + 3] = False
+        return t[keep], acc[keep], gyr[keep], rate
+
+    s = score(*pooled(_parts_as("alcantara2022", lossy)))
+    assert _f1(s, 50) >= 0.995
+    assert s["bouts"]["cadence_mae_spm"] <= 1.3
 
 
 def test_every_running_clip_keeps_its_first_and_last_step():

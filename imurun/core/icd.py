@@ -10,7 +10,12 @@ level (sf = 0); the tangent's slope is the steeper of the secant across the cros
 one, so a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to
 LAND_WIN_S (until it is past its steepest, >= 1 g): if it steepens LAND_BUMP times, the crossing was
 a slow bump out of the flight and the tangent at the steepest point gives the IC (real running F1@50
-0.979 -> 0.994, IC MAE 9.3 -> 5.8 ms; simulated running unchanged; ~4 ms more latency). A threshold-
+0.979 -> 0.994, IC MAE 9.3 -> 5.8 ms; simulated running unchanged; ~4 ms more latency). A rise that
+has not reached 1 g is watched up to LAND_BACK_WIN_S: if it falls back under C_CROSS_SF short of
+1 g, it was the swinging leg's bump in late flight (~0.6 g for ~45 ms, the landing ~0.1 s later on
+the real runner downhill with its dynamic acceleration x 0.8), and a later rise LAND_BUMP times
+steeper is the landing, its tangent the IC, no longer clamped to the bump's crossing (when a gap
+hides that landing after the bump's flight, the gap rule below places it). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
 falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
@@ -70,6 +75,7 @@ from imurun.core.state import (
     C_WALK_PEAK_SF,
     FASTMATH,
     FLIGHT_TIME,
+    LAND_BACK,
     LAND_IC,
     LAND_N,
     LAND_S0,
@@ -101,6 +107,7 @@ WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
 LAND_WIN_S = 0.04  # s after a landing's crossing of C_CROSS_SF in which its steepest rise is sought
 RING_S = 0.015  # see LOADED_T
 LAND_BUMP = 3.0  # ... a rise this many times steeper than at the crossing: the crossing was a bump
+LAND_BACK_WIN_S = 0.15  # ... and this long while it is short of 1 g (a bump falls back, then lands)
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
 
@@ -150,6 +157,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         if not gap:
             if f[LAND_N] == 0.0:
                 f[LAND_S0] = max(f[LAND_S0], slope)
+            if sf < lvl and f[LOADED_T] < f[LAND_T]:
+                f[LAND_BACK] = 1.0
             if slope > f[LAND_SLOPE]:
                 f[LAND_SLOPE] = slope
                 f[LAND_IC] = t - sf / slope
@@ -157,13 +166,20 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         # the watch ends early once the impact's rise is past its steepest (>= 1 g and at half
         # its slope), which costs a landing 10-20 ms instead of LAND_WIN_S
         past = sf >= 1.0 and slope < 0.5 * f[LAND_SLOPE]
-        if gap or past or t - f[LAND_T] >= LAND_WIN_S:
+        # a rise short of body weight is watched longer: it may fall back (a bump, not the landing)
+        loaded = f[LOADED_T] >= f[LAND_T]
+        if gap or past or t - f[LAND_T] >= (LAND_WIN_S if loaded else LAND_BACK_WIN_S):
             steepest = f[LAND_SLOPE]
             f[LAND_SLOPE] = math.nan
             if steepest >= LAND_BUMP * f[LAND_S0]:
+                if f[LAND_BACK] == 1.0:
+                    return True, f[LAND_IC], KIND_RUN
                 return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
-            return True, f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05)), KIND_RUN
-        return found, t_ic, kind
+            if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
+                return True, f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05)), KIND_RUN
+            # a bump fell back into a flight, and a gap hid the landing: placed below as any
+        else:
+            return found, t_ic, kind
     # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
     if armed and prev < lvl <= sf and slope > 0.0:
@@ -176,7 +192,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_T] = t - (sf - lvl) / slope
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
-        f[LAND_N] = 0.0
+        f[LAND_N] = f[LAND_BACK] = 0.0
         return found, t_ic, kind
     if _running(f, c, t) and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
