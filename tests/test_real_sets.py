@@ -61,15 +61,17 @@ def _f1(s: dict, ms: int) -> float:
 
 def test_ten_walkers_with_u_turns():
     """voisard2023, 10 adults, Xsens at L5. Targets F1@100 0.95, left/right 0.97, bout cadence 3 spm:
-    measured 0.954, 0.982, 2.77 spm (all met; docs/engine.md says where the misses are; bout
+    measured 0.954, 0.990, 2.77 spm (all met; docs/engine.md says where the misses are; bout
     cadence 3.63 before a walking step had to last half the walk's step time). F1@100 / F1@50:
     0.927 / 0.839 with the loading's IC alone, 0.936 / 0.876 at the forward acceleration's highest
     peak near it, 0.951 / 0.889 at the one that falls most after it (0.950 / 0.887 with the step
-    threshold relative to the sensor's own 1 g)."""
+    threshold relative to the sensor's own 1 g). Left/right 0.982 -> 0.990 since the steps held
+    for the forward axis at a walk's start take their sides from roll and sway too, not from the
+    yaw rate alone (s08's points the other way: its first steps were flipped)."""
     s = _score("voisard2023")
     assert _f1(s, 100) >= 0.945
     assert _f1(s, 50) >= 0.88
-    assert s["side"]["accuracy"] >= 0.97
+    assert s["side"]["accuracy"] >= 0.985
     assert s["bouts"]["cadence_mae_spm"] <= 3.2
 
 
@@ -171,6 +173,24 @@ def test_analyze_never_puts_nan_in_a_metric_mean(dataset):
         _, summary = analyze(path)
         for col, stats in summary["metrics"].items():
             assert stats["all"]["mean"] is None or np.isfinite(stats["all"]["mean"]), (path.name, col)
+
+
+@pytest.mark.parametrize("stem", ["voisard2023_s07_t6", "voisard2023_s08_t2", "voisard2023_s08_t4"])
+def test_the_first_steps_of_a_walk_take_their_sides_from_all_the_evidence(stem):
+    """A walk's steps wait ~3 s for the forward axis, and they had their sides from the yaw rate
+    alone, which points the other way on most of s08's steps (and on s07's first): 9 of the 247
+    such steps of the ten walkers were wrong, 4 in a row in s08_t2. Re-sided from yaw, roll and
+    sway when the axis is found, none is."""
+    path = next((p for p in skip_without_shared("voisard2023") if p.stem == stem), None)
+    if path is None:
+        pytest.skip(f"{stem} is not in ../shared/data/real")
+    steps, _ = analyze(path)
+    truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+    start = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))["t_start"][0]
+    first = truth[(truth["t"] >= start) & (truth["t"] < start + 4.0)]
+    di, ti = match(steps["t"], first["t"], 0.1)
+    assert len(ti) >= len(first) - 1
+    assert (steps["side"][di] == first["side"][ti]).all(), (steps["side"][di], first["side"][ti])
 
 
 def test_side_confidence_is_low_where_the_side_evidence_disagrees():

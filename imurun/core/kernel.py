@@ -60,6 +60,7 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
+HELD_READ_S = 0.1  # a held IC's side evidence is read this long after it (its windows' end)
 # A sideways window mean below this (m/s^2, 10 ug) is no sway: a sensor without that axis (the
 # two-axis alcantara2022 recordings write it as 0) left rounding noise of ~1e-16, whose sign, scaled
 # by its own amplitude, decided 13 of 16 sides "R" in a 5 s clip. Real sway is ~0.1-1 m/s^2.
@@ -192,27 +193,46 @@ def _file_horizontal(ev, v, up, step_s):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _held_ic_evidence(st, c, i_ic, stride, run, provisional):
+    """Side evidence of a held IC (ring index i_ic) once the forward axis is known. Accelerometer
+    only: its sway. With a gyroscope: the yaw rate, roll and sway as at a live IC, read from
+    HELD_READ_S after it (the windows reach 0.1 s past the IC); the yaw amplitude, which the IC
+    already fed when it was found, is left as it was."""
+    f = st.f
+    dtn = f[S.DT_EMA]
+    if f[S.ACC_ONLY] == 1.0:
+        return _sway_evidence(st, i_ic, 0.0, stride, dtn, provisional)
+    i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
+    yaw_amp = f[S.YAW_AMP]
+    ev = _side_evidence(st, c, i, (i - i_ic) * dtn, stride, dtn, run)
+    f[S.YAW_AMP] = yaw_amp
+    return ev
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _sides_of_held_steps(st, c, provisional=False):
-    """Accelerometer only, the moment the forward (hence left) axis is found: the steps held for
-    it had no sway evidence, their sides only alternated from a guess. Decide them now from their
-    ICs' sway, in order and parity-filtered as at live ICs: simulated running left/right 0.97 ->
-    1.00, the real walks 0.757 -> 0.771 (on Test5 Trial2 the sway is biased to one side: 5 of 9)."""
+    """The moment the forward (hence left) axis is found, the steps held for it had their sides
+    from less evidence: accelerometer only none (they only alternated from a guess), with a
+    gyroscope the yaw rate alone (one real walker's points the other way). Decide them now from
+    all of it, in order and parity-filtered as at live ICs. Accelerometer only: simulated running
+    left/right 0.97 -> 1.00, the real walks 0.757 -> 0.771 (on Test5 Trial2 the sway is biased to
+    one side: 5 of 9)."""
     f = st.f
     pend = st.pend
     n = int(f[S.N_PENDING])
-    dtn = f[S.DT_EMA]
     e = 0.0
     side = 0.0
     t_prev = np.nan
     for k in range(n):
+        run = pend[k, S.P_KIND] == KIND_RUN
         if k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]:  # a chain of steps starts here
-            e = _sway_evidence(st, int(pend[k, S.P_I0]), 0.0, 2.0 * c[S.C_MAX_STEP], dtn, provisional)
+            e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), 2.0 * c[S.C_MAX_STEP], run, provisional)
             t_prev = pend[k, S.P_T]
             side = pend[k, S.P_SIDE]  # its first IC's, as decided so far (no evidence: it stays)
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
-        ev = _sway_evidence(st, int(pend[k, S.P_I1]), 0.0, 2.0 * (t1 - t_prev), dtn, provisional)
+        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional)
         e = ev - SIDE_MEMORY * e
         side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
@@ -877,7 +897,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     f[S.TO_T] = np.nan
     was_ready = f[S.FWD_READY] == 1.0
     _update_alignment(st, c, ti, has_trunk)
-    if f[S.ACC_ONLY] == 1.0 and not was_ready and f[S.FWD_READY] == 1.0:
+    if not was_ready and f[S.FWD_READY] == 1.0:
         _sides_of_held_steps(st, c)
 
 
