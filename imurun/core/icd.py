@@ -168,18 +168,17 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         past = sf >= 1.0 and slope < 0.5 * f[LAND_SLOPE]
         # a rise short of body weight is watched longer: it may fall back (a bump, not the landing)
         loaded = f[LOADED_T] >= f[LAND_T]
-        if gap or past or t - f[LAND_T] >= (LAND_WIN_S if loaded else LAND_BACK_WIN_S):
-            steepest = f[LAND_SLOPE]
-            f[LAND_SLOPE] = math.nan
-            if steepest >= LAND_BUMP * f[LAND_S0]:
-                if f[LAND_BACK] == 1.0:
-                    return True, f[LAND_IC], KIND_RUN
-                return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
-            if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
-                return True, f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05)), KIND_RUN
-            # a bump fell back into a flight, and a gap hid the landing: placed below as any
-        else:
+        if not (gap or past or t - f[LAND_T] >= (LAND_WIN_S if loaded else LAND_BACK_WIN_S)):
             return found, t_ic, kind
+        steepest = f[LAND_SLOPE]
+        f[LAND_SLOPE] = math.nan
+        if steepest >= LAND_BUMP * f[LAND_S0]:
+            if f[LAND_BACK] == 1.0:
+                return True, f[LAND_IC], KIND_RUN
+            return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
+        if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
+            return True, f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05)), KIND_RUN
+        # else a bump fell back into a flight and a gap hid the landing: placed below as any
     # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
     if armed and prev < lvl <= sf and slope > 0.0:

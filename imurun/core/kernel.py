@@ -216,7 +216,7 @@ def _sides_of_held_steps(st, c, provisional=False):
     gyroscope the yaw rate alone (one real walker's points the other way). Decide them now from
     all of it, in order and parity-filtered as at live ICs. Accelerometer only: simulated running
     left/right 0.97 -> 1.00, the real walks 0.757 -> 0.771 (on Test5 Trial2 the sway is biased to
-    one side: 5 of 9)."""
+    one side: 5 of 9). With a gyroscope, the ten voisard2023 walkers' 247 held steps: 9 wrong -> 0."""
     f = st.f
     pend = st.pend
     n = int(f[S.N_PENDING])
