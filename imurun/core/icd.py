@@ -15,10 +15,7 @@ has not reached 1 g is watched up to LAND_BACK_WIN_S: if it falls back under C_C
 1 g, it was the swinging leg's bump in late flight (~0.6 g for ~45 ms, the landing ~0.1 s later on
 the real runner downhill with its dynamic acceleration x 0.8), and a later rise LAND_BUMP times
 steeper is the landing, its tangent the IC, no longer clamped to the bump's crossing (when a gap
-hides that landing after the bump's flight, the gap rule below places it). A running stance whose
-landing no flight armed (the sacrum stayed just above the flight level) is still found by the
-walking detector: its peak, waiting to see whether a flight follows, is a step when one does, if
-the last IC was a running one and none was found for that stance (_pending_walk_ic). A threshold-
+hides that landing after the bump's flight, the gap rule below places it). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
 falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
@@ -68,7 +65,6 @@ from imurun.core.state import (
     C_CROSS_SF,
     C_FLIGHT_SF,
     C_MIN_FLIGHT,
-    C_MIN_RUN_STEP,
     C_MIN_STEP,
     C_RUN_MODE_S,
     C_TO_MIN_S,
@@ -86,7 +82,6 @@ from imurun.core.state import (
     LAND_SLOPE,
     LAND_T,
     LAST_FLIGHT_T,
-    LAST_IC_RUN,
     LAST_IC_T,
     LOADED_T,
     ONE_G,
@@ -188,7 +183,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
     if armed and prev < lvl <= sf and slope > 0.0:
         f[ARMED] = 0.0
-        t_walk = _pending_walk_ic(f, c, ring, idx, t, f[WLP_Y])
+        f[PEAK_V] = 0.0
         if gap and f[RHYTHM] > 0.0 and math.isfinite(f[LAST_IC_T]):
             # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
             # vary by a few %) places the landing better, within the gap's bounds
@@ -197,8 +192,6 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
         f[LAND_N] = f[LAND_BACK] = 0.0
-        if math.isfinite(t_walk):
-            return True, t_walk, KIND_RUN
         return found, t_ic, kind
     if _running(f, c, t) and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
@@ -210,10 +203,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[WLP_Y]
     if f[FLIGHT_TIME] >= c[C_MIN_FLIGHT]:
-        if f[PEAK_V] > 0.0:
-            t_walk = _pending_walk_ic(f, c, ring, idx, t, x)
-            if math.isfinite(t_walk):
-                return True, t_walk, KIND_RUN
+        f[PEAK_V] = 0.0
         return found, t_ic, kind
     if f[FLIGHT_TIME] > 0.0:
         # a dip below the flight level: the peak waits to see whether it becomes a flight (as the
@@ -245,26 +235,6 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[PEAK_V] = x  # forget stale sub-threshold maxima
         f[PEAK_T] = t
     return found, t_ic, kind
-
-
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _pending_walk_ic(f, c, ring, idx, t, x):
-    """When a flight (or a landing) ends the wait of a walking peak that has fallen like a step's:
-    after a running IC (within run_mode_s), its IC if none was found for that stance (the running
-    detector saw no landing before it: a runner whose sacrum stayed just above the flight level),
-    else NaN (a stance whose landing was found, a push-off into running, a first stride from
-    standing). Forgets the peak either way."""
-    t_ic = math.nan
-    threshold = (1.0 + (c[C_WALK_PEAK_SF] - 1.0) / f[WALK_SCALE] ** 2) * f[ONE_G]
-    fallen = x <= f[PEAK_V] - c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0)
-    if f[LAST_IC_RUN] == 1.0 and t - f[LAST_IC_T] < c[C_RUN_MODE_S] and f[PEAK_V] >= threshold and fallen:
-        win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
-        if not (idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]):
-            t_rise = _steepest_rise(ring, idx, f[PEAK_T] - win) - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
-            if not t_rise - f[LAST_IC_T] < c[C_MIN_RUN_STEP]:
-                t_ic = t_rise
-    f[PEAK_V] = 0.0
-    return t_ic
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
