@@ -129,13 +129,14 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     flight: 0.867, 6.9 spm. With the flight level at 0.4 g (no real walk stays under it for 20 ms
     but in a stumble and a drop): 0.962, 1.61 spm. With a swing-leg bump that falls back short of
     1 g watched until the landing (downhill: it was taken for the landing, ~0.1 s early): 0.983,
-    1.43 spm."""
+    1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
+    walking detector's peak that a flight used to discard): 0.985, 1.06 spm."""
     def softer(t, acc, gyr, rate):
         return t, _with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
     s = score(*pooled(_parts_as("alcantara2022", softer)))
     assert _f1(s, 50) >= 0.975
-    assert s["bouts"]["cadence_mae_spm"] <= 1.6
+    assert s["bouts"]["cadence_mae_spm"] <= 1.3
 
 
 def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():

@@ -15,7 +15,11 @@ has not reached 1 g is watched up to LAND_BACK_WIN_S: if it falls back under C_C
 1 g, it was the swinging leg's bump in late flight (~0.6 g for ~45 ms, the landing ~0.1 s later on
 the real runner downhill with its dynamic acceleration x 0.8), and a later rise LAND_BUMP times
 steeper is the landing, its tangent the IC, no longer clamped to the bump's crossing (when a gap
-hides that landing after the bump's flight, the gap rule below places it). A threshold-
+hides that landing after the bump's flight, the gap rule below places it). A running stance whose
+landing no flight armed (the sacrum stayed just above the flight level) is still found by the
+walking detector: its peak, waiting to see whether a flight follows, is a step when one does, if
+the last IC was a running one, none was found for that stance and no sample was lost since
+(_pending_walk_ic). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
 falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
@@ -65,6 +69,7 @@ from imurun.core.state import (
     C_CROSS_SF,
     C_FLIGHT_SF,
     C_MIN_FLIGHT,
+    C_MIN_RUN_STEP,
     C_MIN_STEP,
     C_RUN_MODE_S,
     C_TO_MIN_S,
@@ -75,6 +80,7 @@ from imurun.core.state import (
     C_WALK_PEAK_SF,
     FASTMATH,
     FLIGHT_TIME,
+    GAP_T,
     LAND_BACK,
     LAND_IC,
     LAND_N,
@@ -82,6 +88,7 @@ from imurun.core.state import (
     LAND_SLOPE,
     LAND_T,
     LAST_FLIGHT_T,
+    LAST_IC_RUN,
     LAST_IC_T,
     LOADED_T,
     ONE_G,
@@ -128,6 +135,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     found = False
     t_ic = math.nan
     kind = KIND_WALK
+    if gap:
+        f[GAP_T] = t
     prev = f[AV_PREV]
     f[AV_PREV] = sf
     # flight phases arm the running detector
@@ -183,7 +192,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
     if armed and prev < lvl <= sf and slope > 0.0:
         f[ARMED] = 0.0
-        f[PEAK_V] = 0.0
+        t_walk = _pending_walk_ic(f, c, ring, idx, t, f[WLP_Y])
         if gap and f[RHYTHM] > 0.0 and math.isfinite(f[LAST_IC_T]):
             # the rise is not seen, so its tangent is unknown: the step rhythm (running step times
             # vary by a few %) places the landing better, within the gap's bounds
@@ -192,6 +201,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
         f[LAND_N] = f[LAND_BACK] = 0.0
+        if math.isfinite(t_walk):
+            return True, t_walk, KIND_RUN
         return found, t_ic, kind
     if _running(f, c, t) and prev >= lvl > sf and slope < 0.0:
         if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
@@ -203,7 +214,10 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[WLP_Y]
     if f[FLIGHT_TIME] >= c[C_MIN_FLIGHT]:
-        f[PEAK_V] = 0.0
+        if f[PEAK_V] > 0.0:
+            t_walk = _pending_walk_ic(f, c, ring, idx, t, x)
+            if math.isfinite(t_walk):
+                return True, t_walk, KIND_RUN
         return found, t_ic, kind
     if f[FLIGHT_TIME] > 0.0:
         # a dip below the flight level: the peak waits to see whether it becomes a flight (as the
@@ -217,15 +231,11 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if x > f[PEAK_V]:
         f[PEAK_V] = x
         f[PEAK_T] = t
-    elif f[PEAK_V] >= (1.0 + (c[C_WALK_PEAK_SF] - 1.0) / f[WALK_SCALE] ** 2) * f[ONE_G] and \
-            _walk_peak_confirmed(f, c, t, x):
-        win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
-        if idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]:
-            # the rise into this peak may lie before the first sample (a recording that starts
-            # mid-stride, where the low-pass also settles): no IC can be placed on it
+    elif _walk_peak_fallen(f, c, x) and _walk_peak_confirmed(f, c, t):
+        t_ic = _walk_peak_ic(f, c, ring, idx)
+        if math.isnan(t_ic):
             f[PEAK_V] = 0.0
             return found, t_ic, kind
-        t_ic = _steepest_rise(ring, idx, f[PEAK_T] - win) - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
         found = True
         h = f[PEAK_V] - 1.0
         f[WPEAK_REF] = h if f[WPEAK_REF] == 0.0 else f[WPEAK_REF] + WPEAK_ALPHA * (h - f[WPEAK_REF])
@@ -235,6 +245,25 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[PEAK_V] = x  # forget stale sub-threshold maxima
         f[PEAK_T] = t
     return found, t_ic, kind
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _pending_walk_ic(f, c, ring, idx, t, x):
+    """When a flight (or a landing) ends the wait of a walking peak that has fallen like a step's:
+    after a running IC (within run_mode_s) and no lost sample since, its IC if none was found for
+    that stance (the running detector saw no landing before it: a runner whose sacrum stayed just
+    above the flight level), else NaN (a stance whose landing was found, a push-off into running,
+    a first stride from standing). Forgets the peak either way."""
+    t_ic = math.nan
+    # samples lost since the last IC may have hidden its landing: the gap rule's business, and a
+    # walking IC placed across a gap came 90 ms late (a simulated loose mount at 50 Hz)
+    clean = f[GAP_T] < f[LAST_IC_T]
+    if f[LAST_IC_RUN] == 1.0 and clean and t - f[LAST_IC_T] < c[C_RUN_MODE_S] and _walk_peak_fallen(f, c, x):
+        t_rise = _walk_peak_ic(f, c, ring, idx)
+        if t_rise - f[LAST_IC_T] >= c[C_MIN_RUN_STEP]:  # (False for NaN)
+            t_ic = t_rise
+    f[PEAK_V] = 0.0
+    return t_ic
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -291,11 +320,29 @@ def _steepest_rise(ring, idx, t0):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _walk_peak_confirmed(f, c, t, x):
-    """The candidate walking peak is the step's loading peak: no higher one and no flight follows."""
-    if x > f[PEAK_V] - c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0):
-        return False  # not fallen by a share of this walk's step peaks: a bump, not yet a step
+def _walk_peak_fallen(f, c, x):
+    """The candidate walking peak is a step's size and the low-passed sf `x` has fallen from it by a
+    share of this walk's step peaks (a bump needs the same fall)."""
+    threshold = (1.0 + (c[C_WALK_PEAK_SF] - 1.0) / f[WALK_SCALE] ** 2) * f[ONE_G]
+    fall = c[C_WALK_FALL] * max(f[WPEAK_REF], c[C_WALK_PEAK_SF] - 1.0)
+    return f[PEAK_V] >= threshold and x <= f[PEAK_V] - fall
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _walk_peak_confirmed(f, c, t):
+    """The fallen candidate is the step's loading peak: no higher one and no flight follows."""
     after = t - f[PEAK_T]
     if f[PEAK_V] > WALK_FAST_MAX_SF or _running(f, c, t):
         return after >= c[C_WALK_CONFIRM_S]
     return after >= WALK_FALL_MIN_S
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _walk_peak_ic(f, c, ring, idx):
+    """The IC of the walking peak at PEAK_T: the steepest loading rise before it. NaN when that rise
+    may lie before the first sample (a recording that starts mid-stride, where the low-pass also
+    settles)."""
+    win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
+    if idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]:
+        return math.nan
+    return _steepest_rise(ring, idx, f[PEAK_T] - win) - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]

@@ -113,6 +113,8 @@ SCALARS = (
     Slot("LAND_T", "running: the landing's crossing of C_CROSS_SF, its rise watched for LAND_WIN_S"),
     Slot("LAND_S0", "... the slope across that crossing, the steeper of its secant and the next (g/s)"),
     Slot("LAND_N", "... samples of the rise seen since the crossing"),
+    Slot("GAP_T", "running: the last sample that followed a gap (a stance across one is not recovered)",
+         init=-math.inf),
     Slot("LAND_BACK", "... 1 once it fell back under C_CROSS_SF short of 1 g: a bump, the landing to come"),
     Slot("LAND_IC", "... where the tangent at the steepest point of the rise so far meets sf = 0"),
     Slot("LAND_SLOPE", "... and that steepest slope (g/s); NaN when no landing is watched",
