@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from realdata import DATASETS, SHARED, person, shared_trials  # noqa: F401 - SHARED for callers
-from scipy.signal import butter, resample_poly, sosfiltfilt
+from realdata import DATASETS, SHARED, kept_after_loss, person, shared_trials, with_dynamic  # noqa: F401 - SHARED for callers
+from scipy.signal import resample_poly
 
 from imurun.core.ahrs import G
 from imurun.core.alignment import rotation_sensor_to_pelvis
@@ -172,17 +172,13 @@ def _resampled(tr: Trial, rate: float) -> Trial:
 
 def _lossy(tr: Trial, share: float, burst: int) -> Trial:
     """`share` of the samples lost in bursts of `burst` at random times; the rest keep their times."""
-    rng = np.random.default_rng(7)
-    keep = np.ones(tr.t.size, bool)
-    for i in rng.integers(0, tr.t.size - burst, int(share * tr.t.size / burst)):
-        keep[i : i + burst] = False
+    keep = kept_after_loss(tr.t.size, share, burst, np.random.default_rng(7))
     return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep])
 
 
 def _softer(tr: Trial, k: float = 0.8) -> Trial:
     """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps."""
-    gravity = sosfiltfilt(butter(2, 0.5, fs=tr.rate, output="sos"), tr.acc, axis=0)
-    return dataclasses.replace(tr, acc=gravity + k * (tr.acc - gravity))
+    return dataclasses.replace(tr, acc=with_dynamic(tr.acc, tr.rate, k, 0.5))
 
 
 # The same recordings as other sensors and conditions of the same kinds would give them.

@@ -11,6 +11,8 @@
 import re
 from pathlib import Path
 
+import numpy as np
+
 REAL = Path(__file__).resolve().parent / "data" / "real"
 REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -40,3 +42,22 @@ def skip_without_shared(dataset: str) -> list[Path]:
     if not trials:
         pytest.skip(f"{SHARED / dataset} is absent: the real development sets live beside the repository")
     return trials
+
+
+# The same recordings as other sensors and conditions would give them (tests and benchmarks/real_sets)
+
+
+def with_dynamic(acc: np.ndarray, rate: float, gain: float, gravity_hz: float) -> np.ndarray:
+    """The acceleration with its dynamic part (above a low-pass at gravity_hz) times `gain`."""
+    from scipy.signal import butter, sosfiltfilt
+
+    gravity = sosfiltfilt(butter(2, gravity_hz, fs=rate, output="sos"), acc, axis=0)
+    return gravity + gain * (acc - gravity)
+
+
+def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) -> np.ndarray:
+    """Which of n samples remain when `share` of them are lost in bursts of `burst` at random times."""
+    keep = np.ones(n, bool)
+    for i in rng.integers(0, n - burst, int(share * n / burst)):
+        keep[i : i + burst] = False
+    return keep

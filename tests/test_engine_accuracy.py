@@ -9,7 +9,7 @@ are asserted where they are met.
 
 import numpy as np
 import pytest
-from realdata import REAL, REAL_TRIALS
+from realdata import REAL, REAL_TRIALS, kept_after_loss
 from scipy.signal import decimate, resample_poly
 
 from imurun.core.engine import Engine
@@ -435,9 +435,7 @@ def test_real_walking_with_packet_loss(loss, burst, f1_floor):
     rng = np.random.default_rng(7)
 
     def lossy(t, acc, gyr, rate):
-        keep = np.ones(t.size, bool)
-        for i in rng.integers(0, t.size - burst, int(loss * t.size / burst)):
-            keep[i : i + burst] = False
+        keep = kept_after_loss(t.size, loss, burst, rng)
         return t[keep], acc[keep], gyr[keep], rate
 
     s, _ = _real_as(lossy)

@@ -5,7 +5,7 @@ skips with the reason when the folder is absent. benchmarks/bench_accuracy.py gi
 
 import numpy as np
 import pytest
-from realdata import DATASETS, skip_without_shared
+from realdata import DATASETS, kept_after_loss, skip_without_shared, with_dynamic
 
 from imurun.analyze import analyze
 from imurun.session.truth import read_bouts_csv, read_steps_csv
@@ -45,14 +45,6 @@ def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
         bouts["t_end"] *= stretch
         parts.append((t[-1] + 1.0, steps, truth, bouts))
     return parts
-
-
-def _with_dynamic(acc: np.ndarray, rate: float, gain: float, gravity_hz: float) -> np.ndarray:
-    """The acceleration with its dynamic part (above a low-pass at gravity_hz) times `gain`."""
-    from scipy.signal import butter, sosfiltfilt
-
-    gravity = sosfiltfilt(butter(2, gravity_hz, fs=rate, output="sos"), acc, axis=0)
-    return gravity + gain * (acc - gravity)
 
 
 def _f1(s: dict, ms: int) -> float:
@@ -96,7 +88,7 @@ def test_a_slow_walk_keeps_its_steps():
     k = 1.5
 
     def slowed(t, acc, gyr, rate):
-        return t * k, _with_dynamic(acc, rate, 1 / k**2, 0.3), gyr / k, rate / k
+        return t * k, with_dynamic(acc, rate, 1 / k**2, 0.3), gyr / k, rate / k
 
     det, truth, bouts = pooled(_parts_as("voisard2023", slowed, stretch=k))
     tol = 0.1 * k
@@ -132,7 +124,7 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
     walking detector's peak that a flight used to discard): 0.985, 1.06 spm."""
     def softer(t, acc, gyr, rate):
-        return t, _with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
+        return t, with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
     s = score(*pooled(_parts_as("alcantara2022", softer)))
     assert _f1(s, 50) >= 0.975
@@ -146,10 +138,7 @@ def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():
     130 ms early: F1@50 0.991, bout cadence 2.28 spm. Measured 0.998, 1.10 spm (as recorded
     0.998, 1.13)."""
     def lossy(t, acc, gyr, rate):
-        rng = np.random.default_rng(7)
-        keep = np.ones(t.size, bool)
-        for i in rng.integers(0, t.size - 3, int(0.02 * t.size / 3)):
-            keep[i : i + 3] = False
+        keep = kept_after_loss(t.size, 0.02, 3, np.random.default_rng(7))
         return t[keep], acc[keep], gyr[keep], rate
 
     s = score(*pooled(_parts_as("alcantara2022", lossy)))
