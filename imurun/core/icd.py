@@ -163,10 +163,11 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         # watched for LAND_WIN_S: when it steepens LAND_BUMP times beyond that, the crossing was a
         # slow bump out of the flight before the impact (a filtered recording, alcantara2022: 5 of
         # 327 ICs 60-70 ms early), and the tangent at the steepest point gives the IC
+        loaded = f[LOADED_T] >= f[LAND_T]  # the rise reached body weight
         if not gap:
             if f[LAND_N] == 0.0:
                 f[LAND_S0] = max(f[LAND_S0], slope)
-            if sf < lvl and f[LOADED_T] < f[LAND_T]:
+            if sf < lvl and not loaded:
                 f[LAND_BACK] = 1.0
             if slope > f[LAND_SLOPE]:
                 f[LAND_SLOPE] = slope
@@ -176,7 +177,6 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         # its slope), which costs a landing 10-20 ms instead of LAND_WIN_S
         past = sf >= 1.0 and slope < 0.5 * f[LAND_SLOPE]
         # a rise short of body weight is watched longer: it may fall back (a bump, not the landing)
-        loaded = f[LOADED_T] >= f[LAND_T]
         if not (gap or past or t - f[LAND_T] >= (LAND_WIN_S if loaded else LAND_BACK_WIN_S)):
             return found, t_ic, kind
         steepest = f[LAND_SLOPE]
