@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from realdata import DATASETS, SHARED, kept_after_loss, person, shared_trials, with_dynamic  # noqa: F401 - SHARED for callers
 from scipy.signal import resample_poly
+from scipy.spatial.transform import Rotation
 
 from imurun.core.ahrs import G
 from imurun.core.alignment import rotation_sensor_to_pelvis
@@ -181,6 +183,19 @@ def _softer(tr: Trial, k: float = 0.8) -> Trial:
     return dataclasses.replace(tr, acc=with_dynamic(tr.acc, tr.rate, k, 0.5))
 
 
+def _turned(tr: Trial) -> Trial:
+    """As a sensor mounted another way would give it: a random rotation of its frame, the same for
+    a trial on every run; a sensor without a sideways axis (alcantara2022) turned about that axis,
+    the only way it can turn and still have none."""
+    rng = np.random.default_rng(zlib.crc32(tr.name.encode()))
+    if tr.acc[:, 1].any():
+        rot = Rotation.random(random_state=rng)
+    else:
+        rot = Rotation.from_euler("y", rng.uniform(-180.0, 180.0), degrees=True)
+    m = rot.as_matrix()
+    return dataclasses.replace(tr, acc=tr.acc @ m.T, gyr=tr.gyr @ m.T)
+
+
 # The same recordings as other sensors and conditions of the same kinds would give them.
 CONDITIONS = {
     "as recorded": lambda tr: tr,
@@ -189,6 +204,7 @@ CONDITIONS = {
     "1 % of samples lost": lambda tr: _lossy(tr, 0.01, 1),
     "2 % lost in bursts of 3": lambda tr: _lossy(tr, 0.02, 3),
     "dynamic acceleration x 0.8": _softer,
+    "sensor turned on the body": _turned,
 }
 
 
