@@ -99,14 +99,15 @@ def test_a_slow_walk_keeps_its_steps():
 
 def test_treadmill_running_from_a_sacral_accelerometer():
     """alcantara2022, two axes, no gyroscope, no sides. Targets F1@50 0.99, IC MAE 10 ms, cadence
-    1 spm, contact time RMSE 25 ms: measured 0.997, 5.8 ms, 2.83 spm per step (1.12 per bout), 29 ms
+    1 spm, contact time RMSE 25 ms: measured 0.998, 5.7 ms, 2.73 spm per step (1.02 per bout; 1.13
+    while the scorer left steps over 240 spm out of a bout), 29 ms
     (0.979, 9.3 ms, 3.74 spm before a landing's rise was watched to its steepest: a slow bump out
     of the flight in these filtered signals put 5 ICs 60-70 ms early; bout cadence 1.45 while a clip
     that starts mid-stance could open with a walking "step" 0.26 s before the first landing)."""
     s = _score("alcantara2022")
     assert _f1(s, 50) >= 0.995
     assert s["timing"]["mae_ms"] <= 7.0
-    assert s["bouts"]["cadence_mae_spm"] <= 1.25
+    assert s["bouts"]["cadence_mae_spm"] <= 1.1
     assert s["cadence"]["mae_spm"] <= 3.2
     # 0.029 from the effective contact (0.035 from the steepest fall's tangent, 0.041 its crossing's)
     assert s["metrics"]["contact_time_s"]["rmse"] <= 0.031
@@ -122,28 +123,29 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     but in a stumble and a drop): 0.962, 1.61 spm. With a swing-leg bump that falls back short of
     1 g watched until the landing (downhill: it was taken for the landing, ~0.1 s early): 0.983,
     1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
-    walking detector's peak that a flight used to discard): 0.985, 1.06 spm."""
+    walking detector's peak that a flight used to discard): 0.985, 1.06 spm (0.91 since the scorer
+    keeps steps over 240 spm in a bout)."""
     def softer(t, acc, gyr, rate):
         return t, with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
     s = score(*pooled(_parts_as("alcantara2022", softer)))
     assert _f1(s, 50) >= 0.975
-    assert s["bouts"]["cadence_mae_spm"] <= 1.3
+    assert s["bouts"]["cadence_mae_spm"] <= 1.0
 
 
 def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():
     """The real runner with 2 % of its samples lost in bursts of 3 (timestamps kept). A first
     version of the swing-leg bump watch (a rise that falls back short of 1 g is watched until the
     landing) ended at a gap that hid the landing after the bump's flight and gave the bump's IC,
-    130 ms early: F1@50 0.991, bout cadence 2.28 spm. Measured 0.998, 1.10 spm (as recorded
-    0.998, 1.13)."""
+    130 ms early: F1@50 0.991, bout cadence 2.28 spm. Measured 0.998, 0.99 spm (as recorded
+    0.998, 1.02)."""
     def lossy(t, acc, gyr, rate):
         keep = kept_after_loss(t.size, 0.02, 3, np.random.default_rng(7))
         return t[keep], acc[keep], gyr[keep], rate
 
     s = score(*pooled(_parts_as("alcantara2022", lossy)))
     assert _f1(s, 50) >= 0.995
-    assert s["bouts"]["cadence_mae_spm"] <= 1.3
+    assert s["bouts"]["cadence_mae_spm"] <= 1.1
 
 
 def test_every_running_clip_keeps_its_first_and_last_step():

@@ -191,6 +191,18 @@ def test_bouts_exclude_outside_detections():
     assert det(score(detected, truth), 100)["false_positives"] == 3  # without bouts all count
 
 
+def test_bout_cadence_keeps_fast_running_steps_and_drops_doubled_ics():
+    """Uphill running reaches 250 spm (0.24 s steps): those steps are the bout's; an IC counted
+    twice (0.05 s apart) is not a step."""
+    t = 2.0 + 0.24 * np.arange(12)
+    truth = steps(t)
+    b = score(truth, truth, bouts((t[0], t[-1], 250.0)))["bouts"]["per_bout"][0]
+    assert b["detected_cadence_spm"] == pytest.approx(250.0)
+    doubled = steps(np.sort(np.r_[t, t[5] + 0.05]), side="RL" * 6 + "R")
+    b = score(doubled, truth, bouts((t[0], t[-1], 250.0)))["bouts"]["per_bout"][0]
+    assert b["detected_cadence_spm"] == pytest.approx(250.0)
+
+
 def test_bout_cadence_counts_the_steps_that_begin_and_end_in_the_bout():
     """A bout ends at its last IC: the step from there into a turn (here 70 spm, ending 0.46 s
     after the bout) is not one of its steps; a first IC detected 60 ms early still begins one."""
