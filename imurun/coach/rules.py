@@ -10,7 +10,8 @@ state is never modified, so the same inputs always give the same cues.
 Each rule watches one metric over the last `window_steps` running steps (per side where the side
 matters) and votes only on a full window of the current running bout. It turns active when at
 least `min_steps` of them are beyond its threshold and their median is beyond it by more than the
-median's standard error margin (MARGIN_Z, from the window's own spread), and turns inactive (fixed)
+median's standard error margin (MARGIN_Z, from the window's own spread; an angle's also holds the
+engine's own error, ANGLE_ALLOWANCE_DEG, in quadrature), and turns inactive (fixed)
 only when at least `min_steps` of them have been back inside a tighter limit (hysteresis) on each
 of `window_steps` consecutive steps: the fix must hold for a full window. An active rule's cue is
 given while the window's median is beyond the threshold by that margin, when its cooldown (same
@@ -56,6 +57,11 @@ _STEPS_ALONE = Status(calibration="standing")
 # errors (one-sided 97.7 %): a window that reads beyond only within its own scatter does not cue.
 # Why this and 7 of 10 steps, and what it does not catch: docs/coaching.md.
 MARGIN_Z = 2.0
+# The window's spread shows the runner's step-to-step scatter and the engine's noise, not the
+# engine's systematic error: an angle relative to standing reads ~0.1 deg off as the pelvis tilts
+# away from the standing posture (the accelerometer's bias and scale errors; docs/engine.md). An
+# angle rule's margin adds it in quadrature: a window that reads beyond only by that does not cue.
+ANGLE_ALLOWANCE_DEG = 0.1
 # While the engine sees the gait posture off its reference (status.posture_moving: a sensor that
 # moved on the body, 3 s before the engine confirms a slip and 10 s while its baseline follows),
 # the pelvis angles may carry the move: their rules do not turn on. A simulated slip read tilt
@@ -369,10 +375,13 @@ def median_margin(values: list[float]) -> tuple[float, float]:
 def _clearly_beyond(rule: Rule, values: list[float], limit: float) -> bool:
     """The window's median is beyond `limit` by more than its margin. The cadence window holds
     overlapping 20-step rates, whose spread is no per-step scatter: its median alone is judged (its
-    tolerance already lies outside the scatter of a 20-step rate)."""
+    tolerance already lies outside the scatter of a 20-step rate). An angle's margin holds the
+    engine's systematic error too (ANGLE_ALLOWANCE_DEG, in quadrature)."""
     median, margin = median_margin(values)
     if rule.name == "cadence":
         margin = 0.0
+    elif rule.unit == "deg":
+        margin = math.hypot(margin, ANGLE_ALLOWANCE_DEG)
     return median > limit + margin if rule.above else median < limit - margin
 
 
