@@ -139,8 +139,9 @@ def _sway_evidence(st, idx, since, stride, dt, provisional=False):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _side_evidence(st, c, idx, since, stride, dt, run):
-    """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size.
+def _side_evidence(st, c, idx, since, stride, dt, run, learn_yaw=True):
+    """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size;
+    `learn_yaw`: its yaw rate feeds the yaw amplitude (not when an IC is read again).
 
     The yaw rate around the IC (McCamley et al. 2012): running IC +-0.1 s; walking from well before
     it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80). Once the forward axis is
@@ -153,7 +154,7 @@ def _side_evidence(st, c, idx, since, stride, dt, run):
     win = np.empty(4)
     before, after = (0.1, 0.1) if run else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
     window_mean(st.ring, idx, S.R_WX, since + before, max(0.0, since - after), stride, dt, win)
-    ev = _per_amplitude(f, S.YAW_AMP, win[3])
+    ev = _per_amplitude(f, S.YAW_AMP, win[3], learn_yaw)
     if run or f[S.FWD_READY] != 1.0:
         return ev
     window_mean(st.ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
@@ -203,10 +204,7 @@ def _held_ic_evidence(st, c, i_ic, stride, run, provisional):
     if f[S.ACC_ONLY] == 1.0:
         return _sway_evidence(st, i_ic, 0.0, stride, dtn, provisional)
     i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
-    yaw_amp = f[S.YAW_AMP]
-    ev = _side_evidence(st, c, i, (i - i_ic) * dtn, stride, dtn, run)
-    f[S.YAW_AMP] = yaw_amp
-    return ev
+    return _side_evidence(st, c, i, (i - i_ic) * dtn, stride, dtn, run, False)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -252,10 +250,13 @@ def _side_of(e, last):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _per_amplitude(f, k, x):
-    """x in units of the running mean of |x| kept at f[k] (EMA over ICs, seeded by the first)."""
-    f[k] = _lp(0.1, f[k], abs(x)) if f[k] > 0 else abs(x)
-    return x / max(f[k], 1e-6)
+def _per_amplitude(f, k, x, learn=True):
+    """x in units of the running mean of |x| kept at f[k] (EMA over ICs, seeded by the first),
+    the mean taken with x; `learn`: it is kept (False: x is read again, the mean stays)."""
+    amp = _lp(0.1, f[k], abs(x)) if f[k] > 0 else abs(x)
+    if learn:
+        f[k] = amp
+    return x / max(amp, 1e-6)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
