@@ -61,3 +61,26 @@ def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) 
     for i in rng.integers(0, n - burst, int(share * n / burst)):
         keep[i : i + burst] = False
     return keep
+
+
+def with_shorter_flights(
+    t: np.ndarray, rate: float, truth: np.ndarray, cut: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(samples kept, their new times, the new reference ICs) of a running recording whose every
+    flight (reference toe-off, IC + contact_time_s, to the next IC) is `cut` s shorter: that much
+    of its middle removed, the rest moved up, 20 ms left at least. Slower and uphill running have
+    shorter flights (the sacrum in free fall reads ~0 g however long the flight)."""
+    ic = truth["t"]
+    to = ic + truth["contact_time_s"]
+    keep = np.ones(t.size, bool)
+    shift = np.zeros(t.size)
+    new_ic = ic.copy()
+    for k in range(ic.size - 1):
+        if not ic[k + 1] - to[k] >= cut + 0.02:
+            continue
+        mid = 0.5 * (to[k] + ic[k + 1])
+        gone = (t >= mid - cut / 2) & (t < mid + cut / 2)
+        keep &= ~gone
+        shift[t >= mid + cut / 2] += gone.sum() / rate
+        new_ic[k + 1 :] -= gone.sum() / rate
+    return keep, (t - shift)[keep], new_ic

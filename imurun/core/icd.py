@@ -4,7 +4,8 @@ Both detectors read the vertical specific force sf (acceleration along the AHRS 
 1 at rest, 0 in free fall), which needs no forward axis, so steps are found from the first strides.
 
 Running: after a flight phase (sf below C_FLIGHT_SF for >= 20 ms, counted from RING_S after the last
-sample at or above 1 g: a mount's ringing is no free fall) the landing shows as a steep rise of sf.
+sample at or above 1 g: a mount's ringing is no free fall; once running, any dip below it after the
+stance, as slower and uphill running's short flights give) the landing shows as a steep rise of sf.
 IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight
 level (sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next
 one, so a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to
@@ -152,6 +153,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
             f[LAST_FLIGHT_T] = t
         elif _running(f, c, t) and math.isnan(f[LAND_SLOPE]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
             f[ARMED] = 1.0  # running: a shorter dip after the stance is a flight too
+            f[LAST_FLIGHT_T] = t
     else:
         f[FLIGHT_TIME] = 0.0
     lvl = c[C_CROSS_SF]
