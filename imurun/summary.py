@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from imurun.core.output import METRIC_COLUMNS, Status
+from imurun.core.output import METRIC_COLUMNS, SIDES_ALTERNATE_ONLY, Status
 
 SUMMARY_VERSION = 1
 SPLIT_S = 60.0
@@ -65,10 +65,11 @@ def asymmetry_pct(left: float | None, right: float | None) -> float | None:
     return 100.0 * (left - right) / ((left + right) / 2.0)
 
 
-def _metrics(steps: np.ndarray) -> dict[str, Any]:
+def _metrics(steps: np.ndarray, by_side: bool) -> dict[str, Any]:
+    """Per metric column: its stats per landing foot (empty unless `by_side`), all, asymmetry."""
     out = {}
     for col in METRIC_COLUMNS:
-        per_side = {side: _stats(steps[col][steps["side"] == side]) for side in SIDES}
+        per_side = {side: _stats(steps[col][(steps["side"] == side) & by_side]) for side in SIDES}
         out[col] = {
             **per_side,
             "all": _stats(steps[col]),
@@ -204,7 +205,8 @@ def summarize(
         "steps_outside_gait_posture": len(steps) - len(gait),
         "cadence_mean_spm": _stats(gait["cadence_spm"])["mean"],
         "cadence_median_spm": _median(gait["cadence_spm"]),
-        "metrics": _metrics(gait),
+        # sides that only alternate from a guess split the steps into foot A and foot B, not L / R
+        "metrics": _metrics(gait, status.flags.get("side") != SIDES_ALTERNATE_ONLY),
         "splits": _splits(gait, duration_s, start_s, minutes),
         "quality": quality,
         "session": _header(header),

@@ -1,12 +1,13 @@
 """summarize() on hand-made steps whose summary is known exactly."""
 
+import dataclasses
 import json
 import math
 
 import numpy as np
 import pytest
 
-from imurun.core.output import METRIC_COLUMNS, Status, empty_steps
+from imurun.core.output import METRIC_COLUMNS, SIDES_ALTERNATE_ONLY, Status, empty_steps
 from imurun.summary import asymmetry_pct, summarize
 
 
@@ -71,6 +72,18 @@ def test_per_side_stats_and_asymmetry(summary):
     assert summary["metrics"]["trunk_lean_deg"]["L"] == {"mean": None, "sd": None, "n": 0}
     assert summary["metrics"]["trunk_lean_deg"]["asymmetry_pct"] is None
     assert set(summary["metrics"]) == set(METRIC_COLUMNS)
+
+
+def test_sides_that_only_alternate_are_not_split():
+    """A two-axis sacral accelerometer gives no side evidence: its steps' sides alternate from a
+    guess, so a per-side mean is foot A or B, and an asymmetry's sign is a coin toss. Left out;
+    the means over all steps stay."""
+    status = dataclasses.replace(STATUS, flags={"side": SIDES_ALTERNATE_ONLY})
+    guessed = summarize(make_steps(), status, 150.0)
+    drop = guessed["metrics"]["pelvic_drop_deg"]
+    assert drop["L"] == drop["R"] == {"mean": None, "sd": None, "n": 0}
+    assert drop["asymmetry_pct"] is None and drop["all"]["n"] == 130
+    assert guessed["quality"]["flags"]["side"] == str(SIDES_ALTERNATE_ONLY)
 
 
 def test_asymmetry_needs_two_positive_means():

@@ -22,7 +22,15 @@ from imurun.core import jitcache
 from imurun.core import state as S
 from imurun.core.kernel import N_SIG, STEP_COLS, finish, process_block
 from imurun.core.metrics import N_M
-from imurun.core.output import SIGNAL_DTYPE, STEP_DTYPE, EngineOutput, Flag, FlagKind, Status
+from imurun.core.output import (
+    SIDES_ALTERNATE_ONLY,
+    SIGNAL_DTYPE,
+    STEP_DTYPE,
+    EngineOutput,
+    Flag,
+    FlagKind,
+    Status,
+)
 
 # before any kernel is loaded from the cache: it may hold code of sources edited since
 _CACHE = Path(process_block.stats.cache_path)
@@ -46,8 +54,6 @@ _WALK_CONTACT = Flag(NOTE, "not estimated for walking steps (NaN); running only"
 _TRUNK_NO_GYRO = Flag(LOW, "trunk sensor without gyroscope (mean posture)")
 _NO_GYRO = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
 _SIDE_NO_GYRO = Flag(LOW, "no gyroscope (sides from sideways acceleration before each IC)")
-_SIDE_NO_SWAY = Flag(LOW, "no gyroscope and no sideways acceleration: sides only alternate "
-                           "(the first is a guess)")
 _TILT_NO_GYRO = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
 _SIDES = np.array(["L", "R"])
 _KINDS = np.array(["walk", "run"])
@@ -285,7 +291,8 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
     if f[S.ACC_ONLY] == 1.0:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
         # a sensor without the sideways axis never gives sway evidence (kernel.SWAY_FLOOR)
-        flags["side"] = _SIDE_NO_SWAY if f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0 else _SIDE_NO_GYRO
+        no_sway = f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0
+        flags["side"] = SIDES_ALTERNATE_ONLY if no_sway else _SIDE_NO_GYRO
         flags["tilt_deg"] = _TILT_NO_GYRO
     if f[S.ACC_ONLY] != 1.0 and f[S.SIDE_AGREE] < cfg.side_agree_min:
         flags["side"] = Flag(LOW, f"yaw rate and pelvic roll + sway name the same side on only "

@@ -126,6 +126,12 @@ class Flag:
         return cls(FlagKind.NOTE, written)
 
 
+# A sensor with neither gyroscope nor sideways axis (a two-axis sacral accelerometer): its steps'
+# sides only alternate from a guess, so nothing may be split by side (summary.json leaves it out).
+SIDES_ALTERNATE_ONLY = Flag(FlagKind.LOW_CONFIDENCE, "no gyroscope and no sideways acceleration: "
+                            "sides only alternate (the first is a guess)")
+
+
 @dataclass
 class Status:
     """Engine state a person (or a sink) cares about, refreshed by every process() call."""
