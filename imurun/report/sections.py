@@ -175,10 +175,11 @@ def side_table(session: Session) -> str:
         cells = [f"{escape(metric.label)}{_flag_badge(session, col)}"]
         for side in ("L", "R", "all"):
             st = m[col][side]
-            cells.append(
-                f"{keyed(f'metrics.{col}.{side}.mean', st['mean'], digits, metric.unit, scale)}"
-                f' <span class="sd">± {keyed(f"metrics.{col}.{side}.sd", st["sd"], digits, "", scale)}</span>'
-            )
+            mean = keyed(f"metrics.{col}.{side}.mean", st["mean"], digits, metric.unit, scale)
+            if st["mean"] is not None:  # (no steps of a side: no spread to give either)
+                sd = keyed(f"metrics.{col}.{side}.sd", st["sd"], digits, "", scale)
+                mean += f' <span class="sd">± {sd}</span>'
+            cells.append(mean)
         cells.append(keyed(f"metrics.{col}.asymmetry_pct", m[col]["asymmetry_pct"], 1, "%", sign=True))
         rows.append(cells)
     headers = ['<span class="left">Left foot lands</span>', '<span class="right">Right foot lands</span>',
