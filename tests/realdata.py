@@ -81,6 +81,7 @@ def with_shorter_flights(
         mid = 0.5 * (to[k] + ic[k + 1])
         gone = (t >= mid - cut / 2) & (t < mid + cut / 2)
         keep &= ~gone
-        shift[t >= mid + cut / 2] += gone.sum() / rate
-        new_ic[k + 1 :] -= gone.sum() / rate
+        removed = gone.sum() / rate
+        shift[t >= mid + cut / 2] += removed
+        new_ic[k + 1 :] -= removed
     return keep, (t - shift)[keep], new_ic

@@ -25,18 +25,19 @@ def _score(dataset: str) -> dict:
 
 
 def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
-    """`pooled` parts of each recording as `change(t, acc, gyr, rate) -> (t, acc, gyr, rate)` gives
-    it, every step the engine finds (as analyze reports them); the reference times x `stretch`."""
+    """`pooled` parts of each recording as `change(t, acc, gyr, rate, truth) -> (t, acc, gyr, rate)`
+    gives it (it may move the reference ICs in `truth` too), every step the engine finds (as analyze
+    reports them); the reference times x `stretch`."""
     from imurun.core.engine import Engine
     from imurun.session.reader import read_session
 
     parts = []
     for path in skip_without_shared(dataset):
         header, block = read_session(path)
-        t, acc, gyr, rate = change(block.t, block.acc, block.gyr, header.sample_rate_hz)
+        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+        t, acc, gyr, rate = change(block.t, block.acc, block.gyr, header.sample_rate_hz, truth)
         eng = Engine(rate)
         steps = np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
         if not DATASETS[dataset][1]:
             truth["side"] = ""
         bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
@@ -87,7 +88,7 @@ def test_a_slow_walk_keeps_its_steps():
     at 150 ms 0.933 / 0.896). Scaled to the walk's own cadence (walk_ref_spm): 0.949 / 0.899."""
     k = 1.5
 
-    def slowed(t, acc, gyr, rate):
+    def slowed(t, acc, gyr, rate, _truth):
         return t * k, with_dynamic(acc, rate, 1 / k**2, 0.3), gyr / k, rate / k
 
     det, truth, bouts = pooled(_parts_as("voisard2023", slowed, stretch=k))
@@ -125,7 +126,7 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
     walking detector's peak that a flight used to discard): 0.985, 1.06 spm (0.91 since the scorer
     keeps steps over 240 spm in a bout)."""
-    def softer(t, acc, gyr, rate):
+    def softer(t, acc, gyr, rate, _truth):
         return t, with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
 
     s = score(*pooled(_parts_as("alcantara2022", softer)))
@@ -139,22 +140,12 @@ def test_a_runner_whose_flights_are_40_ms_shorter_keeps_its_steps():
     landing but did not keep running mode, which needs a flight of 20 ms below the flight level
     within a second, and the steps went to the walking detector or were lost (F1@50 0.978, at 60
     ms cut 0.980). Once running, such a dip is a flight: 0.995 (0.997 at 60 ms)."""
-    from imurun.core.engine import Engine
-    from imurun.session.reader import read_session
-
-    parts = []
-    for path in skip_without_shared("alcantara2022"):
-        header, block = read_session(path)
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
-        keep, t, truth["t"] = with_shorter_flights(block.t, header.sample_rate_hz, truth, 0.04)
-        truth["side"] = ""
+    def shorter(t, acc, gyr, rate, truth):
+        keep, t, truth["t"] = with_shorter_flights(t, rate, truth, 0.04)
         truth["cadence_spm"] = truth["step_time_s"] = np.nan  # from the new ICs
-        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
-        bouts["t_end"] = t[-1]
-        eng = Engine(header.sample_rate_hz)
-        steps = np.concatenate([eng.process(t, block.acc[keep], block.gyr[keep]).steps, eng.finish().steps])
-        parts.append((t[-1] + 1.0, steps, truth, bouts))
-    s = score(*pooled(parts))
+        return t, acc[keep], gyr[keep], rate
+
+    s = score(*pooled(_parts_as("alcantara2022", shorter)))
     assert _f1(s, 50) >= 0.99
 
 
@@ -164,7 +155,7 @@ def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():
     landing) ended at a gap that hid the landing after the bump's flight and gave the bump's IC,
     130 ms early: F1@50 0.991, bout cadence 2.28 spm. Measured 0.998, 0.99 spm (as recorded
     0.998, 1.02)."""
-    def lossy(t, acc, gyr, rate):
+    def lossy(t, acc, gyr, rate, _truth):
         keep = kept_after_loss(t.size, 0.02, 3, np.random.default_rng(7))
         return t[keep], acc[keep], gyr[keep], rate
 
