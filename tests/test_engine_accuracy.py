@@ -463,6 +463,17 @@ def _steps_of_sf(t: np.ndarray, sf: np.ndarray, rate: float, rng) -> np.ndarray:
     return np.concatenate([eng.process(t, acc, gyr).steps, eng.finish().steps])
 
 
+def _run_sf(rate: float, lead: np.ndarray, strides) -> tuple[np.ndarray, np.ndarray, float]:
+    """sf (g) of 5 s standing, `lead`, each (stance, flight) of `strides`, then 3 s standing; the
+    ICs (each stance's first sample, s) and when the last flight ends (s)."""
+    parts, ics = [np.ones(int(5 * rate)), lead], []
+    for stance, flight in strides:
+        ics.append(sum(x.size for x in parts) / rate)
+        parts += [stance, flight]
+    end = sum(x.size for x in parts) / rate
+    return np.concatenate([*parts, np.ones(int(3 * rate))]), np.array(ics), end
+
+
 def test_running_steps_whose_flight_is_a_short_dip_are_found():
     """A run whose every other step has a full flight (0.05 g for 0.1 s) and the others only a
     dip through the flight level (0.4 g) shorter than a flight (min_flight_s), as the real runner
@@ -471,14 +482,12 @@ def test_running_steps_whose_flight_is_a_short_dip_are_found():
     rate, rng = 200.0, np.random.default_rng(0)
     tc, tf = 0.23, 0.10  # contact and flight, s
     ts, fs = np.arange(int(tc * rate)) / rate, np.arange(int(tf * rate)) / rate
-    sf, ics = [np.ones(int(5 * rate))], []
-    for k in range(60):
-        flight = np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.2 * np.sin(np.pi * fs / tf) ** 40
-        ics.append(sum(x.size for x in sf) / rate)
-        sf += [flight[-1] + (2.6 - flight[-1]) * np.sin(np.pi * ts / tc) ** 1.5, flight]
-    sf = np.concatenate([*sf, np.ones(int(3 * rate))])
+    flights = [np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.2 * np.sin(np.pi * fs / tf) ** 40
+               for k in range(60)]
+    sf, ics, _ = _run_sf(rate, np.empty(0), [
+        (f[-1] + (2.6 - f[-1]) * np.sin(np.pi * ts / tc) ** 1.5, f) for f in flights])
     steps = _steps_of_sf(np.arange(sf.size) / rate, sf, rate, rng)
-    found, _ = match(steps["t"], np.array(ics), 0.03)
+    found, _ = match(steps["t"], ics, 0.03)
     assert len(found) >= 57 and len(steps) <= 62, (len(found), len(steps))  # 58 of 60, 60 rows
 
 
@@ -493,16 +502,12 @@ def test_running_steps_whose_sacrum_stays_above_the_flight_level_are_found():
     tc, tf = 0.23, 0.10
     ts, fs = np.arange(int(tc * rate)) / rate, np.arange(int(tf * rate)) / rate
     stance = 0.05 + 2.55 * np.sin(np.pi * ts / tc) ** 0.3
-    sf, ics = [np.ones(int(5 * rate)), np.full(int(tf * rate), 0.05)], []
-    for k in range(40):
-        ics.append(sum(x.size for x in sf) / rate)
-        flight = np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.03 * np.sin(np.pi * fs / tf)
-        sf += [stance - stance[0] + (0.05 if k % 2 == 0 else 0.45), flight]
-    end = sum(x.size for x in sf) / rate
-    sf = np.concatenate([*sf, np.ones(int(3 * rate))])
+    sf, ics, end = _run_sf(rate, np.full(int(tf * rate), 0.05), [
+        (stance - stance[0] + (0.05 if k % 2 == 0 else 0.45),
+         np.full(fs.size, 0.05) if k % 2 else 0.45 - 0.03 * np.sin(np.pi * fs / tf)) for k in range(40)])
     steps = _steps_of_sf(np.arange(sf.size) / rate, sf, rate, rng)
     steps = steps[steps["t"] < end - 0.05]
-    found, _ = match(steps["t"], np.array(ics), 0.05)
+    found, _ = match(steps["t"], ics, 0.05)
     assert len(found) >= 38 and len(steps) <= 40, (len(found), len(steps))
 
 
@@ -519,15 +524,10 @@ def test_a_swing_leg_bump_before_the_landing_is_not_the_landing(rate):
     stance = 0.05 + 2.55 * np.sin(np.pi * ts / tc) ** 0.3  # an impact: ~150 g/s
     bump = 0.05 + 0.6 * np.sin(np.pi * np.arange(int(0.045 * rate)) / (0.045 * rate))  # <= 42 g/s
     flight = np.r_[np.full(int(0.05 * rate), 0.05), bump, np.full(int(0.05 * rate), 0.05)]
-    sf, ics = [np.ones(int(5 * rate)), np.full(int(0.1 * rate), 0.05)], []
-    for _ in range(40):
-        ics.append(sum(x.size for x in sf) / rate)
-        sf += [stance, flight]
-    end = sum(x.size for x in sf) / rate  # then a landing into standing
-    sf = np.concatenate([*sf, np.ones(int(3 * rate))])
-    steps = _steps_of_sf(np.arange(sf.size) / rate, sf, rate, rng)
+    sf, ics, end = _run_sf(rate, np.full(int(0.1 * rate), 0.05), [(stance, flight)] * 40)
+    steps = _steps_of_sf(np.arange(sf.size) / rate, sf, rate, rng)  # ends landing into standing
     steps = steps[steps["t"] < end - 0.05]
-    found, _ = match(steps["t"], np.array(ics), 0.02)
+    found, _ = match(steps["t"], ics, 0.02)
     # 40 of 40 within 20 ms and no other row (before: 1 of 40, every other ~0.1 s early)
     assert len(found) >= 39 and len(steps) <= 40, (len(found), len(steps), steps["t"][:4], ics[:4])
 
