@@ -99,7 +99,6 @@ from imurun.core.state import (
     R_SF,
     R_T,
     RHYTHM,
-    TO_T,
     WALK_PEAK,
     WALK_SCALE,
     WLP_Y,
@@ -206,12 +205,6 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         if math.isfinite(t_walk):
             return True, t_walk, KIND_RUN
         return found, t_ic, kind
-    if _running(f, c, t) and prev >= lvl > sf and slope < 0.0:
-        if math.isfinite(f[LAST_IC_T]) and math.isnan(f[TO_T]) and t - f[LAST_IC_T] >= c[C_TO_MIN_S]:
-            # the first falling crossing after the impact marks the toe-off: a shoulder after it
-            # (the swinging leg, soft tissue) can cross again on its way into the flight. The
-            # step's close finds its toe-off from there (kernel._toe_off)
-            f[TO_T] = t - (sf - lvl) / slope
     # walking: a confirmed maximum of the low-passed vertical specific force, not followed by a
     # flight (that would be a push-off into a running stride, whose landing is the IC)
     x = f[WLP_Y]

@@ -326,9 +326,11 @@ def _one_g_crossing(ring, k, step, stop):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _toe_off(st, idx, t_cross, i_ic, step_s):
-    """Running toe-off of the step from its IC at ring index i_ic (step time step_s), whose
-    falling crossing of C_CROSS_SF was at t_cross.
+def _toe_off(st, c, t_ic, i_ic, i_end, step_s):
+    """Running toe-off of the step from its IC at t_ic (ring index i_ic, step time step_s) to the
+    sample i_end, from its first fall through C_CROSS_SF at least C_TO_MIN_S after the IC (earlier ones
+    are impact ringing; a shoulder after it, the swinging leg or soft tissue, can cross again on
+    its way into the flight). NaN without one.
 
     The sacrum's vertical force is a poor copy of the ground's at its edges (soft tissue, the
     swinging leg), but it crosses 1 g where the ground force crosses body weight: the effective
@@ -338,13 +340,24 @@ def _toe_off(st, idx, t_cross, i_ic, step_s):
     contact: solved for tc, toe-off = the middle of t_ce + tc / 2. The real runner's toe-off
     (alcantara2022, force treadmill, level) +0 +/- 12 ms; the tangent of the fall to sf = 0 it
     replaces read +2 +/- 25 (docs/engine.md: uphill, the simulator)."""
-    if not (math.isfinite(t_cross) and step_s > 0.0):
+    if not step_s > 0.0:
         return np.nan
     ring = st.ring
     mask = ring.shape[0] - 1
-    i_c = idx - int(round((ring[idx & mask, S.R_T] - t_cross) / st.f[S.DT_EMA]))
-    oldest = idx - mask + 1
-    if i_ic < oldest or i_c <= i_ic:
+    oldest = i_end - mask + 1
+    if i_ic < oldest:
+        return np.nan
+    t_min = t_ic + c[S.C_TO_MIN_S]
+    lvl = c[S.C_CROSS_SF]
+    max_dt = max(1.5 * st.f[S.DT_EMA], 0.03)
+    i_c = i_ic
+    for k in range(i_ic + 1, i_end + 1):
+        if ring[k & mask, S.R_T] - ring[(k - 1) & mask, S.R_T] > max_dt:
+            return np.nan  # samples lost in the stance: its edges are not seen
+        if ring[(k - 1) & mask, S.R_SF] >= lvl > ring[k & mask, S.R_SF] and ring[k & mask, S.R_T] >= t_min:
+            i_c = k
+            break
+    if i_c == i_ic:
         return np.nan
     k_peak = i_ic  # the stance's highest reading: the loading rises through 1 g before it
     for k in range(i_ic, i_c):
@@ -388,7 +401,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_KIND] = KIND_RUN if run else 0.0
     p[S.P_T1] = np.nan
     step_s = 60.0 / f[S.RHYTHM] if f[S.RHYTHM] > 0.0 else np.nan  # its own is unknown: the typical
-    p[S.P_TO] = _toe_off(st, idx_last, f[S.TO_T], i0, step_s) if run else np.nan
+    p[S.P_TO] = _toe_off(st, c, f[S.LAST_IC_T], i0, idx_last, step_s) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
     p[S.P_FWD] = f[S.FWD_READY]
@@ -870,7 +883,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
         p[S.P_KIND] = KIND_RUN if step_run else 0.0
         p[S.P_T1] = t_ic
-        p[S.P_TO] = _toe_off(st, idx, f[S.TO_T], int(f[S.LAST_IC_IDX]), interval) if step_run else np.nan
+        p[S.P_TO] = _toe_off(st, c, last_t, int(f[S.LAST_IC_IDX]), i_ic, interval) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
         p[S.P_FWD] = f[S.FWD_READY]
@@ -895,7 +908,6 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
     f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
     f[S.MIN_SF] = sf
-    f[S.TO_T] = np.nan
     was_ready = f[S.FWD_READY] == 1.0
     _update_alignment(st, c, ti, has_trunk)
     if not was_ready and f[S.FWD_READY] == 1.0:

@@ -88,8 +88,6 @@ SCALARS = (
     Slot("CAL_STATE", "0 none, 1 standing, 2 gait"),
     Slot("CAL_STAND_N", "samples averaged into the standing up vector"),
     Slot("AHRS_INIT"),
-    Slot("TO_T", "running: the step in progress' falling crossing of C_CROSS_SF (NaN until seen)",
-         init=math.nan),
     Slot("WALK_PEAK", "walking: height of the loading peak of the IC just found (g)"),
     Slot("FWD_READY", "forward axis and its sign are established"),
     Slot("FWD_PROV", "fwd holds a provisional axis (solved from less than forward_min_s of gait)"),
