@@ -229,8 +229,9 @@ def real_section(args) -> str:
                     "bout cadence MAE spm", "IC bias ms"], all_rows)]
     body += ["", "imurun on the same recordings as other sensors and conditions of these kinds would give "
              "them: resampled by a polyphase filter; samples lost at random times (timestamps kept, "
-             "seed 7); the dynamic acceleration x 0.8 with gravity kept (a softer runner or landing); the "
-             "sensor's frame turned at random (alcantara2022 about its missing sideways axis):", "",
+             "seed 7); the dynamic acceleration x 0.8 or x 0.7 with gravity kept (a softer runner or "
+             "landing); the sensor's frame turned at random (alcantara2022 about its missing sideways "
+             "axis):", "",
              table(["dataset", "condition", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm"],
                    robust_rows)]
     whys = sorted({r[-1] for r in miss_rows})

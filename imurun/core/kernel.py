@@ -20,7 +20,7 @@ from imurun.core.alignment import (
     rotation_sensor_to_pelvis,
     solve_forward,
 )
-from imurun.core.icd import KIND_RUN, detect_ic
+from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic
 from imurun.core.metrics import N_M, compute_step
 from imurun.core.state import FASTMATH
 
@@ -418,6 +418,9 @@ def finish(buf, c, steps_out):
     f = st.f
     idx_last = int(f[S.N_SAMPLES]) - 1
     if idx_last >= 0:
+        t_ic, kind = last_walk_ic(f, c, st.ring, idx_last, f[S.T_PREV])
+        if math.isfinite(t_ic):
+            _new_ic(st, c, idx_last, f[S.T_PREV], t_ic, kind, f[S.AV_PREV], f[S.TRUNK] == 1.0)
         _end_bout(st, c, idx_last)
     return _flush(st, c, f[S.TRUNK] == 1.0, idx_last, True, steps_out, 0)
 
@@ -880,7 +883,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_SIDE] = 1.0 - side  # revised with this IC's evidence
         # a running step opens at a landing and holds a flight: the step from the
         # last walking IC into the first landing is still a walking one (its length)
-        step_run = f[S.MIN_SF] < c[S.C_FLIGHT_SF] and f[S.LAST_IC_RUN] == 1.0
+        step_run = f[S.MIN_SF] < c[S.C_CROSS_SF] and f[S.LAST_IC_RUN] == 1.0
         p[S.P_KIND] = KIND_RUN if step_run else 0.0
         p[S.P_T1] = t_ic
         p[S.P_TO] = _toe_off(st, c, last_t, int(f[S.LAST_IC_IDX]), i_ic, interval) if step_run else np.nan
