@@ -81,6 +81,7 @@ CONT_MAX_DEG = 5.0  # a stride-mean posture change across a gap beyond this is r
 WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 spm at 105
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
 MAX_GYR2 = 100.0**2  # (rad/s)^2
+TO_MAX_GAP_S = 0.03  # a running stance that lost more samples than this has no toe-off
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -327,10 +328,11 @@ def _one_g_crossing(ring, k, step, stop):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _toe_off(st, c, t_ic, i_ic, i_end, step_s):
-    """Running toe-off of the step from its IC at t_ic (ring index i_ic, step time step_s) to the
-    sample i_end, from its first fall through C_CROSS_SF at least C_TO_MIN_S after the IC (earlier ones
-    are impact ringing; a shoulder after it, the swinging leg or soft tissue, can cross again on
-    its way into the flight). NaN without one.
+    """Running toe-off of the step from its IC at t_ic (ring index i_ic, step time step_s) up to
+    the sample i_end, from the stance's first fall through C_CROSS_SF at least C_TO_MIN_S after the
+    IC (earlier ones are impact ringing; a shoulder after it, the swinging leg or soft tissue, can
+    cross again on its way into the flight). NaN without one, or when more than TO_MAX_GAP_S of
+    samples were lost on the way (the stance's edges are not seen).
 
     The sacrum's vertical force is a poor copy of the ground's at its edges (soft tissue, the
     swinging leg), but it crosses 1 g where the ground force crosses body weight: the effective
@@ -349,11 +351,11 @@ def _toe_off(st, c, t_ic, i_ic, i_end, step_s):
         return np.nan
     t_min = t_ic + c[S.C_TO_MIN_S]
     lvl = c[S.C_CROSS_SF]
-    max_dt = max(1.5 * st.f[S.DT_EMA], 0.03)
+    max_dt = max(1.5 * st.f[S.DT_EMA], TO_MAX_GAP_S)
     i_c = i_ic
     for k in range(i_ic + 1, i_end + 1):
         if ring[k & mask, S.R_T] - ring[(k - 1) & mask, S.R_T] > max_dt:
-            return np.nan  # samples lost in the stance: its edges are not seen
+            return np.nan
         if ring[(k - 1) & mask, S.R_SF] >= lvl > ring[k & mask, S.R_SF] and ring[k & mask, S.R_T] >= t_min:
             i_c = k
             break
