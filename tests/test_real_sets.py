@@ -115,6 +115,14 @@ def test_treadmill_running_from_a_sacral_accelerometer():
     assert s["side"]["compared"] == 0  # and left/right is not scored
 
 
+def _softer(gain: float):
+    """A `_parts_as` change: the dynamic acceleration x `gain`, gravity kept (a softer runner)."""
+    def change(t, acc, gyr, rate, _truth):
+        return t, with_dynamic(acc, rate, gain, 0.5), gyr, rate
+
+    return change
+
+
 def test_a_runner_with_shorter_flights_keeps_its_steps():
     """The real runner's dynamic acceleration x 0.8 (gravity kept): the sacrum now dips to ~0.25 g
     between steps (0.4 g downhill), as a slower or softer runner's would. Such a dip disarmed the
@@ -126,10 +134,7 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
     walking detector's peak that a flight used to discard): 0.985, 1.06 spm (0.91 since the scorer
     keeps steps over 240 spm in a bout)."""
-    def softer(t, acc, gyr, rate, _truth):
-        return t, with_dynamic(acc, rate, 0.8, 0.5), gyr, rate
-
-    s = score(*pooled(_parts_as("alcantara2022", softer)))
+    s = score(*pooled(_parts_as("alcantara2022", _softer(0.8))))
     assert _f1(s, 50) >= 0.975
     assert s["bouts"]["cadence_mae_spm"] <= 1.0
 
@@ -140,10 +145,7 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     the IC on the rise into the active peak, ~60 ms after the landing: F1@50 0.873, bout cadence
     3.27 spm. A stance that rose out of sf below the contact level at a running rhythm is a running
     one, its IC on the rise into the impact peak: 0.928, 2.36 spm."""
-    def softer(t, acc, gyr, rate, _truth):
-        return t, with_dynamic(acc, rate, 0.7, 0.5), gyr, rate
-
-    s = score(*pooled(_parts_as("alcantara2022", softer)))
+    s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
     assert _f1(s, 50) >= 0.92
     assert s["bouts"]["cadence_mae_spm"] <= 2.6
 
