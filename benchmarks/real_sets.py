@@ -196,6 +196,19 @@ def _turned(tr: Trial) -> Trial:
     return dataclasses.replace(tr, acc=tr.acc @ m.T, gyr=tr.gyr @ m.T)
 
 
+def _slowed(tr: Trial, k: float = 1.4) -> Trial:
+    """A walk k times slower, to a first approximation: time x k, the dynamic acceleration / k^2
+    and the gyroscope / k, gravity kept; the reference's times x k, its cadences / k."""
+    truth, bouts = tr.truth.copy(), tr.bouts.copy()
+    truth["t"] *= k
+    bouts["t_start"] *= k
+    bouts["t_end"] *= k
+    bouts["cadence_spm"] /= k
+    acc = with_dynamic(tr.acc, tr.rate, 1 / k**2, 0.5)
+    return dataclasses.replace(tr, rate=tr.rate / k, t=tr.t * k, acc=acc, gyr=tr.gyr / k,
+                               truth=truth, bouts=bouts)
+
+
 # The same recordings as other sensors and conditions of the same kinds would give them.
 CONDITIONS = {
     "as recorded": lambda tr: tr,
@@ -207,12 +220,14 @@ CONDITIONS = {
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
     "sensor turned on the body": _turned,
 }
+WALK_CONDITIONS = {"walked 1.4x slower (~75 spm)": _slowed}
 
 
 def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
     """imurun on every condition of one dataset: F1@100, F1@50, left/right, bout cadence MAE."""
     rows = []
-    for name, change in CONDITIONS.items():
+    walking = DATASETS[dataset][0] == "walk"
+    for name, change in (CONDITIONS | WALK_CONDITIONS).items() if walking else CONDITIONS.items():
         changed = [change(tr) for tr in trials]
         rows.append([dataset, *figures_row(name, scored([(tr, imurun(tr)[0]) for tr in changed]), False)[:5]])
     return rows

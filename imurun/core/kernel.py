@@ -22,6 +22,7 @@ from imurun.core.alignment import (
 )
 from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic
 from imurun.core.metrics import N_M, compute_step
+from imurun.core.rhythm import doubled
 from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
@@ -82,6 +83,9 @@ WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 sp
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
 MAX_GYR2 = 100.0**2  # (rad/s)^2
 TO_MAX_GAP_S = 0.03  # a running stance that lost more samples than this has no toe-off
+# a walk read faster than this may be a slow walk's steps counted twice (rhythm.doubled): any walk
+# slower than 60 spm reads above it then; the real walks here reach 125 spm
+DOUBLED_MIN_SPM = 120.0
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -275,6 +279,18 @@ def _file_step_time(f, interval, kind_changed):
     f[S.CADENCE] = 60.0 / np.median(f[S.STEP_HIST : S.STEP_HIST + n])
     cad = 60.0 / interval
     f[S.RHYTHM] = cad if f[S.RHYTHM] == 0.0 else _lp(0.2, f[S.RHYTHM], cad)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _halve_rhythm(f):
+    """The walk's step rhythm was read twice too fast (rhythm.doubled): its step times, cadence and
+    rhythm become the signal's, so the rhythm guard and the walking scale stop passing the second
+    bump of each step on."""
+    k = int(min(f[S.STEP_HIST_K], S.STEP_HIST_N))
+    for j in range(k):
+        f[S.STEP_HIST + j] *= 2.0
+    f[S.CADENCE] *= 0.5
+    f[S.RHYTHM] *= 0.5
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -898,8 +914,11 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
                          step_run, has_trunk)
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
-        if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0 and c[S.C_WALK_REF_SPM] > 0.0:
-            _walk_scale(f, c)
+        if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
+            if f[S.CADENCE] >= DOUBLED_MIN_SPM and doubled(st.ring, idx, 60.0 / f[S.CADENCE]):
+                _halve_rhythm(f)
+            if c[S.C_WALK_REF_SPM] > 0.0:
+                _walk_scale(f, c)
     else:
         f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
     st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
