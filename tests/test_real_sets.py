@@ -138,9 +138,13 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
     1 g watched until the landing (downhill: it was taken for the landing, ~0.1 s early): 0.983,
     1.43 spm. With a stance whose landing no flight armed kept as a step (after a running IC, the
     walking detector's peak that a flight used to discard): 0.985, 1.06 spm (0.91 since the scorer
-    keeps steps over 240 spm in a bout)."""
+    keeps steps over 240 spm in a bout). With a swing-leg bump that hovers above the contact level
+    until the landing told from it (the landing's tangent meets the flight level > 30 ms after
+    the bump's crossing; downhill ICs had been ~60 ms early): 0.994, 0.91 spm, IC MAE 10.8 ->
+    9.9 ms."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.8))))
-    assert _f1(s, 50) >= 0.975
+    assert _f1(s, 50) >= 0.99
+    assert s["timing"]["mae_ms"] <= 10.5
     assert s["bouts"]["cadence_mae_spm"] <= 1.0
 
 
@@ -149,9 +153,10 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     briefly for a flight phase, and the walking detector took those stances as walking steps with
     the IC on the rise into the active peak, ~60 ms after the landing: F1@50 0.873, bout cadence
     3.27 spm. A stance that rose out of sf below the contact level at a running rhythm is a running
-    one, its IC on the rise into the impact peak: 0.928, 2.36 spm."""
+    one, its IC on the rise into the impact peak: 0.928, 2.36 spm. With a swing-leg bump that
+    hovers above the contact level told from the landing after it: 0.950, 2.32 spm."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
-    assert _f1(s, 50) >= 0.92
+    assert _f1(s, 50) >= 0.945
     assert s["bouts"]["cadence_mae_spm"] <= 2.6
 
 

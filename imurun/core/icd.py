@@ -16,11 +16,14 @@ has not reached 1 g is watched up to LAND_BACK_WIN_S: if it falls back under C_C
 1 g, it was the swinging leg's bump in late flight (~0.6 g for ~45 ms, the landing ~0.1 s later on
 the real runner downhill with its dynamic acceleration x 0.8), and a later rise LAND_BUMP times
 steeper is the landing, its tangent the IC, no longer clamped to the bump's crossing (when a gap
-hides that landing after the bump's flight, the gap rule below places it). A running stance whose
-landing no flight armed (the sacrum stayed just above the flight level) is still found by the
-walking detector: its peak, waiting to see whether a flight follows, is a step when one does, if
-the last IC was a running one, none was found for that stance and no sample was lost since
-(_pending_walk_ic). A stance the walking detector finds at a running rhythm (>= RUN_MIN_SPM) that
+hides that landing after the bump's flight, the gap rule below places it). So is a bump that
+hovers above C_CROSS_SF until the landing, when the landing's tangent meets the flight level more
+than LAND_SEP_S after the bump's crossing (the real runner with its dynamic acceleration x 0.8:
+F1@50 0.985 -> 0.994, x 0.7: 0.928 -> 0.950; ICs had been placed at the bump, ~60 ms early).
+A running stance whose landing no flight armed (the sacrum stayed just above the flight level) is
+still found by the walking detector: its peak, waiting to see whether a flight follows, is a step
+when one does, if the last IC was a running one, none was found for that stance and no sample was
+lost since (_pending_walk_ic). A stance the walking detector finds at a running rhythm (>= RUN_MIN_SPM) that
 rose out of sf below C_CROSS_SF is a running one too, its IC on the rise into the impact peak: a
 softer runner's sacrum may never reach the flight level (the simulated runs with their dynamic
 acceleration x 0.6: F1@50 0.06 -> 0.99, their steps taken ~90 ms late as walking ones). A threshold-
@@ -87,6 +90,7 @@ from imurun.core.state import (
     GAP_T,
     LAND_BACK,
     LAND_IC,
+    LAND_LOW,
     LAND_N,
     LAND_S0,
     LAND_SLOPE,
@@ -123,6 +127,10 @@ LAND_WIN_S = 0.04  # s after a landing's crossing of C_CROSS_SF in which its ste
 RING_S = 0.015  # see LOADED_T
 LAND_BUMP = 3.0  # ... a rise this many times steeper than at the crossing: the crossing was a bump
 LAND_BACK_WIN_S = 0.15  # ... and this long while it is short of 1 g (a bump falls back, then lands)
+# A landing's own rise takes < 10 ms from the flight level to C_CROSS_SF: a steepest rise whose
+# tangent meets the flight level this long after the crossing (1.5 samples at 50 Hz) is a later
+# landing than the crossing's
+LAND_SEP_S = 0.03
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
 
@@ -147,6 +155,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[GAP_T] = t
     prev = f[AV_PREV]
     f[AV_PREV] = sf
+    low = not f[LOADED_T] >= f[LAND_T]  # a watched landing's rise has not reached 1 g before now
     # flight phases arm the running detector
     if sf >= 1.0:
         f[LOADED_T] = t
@@ -181,6 +190,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
             if slope > f[LAND_SLOPE]:
                 f[LAND_SLOPE] = slope
                 f[LAND_IC] = t - sf / slope
+                f[LAND_LOW] = 1.0 if low else 0.0
             f[LAND_N] += 1.0
         # the watch ends early once the impact's rise is past its steepest (>= 1 g and at half
         # its slope), which costs a landing 10-20 ms instead of LAND_WIN_S
@@ -191,7 +201,11 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         steepest = f[LAND_SLOPE]
         f[LAND_SLOPE] = math.nan
         if steepest >= LAND_BUMP * f[LAND_S0]:
-            if f[LAND_BACK] == 1.0:
+            # the steepest tangent is the IC, but no later than the crossing, unless the crossing
+            # was a bump of its own: it fell back under lvl, or it hovered short of 1 g until a
+            # landing whose tangent meets the flight level LAND_SEP_S after it (a rise that reached
+            # 1 g first was the landing: the simulated heel strike at 100 Hz, its ringing re-rise)
+            if f[LAND_BACK] == 1.0 or (f[LAND_LOW] == 1.0 and f[LAND_IC] - f[LAND_T] > LAND_SEP_S):
                 return True, f[LAND_IC], KIND_RUN
             return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
         if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
@@ -210,6 +224,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
         f[LAND_N] = f[LAND_BACK] = 0.0
+        f[LAND_LOW] = 1.0
         if math.isfinite(t_walk):
             return True, t_walk, KIND_RUN
         return found, t_ic, kind

@@ -112,6 +112,7 @@ SCALARS = (
     Slot("LAND_S0", "... the slope across that crossing, the steeper of its secant and the next (g/s)"),
     Slot("LAND_N", "... samples of the rise seen since the crossing"),
     Slot("LAND_BACK", "... 1 once it fell back under C_CROSS_SF short of 1 g: a bump, the landing to come"),
+    Slot("LAND_LOW", "... 1 while its steepest slope so far came before it reached 1 g"),
     Slot("LAND_IC", "... where the tangent at the steepest point of the rise so far meets sf = 0"),
     Slot("LAND_SLOPE", "... and that steepest slope (g/s); NaN when no landing is watched",
          init=math.nan),
