@@ -154,10 +154,12 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     the IC on the rise into the active peak, ~60 ms after the landing: F1@50 0.873, bout cadence
     3.27 spm. A stance that rose out of sf below the contact level at a running rhythm is a running
     one, its IC on the rise into the impact peak: 0.928, 2.36 spm. With a swing-leg bump that
-    hovers above the contact level told from the landing after it: 0.950, 2.32 spm."""
+    hovers above the contact level told from the landing after it: 0.950, 2.32 spm. With the same
+    rule for the clips' first stances, before any step time is known (they opened with walking
+    steps ~55 ms late): 0.956, 1.86 spm."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
-    assert _f1(s, 50) >= 0.945
-    assert s["bouts"]["cadence_mae_spm"] <= 2.6
+    assert _f1(s, 50) >= 0.95
+    assert s["bouts"]["cadence_mae_spm"] <= 2.0
 
 
 def test_a_runner_whose_flights_are_40_ms_shorter_keeps_its_steps():

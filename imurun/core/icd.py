@@ -23,10 +23,12 @@ F1@50 0.985 -> 0.994, x 0.7: 0.928 -> 0.950; ICs had been placed at the bump, ~6
 A running stance whose landing no flight armed (the sacrum stayed just above the flight level) is
 still found by the walking detector: its peak, waiting to see whether a flight follows, is a step
 when one does, if the last IC was a running one, none was found for that stance and no sample was
-lost since (_pending_walk_ic). A stance the walking detector finds at a running rhythm (>= RUN_MIN_SPM) that
-rose out of sf below C_CROSS_SF is a running one too, its IC on the rise into the impact peak: a
-softer runner's sacrum may never reach the flight level (the simulated runs with their dynamic
-acceleration x 0.6: F1@50 0.06 -> 0.99, their steps taken ~90 ms late as walking ones). A threshold-
+lost since (_pending_walk_ic). A stance the walking detector finds at a running rhythm (>= RUN_MIN_SPM,
+or before any step time is known: a clip that starts mid-run) that rose out of sf below C_CROSS_SF
+is a running one too, its IC on the rise into the impact peak: a softer runner's sacrum may never
+reach the flight level (the simulated runs with their dynamic acceleration x 0.6: F1@50 0.06 ->
+0.99, their steps taken ~90 ms late as walking ones; the real runner x 0.7, whose 5 s clips opened
+with such walking steps: 0.950 -> 0.956, bout cadence 2.33 -> 1.86 spm). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
 falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
@@ -116,8 +118,9 @@ KIND_WALK = 0.0
 KIND_RUN = 1.0
 PEAK_SHARE = 0.8  # walking: a raw peak this close to the highest one (above 1 g) is the loading peak
 # A walking-detector stance that rose out of sf below C_CROSS_SF at a running rhythm (the real walks
-# here: <= 125 spm, the real runner >= 165) is a running one: a softer runner's sacrum need not reach
-# the flight level. Its loading peak is the first raw peak this close to the highest (the impact's)
+# here: <= 125 spm, the real runner >= 165) or before the first step time is a running one: a softer
+# runner's sacrum need not reach the flight level, and no walk dips that low (voisard2023's lowest
+# 1 % before a contact: 0.52 g). Its loading peak is the first raw peak this close to the highest
 RUN_MIN_SPM = 140.0
 IMPACT_SHARE = 0.3
 PEAK_DIP = 0.2  # ... and sf dips by this share of the highest one's height before rising again
@@ -376,10 +379,11 @@ def _walk_peak_confirmed(f, c, t):
 def _walk_peak_ic(f, c, ring, idx):
     """(IC, kind) of the walking peak at PEAK_T: the steepest loading rise before it. NaN when that
     rise may lie before the first sample (a recording that starts mid-stride, where the low-pass also
-    settles). A running IC when the stance rose out of sf below C_CROSS_SF at a running rhythm."""
+    settles). A running IC when the stance rose out of sf below C_CROSS_SF at a running rhythm or
+    before the first step time (RHYTHM 0)."""
     win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
     if idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]:
         return math.nan, KIND_WALK
-    t_rise, near_flight = _steepest_rise(ring, idx, f[PEAK_T] - win,
-                                         c[C_CROSS_SF] if f[RHYTHM] >= RUN_MIN_SPM else -math.inf)
+    running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
+    t_rise, near_flight = _steepest_rise(ring, idx, f[PEAK_T] - win, c[C_CROSS_SF] if running else -math.inf)
     return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if near_flight else KIND_WALK
