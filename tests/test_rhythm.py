@@ -1,4 +1,4 @@
-"""The check of a walk's detected step time against the signal's autocorrelation (rhythm.doubled)."""
+"""The check of a walk's detected cadence against the signal's autocorrelation (rhythm.doubled)."""
 
 import numpy as np
 import pytest
@@ -29,19 +29,31 @@ def _slow_walk(step_s: float, rate: float = 100.0, seconds: float = 6.0, seed: i
 
 
 @pytest.mark.parametrize("step_s", [0.8, 0.65])
-def test_a_step_time_half_the_signals_is_found_doubled(step_s):
+def test_a_cadence_twice_the_signals_is_found_doubled(step_s):
     ring, idx = _ring(*_slow_walk(step_s))
-    assert doubled(ring, idx, step_s / 2)
-    assert not doubled(ring, idx, step_s)
+    assert doubled(ring, idx, 120.0 / step_s)
+
+
+@pytest.mark.parametrize("step_s", [0.45, 0.4])
+def test_a_fast_walk_read_at_its_own_cadence_is_not_doubled(step_s):
+    ring, idx = _ring(*_slow_walk(step_s))
+    assert not doubled(ring, idx, 60.0 / step_s)
+
+
+def test_a_walk_read_under_120_spm_is_not_checked():
+    ring, idx = _ring(*_slow_walk(1.1))  # 55 spm, read doubled as 109
+    assert not doubled(ring, idx, 120.0 / 1.1)
+    ring, idx = _ring(*_slow_walk(0.95))  # 63 spm, read doubled as 126
+    assert doubled(ring, idx, 120.0 / 0.95)
 
 
 def test_noise_and_a_short_ring_cannot_tell():
     rng = np.random.default_rng(1)
     t = np.arange(0.0, 6.0, 0.01)
     ring, idx = _ring(t, 1.0 + 0.1 * rng.standard_normal(t.size))
-    assert not doubled(ring, idx, 0.4)
-    ring, idx = _ring(*_slow_walk(0.8, seconds=1.0))  # under two of the doubled step times overlap
-    assert not doubled(ring, idx, 0.4)
+    assert not doubled(ring, idx, 150.0)
+    ring, idx = _ring(*_slow_walk(0.8, seconds=1.0))  # the window is shorter than 2 x 0.4 s twice
+    assert not doubled(ring, idx, 150.0)
 
 
 def test_lost_samples_and_a_low_rate_leave_the_answer():
@@ -49,6 +61,6 @@ def test_lost_samples_and_a_low_rate_leave_the_answer():
     keep = np.ones(t.size, bool)
     keep[100:112] = False  # 0.24 s lost
     ring, idx = _ring(t[keep], sf[keep])
-    assert doubled(ring, idx, 0.4) and not doubled(ring, idx, 0.8)
+    assert doubled(ring, idx, 150.0)
     ring, idx = _ring(*_slow_walk(0.8, rate=16.0))  # bins of 50 ms without a sample
-    assert doubled(ring, idx, 0.4) and not doubled(ring, idx, 0.8)
+    assert doubled(ring, idx, 150.0)

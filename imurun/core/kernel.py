@@ -83,9 +83,6 @@ WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 sp
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
 MAX_GYR2 = 100.0**2  # (rad/s)^2
 TO_MAX_GAP_S = 0.03  # a running stance that lost more samples than this has no toe-off
-# a walk read faster than this may be a slow walk's steps counted twice (rhythm.doubled): any walk
-# slower than 60 spm reads above it then; the real walks here reach 125 spm
-DOUBLED_MIN_SPM = 120.0
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -915,7 +912,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
         if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
-            if f[S.CADENCE] >= DOUBLED_MIN_SPM and doubled(st.ring, idx, 60.0 / f[S.CADENCE]):
+            if doubled(st.ring, idx, f[S.CADENCE]):
                 _halve_rhythm(f)
             if c[S.C_WALK_REF_SPM] > 0.0:
                 _walk_scale(f, c)

@@ -4,15 +4,16 @@ autocorrelation of the vertical specific force, causal, run when a walking step 
 The detectors' step time follows their own detections, so a rhythm that is wrong confirms itself:
 a slow walk (~75 spm) whose loading and mid-stance bumps are both taken for steps reads twice its
 cadence, and the walking low-pass and windows, scaled to that cadence, pass both bumps on. The
-signal itself does not follow the detections: over a few strides, the unbiased autocorrelation of
-trunk acceleration peaks at the step and the stride time (Moe-Nilssen & Helbostad 2004, J Biomech
-37:121, step and stride regularity). At half a step it is negative: the loading of one step lies
-over the mid-stance of the last. So a detected step time T at which sf is anti-correlated
-(AC(T) < DOUBLED_AC_MAX) while it repeats at 2 T (AC(2 T) - AC(T) > DOUBLED_AC_GAIN) is half the
-true step. On the real walks, windows of 3 s ending at each reference IC, that pair of
-conditions holds at the true step time on 0.1 % (voisard2023, 981 ICs), 0 % (HA_001, 65) and, with
-the walks stretched to ~75 spm, 0.4 % / 3 %; at half the true step it holds on 93 % / 68 % (80 % /
-59 % stretched).
+signal itself does not follow the detections: over a few strides, the autocorrelation of trunk
+acceleration peaks at the step and the stride time (Moe-Nilssen & Helbostad 2004, J Biomech 37:121,
+step and stride regularity). At half a step it is negative: the loading of one step lies over the
+mid-stance of the last. So a detected step time T at which sf is anti-correlated (AC(T) <
+DOUBLED_AC_MAX) while it repeats at 2 T (AC(2 T) - AC(T) > DOUBLED_AC_GAIN) is half the true step.
+Here AC(lag) is the correlation of the window with itself `lag` later, over their overlap. Checked
+offline on the real walks (the acceleration's norm for sf, 3 s windows ending at each reference IC):
+the pair of conditions holds at the true step time on 0.1 % of the windows (voisard2023, 981
+ICs), 0 % (HA_001, 65) and, with the walks stretched to ~75 spm, 0.4 % / 3 %; at half the true step
+on 93 % / 68 % (80 % / 59 % stretched). It is asked only of a walk read at DOUBLED_MIN_SPM or more.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ BIN_S = 0.05  # sf is averaged into bins this long (20 Hz: well above walking's 
 WIN_S = 3.0  # the autocorrelation's window: two strides and more of a 75 spm walk
 DOUBLED_AC_MAX = 0.0
 DOUBLED_AC_GAIN = 0.5
+# a walk read faster than this may be a slow walk counted twice: any walk under 60 spm reads more
+# then; the real walks here reach 125 spm
+DOUBLED_MIN_SPM = 120.0
 N_BINS = int(round(WIN_S / BIN_S))
 
 
@@ -87,11 +91,14 @@ def _autocorr(x, n, lag):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def doubled(ring, idx: int, step_s: float) -> bool:
-    """True when the sf of the last WIN_S (ring rows up to idx) says the detected step time step_s
-    is half the true one (module docstring); False when it cannot tell."""
+def doubled(ring, idx: int, cadence_spm: float) -> bool:
+    """True when the sf of the last WIN_S (ring rows up to idx) says the walk's detected cadence is
+    twice the true one (module docstring); False when it cannot tell or the walk is slower than
+    DOUBLED_MIN_SPM."""
+    if not cadence_spm >= DOUBLED_MIN_SPM:
+        return False
     x, n = _bins(ring, idx)
-    lag = step_s / BIN_S
+    lag = 60.0 / cadence_spm / BIN_S
     ac1 = _autocorr(x, n, lag)
     ac2 = _autocorr(x, n, 2.0 * lag)
     return ac1 < DOUBLED_AC_MAX and ac2 - ac1 > DOUBLED_AC_GAIN  # (False for NaN)
