@@ -280,9 +280,11 @@ def _file_step_time(f, interval, kind_changed):
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _halve_rhythm(f):
-    """The walk's step rhythm was read twice too fast (rhythm.doubled): its step times, cadence and
-    rhythm become the signal's, so the rhythm guard and the walking scale stop passing the second
-    bump of each step on."""
+    """The walk's step rhythm was read twice too fast (rhythm.doubled, at two steps in a row): its
+    step times, cadence and rhythm become the signal's, so the rhythm guard and the walking scale
+    stop passing the second bump of each step on. Two, because a halved rhythm taken for a true one
+    would confirm itself too (the guard would drop every other step); at once, voisard2023 1.4x
+    slower read 3.00 spm bout cadence MAE instead of 3.43, and no faster walk changed either way."""
     k = int(min(f[S.STEP_HIST_K], S.STEP_HIST_N))
     for j in range(k):
         f[S.STEP_HIST + j] *= 2.0
@@ -912,12 +914,14 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
         if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
-            if doubled(st.ring, idx, f[S.CADENCE]):
+            f[S.DOUBLED_N] = f[S.DOUBLED_N] + 1.0 if doubled(st.ring, idx, f[S.CADENCE]) else 0.0
+            if f[S.DOUBLED_N] >= 2.0:
+                f[S.DOUBLED_N] = 0.0
                 _halve_rhythm(f)
             if c[S.C_WALK_REF_SPM] > 0.0:
                 _walk_scale(f, c)
     else:
-        f[S.STEP_HIST_K] = 0.0  # a new bout keeps no step times of the last one
+        f[S.STEP_HIST_K] = f[S.DOUBLED_N] = 0.0  # a new bout keeps no step times of the last one
     st.ev_step[:] = 0.0  # the next step's sign evidence starts here (filed or not)
     st.tev_step[:] = 0.0
     f[S.LAST_IC_T] = t_ic

@@ -179,6 +179,7 @@ SCALARS = (
     Slot("GRAV_X GRAV_Y GRAV_Z", "accelerometer only: mean acceleration (gravity), sensor frame, m/s^2", 3),
     Slot("STEP_HIST", "the bout's last step times, s, a ring", STEP_HIST_N),
     Slot("STEP_HIST_K", "step times filed into it since the bout or the activity began"),
+    Slot("DOUBLED_N", "walking steps in a row that closed with their cadence found doubled"),
     Slot("LAST_IC_RUN", "1 when the last IC was a running landing (after a flight)"),
     Slot("LAST_STEP_KIND", "kind of the last step filed (0 walk, 1 run)"),
     Slot("FAST_UP", "the up vector during gait averaged over seconds (sensor frame): slip check", 3),
