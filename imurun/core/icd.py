@@ -17,9 +17,10 @@ has not reached 1 g is watched up to LAND_BACK_WIN_S: if it falls back under C_C
 the real runner downhill with its dynamic acceleration x 0.8), and a later rise LAND_BUMP times
 steeper is the landing, its tangent the IC, no longer clamped to the bump's crossing (when a gap
 hides that landing after the bump's flight, the gap rule below places it). So is a bump that
-hovers above C_CROSS_SF until the landing, when the landing's tangent meets the flight level more
-than LAND_SEP_S after the bump's crossing (the real runner with its dynamic acceleration x 0.8:
-F1@50 0.985 -> 0.994, x 0.7: 0.928 -> 0.950; ICs had been placed at the bump, ~60 ms early).
+hovers above C_CROSS_SF, short of 1 g, until the landing, when the landing's tangent meets the
+flight level more than LAND_SEP_S after the bump's crossing (the real runner with its dynamic
+acceleration x 0.8: F1@50 0.985 -> 0.994, x 0.7: 0.928 -> 0.950; ICs had been placed at the bump,
+~60 ms early).
 A running stance whose landing no flight armed (the sacrum stayed just above the flight level) is
 still found by the walking detector: its peak, waiting to see whether a flight follows, is a step
 when one does, if the last IC was a running one, none was found for that stance and no sample was
