@@ -59,35 +59,37 @@ def _bins(ring, idx):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _corr(x, n, m):
+    """Correlation of x[:n - m] with x[m:n], each one's mean removed."""
+    cnt = n - m
+    ma = 0.0
+    mb = 0.0
+    for i in range(cnt):
+        ma += x[i]
+        mb += x[i + m]
+    ma /= cnt
+    mb /= cnt
+    sab = 0.0
+    saa = 0.0
+    sbb = 0.0
+    for i in range(cnt):
+        a = x[i] - ma
+        b = x[i + m] - mb
+        sab += a * b
+        saa += a * a
+        sbb += b * b
+    return sab / math.sqrt(saa * sbb) if saa * sbb > 0.0 else 0.0
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _autocorr(x, n, lag):
-    """Correlation of x[:n] with itself `lag` bins later (fractional lags interpolated), each
-    overlap's mean removed; NaN if the overlap is shorter than the lag."""
+    """Correlation of x[:n] with itself `lag` bins later (fractional lags interpolated between the
+    two whole ones); NaN if the overlap is shorter than the lag."""
     lo = int(lag)
     if n - lo - 1 < lag:
         return math.nan
-    r = np.zeros(2)
-    for j in range(2):
-        m = lo + j
-        cnt = n - m
-        ma = 0.0
-        mb = 0.0
-        for i in range(cnt):
-            ma += x[i]
-            mb += x[i + m]
-        ma /= cnt
-        mb /= cnt
-        sab = 0.0
-        saa = 0.0
-        sbb = 0.0
-        for i in range(cnt):
-            a = x[i] - ma
-            b = x[i + m] - mb
-            sab += a * b
-            saa += a * a
-            sbb += b * b
-        r[j] = sab / math.sqrt(saa * sbb) if saa * sbb > 0.0 else 0.0
     w = lag - lo
-    return (1.0 - w) * r[0] + w * r[1]
+    return (1.0 - w) * _corr(x, n, lo) + w * _corr(x, n, lo + 1)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
