@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from realdata import DATASETS, SHARED, kept_after_loss, person, shared_trials, with_dynamic  # noqa: F401 - SHARED for callers
+from realdata import (  # noqa: F401 - SHARED for callers
+    DATASETS,
+    SHARED,
+    kept_after_loss,
+    person,
+    shared_trials,
+    slowed_down,
+    with_dynamic,
+)
 from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
 
@@ -204,9 +212,8 @@ def _slowed(tr: Trial, k: float = 1.4) -> Trial:
     bouts["t_start"] *= k
     bouts["t_end"] *= k
     bouts["cadence_spm"] /= k
-    acc = with_dynamic(tr.acc, tr.rate, 1 / k**2, 0.5)
-    return dataclasses.replace(tr, rate=tr.rate / k, t=tr.t * k, acc=acc, gyr=tr.gyr / k,
-                               truth=truth, bouts=bouts)
+    t, acc, gyr, rate = slowed_down(tr.t, tr.acc, tr.gyr, tr.rate, k, 0.5)
+    return dataclasses.replace(tr, rate=rate, t=t, acc=acc, gyr=gyr, truth=truth, bouts=bouts)
 
 
 # The same recordings as other sensors and conditions of the same kinds would give them.

@@ -55,6 +55,13 @@ def with_dynamic(acc: np.ndarray, rate: float, gain: float, gravity_hz: float) -
     return gravity + gain * (acc - gravity)
 
 
+def slowed_down(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, k: float,
+                gravity_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(t, acc, gyr, rate) of a walk k times slower, to a first approximation (dynamic similarity):
+    time x k, the dynamic acceleration / k^2 and the gyroscope / k, gravity kept."""
+    return t * k, with_dynamic(acc, rate, 1 / k**2, gravity_hz), gyr / k, rate / k
+
+
 def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) -> np.ndarray:
     """Which of n samples remain when `share` of them are lost in bursts of `burst` at random times."""
     keep = np.ones(n, bool)

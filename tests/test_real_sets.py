@@ -5,7 +5,14 @@ skips with the reason when the folder is absent. benchmarks/bench_accuracy.py gi
 
 import numpy as np
 import pytest
-from realdata import DATASETS, kept_after_loss, skip_without_shared, with_dynamic, with_shorter_flights
+from realdata import (
+    DATASETS,
+    kept_after_loss,
+    skip_without_shared,
+    slowed_down,
+    with_dynamic,
+    with_shorter_flights,
+)
 
 from imurun.analyze import analyze
 from imurun.session.truth import read_bouts_csv, read_steps_csv
@@ -93,7 +100,7 @@ def test_a_slow_walk_keeps_its_steps():
     k = 1.5
 
     def slowed(t, acc, gyr, rate, _truth):
-        return t * k, with_dynamic(acc, rate, 1 / k**2, 0.3), gyr / k, rate / k
+        return slowed_down(t, acc, gyr, rate, k, 0.3)
 
     det, truth, bouts = pooled(_parts_as("voisard2023", slowed, stretch=k))
     assert score(det, truth, bouts)["bouts"]["cadence_mae_spm"] <= 4.0
