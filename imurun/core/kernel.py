@@ -120,20 +120,19 @@ def _dot3(v, a):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sway_evidence(st, idx, since, stride, dt, provisional=False):
+def _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt, provisional=False):
     """Side evidence without a gyroscope (> 0: right). From 150 to 30 ms before an IC (clear of
     the impact) the pelvis accelerates sideways toward the foot about to land (the simulator's
     walking has the opposite phase, against the real recordings). Without the gyro the attitude is
     smoothed gravity, so pelvic roll leaks into this: sides of the real walks 9/9, 5/9 and 0.77
     (Test5 Trials 1, 2, Test11), simulated running 1.00. Zero until the left axis is known (the
     provisional one only when `provisional`)."""
-    f = st.f
     if f[S.FWD_READY] != 1.0 and not (provisional and f[S.FWD_PROV] == 1.0):
         return 0.0
     rot = np.empty((3, 3))
-    rotation_sensor_to_pelvis(st.fwd, st.up_stand, rot)  # row 1: pelvis y, left
+    rotation_sensor_to_pelvis(fwd, up_stand, rot)  # row 1: pelvis y, left
     win = np.empty(4)
-    window_mean(st.ring, idx, S.R_AX, since + 0.15, since + 0.03, stride, dt, win)
+    window_mean(ring, idx, S.R_AX, since + 0.15, since + 0.03, stride, dt, win)
     sway = _dot3(win, rot[1])
     if abs(sway) < SWAY_FLOOR:
         return 0.0
@@ -141,7 +140,7 @@ def _sway_evidence(st, idx, since, stride, dt, provisional=False):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _side_evidence(st, c, idx, since, stride, dt, run, learn_yaw=True):
+def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, learn_yaw=True):
     """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size;
     `learn_yaw`: its yaw rate feeds the yaw amplitude (not when an IC is read again).
 
@@ -152,16 +151,16 @@ def _side_evidence(st, c, idx, since, stride, dt, run, learn_yaw=True):
     the IC (_sway_evidence): on one walker (s08) the yaw rate points the other way on most steps,
     roll and sway do not; weights in EngineConfig, chosen leave-one-person-out (docs/engine.md).
     """
-    f = st.f
     win = np.empty(4)
     before, after = (0.1, 0.1) if run else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
-    window_mean(st.ring, idx, S.R_WX, since + before, max(0.0, since - after), stride, dt, win)
+    window_mean(ring, idx, S.R_WX, since + before, max(0.0, since - after), stride, dt, win)
     ev = _per_amplitude(f, S.YAW_AMP, win[3], learn_yaw)
     if run or f[S.FWD_READY] != 1.0:
         return ev
-    window_mean(st.ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
-    roll = _per_amplitude(f, S.ROLL_AMP, _dot3(win, st.fwd))
-    other = c[S.C_SIDE_SWAY] * _sway_evidence(st, idx, since, stride, dt) - c[S.C_SIDE_ROLL] * roll
+    window_mean(ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
+    roll = _per_amplitude(f, S.ROLL_AMP, _dot3(win, fwd))
+    sway = _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt)
+    other = c[S.C_SIDE_SWAY] * sway - c[S.C_SIDE_ROLL] * roll
     # the status' side confidence: on the real walkers steps where the two disagree were wrong 3x
     # as often (8 % against 2.4 %), and two walkers disagree on most steps
     f[S.SIDE_AGREE] += SIDE_AGREE_ALPHA * ((1.0 if (ev > 0.0) == (other > 0.0) else 0.0) - f[S.SIDE_AGREE])
@@ -169,7 +168,8 @@ def _side_evidence(st, c, idx, since, stride, dt, run, learn_yaw=True):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _file_sign_votes(st, idx, since, stride, dt, step_s, run_ic, step_run, has_trunk):
+def _file_sign_votes(ring, ev, ev_step, tev_step, up_stand, tup_stand, idx, since, stride, dt, step_s, run_ic,
+                     step_run, has_trunk):
     """Vote on the sign of forward with the step that this IC (`since` s ago) closes.
 
     Walking: in the 0.1 s before the heel strikes, the pelvis accelerates forward (the forward
@@ -178,15 +178,15 @@ def _file_sign_votes(st, idx, since, stride, dt, step_s, run_ic, step_run, has_t
     rule, kept for running) reversed forward on 3 of them. Running: the step's E[a_fwd d(sf)/dt]."""
     win = np.empty(4)
     if not run_ic:
-        window_mean(st.ring, idx, S.R_AX, since + 0.1, since, stride, dt, win)
-        _file_horizontal(st.ev[0], win, st.up_stand, step_s)
+        window_mean(ring, idx, S.R_AX, since + 0.1, since, stride, dt, win)
+        _file_horizontal(ev[0], win, up_stand, step_s)
         if has_trunk:
-            window_mean(st.ring, idx, S.R_TAX, since + 0.1, since, stride, dt, win)
-            _file_horizontal(st.ev[2], win, st.tup_stand, step_s)
+            window_mean(ring, idx, S.R_TAX, since + 0.1, since, stride, dt, win)
+            _file_horizontal(ev[2], win, tup_stand, step_s)
     elif step_run:
-        file_vote(st.ev[1], st.ev_step[0], st.ev_step[1], st.ev_step[2], step_s, AXIS_TAU)
+        file_vote(ev[1], ev_step[0], ev_step[1], ev_step[2], step_s, AXIS_TAU)
         if has_trunk:
-            file_vote(st.ev[3], st.tev_step[0], st.tev_step[1], st.tev_step[2], step_s, AXIS_TAU)
+            file_vote(ev[3], tev_step[0], tev_step[1], tev_step[2], step_s, AXIS_TAU)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -204,9 +204,9 @@ def _held_ic_evidence(st, c, i_ic, stride, run, provisional):
     f = st.f
     dtn = f[S.DT_EMA]
     if f[S.ACC_ONLY] == 1.0:
-        return _sway_evidence(st, i_ic, 0.0, stride, dtn, provisional)
+        return _sway_evidence(f, st.ring, st.fwd, st.up_stand, i_ic, 0.0, stride, dtn, provisional)
     i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
-    return _side_evidence(st, c, i, (i - i_ic) * dtn, stride, dtn, run, False)
+    return _side_evidence(f, st.ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run, False)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -342,7 +342,7 @@ def _one_g_crossing(ring, k, step, stop):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _toe_off(st, c, t_ic, i_ic, i_end, step_s):
+def _toe_off(f, ring, c, t_ic, i_ic, i_end, step_s):
     """Running toe-off of the step from its IC at t_ic (ring index i_ic, step time step_s) up to
     the sample i_end, from the stance's first fall through C_CROSS_SF at least C_TO_MIN_S after the
     IC (earlier ones are impact ringing; a shoulder after it, the swinging leg or soft tissue, can
@@ -359,14 +359,13 @@ def _toe_off(st, c, t_ic, i_ic, i_end, step_s):
     replaces read +2 +/- 25 (docs/engine.md: uphill, the simulator)."""
     if not step_s > 0.0:
         return np.nan
-    ring = st.ring
     mask = ring.shape[0] - 1
     oldest = i_end - mask + 1
     if i_ic < oldest:
         return np.nan
     t_min = t_ic + c[S.C_TO_MIN_S]
     lvl = c[S.C_CROSS_SF]
-    max_dt = max(1.5 * st.f[S.DT_EMA], TO_MAX_GAP_S)
+    max_dt = max(1.5 * f[S.DT_EMA], TO_MAX_GAP_S)
     i_c = i_ic
     for k in range(i_ic + 1, i_end + 1):
         if ring[k & mask, S.R_T] - ring[(k - 1) & mask, S.R_T] > max_dt:
@@ -418,7 +417,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_KIND] = KIND_RUN if run else 0.0
     p[S.P_T1] = np.nan
     step_s = 60.0 / f[S.RHYTHM] if f[S.RHYTHM] > 0.0 else np.nan  # its own is unknown: the typical
-    p[S.P_TO] = _toe_off(st, c, f[S.LAST_IC_T], i0, idx_last, step_s) if run else np.nan
+    p[S.P_TO] = _toe_off(f, st.ring, c, f[S.LAST_IC_T], i0, idx_last, step_s) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
     p[S.P_FWD] = f[S.FWD_READY]
@@ -472,7 +471,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     angle_lp = c[S.C_ALP : S.C_ALP + 6]
     for k in range(npend):
         row = steps_out[n_out]
-        row[0] = _row_time(st, c, st.pend[k]) if established else st.pend[k, S.P_T]
+        row[0] = _row_time(f, st.ring, st.fwd, c, st.pend[k]) if established else st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
         row[2] = st.pend[k, S.P_KIND]
         compute_step(st.ring, st.scratch, st.pend[k], rot, trot, has_trunk, f, angle_lp, row[3:])
@@ -799,7 +798,7 @@ def _break_sequence(st, c):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _row_time(st, c, p):
+def _row_time(f, ring, fwd, c, p):
     """The time the row of the pending step `p` reports for its IC, once forward is established.
 
     A walking IC found from the loading moves to the forward acceleration's peak within 0.1 s of
@@ -819,17 +818,16 @@ def _row_time(st, c, p):
     t_ic = p[S.P_T]
     if p[S.P_KIND] == KIND_RUN or p[S.P_FWD] != 1.0 or c[S.C_WALK_FWD_TAU] <= 0.0:
         return t_ic
-    ring = st.ring
     mask = ring.shape[0] - 1
-    dt = st.f[S.DT_EMA]
+    dt = f[S.DT_EMA]
     i_ic, i_end = int(p[S.P_I0]), int(p[S.P_I1])  # the step's own samples bound the search
-    scale = st.f[S.WALK_SCALE]
+    scale = f[S.WALK_SCALE]
     w = int(round(0.1 * scale / dt))
     n_fall = int(round(FWD_FALL_S * scale / dt))
     n = min(2 * (i_end - i_ic), i_end, mask - 1)
     s1 = s2 = 0.0
     for k in range(i_end - n, i_end + 1):
-        a = _forward_specific_force(ring[k & mask], st.fwd)
+        a = _forward_specific_force(ring[k & mask], fwd)
         s1 += a
         s2 += a * a
     sd = math.sqrt(max(0.0, s2 / (n + 1) - (s1 / (n + 1)) ** 2))
@@ -838,10 +836,10 @@ def _row_time(st, c, p):
     best, t_best = -np.inf, t_ic
     for k in range(max(i_ic - w, i_end - mask + 1), min(i_ic + w, i_end) + 1):
         r = ring[k & mask]
-        a = _forward_specific_force(r, st.fwd)
+        a = _forward_specific_force(r, fwd)
         low = a
         for kk in range(k + 1, min(k + n_fall, i_end) + 1):
-            low = min(low, _forward_specific_force(ring[kk & mask], st.fwd))
+            low = min(low, _forward_specific_force(ring[kk & mask], fwd))
         score = (a - low) / sd - abs(r[S.R_T] - t_ic) / (c[S.C_WALK_FWD_TAU] * scale)
         if score > best:
             best, t_best = score, r[S.R_T]
@@ -886,9 +884,9 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     since = ti - t_ic
     dtn = f[S.DT_EMA]
     if f[S.ACC_ONLY] == 1.0:
-        ev = _sway_evidence(st, idx, since, stride, dtn)
+        ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
     else:
-        ev = _side_evidence(st, c, idx, since, stride, dtn, kind == KIND_RUN)
+        ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN)
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
     side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)
@@ -903,14 +901,15 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         step_run = f[S.MIN_SF] < c[S.C_CROSS_SF] and f[S.LAST_IC_RUN] == 1.0
         p[S.P_KIND] = KIND_RUN if step_run else 0.0
         p[S.P_T1] = t_ic
-        p[S.P_TO] = _toe_off(st, c, last_t, int(f[S.LAST_IC_IDX]), i_ic, interval) if step_run else np.nan
+        i_last = int(f[S.LAST_IC_IDX])
+        p[S.P_TO] = _toe_off(f, st.ring, c, last_t, i_last, i_ic, interval) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
         p[S.P_FWD] = f[S.FWD_READY]
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-        _file_sign_votes(st, idx, since, stride, dtn, interval, kind == KIND_RUN,
-                         step_run, has_trunk)
+        _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand, st.tup_stand, idx, since,
+                         stride, dtn, interval, kind == KIND_RUN, step_run, has_trunk)
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
         if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
@@ -1271,7 +1270,7 @@ def _update_alignment(st, c, t, has_trunk):
         _provisional_posture(st, c, has_trunk)
         f[S.FWD_PROV] = 1.0  # from a stride on: the steps waiting for forward may be measured
     if f[S.GAIT_UP_N] > 0.0:
-        _follow_posture(st, c, t, has_trunk)
+        _follow_posture(st.f, st.fwd, st.up_stand, st.tup_stand, c, t, has_trunk)
     if f[S.FWD_TIME] <= 0.0 or (f[S.FWD_PROV] != 1.0 and f[S.FWD_TIME] < c[S.C_FWD_MIN_S]):
         return
     keep = f[S.FWD_READY] == 1.0
@@ -1389,21 +1388,20 @@ def _set_ring_up(r, u):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _follow_posture(st, c, t, has_trunk):
+def _follow_posture(f, fwd, up_stand, tup_stand, c, t, has_trunk):
     """The baseline without a standing calibration (the early gait posture) and the slip check."""
-    f = st.f
     gn = math.sqrt(f[S.GAIT_UP_X] ** 2 + f[S.GAIT_UP_Y] ** 2 + f[S.GAIT_UP_Z] ** 2)
     gu0, gu1, gu2 = f[S.GAIT_UP_X] / gn, f[S.GAIT_UP_Y] / gn, f[S.GAIT_UP_Z] / gn
     if f[S.CAL_STATE] != 1.0 and f[S.FWD_TIME] < max(c[S.C_POSTURE_S], c[S.C_FWD_MIN_S]):
         # no standing calibration (flagged): the baseline is the mean posture of the early gait,
         # frozen after C_POSTURE_S so that a slow change of posture shows (kept current, it was
         # absorbed within ~10 s: a fatigue drift never reached the coach)
-        st.up_stand[0], st.up_stand[1], st.up_stand[2] = gu0, gu1, gu2
+        up_stand[0], up_stand[1], up_stand[2] = gu0, gu1, gu2
         tn = math.sqrt(f[S.TGAIT_UP_X] ** 2 + f[S.TGAIT_UP_Y] ** 2 + f[S.TGAIT_UP_Z] ** 2)
         if has_trunk and tn > 0.0:
-            st.tup_stand[0] = f[S.TGAIT_UP_X] / tn
-            st.tup_stand[1] = f[S.TGAIT_UP_Y] / tn
-            st.tup_stand[2] = f[S.TGAIT_UP_Z] / tn
+            tup_stand[0] = f[S.TGAIT_UP_X] / tn
+            tup_stand[1] = f[S.TGAIT_UP_Y] / tn
+            tup_stand[2] = f[S.TGAIT_UP_Z] / tn
         f[S.CAL_STATE] = 2.0  # a later standing period (>= C_STAND_S) still calibrates
     elif f[S.CAL_STATE] > 0.0 and f[S.FWD_TIME] >= c[S.C_SLIP_REF_S]:
         r0, r1, r2 = f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2]
@@ -1413,7 +1411,7 @@ def _follow_posture(st, c, t, has_trunk):
             ref_fwd[:] = 0.0
         else:
             if f[S.FWD_READY] == 1.0 and _dot3(ref_fwd, ref_fwd) == 0.0:
-                ref_fwd[:] = st.fwd  # (0, 0, 0) until forward is established: no turn to see
+                ref_fwd[:] = fwd  # (0, 0, 0) until forward is established: no turn to see
             fu = f[S.FAST_UP : S.FAST_UP + 3].copy()
             fu /= math.sqrt(_dot3(fu, fu))
             fu0, fu1, fu2 = fu[0], fu[1], fu[2]
@@ -1421,7 +1419,7 @@ def _follow_posture(st, c, t, has_trunk):
             following = t < f[S.MOUNT_FOLLOW_T]
             # a sensor turned about the vertical moves forward, not up (a 20 deg slip about an
             # axis 15 deg off vertical moved up 5 deg: unseen, it left 5 deg in drop for good)
-            if max(math.degrees(math.acos(cosang)), _axis_angle(st.fwd, ref_fwd, fu)) <= c[S.C_MOUNT_DEG]:
+            if max(math.degrees(math.acos(cosang)), _axis_angle(fwd, ref_fwd, fu)) <= c[S.C_MOUNT_DEG]:
                 f[S.SLIP_T] = np.nan
             elif not math.isfinite(f[S.SLIP_T]):
                 f[S.SLIP_T] = t
@@ -1434,14 +1432,14 @@ def _follow_posture(st, c, t, has_trunk):
                 # (one shortest-arc turn at the threshold left 4-6 deg of a 20 deg slip in drop and
                 # tilt for good, and the slip's twist about up 1.5 deg in drop)
                 if not following:
-                    ref = ref_fwd if _dot3(ref_fwd, ref_fwd) > 0.0 else st.fwd
-                    _pelvis_offsets(st.up_stand, f[S.REF_UP : S.REF_UP + 3], ref, f, S.SLIP_OFF)
-                    _rotate_like(r0, r1, r2, fu0, fu1, fu2, st.fwd)
+                    ref = ref_fwd if _dot3(ref_fwd, ref_fwd) > 0.0 else fwd
+                    _pelvis_offsets(up_stand, f[S.REF_UP : S.REF_UP + 3], ref, f, S.SLIP_OFF)
+                    _rotate_like(r0, r1, r2, fu0, fu1, fu2, fwd)
                     f[S.N_MOUNT] += 1.0
                     f[S.MOUNT_FOLLOW_T] = t + c[S.C_SLIP_FOLLOW_S]
-                _from_offsets(st.up_stand, fu, st.fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
+                _from_offsets(up_stand, fu, fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
-                ref_fwd[:] = st.fwd * f[S.FWD_READY]  # (0, 0, 0) while not established
+                ref_fwd[:] = fwd * f[S.FWD_READY]  # (0, 0, 0) while not established
                 f[S.SLIP_T] = np.nan
 
 
