@@ -23,6 +23,7 @@ from realdata import (  # noqa: F401 - SHARED for callers
     person,
     shared_trials,
     slowed_down,
+    slowed_reference,
     with_dynamic,
 )
 from scipy.signal import resample_poly
@@ -207,11 +208,7 @@ def _turned(tr: Trial) -> Trial:
 def _slowed(tr: Trial, k: float = 1.4) -> Trial:
     """A walk k times slower, to a first approximation: time x k, the dynamic acceleration / k^2
     and the gyroscope / k, gravity kept; the reference's times x k, its cadences / k."""
-    truth, bouts = tr.truth.copy(), tr.bouts.copy()
-    truth["t"] *= k
-    bouts["t_start"] *= k
-    bouts["t_end"] *= k
-    bouts["cadence_spm"] /= k
+    truth, bouts = slowed_reference(tr.truth, tr.bouts, k)
     t, acc, gyr, rate = slowed_down(tr.t, tr.acc, tr.gyr, tr.rate, k, 0.5)
     return dataclasses.replace(tr, rate=rate, t=t, acc=acc, gyr=gyr, truth=truth, bouts=bouts)
 

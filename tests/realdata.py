@@ -62,6 +62,16 @@ def slowed_down(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, k:
     return t * k, with_dynamic(acc, rate, 1 / k**2, gravity_hz), gyr / k, rate / k
 
 
+def slowed_reference(truth: np.ndarray, bouts: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of a reference's steps and bouts for its walk k times slower: times x k, cadences / k."""
+    truth, bouts = truth.copy(), bouts.copy()
+    truth["t"] *= k
+    bouts["t_start"] *= k
+    bouts["t_end"] *= k
+    bouts["cadence_spm"] /= k
+    return truth, bouts
+
+
 def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) -> np.ndarray:
     """Which of n samples remain when `share` of them are lost in bursts of `burst` at random times."""
     keep = np.ones(n, bool)

@@ -10,6 +10,7 @@ from realdata import (
     kept_after_loss,
     skip_without_shared,
     slowed_down,
+    slowed_reference,
     with_dynamic,
     with_shorter_flights,
 )
@@ -48,10 +49,7 @@ def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
         if not DATASETS[dataset][1]:
             truth["side"] = ""
         bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
-        truth["t"] *= stretch
-        bouts["t_start"] *= stretch
-        bouts["t_end"] *= stretch
-        bouts["cadence_spm"] /= stretch
+        truth, bouts = slowed_reference(truth, bouts, stretch)
         parts.append((t[-1] + 1.0, steps, truth, bouts))
     return parts
 
