@@ -7,6 +7,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from numba import njit
+from numba.core.unsafe.refcount import get_refcount
 
 from imurun.core import state as S
 from imurun.core.engine import EngineConfig, _pack
@@ -83,3 +85,25 @@ def test_views_cover_the_buffer_in_order_without_overlap():
         assert view.shape == shapes.get(name, view.shape), name
         at += view.nbytes
     assert at == buf.__array_interface__["data"][0] + buf.nbytes
+
+
+@njit
+def _references_counted(buf):
+    """How many references the owned views and the borrowed views of `buf` each add to its count;
+    and a write through a borrowed view."""
+    before = get_refcount(buf)
+    owned = S.views(buf)
+    after_owned = get_refcount(buf)
+    borrowed = S.views(S.borrow(buf))
+    after_borrowed = get_refcount(buf)
+    borrowed.f[0] = owned.f[0] + 1.0
+    return after_owned - before, after_borrowed - after_owned
+
+
+def test_the_kernels_borrowed_views_count_no_reference_and_write_to_the_buffer():
+    buf = S.new_state(200.0, 4.0)
+    buf[0] = 1.0
+    owned, borrowed = _references_counted(buf)
+    assert owned == len(S.EngineState._fields)  # one counted reference per view, when owned
+    assert borrowed == 0
+    assert buf[0] == 2.0

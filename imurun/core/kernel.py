@@ -4,9 +4,11 @@
 place and writes completed steps (and optionally per-sample signals) into caller-provided arrays.
 Everything is per sample, so the result does not depend on how a session is cut into blocks.
 
-Helpers called at every step take the arrays they read, not the state tuple `st`: an njit function
-counts a reference to every array it receives (an atomic add, and its release on return), and
-`st` holds 21 arrays (docs/engine.md, "What the speed-ups found").
+An njit function counts a reference to every array it receives (an atomic add, and its release on
+return), and every view of the state shares the buffer's one counter: the entry points borrow the
+buffer and the settings (`state.borrow`, views without a count) for the call, and helpers called at
+every step take the arrays they read rather than the 21-array tuple `st` (docs/engine.md, "What
+the speed-ups found").
 """
 
 from __future__ import annotations
@@ -434,7 +436,7 @@ def _end_bout(st, c, idx_last):
 def finish(buf, c, steps_out):
     """End of the stream: emit the last IC's step (interval unknown) and every step still waiting
     for the alignment. Returns the number of rows written to steps_out."""
-    st = S.views(buf)
+    st = S.views(S.borrow(buf))
     f = st.f
     idx_last = int(f[S.N_SAMPLES]) - 1
     if idx_last >= 0:
@@ -495,7 +497,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
     `buf` is the flat state (state.new_state), `c` the packed settings. Trunk samples `tacc`,
     `tgyr` and per-sample signals `sig_out` are used when they have rows (else pass (0, k) arrays):
     every argument costs time on each call."""
-    st = S.views(buf)
+    st = S.views(S.borrow(buf))
+    c = S.borrow(c)
     ring = st.ring
     n = t.shape[0]
     has_trunk = n > 0 and tacc.shape[0] == n
