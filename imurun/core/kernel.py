@@ -1277,7 +1277,7 @@ def _update_alignment(st, c, t, has_trunk):
         _provisional_posture(st, c, has_trunk)
         f[S.FWD_PROV] = 1.0  # from a stride on: the steps waiting for forward may be measured
     if f[S.GAIT_UP_N] > 0.0:
-        _follow_posture(st.f, st.fwd, st.up_stand, st.tup_stand, c, t, has_trunk)
+        _follow_posture(f, st.fwd, st.up_stand, st.tup_stand, c, t, has_trunk)
     if f[S.FWD_TIME] <= 0.0 or (f[S.FWD_PROV] != 1.0 and f[S.FWD_TIME] < c[S.C_FWD_MIN_S]):
         return
     keep = f[S.FWD_READY] == 1.0
