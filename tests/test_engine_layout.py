@@ -4,6 +4,9 @@ tests check that the derived indices, the packed settings and the buffer views a
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,8 @@ from numba import njit
 from numba.core.unsafe.refcount import get_refcount
 
 from imurun.core import state as S
-from imurun.core.engine import EngineConfig, _pack
+from imurun.core.engine import Engine, EngineConfig, _pack
+from imurun.sources.simulate import simulate
 
 TABLES = [(S.SCALARS, S.SCALAR_INDEX, S.N_F), (S.SETTINGS, S.SETTING_INDEX, S.N_C),
           (S.CHANNELS, S.CHANNEL_INDEX, S.N_R), (S.PENDING, S.PENDING_INDEX, S.N_P)]
@@ -107,3 +111,32 @@ def test_the_kernels_borrowed_views_count_no_reference_and_write_to_the_buffer()
     assert owned == len(S.EngineState._fields)  # one counted reference per view, when owned
     assert borrowed == 0
     assert buf[0] == 2.0
+
+
+_PURE_PYTHON_RUN = """
+import sys
+import numpy as np
+from imurun.core.engine import Engine
+d = np.load(sys.argv[1])
+engine = Engine(float(d["rate"]))
+steps = np.r_[engine.process(d["t"], d["acc"], d["gyr"]).steps, engine.finish().steps]
+np.save(sys.argv[2], np.c_[steps["t"], steps["pelvic_drop_deg"]])
+"""
+
+
+def test_the_kernels_run_as_plain_python_for_debugging_and_give_the_same_steps(tmp_path):
+    """NUMBA_DISABLE_JIT=1 is how a kernel rule is stepped through: `borrow` must then be a no-op
+    and the engine must not look for a cache. Three seconds of a run, from mid-stride."""
+    sim = simulate("easy-run", seed=3, rate_hz=100.0, duration_s=25.0)
+    clip = (sim.t >= 20.0) & (sim.t < 23.0)
+    t, acc, gyr = sim.t[clip], sim.acc[clip], sim.gyr[clip]
+    np.savez(tmp_path / "in.npz", rate=sim.rate_hz, t=t, acc=acc, gyr=gyr)
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    run = [sys.executable, "-c", _PURE_PYTHON_RUN, str(tmp_path / "in.npz"), str(tmp_path / "out.npy")]
+    proc = subprocess.run(run, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    engine = Engine(sim.rate_hz)
+    steps = np.r_[engine.process(t, acc, gyr).steps, engine.finish().steps]
+    assert len(steps) >= 7
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), np.c_[steps["t"], steps["pelvic_drop_deg"]],
+                               rtol=0, atol=1e-9)

@@ -32,9 +32,11 @@ from imurun.core.output import (
     Status,
 )
 
-# before any kernel is loaded from the cache: it may hold code of sources edited since
-_CACHE = Path(process_block.stats.cache_path)
-jitcache.drop_if_stale(_CACHE, Path(__file__).parent)
+# before any kernel is loaded from the cache: it may hold code of sources edited since. None when
+# NUMBA_DISABLE_JIT=1 runs the kernels as Python (to step through a rule): nothing is compiled
+_CACHE = Path(process_block.stats.cache_path) if hasattr(process_block, "stats") else None
+if _CACHE is not None:
+    jitcache.drop_if_stale(_CACHE, Path(__file__).parent)
 
 # The kernel writes rows (t, side, kind, N_M metrics in STEP_DTYPE's order); these dtypes lay the
 # same bytes out as STEP_DTYPE / SIGNAL_DTYPE with the float columns as one field each, so a block
@@ -157,7 +159,7 @@ def note_if_compiling() -> bool:
     if note_if_compiling.done:
         return False
     note_if_compiling.done = True  # asked once: later engines in this process load what is compiled
-    if not sys.stderr.isatty() or not jitcache.is_cold(_CACHE):
+    if not sys.stderr.isatty() or _CACHE is None or not jitcache.is_cold(_CACHE):
         return False
     print("imurun: compiling the gait engine for this machine (first run after an install or update, "
           "20-40 s; cached after that)", file=sys.stderr, flush=True)

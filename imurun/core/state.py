@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 # LLVM fast-math flags of every kernel: divisions may use reciprocals and a*b+c may fuse into one
 # FMA. Not "nnan"/"ninf" (the kernels test isfinite on raw samples) nor "reassoc" (sums keep
@@ -370,21 +370,30 @@ def views(buf: np.ndarray) -> EngineState:
     )
 
 
-@intrinsic
-def borrow(typingctx, arr):
+def borrow(arr: np.ndarray) -> np.ndarray:
     """In numba: `arr` without its reference count (a null meminfo), and so every view taken of it.
 
     Each njit function that receives an array counts a reference to it (an atomic add) and releases
     it on return; the state's views all share the buffer's one counter, and these counts took ~40 %
     of the kernel's time (docs/engine.md, "What the speed-ups found"). A borrowed array must not
-    outlive its owner: the kernels borrow their arguments for the call and return no array."""
+    outlive its owner: the kernels borrow their arguments for the call and return no array.
+    In Python (NUMBA_DISABLE_JIT=1, for stepping through the kernels) it is `arr` itself."""
+    return arr
 
+
+@intrinsic
+def _without_meminfo(typingctx, arr):
     def codegen(context, builder, sig, args):
         ary = context.make_array(sig.args[0])(context, builder, value=args[0])
         ary.meminfo = cgutils.get_null_value(ary.meminfo.type)
         return ary._getvalue()
 
     return arr(arr), codegen
+
+
+@overload(borrow, inline="always")
+def _borrow_jit(arr):
+    return lambda arr: _without_meminfo(arr)
 
 
 def ring_capacity(sample_rate_hz: float, seconds: float) -> int:
