@@ -391,7 +391,7 @@ def _without_meminfo(typingctx, arr):
     return arr(arr), codegen
 
 
-@overload(borrow, inline="always")
+@overload(borrow)
 def _borrow_jit(arr):
     return lambda arr: _without_meminfo(arr)
 
