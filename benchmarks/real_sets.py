@@ -224,7 +224,15 @@ CONDITIONS = {
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
     "sensor turned on the body": _turned,
 }
-WALK_CONDITIONS = {"walked 1.4x slower (~75 spm)": _slowed}
+def _without_gyroscope(tr: Trial) -> Trial:
+    """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
+    return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
+
+
+WALK_CONDITIONS = {
+    "walked 1.4x slower (~75 spm)": _slowed,
+    "no gyroscope (a belt accelerometer)": _without_gyroscope,
+}
 
 
 def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
