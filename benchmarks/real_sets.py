@@ -189,7 +189,7 @@ def _lossy(tr: Trial, share: float, burst: int) -> Trial:
 
 def _softer(tr: Trial, k: float = 0.8) -> Trial:
     """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps."""
-    return dataclasses.replace(tr, acc=with_dynamic(tr.acc, tr.rate, k, 0.5))
+    return dataclasses.replace(tr, acc=with_dynamic(tr.acc, tr.rate, k, 0.5, tr.gyr))
 
 
 def _turned(tr: Trial) -> Trial:
