@@ -213,6 +213,11 @@ def _slowed(tr: Trial, k: float = 1.4) -> Trial:
     return dataclasses.replace(tr, rate=rate, t=t, acc=acc, gyr=gyr, truth=truth, bouts=bouts)
 
 
+def _without_gyroscope(tr: Trial) -> Trial:
+    """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
+    return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
+
+
 # The same recordings as other sensors and conditions of the same kinds would give them.
 CONDITIONS = {
     "as recorded": lambda tr: tr,
@@ -224,10 +229,6 @@ CONDITIONS = {
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
     "sensor turned on the body": _turned,
 }
-def _without_gyroscope(tr: Trial) -> Trial:
-    """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
-    return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
-
 
 WALK_CONDITIONS = {
     "walked 1.4x slower (~75 spm)": _slowed,
