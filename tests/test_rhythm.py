@@ -64,4 +64,3 @@ def test_lost_samples_and_a_low_rate_leave_the_answer():
     assert doubled(ring, idx, 150.0)
     ring, idx = _ring(*_slow_walk(0.8, rate=16.0))  # bins of 50 ms without a sample
     assert doubled(ring, idx, 150.0)
-
