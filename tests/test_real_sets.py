@@ -187,9 +187,10 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     one, its IC on the rise into the impact peak: 0.928, 2.36 spm. With a swing-leg bump that
     hovers above the contact level told from the landing after it: 0.950, 2.32 spm. With the same
     rule for the clips' first stances, before any step time is known (they opened with walking
-    steps ~55 ms late): 0.956, 1.86 spm."""
+    steps ~55 ms late): 0.956, 1.86 spm. With the landings at the clips' edges kept (a clip that
+    opened in flight, one that ended 0.05-0.2 s after a landing): 0.972, 1.88 spm."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
-    assert _f1(s, 50) >= 0.95
+    assert _f1(s, 50) >= 0.965
     assert s["bouts"]["cadence_mae_spm"] <= 2.0
 
 

@@ -103,6 +103,7 @@ from imurun.core.state import (
     LAST_IC_T,
     LOADED_T,
     ONE_G,
+    ONE_G_N,
     PEAK_T,
     PEAK_V,
     R_DSF,
@@ -137,6 +138,7 @@ LAND_BACK_WIN_S = 0.15  # ... and this long while it is short of 1 g (a bump fal
 LAND_SEP_S = 0.03
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
+END_STEP_TOL = 0.25  # a running stance at the stream's end is a step this close to the step time
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -273,11 +275,31 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
 def last_walk_ic(f, c, ring, idx, t):
     """At the end of the stream (last sample at t): the IC of a walking peak that has fallen like a
     step's and was waiting to see whether a flight follows (none can now), else NaN. A 5 s running
-    clip whose sacrum never dipped to the flight level lost its last step to that wait."""
+    clip whose sacrum never dipped to the flight level lost its last step to that wait. In running,
+    a stance that rose out of sf below C_CROSS_SF one step time (+-25 %) after the last IC into an
+    impact (above WALK_FAST_MAX_SF) is a step before its low-passed peak has fallen: a clip that
+    ends 0.05-0.2 s after a landing (a runner who stops rises into standing instead)."""
     if f[PEAK_V] > 0.0 and f[FLIGHT_TIME] == 0.0 and t - f[PEAK_T] >= WALK_FALL_MIN_S \
             and _walk_peak_fallen(f, c, f[WLP_Y]):
         return _walk_peak_ic(f, c, ring, idx)
+    if f[PEAK_V] > 0.0 and f[LAST_IC_RUN] == 1.0 and t - f[LAST_IC_T] < c[C_RUN_MODE_S]:
+        t_ic, kind = _walk_peak_ic(f, c, ring, idx)
+        if kind == KIND_RUN and abs((t_ic - f[LAST_IC_T]) * f[RHYTHM] / 60.0 - 1.0) <= END_STEP_TOL \
+                and _highest_since(ring, idx, t_ic) >= WALK_FAST_MAX_SF * f[ONE_G]:
+            return t_ic, kind
     return math.nan, KIND_WALK
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _highest_since(ring, idx, t0):
+    """The highest sf in the ring from t0 to the sample at idx."""
+    mask = ring.shape[0] - 1
+    top = -math.inf
+    k = idx
+    while idx - k < mask and ring[k & mask, R_T] >= t0:
+        top = max(top, ring[k & mask, R_SF])
+        k -= 1
+    return top
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -286,14 +308,19 @@ def _pending_walk_ic(f, c, ring, idx, t, x):
     after a running IC (within run_mode_s) and no lost sample since, its IC if none was found for
     that stance (the running detector saw no landing before it: a runner whose sacrum stayed just
     above the flight level), else NaN (a stance whose landing was found, a push-off into running,
-    a first stride from standing). Forgets the peak either way."""
+    a first stride from standing). So is the first stance of a recording that began mid-run (never
+    still) if it rose out of sf below C_CROSS_SF: a landing, not a push-off. Forgets the peak
+    either way."""
     t_ic = math.nan
     # samples lost since the last IC may have hidden its landing: the gap rule's business, and a
     # walking IC placed across a gap came 90 ms late (a simulated loose mount at 50 Hz)
     clean = f[GAP_T] < f[LAST_IC_T]
-    if f[LAST_IC_RUN] == 1.0 and clean and t - f[LAST_IC_T] < c[C_RUN_MODE_S] and _walk_peak_fallen(f, c, x):
-        t_rise, _ = _walk_peak_ic(f, c, ring, idx)
-        if t_rise - f[LAST_IC_T] >= c[C_MIN_RUN_STEP]:  # (False for NaN)
+    first = math.isnan(f[LAST_IC_T]) and f[ONE_G_N] == 0.0  # a recording that began mid-run
+    if (first or f[LAST_IC_RUN] == 1.0 and clean and t - f[LAST_IC_T] < c[C_RUN_MODE_S]) \
+            and _walk_peak_fallen(f, c, x):
+        t_rise, kind = _walk_peak_ic(f, c, ring, idx)
+        landing = kind == KIND_RUN  # the first stance: not a push-off from standing
+        if landing if first else t_rise - f[LAST_IC_T] >= c[C_MIN_RUN_STEP]:  # (False for NaN)
             t_ic = t_rise
     f[PEAK_V] = 0.0
     return t_ic
@@ -377,14 +404,36 @@ def _walk_peak_confirmed(f, c, t):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _unloaded_since_start(ring, idx, level, duration, t_end):
+    """From the recording's first sample to t_end (the ring not yet wrapped: row k is sample k), sf
+    stayed below `level` for `duration`: a flight, whose landing's rise is seen whole (an impact's
+    ringing dips for less, and so does a rise the recording began on)."""
+    t_low = math.nan
+    for k in range(idx + 1):
+        if ring[k, R_T] >= t_end:
+            break
+        if ring[k, R_SF] >= level:
+            t_low = math.nan
+        elif math.isnan(t_low):
+            t_low = ring[k, R_T]
+        elif ring[k, R_T] - t_low >= duration:
+            return True
+    return False
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _walk_peak_ic(f, c, ring, idx):
     """(IC, kind) of the walking peak at PEAK_T: the steepest loading rise before it. NaN when that
     rise may lie before the first sample (a recording that starts mid-stride, where the low-pass also
-    settles). A running IC when the stance rose out of sf below C_CROSS_SF at a running rhythm or
-    before the first step time (RHYTHM 0)."""
-    win = c[C_WALK_IC_WIN] * f[WALK_SCALE]
-    if idx < ring.shape[0] and f[PEAK_T] - win < ring[0, R_T]:
-        return math.nan, KIND_WALK
+    settles), unless the recording opened with a flight whose landing rose into this peak. A
+    running IC when the stance rose out of sf below C_CROSS_SF at a running rhythm or before the
+    first step time (RHYTHM 0)."""
+    t0 = f[PEAK_T] - c[C_WALK_IC_WIN] * f[WALK_SCALE]
+    early = idx < ring.shape[0] and t0 < ring[0, R_T]
     running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
-    t_rise, near_flight = _steepest_rise(ring, idx, f[PEAK_T] - win, c[C_CROSS_SF] if running else -math.inf)
+    t_rise, near_flight = _steepest_rise(ring, idx, max(t0, ring[0, R_T]) if early else t0,
+                                         c[C_CROSS_SF] if running else -math.inf)
+    if early and not (near_flight and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
+                                                            f[PEAK_T])):
+        return math.nan, KIND_WALK
     return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if near_flight else KIND_WALK
