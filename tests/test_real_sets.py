@@ -188,10 +188,13 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     hovers above the contact level told from the landing after it: 0.950, 2.32 spm. With the same
     rule for the clips' first stances, before any step time is known (they opened with walking
     steps ~55 ms late): 0.956, 1.86 spm. With the landings at the clips' edges kept (a clip that
-    opened in flight, one that ended 0.05-0.2 s after a landing): 0.972, 1.88 spm."""
+    opened in flight, one that ended 0.05-0.2 s after a landing, and, in a clip never still, a
+    stance out of the flight level after a walking IC): 0.975, 1.42 spm. With the impact told from
+    the active peak by a smaller dip on a landing's rise (ICs had been 50-80 ms late at the second
+    crest): 0.985, 1.25 spm."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
-    assert _f1(s, 50) >= 0.965
-    assert s["bouts"]["cadence_mae_spm"] <= 2.0
+    assert _f1(s, 50) >= 0.98
+    assert s["bouts"]["cadence_mae_spm"] <= 1.5
 
 
 def test_a_slow_walk_read_at_twice_its_cadence_is_let_go():

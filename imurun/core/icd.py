@@ -126,6 +126,10 @@ PEAK_SHARE = 0.8  # walking: a raw peak this close to the highest one (above 1 g
 RUN_MIN_SPM = 140.0
 IMPACT_SHARE = 0.3
 PEAK_DIP = 0.2  # ... and sf dips by this share of the highest one's height before rising again
+# ... or, on a landing's rise (out of sf below C_CROSS_SF), by this share: its first crest is the
+# impact, where a softer runner's sacrum dips but little before the active peak (the real runner
+# x 0.7 had ICs 50-80 ms late at the second crest; 0.05-0.15 find the same steps)
+LANDING_DIP = 0.1
 RISE_MAX_S = 0.1  # walking: the steepest loading rise is sought this far before the loading peak
 WPEAK_ALPHA = 0.25  # EMA weight of each IC's low-passed peak in WPEAK_REF
 LAND_WIN_S = 0.04  # s after a landing's crossing of C_CROSS_SF in which its steepest rise is sought
@@ -308,19 +312,20 @@ def _pending_walk_ic(f, c, ring, idx, t, x):
     after a running IC (within run_mode_s) and no lost sample since, its IC if none was found for
     that stance (the running detector saw no landing before it: a runner whose sacrum stayed just
     above the flight level), else NaN (a stance whose landing was found, a push-off into running,
-    a first stride from standing). So is the first stance of a recording that began mid-run (never
-    still) if it rose out of sf below C_CROSS_SF: a landing, not a push-off. Forgets the peak
-    either way."""
+    a first stride from standing). In a recording that began mid-run (never still), so is a stance
+    that rose out of sf below C_CROSS_SF after any IC or none: a landing, not a push-off. Forgets
+    the peak either way."""
     t_ic = math.nan
     # samples lost since the last IC may have hidden its landing: the gap rule's business, and a
     # walking IC placed across a gap came 90 ms late (a simulated loose mount at 50 Hz)
     clean = f[GAP_T] < f[LAST_IC_T]
-    first = math.isnan(f[LAST_IC_T]) and f[ONE_G_N] == 0.0  # a recording that began mid-run
-    if (first or f[LAST_IC_RUN] == 1.0 and clean and t - f[LAST_IC_T] < c[C_RUN_MODE_S]) \
-            and _walk_peak_fallen(f, c, x):
+    after_run = f[LAST_IC_RUN] == 1.0 and clean and t - f[LAST_IC_T] < c[C_RUN_MODE_S]
+    never_still = f[ONE_G_N] == 0.0  # a recording that began mid-run
+    if (after_run or never_still) and _walk_peak_fallen(f, c, x):
         t_rise, kind = _walk_peak_ic(f, c, ring, idx)
-        landing = kind == KIND_RUN  # the first stance: not a push-off from standing
-        if landing if first else t_rise - f[LAST_IC_T] >= c[C_MIN_RUN_STEP]:  # (False for NaN)
+        # else a push-off from standing or walking, unless it rose out of an unloaded sacrum
+        landing = after_run or kind == KIND_RUN
+        if landing and not t_rise - f[LAST_IC_T] < c[C_MIN_RUN_STEP]:  # (True for the first IC)
             t_ic = t_rise
     f[PEAK_V] = 0.0
     return t_ic
@@ -359,7 +364,7 @@ def _steepest_rise(ring, idx, t0, unloaded_sf):
         while kn <= k_top and ring[kn & mask, R_SF] <= y:
             dip = min(dip, ring[kn & mask, R_SF])
             kn += 1
-        if y - dip >= PEAK_DIP * (top - 1.0):
+        if y - dip >= (LANDING_DIP if near_flight else PEAK_DIP) * (top - 1.0):
             k_top = kk
             break
     # the steepest slope on the rise into it (a loading rise lasts well under RISE_MAX_S)
