@@ -436,7 +436,7 @@ def _walk_peak_ic(f, c, ring, idx):
     t0 = f[PEAK_T] - c[C_WALK_IC_WIN] * f[WALK_SCALE]
     early = idx < ring.shape[0] and t0 < ring[0, R_T]
     running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
-    t_rise, near_flight = _steepest_rise(ring, idx, max(t0, ring[0, R_T]) if early else t0,
+    t_rise, near_flight = _steepest_rise(ring, idx, ring[0, R_T] if early else t0,
                                          c[C_CROSS_SF] if running else -math.inf)
     if early and not (near_flight and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
                                                             f[PEAK_T])):
