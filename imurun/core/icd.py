@@ -29,7 +29,9 @@ or before any step time is known: a clip that starts mid-run) that rose out of s
 is a running one too, its IC on the rise into the impact peak: a softer runner's sacrum may never
 reach the flight level (the simulated runs with their dynamic acceleration x 0.6: F1@50 0.06 ->
 0.99, their steps taken ~90 ms late as walking ones; the real runner x 0.7, whose 5 s clips opened
-with such walking steps: 0.950 -> 0.956, bout cadence 2.33 -> 1.86 spm). A threshold-
+with such walking steps: 0.950 -> 0.956, bout cadence 2.33 -> 1.86 spm). So is one at
+RUN_STANCE_SPM or faster whose peak passes WALK_FAST_MAX_SF, whatever its dip (the real runner x 0.6,
+dipping to 0.45-0.6 g: F1@50 0.889 -> 0.975, its row left on that rise). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
 falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
@@ -142,6 +144,11 @@ LAND_BACK_WIN_S = 0.15  # ... and this long while it is short of 1 g (a bump fal
 LAND_SEP_S = 0.03
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
+# A walking-detector stance at this rhythm or faster whose peak passes WALK_FAST_MAX_SF is a running
+# one too, whatever its dip: a still softer runner (the real runner x 0.6 dips to 0.45-0.6 g) had its
+# ICs taken from the active peak's rise, ~15 ms late (F1@50 0.889 -> 0.969). A walk reads 160 spm
+# only when counted twice, and its peaks are a walk's (voisard2023 1.4x slower: the same steps)
+RUN_STANCE_SPM = 160.0
 END_STEP_TOL = 0.25  # a running stance at the stream's end is a step this close to the step time
 
 
@@ -332,12 +339,13 @@ def _pending_walk_ic(f, c, ring, idx, t, x):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _steepest_rise(ring, idx, t0, unloaded_sf):
+def _steepest_rise(ring, idx, t0, unloaded_sf, impact_sf):
     """Time of the steepest slope of smoothed sf (ring R_DSF) on the rise into the loading peak
     found in [t0, now], placed between samples by a parabola through the three slopes around it
     (so it does not move with the rate). A slope of two samples belongs to the instant between
     them. The window ends now, not at the low-passed maximum, which can precede the raw peak.
-    Also whether sf was below `unloaded_sf` before the highest peak (a near-flight)."""
+    Also whether it is a landing: sf was below `unloaded_sf` before the highest peak (a near-flight)
+    or that peak reached `impact_sf`."""
     mask = ring.shape[0] - 1
     # the loading peak (the low-passed maximum lags it): the first raw peak in the window nearly
     # as high as the highest, since impact ringing can crest higher a moment later
@@ -352,8 +360,8 @@ def _steepest_rise(ring, idx, t0, unloaded_sf):
     low = math.inf
     for kk in range(k + 1, k_top):
         low = min(low, ring[kk & mask, R_SF])
-    near_flight = low < unloaded_sf  # a landing: its impact peak is the loading peak
-    share = IMPACT_SHARE if near_flight else PEAK_SHARE
+    landing = low < unloaded_sf or top >= impact_sf  # its impact peak is the loading peak
+    share = IMPACT_SHARE if landing else PEAK_SHARE
     for kk in range(k + 2, k_top):
         y = ring[kk & mask, R_SF]
         if (y - 1.0 < share * (top - 1.0) or y < ring[(kk - 1) & mask, R_SF]
@@ -364,7 +372,7 @@ def _steepest_rise(ring, idx, t0, unloaded_sf):
         while kn <= k_top and ring[kn & mask, R_SF] <= y:
             dip = min(dip, ring[kn & mask, R_SF])
             kn += 1
-        if y - dip >= (LANDING_DIP if near_flight else PEAK_DIP) * (top - 1.0):
+        if y - dip >= (LANDING_DIP if landing else PEAK_DIP) * (top - 1.0):
             k_top = kk
             break
     # the steepest slope on the rise into it (a loading rise lasts well under RISE_MAX_S)
@@ -387,7 +395,7 @@ def _steepest_rise(ring, idx, t0, unloaded_sf):
         if curv < 0.0:
             h = ring[(k_best + 1) & mask, R_T] - ring[j, R_T]
             t_best += h * min(0.5, max(-0.5, 0.5 * (ym - yp) / curv))
-    return t_best, near_flight
+    return t_best, landing
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -432,13 +440,14 @@ def _walk_peak_ic(f, c, ring, idx):
     rise may lie before the first sample (a recording that starts mid-stride, where the low-pass also
     settles), unless the recording opened with a flight whose landing rose into this peak. A
     running IC when the stance rose out of sf below C_CROSS_SF at a running rhythm or before the
-    first step time (RHYTHM 0)."""
+    first step time (RHYTHM 0), or into an impact at RUN_STANCE_SPM or faster."""
     t0 = f[PEAK_T] - c[C_WALK_IC_WIN] * f[WALK_SCALE]
     early = idx < ring.shape[0] and t0 < ring[0, R_T]
     running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
-    t_rise, near_flight = _steepest_rise(ring, idx, ring[0, R_T] if early else t0,
-                                         c[C_CROSS_SF] if running else -math.inf)
-    if early and not (near_flight and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
+    impact = WALK_FAST_MAX_SF * f[ONE_G] if f[RHYTHM] >= RUN_STANCE_SPM else math.inf
+    t_rise, landing = _steepest_rise(ring, idx, ring[0, R_T] if early else t0,
+                                         c[C_CROSS_SF] if running else -math.inf, impact)
+    if early and not (landing and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
                                                             f[PEAK_T])):
         return math.nan, KIND_WALK
-    return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if near_flight else KIND_WALK
+    return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if landing else KIND_WALK

@@ -426,7 +426,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_TO] = _toe_off(f, st.ring, c, f[S.LAST_IC_T], i0, idx_last, step_s) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
-    p[S.P_FWD] = f[S.FWD_READY]
+    p[S.P_MOVE] = 0.0 if run else f[S.FWD_READY]
     f[S.N_PENDING] = k + 1.0
     f[S.N_OPEN_END] += 1.0
     f[S.LAST_IC_IDX] = -1.0  # the next IC starts a new bout
@@ -821,9 +821,11 @@ def _row_time(f, ring, fwd, c, p):
     first steps of a walk gain nothing from it on voisard2023 and lose HA_001 F1@50 0.76 -> 0.72).
     Real walks F1@100 / F1@50 at the highest peak 0.936 / 0.876, at the peak that falls most 0.951 /
     0.889 (voisard2023); HA_001 0.907 / 0.845 -> 0.907 / 0.762, whose reference sits a median 18 ms
-    before this mark (docs/engine.md)."""
+    before this mark (docs/engine.md). A running IC (a landing) stays on its rise, even in a step
+    that never dipped below the contact level and is filed as a walking one: moved, a softer
+    runner's landings came ~50 ms late (the simulated runs with their dynamic acceleration x 0.45)."""
     t_ic = p[S.P_T]
-    if p[S.P_KIND] == KIND_RUN or p[S.P_FWD] != 1.0 or c[S.C_WALK_FWD_TAU] <= 0.0:
+    if p[S.P_MOVE] != 1.0 or c[S.C_WALK_FWD_TAU] <= 0.0:
         return t_ic
     mask = ring.shape[0] - 1
     dt = f[S.DT_EMA]
@@ -912,7 +914,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_TO] = _toe_off(f, st.ring, c, last_t, i_last, i_ic, interval) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
-        p[S.P_FWD] = f[S.FWD_READY]
+        p[S.P_MOVE] = 0.0 if f[S.LAST_IC_RUN] == 1.0 else f[S.FWD_READY]
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
         _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand, st.tup_stand, idx, since,

@@ -274,7 +274,8 @@ PENDING = (
     Slot("P_T1", "next IC time (NaN: a bout's last step, whose metrics cover one typical step after its IC)"),
     Slot("P_TO", "toe-off time (NaN unknown)"),
     Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
-    Slot("P_FWD", "1: forward was established when the step closed (its row's IC may move: _row_time)"),
+    Slot("P_MOVE", "1: a walking IC whose step closed with forward established (its row's IC may move: "
+                   "_row_time)"),
 )
 MAX_PENDING = 64
 
