@@ -229,7 +229,7 @@ def real_section(args) -> str:
                     "bout cadence MAE spm", "IC bias ms"], all_rows)]
     body += ["", "imurun on the same recordings as other sensors and conditions of these kinds would give "
              "them: resampled by a polyphase filter; samples lost at random times (timestamps kept, "
-             "seed 7); the dynamic acceleration x 0.8 or x 0.7 with gravity kept (a softer runner or "
+             "seed 7); the dynamic acceleration x 0.8, 0.7 or 0.6 with gravity kept (a softer runner or "
              "landing; gravity followed by the gyroscope where there is one, else a 0.5 Hz low-pass); "
              "the sensor's frame turned at random (alcantara2022 about its missing sideways "
              "axis); the walks 1.4x slower (time stretched, the dynamic acceleration / 1.96, the "

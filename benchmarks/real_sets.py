@@ -227,6 +227,7 @@ CONDITIONS = {
     "2 % lost in bursts of 3": lambda tr: _lossy(tr, 0.02, 3),
     "dynamic acceleration x 0.8": _softer,
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
+    "dynamic acceleration x 0.6": lambda tr: _softer(tr, 0.6),
     "sensor turned on the body": _turned,
 }
 
