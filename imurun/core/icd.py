@@ -448,8 +448,8 @@ def _walk_peak_ic(f, c, ring, idx):
     running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
     impact = WALK_FAST_MAX_SF * f[ONE_G] if f[RHYTHM] >= RUN_STANCE_SPM else math.inf
     t_rise, landing = _steepest_rise(ring, idx, ring[0, R_T] if early else t0,
-                                         c[C_CROSS_SF] if running else -math.inf, impact)
+                                     c[C_CROSS_SF] if running else -math.inf, impact)
     if early and not (landing and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
-                                                            f[PEAK_T])):
+                                                        f[PEAK_T])):
         return math.nan, KIND_WALK
     return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if landing else KIND_WALK
