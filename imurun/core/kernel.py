@@ -67,7 +67,16 @@ STILL_TRIM_S = 0.5  # s at the end of a still period that may already contain th
 STEP_COLS = 3 + N_M  # t, side, kind, metrics
 N_SIG = 10
 SIDE_MEMORY = 0.6  # weight of the previous ICs' (sign-flipped) side evidence
-HELD_READ_S = 0.1  # a held IC's side evidence is read this long after it (its windows' end)
+HELD_READ_S = 0.15  # a held IC's side evidence is read this long after it (its windows' end)
+# Walking sides: the pelvic roll rate over this long after an IC against this long before it. After
+# the IC the pelvis drops toward the swing side (loading response: Perry & Burnfield 2010); before
+# it, the rate mostly has the other sign (the 0.1 s before the reference ICs: 7 of the 10 voisard2023
+# walkers and HA_001, 0.72-0.98 of their ICs; no sign on the other three), so the change is the
+# larger mark, free of the stride mean and of a lag between the sensor's roll and the IC. Each IC's
+# roll right: 0.89 -> 0.93 of the real walks' live ICs, HA_001's 0.48 (chance) -> 0.75. A walk's
+# first two ICs follow a weight shift and a swing from standing: their roll is the rate after them
+# alone (with the change, s07's and s08's first steps were flipped)
+ROLL_WIN_S = 0.15
 # A sideways window mean below this (m/s^2, 10 ug) is no sway: a sensor without that axis (the
 # two-axis alcantara2022 recordings write it as 0) left rounding noise of ~1e-16, whose sign, scaled
 # by its own amplitude, decided 13 of 16 sides "R" in a 5 s clip. Real sway is ~0.1-1 m/s^2.
@@ -146,16 +155,17 @@ def _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt, provisional=F
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, learn_yaw=True):
+def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setting_off, learn_yaw=True):
     """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size;
-    `learn_yaw`: its yaw rate feeds the yaw amplitude (not when an IC is read again).
+    `setting_off`: one of a walk's first two ICs; `learn_yaw`: its yaw rate feeds the yaw amplitude
+    (not when an IC is read again).
 
     The yaw rate around the IC (McCamley et al. 2012): running IC +-0.1 s; walking from well before
     it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80). Once the forward axis is
-    known, walking adds the pelvic roll rate over the first 0.1 s of loading (the pelvis drops
-    toward the swing side: Perry & Burnfield 2010, loading response) and the sideways sway before
-    the IC (_sway_evidence): on one walker (s08) the yaw rate points the other way on most steps,
-    roll and sway do not; weights in EngineConfig, chosen leave-one-person-out (docs/engine.md).
+    known, walking adds the turn of the pelvic roll rate at the IC (ROLL_WIN_S) and the sideways
+    sway before the IC (_sway_evidence): on one walker (s08) the yaw rate points the other way on
+    most steps, roll and sway do not; weights in EngineConfig, chosen leave-one-person-out
+    (docs/engine.md).
     """
     win = np.empty(4)
     before, after = (0.1, 0.1) if run else (c[S.C_SIDE_FROM], c[S.C_SIDE_TO])
@@ -163,8 +173,12 @@ def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, learn
     ev = _per_amplitude(f, S.YAW_AMP, win[3], learn_yaw)
     if run or f[S.FWD_READY] != 1.0:
         return ev
-    window_mean(ring, idx, S.R_WX, since, max(0.0, since - 0.1), stride, dt, win)
-    roll = _per_amplitude(f, S.ROLL_AMP, _dot3(win, fwd))
+    window_mean(ring, idx, S.R_WX, since, max(0.0, since - ROLL_WIN_S), stride, dt, win)
+    turn = _dot3(win, fwd)
+    if not setting_off:  # (before a walk's first two ICs: a weight shift, a swing from standing)
+        window_mean(ring, idx, S.R_WX, since + ROLL_WIN_S, since, stride, dt, win)
+        turn -= _dot3(win, fwd)
+    roll = _per_amplitude(f, S.ROLL_AMP, turn)
     sway = _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt)
     other = c[S.C_SIDE_SWAY] * sway - c[S.C_SIDE_ROLL] * roll
     # the status' side confidence: on the real walkers steps where the two disagree were wrong 3x
@@ -202,7 +216,7 @@ def _file_horizontal(ev, v, up, step_s):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _held_ic_evidence(st, c, i_ic, stride, run, provisional):
+def _held_ic_evidence(st, c, i_ic, stride, run, provisional, setting_off):
     """Side evidence of a held IC (ring index i_ic) once the forward axis is known. Accelerometer
     only: its sway. With a gyroscope: the yaw rate, roll and sway as at a live IC, read from
     HELD_READ_S after it (the windows reach 0.1 s past the IC); the yaw amplitude, which the IC
@@ -212,7 +226,8 @@ def _held_ic_evidence(st, c, i_ic, stride, run, provisional):
     if f[S.ACC_ONLY] == 1.0:
         return _sway_evidence(f, st.ring, st.fwd, st.up_stand, i_ic, 0.0, stride, dtn, provisional)
     i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
-    return _side_evidence(f, st.ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run, False)
+    return _side_evidence(f, st.ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run,
+                          setting_off, False)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -229,16 +244,19 @@ def _sides_of_held_steps(st, c, provisional=False):
     e = 0.0
     side = 0.0
     t_prev = np.nan
+    second = False
     for k in range(n):
         run = pend[k, S.P_KIND] == KIND_RUN
         if k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]:  # a chain of steps starts here
-            e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), 2.0 * c[S.C_MAX_STEP], run, provisional)
+            e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), 2.0 * c[S.C_MAX_STEP], run, provisional, True)
+            second = True  # the chain's next IC is its second, setting off too
             t_prev = pend[k, S.P_T]
             side = pend[k, S.P_SIDE]  # its first IC's, as decided so far (no evidence: it stays)
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
-        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional)
+        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional, second)
+        second = False
         e = ev - SIDE_MEMORY * e
         side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
@@ -895,7 +913,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     if f[S.ACC_ONLY] == 1.0:
         ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
     else:
-        ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN)
+        ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN,
+                            not in_bout or f[S.STEP_HIST_K] == 0.0)  # (no step filed yet: the second)
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
     side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)
