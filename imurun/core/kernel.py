@@ -219,7 +219,7 @@ def _file_horizontal(ev, v, up, step_s):
 def _held_ic_evidence(st, c, i_ic, stride, run, provisional, setting_off):
     """Side evidence of a held IC (ring index i_ic) once the forward axis is known. Accelerometer
     only: its sway. With a gyroscope: the yaw rate, roll and sway as at a live IC, read from
-    HELD_READ_S after it (the windows reach 0.1 s past the IC); the yaw amplitude, which the IC
+    HELD_READ_S after it (the windows reach ROLL_WIN_S past the IC); the yaw amplitude, which the IC
     already fed when it was found, is left as it was."""
     f = st.f
     dtn = f[S.DT_EMA]
@@ -914,7 +914,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
     else:
         ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN,
-                            not in_bout or f[S.STEP_HIST_K] == 0.0)  # (no step filed yet: the second)
+                            not in_bout or f[S.STEP_HIST_K] == 0.0)  # (no step time yet: the second)
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
     side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)
