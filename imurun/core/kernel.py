@@ -244,19 +244,18 @@ def _sides_of_held_steps(st, c, provisional=False):
     e = 0.0
     side = 0.0
     t_prev = np.nan
-    second = False
     for k in range(n):
         run = pend[k, S.P_KIND] == KIND_RUN
-        if k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]:  # a chain of steps starts here
+        first = k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]  # a chain of steps starts here
+        if first:
             e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), 2.0 * c[S.C_MAX_STEP], run, provisional, True)
-            second = True  # the chain's next IC is its second, setting off too
             t_prev = pend[k, S.P_T]
             side = pend[k, S.P_SIDE]  # its first IC's, as decided so far (no evidence: it stays)
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
-        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional, second)
-        second = False
+        # the chain's first step closes at its second IC, setting off too
+        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional, first)
         e = ev - SIDE_MEMORY * e
         side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
