@@ -98,10 +98,7 @@ def test_a_runner_whose_sacrum_never_reaches_the_flight_level_is_still_running(s
     the rise into the mid-stance peak, as walking steps without contact time: F1@50 0.06 / 0.07.
     A stance that rose out of sf below the contact level at a running rhythm is a running one,
     its loading peak the impact's (F1@50 0.99 / 1.00, contact time on every step but the last)."""
-    sim = simulate(scenario, seed=1, rate_hz=200.0, duration_s=60.0)
-    acc = with_dynamic(sim.acc, sim.rate_hz, 0.6, 0.5)
-    eng = Engine(sim.rate_hz)
-    steps = np.concatenate([eng.process(sim.t, acc, sim.gyr).steps, eng.finish().steps])
+    sim, steps = _softer_run(scenario, 1, 0.6)
     s = score(steps, sim.steps)
     assert _f1(s, 50) >= 0.98
     assert np.mean(steps["activity"] == "run") >= 0.95
@@ -115,11 +112,17 @@ def test_a_runner_whose_sacrum_stays_above_the_contact_level_lands_where_it_land
     rise into the active peak, ~90 ms late (F1@50 0.07 / 0.07). A stance at 160 spm or more whose
     peak passes 1.6 g is a landing, and its row stays on the rise into the impact: 0.99 / 0.99.
     (The IC is still ~43 ms after the simulated one, which a small bump before the impact marks.)"""
-    sim = simulate(scenario, seed=seed, rate_hz=200.0, duration_s=60.0)
-    acc = with_dynamic(sim.acc, sim.rate_hz, 0.45, 0.5)
-    eng = Engine(sim.rate_hz)
-    steps = np.concatenate([eng.process(sim.t, acc, sim.gyr).steps, eng.finish().steps])
+    sim, steps = _softer_run(scenario, seed, 0.45)
     assert _f1(score(steps, sim.steps), 50) >= 0.98
+
+
+def _softer_run(scenario: str, seed: int, gain: float):
+    """(sim, every step analyze reports) of a 60 s simulated run at 200 Hz with its dynamic
+    acceleration x `gain`, gravity kept."""
+    sim = simulate(scenario, seed=seed, rate_hz=200.0, duration_s=60.0)
+    acc = with_dynamic(sim.acc, sim.rate_hz, gain, 0.5)
+    eng = Engine(sim.rate_hz)
+    return sim, np.concatenate([eng.process(sim.t, acc, sim.gyr).steps, eng.finish().steps])
 
 
 def test_the_last_step_of_a_run_without_flights_is_not_lost_at_the_end():
