@@ -33,12 +33,11 @@ with such walking steps: 0.950 -> 0.956, bout cadence 2.33 -> 1.86 spm). So is o
 RUN_STANCE_SPM or faster whose peak passes WALK_FAST_MAX_SF, whatever its dip (the real runner x 0.6,
 dipping to 0.45-0.6 g: F1@50 0.889 -> 0.975, its row left on that rise). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
-(Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010). The toe-off is the mirror image on the
-falling edge (Patoz et al. 2022, Sensors 22:784, contact/flight from a sacral vertical-acceleration
-threshold). Emitted ~25-30 ms after the IC at 200 Hz. When packets are lost from flight into stance,
-the landing is unseen: a flight sample before the gap arms the detector, and the IC is placed by the
-step rhythm (last IC + smoothed step time) within the gap, where the tangent would be guessed from
-two samples up to 130 ms apart.
+(Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010); the toe-off is kernel._toe_off's. Emitted
+~25-30 ms after the IC at 200 Hz. When packets are lost from flight into stance, the landing is
+unseen: a flight sample before the gap arms the detector, and the IC is placed by the step rhythm
+(last IC + smoothed step time) within the gap, where the tangent would be guessed from two samples
+up to 130 ms apart.
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
