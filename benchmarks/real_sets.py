@@ -238,12 +238,32 @@ WALK_CONDITIONS = {
 
 
 def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
-    """imurun on every condition of one dataset: F1@100, F1@50, left/right, bout cadence MAE."""
+    """imurun on every condition of one dataset: F1@100, F1@50, left/right, bout cadence MAE and,
+    running, contact time RMSE (bias)."""
     rows = []
     walking = DATASETS[dataset][0] == "walk"
     for name, change in (CONDITIONS | WALK_CONDITIONS).items() if walking else CONDITIONS.items():
         changed = [change(tr) for tr in trials]
-        rows.append([dataset, *figures_row(name, scored([(tr, imurun(tr)[0]) for tr in changed]), False)[:5]])
+        row = figures_row(name, scored([(tr, imurun(tr)[0]) for tr in changed]), not walking)
+        rows.append([dataset, *row[:5], "-" if walking else row[8]])
+    return rows
+
+
+def per_slope_rows(dataset: str, parts: list) -> list[list[str]]:
+    """A treadmill set's clips grouped by slope (the last part of their names, e.g. p10deg):
+    steps, F1@50, IC bias and MAE, contact time RMSE (bias)."""
+    def slope(tr: Trial) -> str:
+        return tr.name.rsplit("_", 1)[-1]
+
+    def degrees(name: str) -> float:  # m10deg: -10
+        return float(name.strip("mpdeg")) * (-1.0 if name.startswith("m") else 1.0)
+
+    rows = []
+    for name in sorted({slope(tr) for tr, _ in parts}, key=degrees):
+        s = scored([(tr, d) for tr, d in parts if slope(tr) == name])
+        row = figures_row(name, s, True)
+        d50 = next(d for d in s["detection"] if d["tolerance_ms"] == 50)
+        rows.append([dataset, name, d50["truth"], row[2], row[5], row[6], row[8]])
     return rows
 
 
