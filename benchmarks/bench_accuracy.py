@@ -235,13 +235,13 @@ def real_section(args) -> str:
                             "contact time RMSE (bias) ms"], slope_rows)]
     body += ["", "imurun on the same recordings as other sensors and conditions of these kinds would give "
              "them: resampled by a polyphase filter; samples lost at random times (timestamps kept, "
-             "seed 7); the dynamic acceleration x 0.8, 0.7 or 0.6 with gravity kept (a softer runner or "
-             "landing; gravity followed by the gyroscope where there is one, else a 0.5 Hz low-pass); "
-             "the sensor's frame turned at random (alcantara2022 about its missing sideways "
-             "axis); the walks 1.4x slower (time stretched, the dynamic acceleration / 1.96, the "
-             "gyroscope / 1.4, the reference stretched alike; still scored at 100 ms); the walks "
-             "without their gyroscope (a belt accelerometer: sides from sway alone, flagged low "
-             "confidence):", "",
+             "seed 7); the dynamic acceleration x 1.2, 0.8, 0.7 or 0.6 with gravity kept (a harder or "
+             "softer runner or landing, a more or less vigorous walker; gravity followed by the gyroscope "
+             "where there is one, else a 0.5 Hz low-pass); the sensor's frame turned at random "
+             "(alcantara2022 about its missing sideways axis); the walks 1.4x slower (time stretched, "
+             "the dynamic acceleration / 1.96, the gyroscope / 1.4, the reference stretched alike; "
+             "still scored at 100 ms); the walks without their gyroscope (a belt accelerometer: sides from "
+             "sway alone, flagged low confidence):", "",
              table(["dataset", "condition", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm",
                     "contact time RMSE (bias) ms"], robust_rows)]
     whys = sorted({r[-1] for r in miss_rows})

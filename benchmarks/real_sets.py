@@ -188,7 +188,8 @@ def _lossy(tr: Trial, share: float, burst: int) -> Trial:
 
 
 def _softer(tr: Trial, k: float = 0.8) -> Trial:
-    """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps."""
+    """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps (k > 1:
+    harder landings, a more vigorous walker)."""
     return dataclasses.replace(tr, acc=with_dynamic(tr.acc, tr.rate, k, 0.5, tr.gyr))
 
 
@@ -225,6 +226,7 @@ CONDITIONS = {
     "200 Hz": lambda tr: _resampled(tr, 200.0),
     "1 % of samples lost": lambda tr: _lossy(tr, 0.01, 1),
     "2 % lost in bursts of 3": lambda tr: _lossy(tr, 0.02, 3),
+    "dynamic acceleration x 1.2": lambda tr: _softer(tr, 1.2),
     "dynamic acceleration x 0.8": _softer,
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
     "dynamic acceleration x 0.6": lambda tr: _softer(tr, 0.6),
