@@ -97,9 +97,12 @@ def slowed_down(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, k:
 
 
 def slowed_reference(truth: np.ndarray, bouts: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
-    """Copies of a reference's steps and bouts for its walk k times slower: times x k, cadences / k."""
+    """Copies of a reference's steps and bouts for its walk k times slower: times and durations x k,
+    cadences / k."""
     truth, bouts = truth.copy(), bouts.copy()
-    truth["t"] *= k
+    for name in ("t", "step_time_s", "contact_time_s", "flight_time_s"):
+        truth[name] *= k
+    truth["cadence_spm"] /= k
     bouts["t_start"] *= k
     bouts["t_end"] *= k
     bouts["cadence_spm"] /= k
