@@ -8,7 +8,10 @@ sample at or above 1 g: a mount's ringing is no free fall; once running, any dip
 stance, as slower and uphill running's short flights give) the landing shows as a steep rise of sf.
 IC is where the tangent of that rise, taken at its crossing of C_CROSS_SF, meets the flight
 level (sf = 0); the tangent's slope is the steeper of the secant across the crossing and the next
-one, so a coarse first secant (50 Hz) does not move the IC early. The rise is watched up to
+one, so a coarse first secant (50 Hz) does not move the IC early. When the climb steepens further
+before sf first stops rising and while it is below body weight, the tangent at its steepest point
+there gives the IC (the later foot; no later than the crossing): a sacrum that rises slowly out of
+the flight is not read early. The rise is watched up to
 LAND_WIN_S (until it is past its steepest, >= 1 g): if it steepens LAND_BUMP times, the crossing was
 a slow bump out of the flight and the tangent at the steepest point gives the IC (real running F1@50
 0.979 -> 0.994, IC MAE 9.3 -> 5.8 ms; simulated running unchanged; ~4 ms more latency). A rise that
@@ -96,6 +99,8 @@ from imurun.core.state import (
     LAND_IC,
     LAND_LOW,
     LAND_N,
+    LAND_RISE_IC,
+    LAND_RISING,
     LAND_S0,
     LAND_SLOPE,
     LAND_T,
@@ -195,20 +200,26 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
     if math.isfinite(f[LAND_SLOPE]):
         # the landing crossed lvl: its IC is where the tangent across the crossing (the steeper of
         # the secant across it and the next: at 50 Hz the first often straddles the foot of the
-        # rise) meets the flight level (sf = 0), at most 50 ms before the crossing. The rise is
-        # watched for LAND_WIN_S: when it steepens LAND_BUMP times beyond that, the crossing was a
-        # slow bump out of the flight before the impact (a filtered recording, alcantara2022: 5 of
-        # 327 ICs 60-70 ms early), and the tangent at the steepest point gives the IC
+        # rise) meets the flight level (sf = 0), at most 50 ms before the crossing, or the later
+        # foot of a steeper tangent of the same climb below 1 g (LAND_RISE_IC). The rise is
+        # watched for LAND_WIN_S: when it steepens LAND_BUMP times beyond the crossing's slope,
+        # the crossing was a slow bump out of the flight before the impact (a filtered recording,
+        # alcantara2022: 5 of 327 ICs 60-70 ms early), and the tangent at the steepest point of
+        # the whole watch gives the IC
         loaded = f[LOADED_T] >= f[LAND_T]  # the rise reached body weight
         if not gap:
             if f[LAND_N] == 0.0:
                 f[LAND_S0] = max(f[LAND_S0], slope)
             if sf < lvl and not loaded:
                 f[LAND_BACK] = 1.0
+            if slope <= 0.0:
+                f[LAND_RISING] = 0.0
             if slope > f[LAND_SLOPE]:
                 f[LAND_SLOPE] = slope
                 f[LAND_IC] = t - sf / slope
                 f[LAND_LOW] = 1.0 if low else 0.0
+                if f[LAND_RISING] == 1.0 and f[LAND_N] >= 1.0 and sf < 1.0:
+                    f[LAND_RISE_IC] = f[LAND_IC]
             f[LAND_N] += 1.0
         # the watch ends early once the impact's rise is past its steepest (>= 1 g and at half
         # its slope), which costs a landing 10-20 ms instead of LAND_WIN_S
@@ -227,7 +238,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
                 return True, f[LAND_IC], KIND_RUN
             return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
         if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
-            return True, f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05)), KIND_RUN
+            t_cross = f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05))
+            return True, min(f[LAND_T], max(t_cross, f[LAND_RISE_IC])), KIND_RUN
         # else a bump fell back into a flight and a gap hid the landing: placed below as any
     # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
@@ -241,8 +253,9 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_T] = t - (sf - lvl) / slope
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
+        f[LAND_RISE_IC] = -math.inf
         f[LAND_N] = f[LAND_BACK] = 0.0
-        f[LAND_LOW] = 1.0
+        f[LAND_LOW] = f[LAND_RISING] = 1.0
         if math.isfinite(t_walk):
             return True, t_walk, KIND_RUN
         return found, t_ic, kind

@@ -100,7 +100,7 @@ MAX_GYR2 = 100.0**2  # (rad/s)^2
 TO_MAX_GAP_S = 0.03  # a running stance that lost more samples than this has no toe-off
 LANDING_SEEN_S = 0.05  # ... nor one whose landing was not seen: a gap this close before its IC
 TO_FALL_SF = 1.25  # g: the running toe-off is where the stance's main fall passes this level,
-TO_FALL_SHARE = 0.8  # this share through the contact (_toe_off)
+TO_FALL_SHARE = 0.79  # this share through the contact (_toe_off)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -368,10 +368,11 @@ def _toe_off(f, ring, c, t_ic, i_ic, i_end):
     gone; its main fall is the same at every slope. A ground force that is a half sine peaking at
     2.3-2.5 body weights (Morin et al. 2005, J Appl Biomech 21:167) falls through 1.25 of them at
     0.82-0.83 of the contact; the real runner's sacrum (alcantara2022, force treadmill, 0.1 body
-    weight) at 0.80 (least squares over its 327 steps; 1.25 g fit best of 1-1.75 g, 1.1 g as well;
-    1 g meets the uphill shoulder). Left out one slope at a time, level and share chosen on the other four:
-    contact RMSE 12 ms (bias -1) where the sacrum's last fall through 1 g (the effective contact,
-    Cavagna 2006, J Exp Biol 209:4051, in a half-sine model) read 29 ms (+18; +43 at +10 deg)."""
+    weight) at 0.79 (least squares over its 327 steps; 1.25 g fit best of 1-1.75 g, 1.1 g as well;
+    1 g meets the uphill shoulder). Left out one slope at a time, level and share chosen on the
+    other four: contact RMSE 11 ms (bias -1) where the sacrum's last fall through 1 g (the effective
+    contact, Cavagna 2006, J Exp Biol 209:4051, in a half-sine model) read 29 ms (+18; +43 at +10
+    deg)."""
     mask = ring.shape[0] - 1
     oldest = i_end - mask + 1
     if i_ic <= oldest:
