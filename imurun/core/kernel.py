@@ -370,7 +370,7 @@ def _toe_off(f, ring, c, t_ic, i_ic, i_end):
     0.82-0.83 of the contact; the real runner's sacrum (alcantara2022, force treadmill, 0.1 body
     weight) at 0.79 (least squares over its 327 steps; 1.25 g fit best of 1-1.75 g, 1.1 g as well;
     1 g meets the uphill shoulder). Left out one slope at a time, level and share chosen on the
-    other four: contact RMSE 11 ms (bias -1) where the sacrum's last fall through 1 g (the effective
+    other four: contact RMSE 11 ms (bias -0.4) where the sacrum's last fall through 1 g (the effective
     contact, Cavagna 2006, J Exp Biol 209:4051, in a half-sine model) read 29 ms (+18; +43 at +10
     deg)."""
     mask = ring.shape[0] - 1
