@@ -13,6 +13,7 @@ from realdata import REAL, REAL_TRIALS, kept_after_loss, with_dynamic
 from scipy.signal import decimate, resample_poly
 
 from imurun.core.engine import Engine
+from imurun.core.kernel import WALK_SCALE_MAX
 from imurun.core.output import Flag, FlagKind
 from imurun.session.reader import read_session
 from imurun.session.truth import read_bouts_csv, read_steps_csv
@@ -251,6 +252,22 @@ def test_walking_scenarios(scenario):
     walking = out.steps["activity"] == "walk"
     assert walking.any() and np.all(np.isnan(out.steps["contact_time_s"][walking]))
     assert np.all(out.steps["flight_time_s"][walking] == 0.0)
+
+
+def test_a_rows_step_time_is_the_interval_between_the_detectors_ics():
+    """docs/architecture.md: `step_time_s` runs between the detector's ICs. A running row reports
+    its IC, so two running rows' `t` differ by exactly it; a walking row reports the heel strike's
+    forward-acceleration mark, at most 0.1 s x the walking time scale from its IC."""
+    sim = simulate("intervals", seed=1, rate_hz=100.0, duration_s=200.0)
+    steps = _run(sim).steps
+    step_time = steps["step_time_s"][:-1]
+    follows = np.isfinite(step_time)  # (a bout's last row has none)
+    gap = (np.diff(steps["t"]) - step_time)[follows]
+    run = ((steps["activity"][:-1] == "run") & (steps["activity"][1:] == "run"))[follows]
+    assert run.sum() > 100 and (~run).sum() > 100
+    np.testing.assert_allclose(gap[run], 0.0, atol=1e-9)
+    assert np.abs(gap[~run]).max() <= 2 * 0.1 * WALK_SCALE_MAX
+    assert np.median(np.abs(gap[~run])) < 0.02  # most marks sit near their ICs
 
 
 @pytest.mark.parametrize("before_s", [0.12, 0.45])
