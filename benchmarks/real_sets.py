@@ -214,6 +214,13 @@ def _slowed(tr: Trial, k: float = 1.4) -> Trial:
     return dataclasses.replace(tr, rate=rate, t=t, acc=acc, gyr=gyr, truth=truth, bouts=bouts)
 
 
+def _paced(tr: Trial, k: float) -> Trial:
+    """A runner at 1 / k of the pace: time x k, the accelerations kept (flights stay at free fall
+    and scale with the step); the reference's times x k, its cadences / k."""
+    truth, bouts = slowed_reference(tr.truth, tr.bouts, k)
+    return dataclasses.replace(tr, rate=tr.rate / k, t=tr.t * k, truth=truth, bouts=bouts)
+
+
 def _without_gyroscope(tr: Trial) -> Trial:
     """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
     return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
@@ -238,13 +245,18 @@ WALK_CONDITIONS = {
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
 }
 
+RUN_CONDITIONS = {
+    "step times x 0.9 (a faster runner)": lambda tr: _paced(tr, 0.9),
+    "step times x 1.2 (a slower runner)": lambda tr: _paced(tr, 1.2),
+}
+
 
 def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
     """imurun on every condition of one dataset: F1@100, F1@50, left/right, bout cadence MAE and,
     running, contact time RMSE (bias)."""
     rows = []
     walking = DATASETS[dataset][0] == "walk"
-    for name, change in (CONDITIONS | WALK_CONDITIONS).items() if walking else CONDITIONS.items():
+    for name, change in (CONDITIONS | (WALK_CONDITIONS if walking else RUN_CONDITIONS)).items():
         changed = [change(tr) for tr in trials]
         row = figures_row(name, scored([(tr, imurun(tr)[0]) for tr in changed]), not walking)
         rows.append([dataset, *row[:5], "-" if walking else row[8]])
