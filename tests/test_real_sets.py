@@ -202,7 +202,7 @@ def test_a_runner_with_shorter_flights_keeps_its_steps():
 def test_a_faster_or_slower_runner_keeps_its_steps_timing_and_contact(k):
     """The hold-out's runners run other speeds: the real runner's clips played at 1 / k of their
     pace (time x k, accelerations kept: cadence ~219 / ~164 spm; its flights stay at free fall and
-    scale with the step, where a real slower runner's shorten, as in the test above). Measured
+    scale with the step, where a real slower runner's shorten: the 40 ms shorter flights below). Measured
     F1@50 0.998 / 0.998, IC MAE 4.5 / 6.0 ms, bout cadence 1.10 / 0.82 spm (the scorer's own floor
     scales with the cadence: 0.98 / 0.73), contact time RMSE 9 / 12 ms."""
     parts = _parts_as("alcantara2022", lambda t, acc, gyr, rate, _truth: (t * k, acc, gyr, rate / k), k)
