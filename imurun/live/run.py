@@ -128,11 +128,18 @@ def _with_dashboard(run: LiveRun, feed: DashboardFeed, theme: str) -> int:
     SIGTERM stop the run; the run ending by itself (--duration, a lost sensor) closes the window.
     Its error, if any, is raised here once both are done."""
     import asyncio
+    import importlib
     import signal
     import threading
 
     from imurun.ui.launch import run_live_dashboard
 
+    # Python 3.11 can fail an import that two threads make at once (KeyError in importlib): the
+    # worker's first engine import (numba, which imports colorama) beside this thread's pyqtgraph
+    # (which imports colorama too) ended a run at its start. Both are imported before the worker
+    # starts, as a replay does (ui.launch.open_replay_window).
+    for module in ("imurun.ui.dashboard", "imurun.core.engine"):
+        importlib.import_module(module)
     result: dict[str, Any] = {}
 
     def work() -> None:
