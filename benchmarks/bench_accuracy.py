@@ -241,7 +241,9 @@ def real_section(args) -> str:
              "(alcantara2022 about its missing sideways axis); the walks 1.4x slower (time stretched, "
              "the dynamic acceleration / 1.96, the gyroscope / 1.4, the reference stretched alike; "
              "still scored at 100 ms); the walks without their gyroscope (a belt accelerometer: sides from "
-             "sway alone, flagged low confidence); the runner at other paces (time x 0.9 or 1.2, its "
+             "sway alone, flagged low confidence); the walks with every right step's dynamic acceleration "
+             "x 0.5 (from its IC to the next, both 50 ms early; a limp or a sore leg); the runner at "
+             "other paces (time x 0.9 or 1.2, its "
              "accelerations kept, the reference stretched alike: ~219 / ~164 spm; its flights scale with "
              "the step, where a real slower runner's shorten):", "",
              table(["dataset", "condition", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm",

@@ -25,6 +25,7 @@ from realdata import (  # noqa: F401 - SHARED for callers
     slowed_down,
     slowed_reference,
     with_dynamic,
+    with_one_leg_softer,
 )
 from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
@@ -221,6 +222,11 @@ def _paced(tr: Trial, k: float) -> Trial:
     return dataclasses.replace(tr, rate=tr.rate / k, t=tr.t * k, truth=truth, bouts=bouts)
 
 
+def _limping(tr: Trial, k: float = 0.5) -> Trial:
+    """A walker whose right steps load k times as hard as recorded (`with_one_leg_softer`)."""
+    return dataclasses.replace(tr, acc=with_one_leg_softer(tr.t, tr.acc, tr.gyr, tr.rate, tr.truth, k))
+
+
 def _without_gyroscope(tr: Trial) -> Trial:
     """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
     return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
@@ -243,6 +249,7 @@ CONDITIONS = {
 WALK_CONDITIONS = {
     "walked 1.4x slower (~75 spm)": _slowed,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
+    "right steps' loading x 0.5 (a limp)": _limping,
 }
 
 RUN_CONDITIONS = {

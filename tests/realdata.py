@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from numba import njit
+from scipy.ndimage import uniform_filter1d
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 REAL_TRIALS = ("HA_001_Test5_Trial1", "HA_001_Test5_Trial2", "HA_001_Test11_Trial1")
@@ -139,3 +140,21 @@ def with_shorter_flights(
         shift[t >= mid + cut / 2] += removed
         new_ic[k + 1 :] -= removed
     return keep, (t - shift)[keep], new_ic
+
+
+def with_one_leg_softer(
+    t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, truth: np.ndarray, gain: float
+) -> np.ndarray:
+    """The acceleration of a walk whose right steps load softer (a limp, a sore leg): each right
+    reference step, from its IC to the next (both 50 ms early: the heel strike's own rise is
+    scaled, the next one's kept), has its dynamic acceleration x `gain`, gravity kept (followed as
+    `with_dynamic` follows it), the change ramped over 30 ms. Over the stride the pelvis still
+    carries body weight. (Not for running: a stance with less force but the same length would not
+    carry it; a real softer leg loads longer.)"""
+    ic = truth["t"]
+    scale = np.ones(t.size)
+    for k in np.flatnonzero((truth["side"][:-1] == "R") & (np.diff(ic) < 1.5)):  # (not a bout's last)
+        scale[(t >= ic[k] - 0.05) & (t < ic[k + 1] - 0.05)] = gain
+    scale = uniform_filter1d(scale, max(1, round(0.03 * rate)), mode="nearest")
+    gravity = with_dynamic(acc, rate, 0.0, 0.5, gyr)
+    return gravity + scale[:, None] * (acc - gravity)
