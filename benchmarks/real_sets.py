@@ -24,6 +24,7 @@ from realdata import (  # noqa: F401 - SHARED for callers
     shared_trials,
     slowed_down,
     slowed_reference,
+    started_mid_walk,
     with_dynamic,
     with_one_leg_softer,
 )
@@ -227,6 +228,12 @@ def _limping(tr: Trial, k: float = 0.5) -> Trial:
     return dataclasses.replace(tr, acc=with_one_leg_softer(tr.t, tr.acc, tr.gyr, tr.rate, tr.truth, k))
 
 
+def _started_mid_walk(tr: Trial) -> Trial:
+    """The recording from 2 s into the walk, without its standing start (`started_mid_walk`)."""
+    keep, truth, bouts = started_mid_walk(tr.t, tr.truth, tr.bouts)
+    return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep], truth=truth, bouts=bouts)
+
+
 def _without_gyroscope(tr: Trial) -> Trial:
     """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
     return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
@@ -248,6 +255,7 @@ CONDITIONS = {
 
 WALK_CONDITIONS = {
     "walked 1.4x slower (~75 spm)": _slowed,
+    "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
     "right steps' loading x 0.5 (a limp)": _limping,
 }

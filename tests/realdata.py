@@ -142,6 +142,20 @@ def with_shorter_flights(
     return keep, (t - shift)[keep], new_ic
 
 
+def started_mid_walk(
+    t: np.ndarray, truth: np.ndarray, bouts: np.ndarray, after_s: float = 2.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(samples kept, reference, bouts) of a recording begun mid-walk, without standing before it:
+    cut halfway between the reference ICs around `after_s` past the first, the reference and its
+    bouts from there."""
+    ic = truth["t"]
+    k = int(np.searchsorted(ic, ic[0] + after_s))
+    cut = 0.5 * (ic[k - 1] + ic[k])
+    bouts = bouts[bouts["t_end"] > cut].copy()
+    bouts["t_start"] = np.maximum(bouts["t_start"], cut)
+    return t >= cut, truth[ic > cut], bouts
+
+
 def with_one_leg_softer(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, truth: np.ndarray, gain: float
 ) -> np.ndarray:
