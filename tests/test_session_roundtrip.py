@@ -248,3 +248,33 @@ def test_accelerometer_only_session_round_trips_with_nan_gyro(tmp_path):
     assert np.array_equal(data.extra["seq"], np.arange(5.0))
     header.columns = ("t", "ax", "ay", "az", "gx")
     assert "unknown column 'gx'" in header.problem()[1]
+
+
+_PURE_PYTHON_READ = """
+import sys
+import numpy as np
+from imurun.session.reader import read_session
+block = read_session(sys.argv[1])[1]
+np.save(sys.argv[2], np.c_[block.t, block.acc, block.gyr])
+"""
+
+
+def test_a_session_reads_the_same_in_plain_python(tmp_path):
+    """NUMBA_DISABLE_JIT=1 (stepping through a kernel on a real recording) runs the parser as
+    Python, where a digit taken from the uint8 buffer kept numpy's uint8 arithmetic: a mantissa
+    wrapped at 256 and a real file failed with "time goes backwards". A file with exponents, signs
+    and long mantissas reads the same either way."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.csv"
+    text = (REAL / "HA_001_Test5_Trial1.csv").read_text().splitlines()[:400]
+    text += ["4.0000,-1.2345678901234e+01,9.8E-3,+12345.678,0,-0.5e2,1e-22"]
+    path.write_text("\n".join(text) + "\n")
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    run = [sys.executable, "-c", _PURE_PYTHON_READ, str(path), str(tmp_path / "out.npy")]
+    proc = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    block = read_session(path)[1]
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), np.c_[block.t, block.acc, block.gyr])

@@ -350,7 +350,7 @@ def _scan(buf, ncols, out, row_line, slow, comments):
                     if mant > 0 or c > 48:
                         sig += 1
                     if sig <= 15:  # beyond that the row goes slow anyway
-                        mant = mant * 10 + (c - 48)
+                        mant = mant * 10 + (int(c) - 48)  # (int: in plain Python a uint8 would wrap)
                         if frac:
                             scale -= 1
                     digits += 1
@@ -379,7 +379,7 @@ def _scan(buf, ncols, out, row_line, slow, comments):
                     edigits = 0
                     while 48 <= buf[pos] <= 57:
                         if e < 10000:
-                            e = e * 10 + (buf[pos] - 48)
+                            e = e * 10 + (int(buf[pos]) - 48)
                         edigits += 1
                         pos += 1
                     if edigits == 0:
