@@ -364,7 +364,8 @@ def test_a_walk_recorded_from_mid_walk_keeps_its_steps_and_sides():
     """The ten walkers' trials begun 2 s into the walk (no standing before: no calibration, the
     attitude and the forward axis found in gait). Measured F1@100 0.948, left/right 0.989, bout
     cadence 3.36 spm (0.953 / 0.991 / 3.07 in the same windows of the whole trials): five bouts
-    gain one step, s02's two-bump loading read as two steps before the walk's step time is known."""
+    gain a step, in the U-turn, at the stop, and s02's two-bump loading read as two steps before
+    the walk's step time is known."""
     from imurun.core.engine import Engine
     from imurun.session.reader import read_session
 
