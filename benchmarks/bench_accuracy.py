@@ -11,9 +11,9 @@
   status reports it (`last_ic_t` appears).
 - Real development sets (../shared/data/real; skipped with a note when absent), per dataset and per
   person, imurun beside mobgap and scikit-digital-health when installed (`pip install -e .[bench]`),
-  the reference ICs imurun misses with a likely reason, a leave-one-person-out check of the
-  settings chosen on the walkers, and imurun on the same recordings resampled to 50 and 200 Hz,
-  with lost samples and with softer landings (benchmarks/real_sets.py).
+  the reference ICs imurun misses and the detections no reference IC matches, each with a likely
+  reason, a leave-one-person-out check of the settings chosen on the walkers, and imurun on the
+  same recordings as other sensors and conditions would give them (benchmarks/real_sets.py).
 Writes the "Accuracy" section of benchmarks/RESULTS.md.
 """
 
@@ -203,7 +203,7 @@ def real_section(args) -> str:
             "while voisard2023 gives 60 / the median step time outside the U-turn and alcantara2022 "
             "60 / the median force-plate step time (their bouts files say so), which differ from the "
             "mean where step times alternate or a turn slows the walk."]
-    all_rows, miss_rows, walkers, robust_rows, slope_rows = [], [], [], [], []
+    all_rows, miss_rows, extra_rows, walkers, robust_rows, slope_rows = [], [], [], [], [], []
     for dataset, (activity, _) in rs.DATASETS.items():
         trials = rs.load(dataset)
         if not trials:
@@ -225,6 +225,8 @@ def real_section(args) -> str:
         robust_rows += rs.robustness_rows(dataset, trials)
         miss_rows += [[dataset, name, f"{t:.2f}", side or "-", f"{near:+.0f}", why]
                       for name, t, side, near, why in rs.misses(methods["imurun"])]
+        extra_rows += [[dataset, name, f"{t:.2f}", side or "-", f"{near:.0f}", why]
+                       for name, t, side, near, why in rs.extras(methods["imurun"])]
         print(table(headers, rows), flush=True)
     body += ["", "imurun per person:", "",
              table(["dataset", "person", "trials", "reference ICs", "F1@100ms", "F1@50ms", "left/right",
@@ -257,6 +259,16 @@ def real_section(args) -> str:
              table(["dataset", *whys], counts), "", "<details><summary>every miss</summary>", "",
              table(["dataset", "trial", "reference IC s", "side", "nearest detection ms", "why"], miss_rows),
              "", "</details>"]
+    whys = sorted({r[-1] for r in extra_rows})
+    counts = [[d, *[sum(1 for r in extra_rows if r[0] == d and r[-1] == w) for w in whys]]
+              for d in rs.DATASETS if any(r[0] == d for r in extra_rows)]
+    body += ["", "imurun's detections that match no reference IC at 100 ms, by likely reason (reference "
+             "skips a step: the reference ICs on either side are of the same side or more than 1.5 of "
+             "the trial's median reference step apart, so the reference likely lacks one there; beside "
+             "a reference IC: one within 250 ms, matched to another detection or too far off):", "",
+             table(["dataset", *whys], counts), "", "<details><summary>every unmatched detection</summary>",
+             "", table(["dataset", "trial", "detection s", "side", "nearest reference IC ms", "why"],
+                       extra_rows), "", "</details>"]
     if walkers:
         rows, summary = rs.lopo(walkers, args.jobs)
         body += ["", "Leave one person out: for each walker, the settings of " + ", ".join(rs.LOPO_GRID)

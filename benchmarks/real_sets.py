@@ -331,6 +331,39 @@ def misses(parts: list) -> list[tuple]:
     return out
 
 
+def extras(parts: list) -> list[tuple]:
+    """Detections inside the reference bouts that match no reference IC (at 100 ms), with a likely
+    why. "Reference skips a step": the reference ICs on either side are two of the same side or
+    more than 1.5 of the trial's median reference step apart, so the reference itself likely lacks
+    a step there (foot sensors miss some in turns and shuffles)."""
+    out = []
+    tol = PRIMARY_TOLERANCE_S
+    for tr, det in parts:
+        ref_t, ref_side = tr.truth["t"], tr.truth["side"]
+        ref = inside_bouts(ref_t, tr.bouts, tol)
+        d = det[inside_bouts(det["t"], tr.bouts, tol)]
+        matched = np.zeros(len(d), bool)
+        matched[match(d["t"], ref_t[ref], tol)[0]] = True
+        step = np.median(np.diff(ref_t[ref])) if ref.sum() > 1 else np.nan
+        for t, side in zip(d["t"][~matched], d["side"][~matched], strict=True):
+            k = int(np.searchsorted(ref_t, t))  # the reference ICs around it: k - 1 and k
+            bout = next((b for b in tr.bouts if b["t_start"] - tol <= t <= b["t_end"] + tol), None)
+            inside = ref_t[(ref_t >= bout["t_start"] - tol) & (ref_t <= bout["t_end"] + tol)]
+            near = np.min(np.abs(ref_t - t)) * 1e3 if len(ref_t) else np.inf
+            if tr.uturn and tr.uturn[0] - 0.5 <= t <= tr.uturn[1] + 0.5:
+                why = "U-turn"
+            elif not len(inside) or t < inside[0] or t > inside[-1]:
+                why = "before the first or after the last step"
+            elif ref_t[k] - ref_t[k - 1] > 1.5 * step or (ref_side[k] and ref_side[k] == ref_side[k - 1]):
+                why = "reference skips a step"
+            elif near <= 250:
+                why = "beside a reference IC"
+            else:
+                why = "other"
+            out.append((tr.name, t, side, near, why))
+    return out
+
+
 def lopo(walk_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
     """Leave one person out over LOPO_GRID on the walking sets: per walker, the combination best on
     the others (pooled F1@100 + the worst walker's left/right), scored on that walker. Returns rows
