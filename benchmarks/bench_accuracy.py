@@ -244,8 +244,8 @@ def real_section(args) -> str:
              "the dynamic acceleration / 1.96, the gyroscope / 1.4, the reference stretched alike; "
              "still scored at 100 ms); the walks begun 2 s into the walk (no standing start); the walks "
              "without their gyroscope (a belt accelerometer: sides from "
-             "sway alone, flagged low confidence); the walks with every right step's dynamic acceleration "
-             "x 0.5 (from its IC to the next, both 50 ms early; a limp or a sore leg); the runner at "
+             "sway alone, flagged low confidence); the walks with a limp (the dynamic acceleration x 0.5 in "
+             "the right leg's loading, x 1 in the left's, a cosine over the stride between); the runner at "
              "other paces (time x 0.9 or 1.2, its "
              "accelerations kept, the reference stretched alike: ~219 / ~164 spm; its flights scale with "
              "the step, where a real slower runner's shorten):", "",

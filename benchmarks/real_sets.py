@@ -224,7 +224,7 @@ def _paced(tr: Trial, k: float) -> Trial:
 
 
 def _limping(tr: Trial, k: float = 0.5) -> Trial:
-    """A walker whose right steps load k times as hard as recorded (`with_one_leg_softer`)."""
+    """A walker whose right leg loads k times as hard as recorded (`with_one_leg_softer`)."""
     return dataclasses.replace(tr, acc=with_one_leg_softer(tr.t, tr.acc, tr.gyr, tr.rate, tr.truth, k))
 
 
@@ -257,7 +257,7 @@ WALK_CONDITIONS = {
     "walked 1.4x slower (~75 spm)": _slowed,
     "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
-    "right steps' loading x 0.5 (a limp)": _limping,
+    "right leg's loading x 0.5 (a limp)": _limping,
 }
 
 RUN_CONDITIONS = {

@@ -159,16 +159,21 @@ def started_mid_walk(
 def with_one_leg_softer(
     t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, truth: np.ndarray, gain: float
 ) -> np.ndarray:
-    """The acceleration of a walk whose right steps load softer (a limp, a sore leg): each right
-    reference step, from its IC to the next (both 50 ms early: the heel strike's own rise is
-    scaled, the next one's kept), has its dynamic acceleration x `gain`, gravity kept (followed as
-    `with_dynamic` follows it), the change ramped over 30 ms. Over the stride the pelvis still
-    carries body weight. (Not for running: a stance with less force but the same length would not
-    carry it; a real softer leg loads longer.)"""
-    ic = truth["t"]
+    """The acceleration of a walk whose right leg loads softer (a limp, a sore leg): the dynamic
+    acceleration times a gain that follows the stride, `gain` in the right leg's loading (10 % of
+    the stride after its IC), 1 in the left leg's half a stride later, a cosine between, gravity
+    kept (followed as `with_dynamic` follows it). Smooth, so that no edge of its own makes a rise
+    before an IC (a step gain switched 50 ms before each IC put the soft ICs 120-150 ms early).
+    Over the stride the pelvis still carries body weight. Strides are from one right reference IC
+    to the next, up to 3 s. (Not for running: a stance with less force but the same length would
+    not carry the runner's weight; a real softer leg loads longer.)"""
+    ic = truth["t"][truth["side"] == "R"]
     scale = np.ones(t.size)
-    for k in np.flatnonzero((truth["side"][:-1] == "R") & (np.diff(ic) < 1.5)):  # (not a bout's last)
-        scale[(t >= ic[k] - 0.05) & (t < ic[k + 1] - 0.05)] = gain
+    for t0, t1 in zip(ic[:-1], ic[1:], strict=True):
+        if t1 - t0 < 3.0:
+            on = (t >= t0) & (t < t1)
+            phase = (t[on] - t0) / (t1 - t0) - 0.1
+            scale[on] = 1.0 - (1.0 - gain) * 0.5 * (1.0 + np.cos(2.0 * np.pi * phase))
     scale = uniform_filter1d(scale, max(1, round(0.03 * rate)), mode="nearest")
     gravity = with_dynamic(acc, rate, 0.0, 0.5, gyr)
     return gravity + scale[:, None] * (acc - gravity)
