@@ -19,12 +19,13 @@ import numpy as np
 from realdata import (  # noqa: F401 - SHARED for callers
     DATASETS,
     SHARED,
+    bouts_from,
     kept_after_loss,
+    mid_walk_start,
     person,
     shared_trials,
     slowed_down,
     slowed_reference,
-    started_mid_walk,
     with_dynamic,
     with_one_leg_softer,
 )
@@ -229,9 +230,11 @@ def _limping(tr: Trial, k: float = 0.5) -> Trial:
 
 
 def _started_mid_walk(tr: Trial) -> Trial:
-    """The recording from 2 s into the walk, without its standing start (`started_mid_walk`)."""
-    keep, truth, bouts = started_mid_walk(tr.t, tr.truth, tr.bouts)
-    return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep], truth=truth, bouts=bouts)
+    """The recording from 2 s into the walk, without its standing start (`mid_walk_start`)."""
+    t0 = mid_walk_start(tr.truth)
+    keep = tr.t >= t0
+    return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep],
+                               bouts=bouts_from(tr.bouts, t0))
 
 
 def _without_gyroscope(tr: Trial) -> Trial:

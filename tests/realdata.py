@@ -142,18 +142,19 @@ def with_shorter_flights(
     return keep, (t - shift)[keep], new_ic
 
 
-def started_mid_walk(
-    t: np.ndarray, truth: np.ndarray, bouts: np.ndarray, after_s: float = 2.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(samples kept, reference, bouts) of a recording begun mid-walk, without standing before it:
-    cut halfway between the reference ICs around `after_s` past the first, the reference and its
-    bouts from there."""
+def mid_walk_start(truth: np.ndarray, after_s: float = 2.0) -> float:
+    """Where a recording begun mid-walk (no standing before it) starts: halfway between the
+    reference ICs around `after_s` past the first."""
     ic = truth["t"]
     k = int(np.searchsorted(ic, ic[0] + after_s))
-    cut = 0.5 * (ic[k - 1] + ic[k])
-    bouts = bouts[bouts["t_end"] > cut].copy()
-    bouts["t_start"] = np.maximum(bouts["t_start"], cut)
-    return t >= cut, truth[ic > cut], bouts
+    return 0.5 * (ic[k - 1] + ic[k])
+
+
+def bouts_from(bouts: np.ndarray, t0: float) -> np.ndarray:
+    """The reference bouts of a recording that starts at t0: only what it covers is scored."""
+    bouts = bouts[bouts["t_end"] > t0].copy()
+    bouts["t_start"] = np.maximum(bouts["t_start"], t0)
+    return bouts
 
 
 def with_one_leg_softer(

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from realdata import (
     DATASETS,
+    bouts_from,
     gravity_from_attitude,
     kept_after_loss,
+    mid_walk_start,
     skip_without_shared,
     slowed_down,
     slowed_reference,
-    started_mid_walk,
     with_dynamic,
     with_one_leg_softer,
     with_shorter_flights,
@@ -38,7 +39,8 @@ def _score(dataset: str) -> dict:
 def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
     """`pooled` parts of each recording as `change(t, acc, gyr, rate, truth) -> (t, acc, gyr, rate)`
     gives it (it may move the reference ICs in `truth` too), every step the engine finds (as analyze
-    reports them); the reference times x `stretch` (its cadences / `stretch`)."""
+    reports them); the reference times x `stretch` (its cadences / `stretch`), scored where the
+    changed recording has samples."""
     from imurun.core.engine import Engine
     from imurun.session.reader import read_session
 
@@ -53,7 +55,7 @@ def _parts_as(dataset: str, change, stretch: float = 1.0) -> list:
             truth["side"] = ""
         bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
         truth, bouts = slowed_reference(truth, bouts, stretch)
-        parts.append((t[-1] + 1.0, steps, truth, bouts))
+        parts.append((t[-1] + 1.0, steps, truth, bouts_from(bouts, t[0])))
     return parts
 
 
@@ -367,20 +369,11 @@ def test_a_walk_recorded_from_mid_walk_keeps_its_steps_and_sides():
     cadence 3.36 spm (0.953 / 0.991 / 3.07 in the same windows of the whole trials): five bouts
     gain a step, in the U-turn, at the stop, and s02's two-bump loading read as two steps before
     the walk's step time is known."""
-    from imurun.core.engine import Engine
-    from imurun.session.reader import read_session
+    def mid_walk(t, acc, gyr, rate, truth):
+        keep = t >= mid_walk_start(truth)
+        return t[keep], acc[keep], gyr[keep], rate
 
-    parts = []
-    for path in skip_without_shared("voisard2023"):
-        header, block = read_session(path)
-        truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
-        bouts = read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv"))
-        keep, truth, bouts = started_mid_walk(block.t, truth, bouts)
-        eng = Engine(header.sample_rate_hz)
-        steps = np.concatenate([eng.process(block.t[keep], block.acc[keep], block.gyr[keep]).steps,
-                                eng.finish().steps])
-        parts.append((block.t[-1] + 1.0, steps, truth, bouts))
-    s = score(*pooled(parts))
+    s = score(*pooled(_parts_as("voisard2023", mid_walk)))
     assert _f1(s, 100) >= 0.94
     assert s["side"]["accuracy"] >= 0.98
     assert s["bouts"]["cadence_mae_spm"] <= 3.5
