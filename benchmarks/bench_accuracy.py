@@ -251,17 +251,13 @@ def real_section(args) -> str:
              "the step, where a real slower runner's shorten):", "",
              table(["dataset", "condition", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm",
                     "contact time RMSE (bias) ms"], robust_rows)]
-    whys = sorted({r[-1] for r in miss_rows})
-    counts = [[d, *[sum(1 for r in miss_rows if r[0] == d and r[-1] == w) for w in whys]]
-              for d in rs.DATASETS if any(r[0] == d for r in miss_rows)]
+    whys, counts = _by_reason(miss_rows, rs.DATASETS)
     body += ["", "Reference ICs imurun misses at 100 ms, by likely reason (U-turn: within 0.5 s of the "
              "turn the header gives; found, too far off: a detection within 250 ms):", "",
              table(["dataset", *whys], counts), "", "<details><summary>every miss</summary>", "",
              table(["dataset", "trial", "reference IC s", "side", "nearest detection ms", "why"], miss_rows),
              "", "</details>"]
-    whys = sorted({r[-1] for r in extra_rows})
-    counts = [[d, *[sum(1 for r in extra_rows if r[0] == d and r[-1] == w) for w in whys]]
-              for d in rs.DATASETS if any(r[0] == d for r in extra_rows)]
+    whys, counts = _by_reason(extra_rows, rs.DATASETS)
     body += ["", "imurun's detections that match no reference IC at 100 ms, by likely reason (reference "
              "skips a step: the reference ICs on either side are of the same side or more than 1.5 of "
              "the trial's median reference step apart, so the reference likely lacks one there; beside "
@@ -279,6 +275,13 @@ def real_section(args) -> str:
                  table(["left out", "chosen on the others", "F1@100ms", "left/right",
                         "F1@100ms shipped", "left/right shipped"], rows), "", summary]
     return "\n".join(body)
+
+
+def _by_reason(rows: list[list[str]], datasets) -> tuple[list[str], list[list]]:
+    """The reasons (each row's last column) and, per dataset in that order, how many rows give each."""
+    whys = sorted({r[-1] for r in rows})
+    return whys, [[d, *[sum(1 for r in rows if r[0] == d and r[-1] == w) for w in whys]]
+                  for d in datasets if any(r[0] == d for r in rows)]
 
 
 def main() -> None:
