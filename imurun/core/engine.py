@@ -111,6 +111,9 @@ class EngineConfig:
     walk_side_to_s: float = 0.05  # ... to this long after it
     walk_side_roll: float = 0.5  # walking sides: weight of the pelvic roll rate, beside the yaw rate
     walk_side_sway: float = 1.0  # ... and of the sideways sway before the IC
+    # ... and of the sideways acceleration in the middle of the step the IC closes (the other leg's
+    # single support: away from that leg); without a gyroscope, a walk's only side evidence
+    walk_side_mid: float = 1.0
     min_step_s: float = 0.25  # 240 spm, walking
     # walking: a step shorter than this share of the walk's recent step time is a second bump of
     # the same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)

@@ -81,6 +81,9 @@ ROLL_WIN_S = 0.15
 # two-axis alcantara2022 recordings write it as 0) left rounding noise of ~1e-16, whose sign, scaled
 # by its own amplitude, decided 13 of 16 sides "R" in a 5 s clip. Real sway is ~0.1-1 m/s^2.
 SWAY_FLOOR = 1e-4
+# the middle of a walking step, as shares of it from its IC: the single support of the leg that
+# landed at that IC (the other leg swings from ~0.25 to its IC at 1)
+MID_STEP = (0.3, 0.7)
 ONE_G_MAX_N = 1e5  # still samples the sensor's 1 g is averaged over at most (a scale may drift)
 SIDE_AGREE_ALPHA = 0.1  # EMA weight of each walking IC in the side agreement (~10 steps)
 NO_GYRO_KP = 0.5  # 1/s: accelerometer gain of a trunk sensor without gyroscope (simulated lean RMSE
@@ -158,6 +161,27 @@ def _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt, provisional=F
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _mid_step_sway(f, ring, fwd, up_stand, idx, t_now, t0, t1, dt, provisional=False):
+    """Side evidence (> 0: right) of the walking IC at t0 from the step it opened, closed by the IC
+    at t1, read at ring index idx (time t_now): the pelvis' sideways acceleration over MID_STEP of
+    the step, minus its mean over the stride, is away from the stance foot (in single support the
+    body falls sideways like an inverted pendulum over that foot's centre of pressure: MacKinnon &
+    Winter 1993, J Biomech 26:633). Zero until the left axis is known (as _sway_evidence)."""
+    if f[S.FWD_READY] != 1.0 and not (provisional and f[S.FWD_PROV] == 1.0):
+        return 0.0
+    rot = np.empty((3, 3))
+    rotation_sensor_to_pelvis(fwd, up_stand, rot)
+    win = np.empty(4)
+    step = t1 - t0
+    window_mean(ring, idx, S.R_AX, t_now - t0 - MID_STEP[0] * step, t_now - t0 - MID_STEP[1] * step,
+                2.0 * step, dt, win)
+    sway = _dot3(win, rot[1])  # left
+    if abs(sway) < SWAY_FLOOR:
+        return 0.0
+    return _per_amplitude(f, S.MID_AMP, sway)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setting_off, learn_yaw=True):
     """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size;
     `setting_off`: one of a walk's first two ICs; `learn_yaw`: its yaw rate feeds the yaw amplitude
@@ -219,18 +243,28 @@ def _file_horizontal(ev, v, up, step_s):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _held_ic_evidence(st, c, i_ic, stride, run, provisional, setting_off):
-    """Side evidence of a held IC (ring index i_ic) once the forward axis is known. Accelerometer
-    only: its sway. With a gyroscope: the yaw rate, roll and sway as at a live IC, read from
-    HELD_READ_S after it (the windows reach ROLL_WIN_S past the IC); the yaw amplitude, which the IC
-    already fed when it was found, is left as it was."""
+def _held_ic_evidence(st, c, i_ic, t_ic, t_last, stride, run, provisional, setting_off):
+    """Side evidence of a held IC (ring index i_ic, at t_ic) once the forward axis is known, read
+    from HELD_READ_S after it (the windows reach ROLL_WIN_S past the IC). With a gyroscope: the yaw
+    rate, roll and sway as at a live IC; the yaw amplitude, which the IC already fed when it was
+    found, is left as it was. Accelerometer only: a running IC's sway. Walking: the middle of the
+    step from the IC at t_last (NaN: none) that this one closes, as at a live IC."""
     f = st.f
+    ring = st.ring
     dtn = f[S.DT_EMA]
-    if f[S.ACC_ONLY] == 1.0:
-        return _sway_evidence(f, st.ring, st.fwd, st.up_stand, i_ic, 0.0, stride, dtn, provisional)
     i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
-    return _side_evidence(f, st.ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run,
-                          setting_off, False)
+    if f[S.ACC_ONLY] != 1.0:
+        ev = _side_evidence(f, ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run,
+                            setting_off, False)
+    elif run:
+        ev = _sway_evidence(f, ring, st.fwd, st.up_stand, i_ic, 0.0, stride, dtn, provisional)
+    else:
+        ev = 0.0
+    if not run and math.isfinite(t_last):
+        t_read = ring[i & (ring.shape[0] - 1), S.R_T]
+        ev -= c[S.C_SIDE_MID] * _mid_step_sway(f, ring, st.fwd, st.up_stand, i, t_read, t_last, t_ic, dtn,
+                                               provisional)
+    return ev
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -251,14 +285,16 @@ def _sides_of_held_steps(st, c, provisional=False):
         run = pend[k, S.P_KIND] == KIND_RUN
         first = k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]  # a chain of steps starts here
         if first:
-            e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), 2.0 * c[S.C_MAX_STEP], run, provisional, True)
+            e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), pend[k, S.P_T], np.nan, 2.0 * c[S.C_MAX_STEP],
+                                  run, provisional, True)
             t_prev = pend[k, S.P_T]
             side = pend[k, S.P_SIDE]  # its first IC's, as decided so far (no evidence: it stays)
         t1 = pend[k, S.P_T1]
         if not math.isfinite(t1):
             continue  # a bout's last step: its side was decided at its IC
         # the chain's first step closes at its second IC, setting off too
-        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), 2.0 * (t1 - t_prev), run, provisional, first)
+        ev = _held_ic_evidence(st, c, int(pend[k, S.P_I1]), t1, t_prev, 2.0 * (t1 - t_prev), run, provisional,
+                               first)
         e = ev - SIDE_MEMORY * e
         side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
@@ -896,11 +932,16 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
     since = ti - t_ic
     dtn = f[S.DT_EMA]
-    if f[S.ACC_ONLY] == 1.0:
-        ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
-    else:
+    if f[S.ACC_ONLY] != 1.0:
         ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN,
                             not in_bout or f[S.STEP_HIST_K] == 0.0)  # (no step time yet: the second)
+    elif kind == KIND_RUN:
+        ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
+    else:
+        ev = 0.0  # walking: the middle of the step this IC closes alone
+    if in_bout and kind != KIND_RUN and f[S.LAST_IC_RUN] != 1.0:
+        # that step was the last IC's leg's, the other one
+        ev -= c[S.C_SIDE_MID] * _mid_step_sway(f, st.ring, st.fwd, st.up_stand, idx, ti, last_t, t_ic, dtn)
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
     side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)
