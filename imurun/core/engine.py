@@ -55,8 +55,8 @@ _NO_TRUNK = Flag(FlagKind.UNAVAILABLE, "no trunk sensor")
 _WALK_CONTACT = Flag(NOTE, "not estimated for walking steps (NaN); running only")
 _TRUNK_NO_GYRO = Flag(LOW, "trunk sensor without gyroscope (mean posture)")
 _NO_GYRO = Flag(FlagKind.UNAVAILABLE, "no gyroscope (accelerometer only)")
-_SIDE_NO_GYRO = Flag(LOW, "no gyroscope: sides from sideways acceleration before each IC, which "
-                      "can name the wrong side for a whole walk")
+_SIDE_NO_GYRO = Flag(LOW, "no gyroscope: sides from sideways acceleration alone, which can name the "
+                      "wrong side for a whole walk")
 _TILT_NO_GYRO = Flag(LOW, "no gyroscope (mean posture from the accelerometer)")
 _SIDES = np.array(["L", "R"])
 _KINDS = np.array(["walk", "run"])
@@ -297,12 +297,12 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
     if f[S.ACC_ONLY] == 1.0:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
         # a sensor without the sideways axis never gives sway evidence (kernel.SWAY_FLOOR)
-        no_sway = f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0
+        no_sway = f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0 and f[S.MID_AMP] == 0.0
         flags["side"] = SIDES_ALTERNATE_ONLY if no_sway else _SIDE_NO_GYRO
         flags["tilt_deg"] = _TILT_NO_GYRO
     if f[S.ACC_ONLY] != 1.0 and f[S.SIDE_AGREE] < cfg.side_agree_min:
-        flags["side"] = Flag(LOW, f"yaw rate and pelvic roll + sway name the same side on only "
-                             f"{100 * f[S.SIDE_AGREE]:.0f} % of the recent walking steps")
+        flags["side"] = Flag(LOW, f"yaw rate and pelvic roll + sideways acceleration name the same side "
+                             f"on only {100 * f[S.SIDE_AGREE]:.0f} % of the recent walking steps")
     if f[S.N_OPEN_END] > 0:
         flags["step_time_s"] = flags["cadence_spm"] = Flag(
             NOTE, f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval "

@@ -183,9 +183,9 @@ def _mid_step_sway(f, ring, fwd, up_stand, idx, t_now, t0, t1, dt, provisional=F
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setting_off, learn_yaw=True):
-    """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size;
-    `setting_off`: one of a walk's first two ICs; `learn_yaw`: its yaw rate feeds the yaw amplitude
-    (not when an IC is read again).
+    """Side evidence of the IC `since` s ago (> 0: right), in units of its typical size, as (the yaw
+    rate's, the pelvis-frame cues'); `setting_off`: one of a walk's first two ICs; `learn_yaw`: its
+    yaw rate feeds the yaw amplitude (not when an IC is read again).
 
     The yaw rate around the IC (McCamley et al. 2012): running IC +-0.1 s; walking from well before
     it, where the ten voisard2023 walkers agree (0.93; IC +-0.1 s: 0.80). Once the forward axis is
@@ -199,7 +199,7 @@ def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setti
     window_mean(ring, idx, S.R_WX, since + before, max(0.0, since - after), stride, dt, win)
     ev = _per_amplitude(f, S.YAW_AMP, win[3], learn_yaw)
     if run or f[S.FWD_READY] != 1.0:
-        return ev
+        return ev, 0.0
     window_mean(ring, idx, S.R_WX, since, max(0.0, since - ROLL_WIN_S), stride, dt, win)
     turn = _dot3(win, fwd)
     if not setting_off:  # (before a walk's first two ICs: a weight shift, a swing from standing)
@@ -207,11 +207,7 @@ def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setti
         turn -= _dot3(win, fwd)
     roll = _per_amplitude(f, S.ROLL_AMP, turn)
     sway = _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt)
-    other = c[S.C_SIDE_SWAY] * sway - c[S.C_SIDE_ROLL] * roll
-    # the status' side confidence: on the real walkers steps where the two disagree were wrong 3x
-    # as often (8 % against 2.4 %), and two walkers disagree on most steps
-    f[S.SIDE_AGREE] += SIDE_AGREE_ALPHA * ((1.0 if (ev > 0.0) == (other > 0.0) else 0.0) - f[S.SIDE_AGREE])
-    return ev + other
+    return ev, c[S.C_SIDE_SWAY] * sway - c[S.C_SIDE_ROLL] * roll
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -254,8 +250,9 @@ def _held_ic_evidence(st, c, i_ic, t_ic, t_last, stride, run, provisional, setti
     dtn = f[S.DT_EMA]
     i = min(i_ic + int(round(HELD_READ_S / dtn)), int(f[S.N_SAMPLES]) - 1)
     if f[S.ACC_ONLY] != 1.0:
-        ev = _side_evidence(f, ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run,
-                            setting_off, False)
+        yaw, other = _side_evidence(f, ring, st.fwd, st.up_stand, c, i, (i - i_ic) * dtn, stride, dtn, run,
+                                    setting_off, False)
+        ev = yaw + other
     elif run:
         ev = _sway_evidence(f, ring, st.fwd, st.up_stand, i_ic, 0.0, stride, dtn, provisional)
     else:
@@ -932,16 +929,21 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
     since = ti - t_ic
     dtn = f[S.DT_EMA]
+    yaw = other = 0.0  # the yaw rate's evidence, the pelvis-frame cues'
     if f[S.ACC_ONLY] != 1.0:
-        ev = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn, kind == KIND_RUN,
-                            not in_bout or f[S.STEP_HIST_K] == 0.0)  # (no step time yet: the second)
+        setting_off = not in_bout or f[S.STEP_HIST_K] == 0.0  # (no step time yet: the second IC)
+        yaw, other = _side_evidence(f, st.ring, st.fwd, st.up_stand, c, idx, since, stride, dtn,
+                                    kind == KIND_RUN, setting_off)
     elif kind == KIND_RUN:
-        ev = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
-    else:
-        ev = 0.0  # walking: the middle of the step this IC closes alone
+        other = _sway_evidence(f, st.ring, st.fwd, st.up_stand, idx, since, stride, dtn)
     if in_bout and kind != KIND_RUN and f[S.LAST_IC_RUN] != 1.0:
-        # that step was the last IC's leg's, the other one
-        ev -= c[S.C_SIDE_MID] * _mid_step_sway(f, st.ring, st.fwd, st.up_stand, idx, ti, last_t, t_ic, dtn)
+        # that step was the last IC's leg's, the other one (without a gyroscope the walk's only cue)
+        other -= c[S.C_SIDE_MID] * _mid_step_sway(f, st.ring, st.fwd, st.up_stand, idx, ti, last_t, t_ic, dtn)
+        if f[S.ACC_ONLY] != 1.0 and f[S.FWD_READY] == 1.0:
+            # the status' side confidence: whether the yaw rate and the pelvis-frame cues agree
+            agree = 1.0 if (yaw > 0.0) == (other > 0.0) else 0.0
+            f[S.SIDE_AGREE] += SIDE_AGREE_ALPHA * (agree - f[S.SIDE_AGREE])
+    ev = yaw + other
     # sides alternate: carry the previous evidence over with its sign flipped
     f[S.SIDE_E] = ev - SIDE_MEMORY * f[S.SIDE_E] if in_bout else ev
     side = _side_of(f[S.SIDE_E], f[S.LAST_IC_SIDE] if in_bout else -1.0)

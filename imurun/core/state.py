@@ -94,7 +94,7 @@ SCALARS = (
     Slot("FWD_READY", "forward axis and its sign are established"),
     Slot("FWD_PROV", "fwd holds a provisional axis (solved from less than forward_min_s of gait)"),
     Slot("ROLL_AMP", "EMA of |pelvic roll rate evidence| at walking ICs (side confidence scale)"),
-    Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and roll + sway name the same side",
+    Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and the pelvis-frame cues agree",
          init=1.0),
     Slot("FWD_TIME", "gait time accumulated into the forward estimate"),
     Slot("AV_PREV", "previous vertical specific force (g), for crossings and slopes"),
