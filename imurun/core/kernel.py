@@ -141,23 +141,32 @@ def _dot3(v, a):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt, provisional=False):
-    """Side evidence without a gyroscope (> 0: right). From 150 to 30 ms before an IC (clear of
-    the impact) the pelvis accelerates sideways toward the foot about to land (the simulator's
-    walking has the opposite phase, against the real recordings). Without the gyro the attitude is
-    smoothed gravity, so pelvic roll leaks into this: sides of the real walks 9/9, 5/9 and 0.77
-    (Test5 Trials 1, 2, Test11), simulated running 1.00. Zero until the left axis is known (the
-    provisional one only when `provisional`)."""
+def _leftward(f, ring, fwd, up_stand, idx, from_s, to_s, stride, dt, amp, provisional):
+    """The pelvis' leftward linear acceleration over [now - from_s, now - to_s] (now: ring index
+    idx) minus its mean over the stride, in units of its running amplitude kept at f[amp]. Zero
+    until the left axis is known (the provisional one only when `provisional`), and for a sensor
+    without the sideways axis (under SWAY_FLOOR)."""
     if f[S.FWD_READY] != 1.0 and not (provisional and f[S.FWD_PROV] == 1.0):
         return 0.0
     rot = np.empty((3, 3))
     rotation_sensor_to_pelvis(fwd, up_stand, rot)  # row 1: pelvis y, left
     win = np.empty(4)
-    window_mean(ring, idx, S.R_AX, since + 0.15, since + 0.03, stride, dt, win)
+    window_mean(ring, idx, S.R_AX, from_s, to_s, stride, dt, win)
     sway = _dot3(win, rot[1])
     if abs(sway) < SWAY_FLOOR:
         return 0.0
-    return -_per_amplitude(f, S.SWAY_AMP, sway)
+    return _per_amplitude(f, amp, sway)
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _sway_evidence(f, ring, fwd, up_stand, idx, since, stride, dt, provisional=False):
+    """Side evidence (> 0: right) of the IC `since` s ago from the sway before it. From 150 to 30 ms
+    before an IC (clear of the impact) the pelvis accelerates sideways toward the foot about to land
+    (the simulator's walking has the opposite phase, against the real recordings). Without the gyro
+    the attitude is smoothed gravity, so pelvic roll leaks into this: sides of the real walks 9/9,
+    5/9 and 0.77 (Test5 Trials 1, 2, Test11), simulated running 1.00."""
+    return -_leftward(f, ring, fwd, up_stand, idx, since + 0.15, since + 0.03, stride, dt, S.SWAY_AMP,
+                      provisional)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -166,19 +175,10 @@ def _mid_step_sway(f, ring, fwd, up_stand, idx, t_now, t0, t1, dt, provisional=F
     at t1, read at ring index idx (time t_now): the pelvis' sideways acceleration over MID_STEP of
     the step, minus its mean over the stride, is away from the stance foot (in single support the
     body falls sideways like an inverted pendulum over that foot's centre of pressure: MacKinnon &
-    Winter 1993, J Biomech 26:633). Zero until the left axis is known (as _sway_evidence)."""
-    if f[S.FWD_READY] != 1.0 and not (provisional and f[S.FWD_PROV] == 1.0):
-        return 0.0
-    rot = np.empty((3, 3))
-    rotation_sensor_to_pelvis(fwd, up_stand, rot)
-    win = np.empty(4)
+    Winter 1993, J Biomech 26:633)."""
     step = t1 - t0
-    window_mean(ring, idx, S.R_AX, t_now - t0 - MID_STEP[0] * step, t_now - t0 - MID_STEP[1] * step,
-                2.0 * step, dt, win)
-    sway = _dot3(win, rot[1])  # left
-    if abs(sway) < SWAY_FLOOR:
-        return 0.0
-    return _per_amplitude(f, S.MID_AMP, sway)
+    return _leftward(f, ring, fwd, up_stand, idx, t_now - t0 - MID_STEP[0] * step,
+                     t_now - t0 - MID_STEP[1] * step, 2.0 * step, dt, S.MID_AMP, provisional)
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
