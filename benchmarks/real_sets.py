@@ -310,6 +310,12 @@ def per_person_rows(dataset: str, parts: list) -> list[list[str]]:
     return rows
 
 
+def _near_uturn(tr: Trial, t: float) -> bool:
+    """t within 0.5 s of the U-turn the trial's header gives (voisard2023), where the foot
+    sensors' references themselves are least sure."""
+    return tr.uturn is not None and tr.uturn[0] - 0.5 <= t <= tr.uturn[1] + 0.5
+
+
 def misses(parts: list) -> list[tuple]:
     """Reference ICs imurun did not find (at 100 ms), with the nearest detection and a likely why."""
     out = []
@@ -323,7 +329,7 @@ def misses(parts: list) -> list[tuple]:
             t = tr.truth["t"][k]
             near = (d["t"][np.argmin(np.abs(d["t"] - t))] - t) * 1e3 if len(d) else np.nan
             first, last = k == np.flatnonzero(ref)[0], k == np.flatnonzero(ref)[-1]
-            if tr.uturn and tr.uturn[0] - 0.5 <= t <= tr.uturn[1] + 0.5:
+            if _near_uturn(tr, t):
                 why = "U-turn"
             elif first or last:
                 why = "first or last step"
@@ -354,7 +360,7 @@ def extras(parts: list) -> list[tuple]:
             bout = next((b for b in tr.bouts if b["t_start"] - tol <= t <= b["t_end"] + tol), None)
             inside = ref_t[(ref_t >= bout["t_start"] - tol) & (ref_t <= bout["t_end"] + tol)]
             near = np.min(np.abs(ref_t - t)) * 1e3 if len(ref_t) else np.inf
-            if tr.uturn and tr.uturn[0] - 0.5 <= t <= tr.uturn[1] + 0.5:
+            if _near_uturn(tr, t):
                 why = "U-turn"
             elif not len(inside) or t < inside[0] or t > inside[-1]:
                 why = "before the first or after the last step"
