@@ -112,27 +112,35 @@ def window_mean(ring, idx, col, from_s, to_s, stride_s, dt, out):
     averaged over [now - from_s, now - to_s] minus its mean over the last stride (which removes
     turning and drift): out[0:3] in the sensor frame, out[3] its component along the up direction
     stored with each sample (for S.R_WX: the yaw rate)."""
-    mask = ring.shape[0] - 1
     k0 = max(0, int(to_s / dt))
     k1 = max(k0 + 1, int(from_s / dt))
     n_stride = min(max(k1 + 1, int(stride_s / dt)), idx + 1, ring.shape[0] - 1)
-    out[:] = 0.0
-    total = np.zeros(4)
-    for k in range(n_stride):
+    # the stride in three runs (newer than the window, the window, older), each without a branch
+    k_a, k_b = min(k0, n_stride), min(k1, n_stride)
+    b0, b1, b2, bu = _ring_sum(ring, idx, col, 0, k_a)
+    w0, w1, w2, wu = _ring_sum(ring, idx, col, k_a, k_b)
+    a0, a1, a2, au = _ring_sum(ring, idx, col, k_b, n_stride)
+    n_win = k1 - k0
+    out[0] = w0 / n_win - (b0 + w0 + a0) / n_stride
+    out[1] = w1 / n_win - (b1 + w1 + a1) / n_stride
+    out[2] = w2 / n_win - (b2 + w2 + a2) / n_stride
+    out[3] = wu / n_win - (bu + wu + au) / n_stride
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _ring_sum(ring, idx, col, k_from, k_to):
+    """Sums of the ring's 3-vector at `col` and of its component along the stored up direction,
+    over the samples k_from <= k < k_to before index idx."""
+    mask = ring.shape[0] - 1
+    s0 = s1 = s2 = su = 0.0
+    for k in range(k_from, k_to):
         j = (idx - k) & mask
         w0, w1, w2 = ring[j, col], ring[j, col + 1], ring[j, col + 2]
-        u = w0 * ring[j, S.R_UX] + w1 * ring[j, S.R_UY] + w2 * ring[j, S.R_UZ]
-        total[0] += w0
-        total[1] += w1
-        total[2] += w2
-        total[3] += u
-        if k0 <= k < k1:
-            out[0] += w0
-            out[1] += w1
-            out[2] += w2
-            out[3] += u
-    for m in range(4):
-        out[m] = out[m] / (k1 - k0) - total[m] / n_stride
+        s0 += w0
+        s1 += w1
+        s2 += w2
+        su += w0 * ring[j, S.R_UX] + w1 * ring[j, S.R_UY] + w2 * ring[j, S.R_UZ]
+    return s0, s1, s2, su
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -715,9 +723,9 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         # --- derived signals -----------------------------------------------------------------
         sf = (a0 * up[0] + a1 * up[1] + a2 * up[2]) / G
         alin[0], alin[1], alin[2] = a0 - G * up[0], a1 - G * up[1], a2 - G * up[2]
-        asf = dt / (SF_TAU + dt)
-        sf_lp = _lp(asf, f[S.AV_LP], sf) if not first else sf
-        dsf = (sf_lp - f[S.AV_LP]) / dt if not first else 0.0
+        d_sf = 1.0 / (SF_TAU + dt)  # the smoothing gain over dt, and the rate of the smoothed sf:
+        sf_lp = _lp(dt * d_sf, f[S.AV_LP], sf) if not first else sf
+        dsf = (sf - f[S.AV_LP]) * d_sf if not first else 0.0  # (sf_lp - its last value) / dt
         f[S.AV_LP] = sf_lp
         if first:  # the walking low-pass starts in its steady state at this sample's sf
             _design_walk_lp(f, c)
@@ -760,7 +768,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         )
         if in_gait and f[S.RHYTHM] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
-            ja = (idx - int(round(60.0 / f[S.RHYTHM] / f[S.DT_EMA]))) & mask  # one step ago
+            ja = (idx - int(round(60.0 / (f[S.RHYTHM] * f[S.DT_EMA])))) & mask  # one step ago
             b0, b1, b2 = ring[ja, S.R_AX], ring[ja, S.R_AY], ring[ja, S.R_AZ]
             accumulate(st.cov, st.ev_step, alin, b0, b1, b2, up, dsf, ax_a, dt)
             if has_trunk:
