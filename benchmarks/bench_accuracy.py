@@ -237,7 +237,9 @@ def real_section(args) -> str:
                             "contact time RMSE (bias) ms"], slope_rows)]
     body += ["", "imurun on the same recordings as other sensors and conditions of these kinds would give "
              "them: resampled by a polyphase filter; samples lost at random times (timestamps kept, "
-             "seed 7); the dynamic acceleration x 1.2, 0.8, 0.7 or 0.6 with gravity kept (a harder or "
+             "seed 7); regular samples whose timestamps a host clock jittered (each moved by up to "
+             "+-10 % of the interval, seed 7); the dynamic acceleration x 1.2, 0.8, 0.7 or 0.6 with "
+             "gravity kept (a harder or "
              "softer runner or landing, a more or less vigorous walker; gravity followed by the gyroscope "
              "where there is one, else a 0.5 Hz low-pass); the sensor's frame turned at random "
              "(alcantara2022 about its missing sideways axis); the walks 1.4x slower (time stretched, "

@@ -20,6 +20,7 @@ from realdata import (  # noqa: F401 - SHARED for callers
     DATASETS,
     SHARED,
     bouts_from,
+    jittered_times,
     kept_after_loss,
     mid_walk_start,
     person,
@@ -191,6 +192,12 @@ def _lossy(tr: Trial, share: float, burst: int) -> Trial:
     return dataclasses.replace(tr, t=tr.t[keep], acc=tr.acc[keep], gyr=tr.gyr[keep])
 
 
+def _jittered(tr: Trial, share: float) -> Trial:
+    """Timestamps jittered by up to +-`share` of the interval (`jittered_times`, seed 7), as a file
+    stamped by its host's clock gives regular samples."""
+    return dataclasses.replace(tr, t=jittered_times(tr.t, tr.rate, share, np.random.default_rng(7)))
+
+
 def _softer(tr: Trial, k: float = 0.8) -> Trial:
     """Dynamic acceleration x k, gravity kept: a runner whose sacrum dips less between steps (k > 1:
     harder landings, a more vigorous walker)."""
@@ -250,6 +257,7 @@ CONDITIONS = {
     "200 Hz": lambda tr: _resampled(tr, 200.0),
     "1 % of samples lost": lambda tr: _lossy(tr, 0.01, 1),
     "2 % lost in bursts of 3": lambda tr: _lossy(tr, 0.02, 3),
+    "timestamps jittered +-10 % of the interval": lambda tr: _jittered(tr, 0.1),
     "dynamic acceleration x 1.2": lambda tr: _softer(tr, 1.2),
     "dynamic acceleration x 0.8": _softer,
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),

@@ -118,6 +118,12 @@ def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) 
     return keep
 
 
+def jittered_times(t: np.ndarray, rate: float, share: float, rng: np.random.Generator) -> np.ndarray:
+    """The times a host clock would stamp on regular samples: each moved by up to +-`share` of the
+    sample interval (uniform), kept increasing; the samples themselves are unchanged."""
+    return np.maximum.accumulate(t + rng.uniform(-share, share, t.size) / rate)
+
+
 def with_shorter_flights(
     t: np.ndarray, rate: float, truth: np.ndarray, cut: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
