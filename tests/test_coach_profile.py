@@ -41,6 +41,7 @@ def test_profile_from_toml(tmp_path, monkeypatch):
         ("[thresholds]\npelvic_drop_deg = \"7\"\n", "thresholds.pelvic_drop_deg must be float"),
         ("[timing]\nmin_steps = 11\n", "timing.min_steps must be in 1..timing.window_steps"),
         ("[wording]\nlevel_hips = \"Level your hips\"\n", "must contain {side}"),
+        ("[wording]\nlevel_hips_unsided = \"{side} hip\"\n", "level_hips_unsided must not contain {side}"),
         ("[cadence\n", "not valid TOML"),
     ],
 )

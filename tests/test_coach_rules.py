@@ -9,7 +9,7 @@ import pytest
 
 from imurun.coach.profile import Cadence, RunnerProfile, Timing
 from imurun.coach.rules import ANGLE_ALLOWANCE_DEG, MARGIN_Z, CoachState, coach_steps, median_margin
-from imurun.core.output import STEP_DTYPE, Status
+from imurun.core.output import STEP_DTYPE, Flag, FlagKind, Status
 
 EMIT_DELAY = 0.05  # a step row is known at the next IC plus engine delay
 
@@ -31,14 +31,15 @@ def run_steps(t0, n, cadence=170.0, activity="run", first_side="L", **metrics):
     return steps
 
 
-def replay(steps, profile, state=None, calibration="standing"):
+def replay(steps, profile, state=None, calibration="standing", flags=None):
     """Feed each step alone, as the engine emits it: at the next IC (+ delay), with a status that
-    gives the calibration."""
+    gives the calibration (and these status flags)."""
     state = state or CoachState()
     cues = []
     for s in steps:
         t_emit = float(s["t"] + s["step_time_s"] + EMIT_DELAY)
-        new, state = coach_steps(s[None], t_emit, state, profile, Status(calibration=calibration))
+        status = Status(calibration=calibration, flags=dict(flags or {}))
+        new, state = coach_steps(s[None], t_emit, state, profile, status)
         cues += new
     return cues, state
 
@@ -88,6 +89,21 @@ def test_right_hip_drop_fires_once_the_pattern_persists_and_names_the_side():
     assert hips[0].side == "R" and hips[0].text.startswith("Right hip dropping")
     assert "pelvic drop median 9.0 deg" in hips[0].reason and "L-stance" in hips[0].reason
     assert all(c.side == "R" for c in hips)
+
+
+def test_a_hip_cue_leaves_the_hip_unnamed_while_the_engine_is_unsure_of_the_sides():
+    """The engine flags its sides low confidence where its side cues disagree: the cue then says
+    that a hip drops, not which; the record keeps the rule's side and says why it went unnamed."""
+    steps = run_steps(0.0, 400, pelvic_drop_deg=6.8)
+    steps["pelvic_drop_deg"][(steps["t"] >= 60.0) & (steps["side"] == "L")] = 9.0
+    unsure = {"side": Flag(FlagKind.LOW_CONFIDENCE, "the side cues disagree")}
+    sure, _ = replay(steps, absolute())
+    unsure_cues, _ = replay(steps, absolute(), flags=unsure)
+    hips = [c for c in unsure_cues if c.cue == "level_hips"]
+    assert [(c.t, c.side) for c in hips] == [(c.t, c.side) for c in sure if c.cue == "level_hips"]
+    assert hips and all(c.text == "One hip is dropping. Level your hips." for c in hips)
+    assert all("hip not named" in c.reason and "Right" not in c.text for c in hips)
+    assert all(c.text.startswith("Right hip") for c in sure if c.cue == "level_hips")
 
 
 def test_a_posture_that_jumps_waits_for_a_second_window_or_the_engines_word():

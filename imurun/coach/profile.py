@@ -79,6 +79,8 @@ class Wording:
     start: str = "Easy start. Keep your first strides short."
     quicker_steps: str = "Quicker, shorter steps."
     level_hips: str = "{side} hip dropping. Level your hips."  # {side}: Left / Right
+    # ... while the engine's status flags its sides as uncertain: a hip it may have wrong goes unnamed
+    level_hips_unsided: str = "One hip is dropping. Level your hips."
     ease_arch: str = "Ease the arch. Tuck your pelvis."
     lean_forward: str = "Lean slightly forward."
     praise: str = "Good. That's it."
@@ -189,5 +191,7 @@ def validate_profile(p: RunnerProfile, path: object) -> None:
             problems.append(f"{name} must be in 0..1")
     if "{side}" not in p.wording.level_hips:
         problems.append("wording.level_hips must contain {side}")
+    if "{side}" in p.wording.level_hips_unsided:
+        problems.append("wording.level_hips_unsided must not contain {side}")
     if problems:
         raise InputError(path, "; ".join(problems))

@@ -22,7 +22,8 @@ Only running steps are coached: a walking step, a sample gap that breaks the eng
 sequence or a slip the engine confirms clears every pattern; standing delivers no steps; the first
 running step after any of these (its interval began elsewhere) and a step time no running step
 has are never counted. Without a standing calibration the tilt and lumbar extension rules judge
-the change from the early-run posture. State machine and thresholds: docs/coaching.md.
+the change from the early-run posture. A hip cue names the hip only while the engine's status has
+no side flag. State machine and thresholds: docs/coaching.md.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def coach_steps(
     if gap >= GAP_RESET_S or moved:
         _reset(state)
     _set_relative(state, status.calibration != "standing", profile)
+    sides_sure = "side" not in status.flags
     cues: list[Cue] = []
     for step in steps:
         if step["activity"] != "run":
@@ -192,7 +194,7 @@ def coach_steps(
         if state.running and float(step["step_time_s"]) <= RUN_STEP_MAX_S:
             _update(state, step, t_emit, profile)
         state.running = True
-        cue = _decide(state, t_emit, profile)
+        cue = _decide(state, t_emit, profile, sides_sure)
         if cue is not None:
             cues.append(cue)
             state.last_any_t = t_emit
@@ -402,7 +404,10 @@ def _waits(rule: Rule, state: CoachState, n: int) -> bool:
     return abs(float(np.median(now)) - float(np.median(before))) > POSTURE_JUMP_DEG
 
 
-def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | None:
+def _decide(state: CoachState, t_emit: float, profile: RunnerProfile, sides_sure: bool) -> Cue | None:
+    """The cue due now, if any. `sides_sure`: the engine's status has no side flag; with one, a
+    hip cue is spoken without naming the hip (the rule's side stays in the record, the reason says
+    why it went unnamed)."""
     words, prio, timing = profile.wording, profile.priority, profile.timing
     if not state.started:
         state.started = True
@@ -429,7 +434,11 @@ def _decide(state: CoachState, t_emit: float, profile: RunnerProfile) -> Cue | N
         reason = _describe(best, _label(best, state), values, bad, on, "bad")
         if best.name == "cadence":
             reason += f" (target {cadence_target(state, profile):.1f} spm)"
-        text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))
+        if best.side and not sides_sure:
+            text = words.level_hips_unsided
+            reason += "; hip not named: the engine is unsure of the sides"
+        else:
+            text = getattr(words, best.cue).replace("{side}", SIDE_NAMES.get(best.side, ""))
         state.praise.clear()  # praise right after a new correction would be misread
         return Cue(t_emit, best.cue, best.side, getattr(prio, best.cue), reason, text, best.metric)
     if state.praise:  # one praise for everything fixed meanwhile

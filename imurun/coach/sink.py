@@ -76,7 +76,7 @@ class CueSounds:
         self._cache: dict[tuple[str, int], np.ndarray] = {}
         self.speech = bool(rates)
         w = profile.wording
-        texts = [w.start, w.quicker_steps, w.ease_arch, w.lean_forward, w.praise]
+        texts = [w.start, w.quicker_steps, w.ease_arch, w.lean_forward, w.praise, w.level_hips_unsided]
         self.prepare(texts + [w.level_hips.replace("{side}", name) for name in SIDE_NAMES.values()])
 
     def prepare(self, texts: Iterable[str]) -> None:
