@@ -729,12 +729,11 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.AV_LP] = sf_lp
         if first:  # the walking low-pass starts in its steady state at this sample's sf
             _design_walk_lp(f, c)
-            f[S.WLP_Z1] = (1.0 - f[S.WLP_B]) * sf
-            f[S.WLP_Z2] = (f[S.WLP_B + 2] - f[S.WLP_B + 4]) * sf
-        y = f[S.WLP_B] * sf + f[S.WLP_Z1]
-        f[S.WLP_Z1] = f[S.WLP_B + 1] * sf - f[S.WLP_B + 3] * y + f[S.WLP_Z2]
-        f[S.WLP_Z2] = f[S.WLP_B + 2] * sf - f[S.WLP_B + 4] * y
-        f[S.WLP_Y] = y
+            f[S.WLP_Y] = f[S.WLP_Y1] = f[S.WLP_X1] = f[S.WLP_X2] = sf
+        y = (f[S.WLP_B] * sf + f[S.WLP_B + 1] * f[S.WLP_X1] + f[S.WLP_B + 2] * f[S.WLP_X2]
+             - f[S.WLP_B + 3] * f[S.WLP_Y] - f[S.WLP_B + 4] * f[S.WLP_Y1])
+        f[S.WLP_X2], f[S.WLP_X1] = f[S.WLP_X1], sf
+        f[S.WLP_Y1], f[S.WLP_Y] = f[S.WLP_Y], y
         wc0, wc1, wc2 = w0 - st.bias[0], w1 - st.bias[1], w2 - st.bias[2]
 
         idx = int(f[S.N_SAMPLES])
