@@ -28,7 +28,7 @@ from imurun.core.alignment import (
 )
 from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic
 from imurun.core.metrics import N_M, compute_step
-from imurun.core.rhythm import doubled
+from imurun.core.rhythm import doubled_step_s
 from imurun.core.state import FASTMATH
 
 STILL_TAU = 0.2  # s, smoothing of the stillness statistics
@@ -346,17 +346,18 @@ def _file_step_time(f, interval, kind_changed):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def _halve_rhythm(f):
-    """The walk's step rhythm was read twice too fast (rhythm.doubled, at two steps in a row): its
-    step times, cadence and rhythm become the signal's, so the rhythm guard and the walking scale
-    stop passing the second bump of each step on. Two, because a halved rhythm taken for a true one
-    would confirm itself too (the guard would drop every other step); at once, voisard2023 1.4x
-    slower read 3.00 spm bout cadence MAE instead of 3.43, and no faster walk changed either way."""
+def _take_signal_step(f, step_s):
+    """The walk's step rhythm was read too fast (rhythm.doubled_step_s, at two steps in a row): its
+    step times, cadence and rhythm become the signal's step time, so the rhythm guard and the
+    walking scale stop passing the second bump of each step on. Two, because a slowed rhythm taken
+    for a true one would confirm itself too (the guard would drop every other step); at once,
+    voisard2023 1.4x slower read 3.00 spm bout cadence MAE instead of 3.43, and no faster walk
+    changed either way. The signal's, not twice the detected: extra steps at a bout's start need
+    not double it (HA_001 x 1.2 read 136 spm at a ~95 spm start, halved to 65)."""
     k = int(min(f[S.STEP_HIST_K], S.STEP_HIST_N))
     for j in range(k):
-        f[S.STEP_HIST + j] *= 2.0
-    f[S.CADENCE] *= 0.5
-    f[S.RHYTHM] *= 0.5
+        f[S.STEP_HIST + j] = step_s
+    f[S.CADENCE] = f[S.RHYTHM] = 60.0 / step_s
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
@@ -977,10 +978,11 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
         if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
-            f[S.DOUBLED_N] = f[S.DOUBLED_N] + 1.0 if doubled(st.ring, idx, f[S.CADENCE]) else 0.0
+            step_s = doubled_step_s(st.ring, idx, f[S.CADENCE])
+            f[S.DOUBLED_N] = f[S.DOUBLED_N] + 1.0 if step_s == step_s else 0.0
             if f[S.DOUBLED_N] >= 2.0:
                 f[S.DOUBLED_N] = 0.0
-                _halve_rhythm(f)
+                _take_signal_step(f, step_s)
             if c[S.C_WALK_REF_SPM] > 0.0:
                 _walk_scale(f, c)
     else:

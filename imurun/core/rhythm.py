@@ -9,7 +9,9 @@ acceleration peaks at the step and the stride time (Moe-Nilssen & Helbostad 2004
 step and stride regularity). At half a step it is negative: the loading of one step lies over the
 mid-stance of the last. So a detected step time T at which sf is anti-correlated (AC(T) <
 DOUBLED_AC_MAX) while it repeats near 2 T (the highest AC between 1.5 T and 2.5 T exceeds AC(T) by
-DOUBLED_AC_GAIN) is half the true step. Near, not at: doubled detections are irregular, so their
+DOUBLED_AC_GAIN) is too short, and the lag of that highest AC is the signal's own step time
+(extra ICs at a bout's start need not double the rhythm: HA_001 x 1.2 read 136 spm at a ~95 spm
+start). Near, not at: doubled detections are irregular, so their
 median step time is rarely exactly half the true one (s04 1.4x slower: at exactly 2 T the check
 let a doubled walk run on for 10 s). Here AC(lag) is the correlation of the window with itself
 `lag` later, over their overlap. Checked offline on the real walks (the acceleration's norm for
@@ -17,7 +19,9 @@ sf, 3 s windows ending at each reference IC, every cadence): the pair of conditi
 true step time on 0.5 % of the windows (voisard2023, 985 ICs), 1.4 % (HA_001, 69) and, with the
 walks stretched to ~75 spm, 0.7 % / 3 %; at half the true step on 95 % / 75 % (94 % / 80 %
 stretched); read at 1.7x the true cadence on 94 % / 73 % (at exactly 2 T: 75 % / 32 %). It is asked
-only of a walk read at DOUBLED_MIN_SPM or more, and a rhythm is halved after two in a row.
+only of a walk read at DOUBLED_MIN_SPM or more, and the rhythm is taken from the signal after two
+in a row. A rhythm read less than 1.5x too fast is taken at the search's start, 1.5 T (up to 10 %
+long).
 """
 
 from __future__ import annotations
@@ -97,18 +101,31 @@ def _autocorr(x, n, lag):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def doubled(ring, idx: int, cadence_spm: float) -> bool:
-    """True when the sf of the last WIN_S (ring rows up to idx) says the walk's detected cadence is
-    twice the true one (module docstring); False when it cannot tell or the walk is slower than
-    DOUBLED_MIN_SPM."""
+def doubled_step_s(ring, idx: int, cadence_spm: float) -> float:
+    """When the sf of the last WIN_S (ring rows up to idx) says the walk's detected cadence is too
+    fast (module docstring), the signal's own step time, s: the lag of the highest autocorrelation
+    between 1.5 and 2.5 detected steps, placed between bins by a parabola. NaN when it cannot tell
+    or the walk is slower than DOUBLED_MIN_SPM."""
     if not cadence_spm >= DOUBLED_MIN_SPM:
-        return False
+        return math.nan
     x, n = _bins(ring, idx)
     lag = 60.0 / cadence_spm / BIN_S
     ac1 = _autocorr(x, n, lag)
     if not ac1 < DOUBLED_AC_MAX:
-        return False
-    ac2 = -1.0  # the repeat nearest twice the detected step: doubled detections are irregular
-    for m in range(int(math.ceil(1.5 * lag)), int(2.5 * lag) + 1):
-        ac2 = max(ac2, _autocorr(x, n, float(m)))  # (NaN past the window's reach: skipped)
-    return ac2 - ac1 > DOUBLED_AC_GAIN
+        return math.nan
+    # the repeat nearest twice the detected step: doubled detections are irregular
+    m0, m1 = int(math.ceil(1.5 * lag)), int(2.5 * lag)
+    ac = np.full(m1 - m0 + 1, -1.0)
+    for m in range(m0, m1 + 1):
+        a = _autocorr(x, n, float(m))
+        if a == a:  # (NaN past the window's reach: skipped)
+            ac[m - m0] = a
+    best = int(np.argmax(ac))
+    if not ac[best] - ac1 > DOUBLED_AC_GAIN:
+        return math.nan
+    top = float(m0 + best)
+    if 0 < best < ac.size - 1:
+        curv = ac[best - 1] - 2.0 * ac[best] + ac[best + 1]
+        if curv < 0.0:
+            top += 0.5 * (ac[best - 1] - ac[best + 1]) / curv
+    return top * BIN_S
