@@ -284,6 +284,17 @@ def test_a_rhythm_read_too_fast_at_a_bouts_start_takes_the_signals_step():
     assert _f1(s, 100) >= 0.92
 
 
+def test_forwards_sign_waits_for_steps_that_vote_on_it():
+    """An accelerometer 0.3 m/s^2 off on one axis (30 mg: an uncalibrated one). HA_001's first short
+    walk opens with shuffles that the engine takes for a step: its forward axis was established at
+    the first real step, on that one vote, reversed, and every side of the walk with it (pooled
+    left/right 0.865). The sign now waits for three steps' votes: 0.973."""
+    def offset(t, acc, gyr, rate, _truth):
+        return t, acc + np.array([0.3, 0.0, 0.0]), gyr, rate
+
+    assert score(*pooled(_parts_as("mobgap", offset)))["side"]["accuracy"] >= 0.96
+
+
 def test_a_runner_whose_flights_are_40_ms_shorter_keeps_its_steps():
     """Slower or uphill running has shorter flights. The real runner with 40 ms cut from every
     flight (uphill then 20-30 ms between force-plate contacts): a dip after a stance armed the

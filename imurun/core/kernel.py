@@ -43,6 +43,9 @@ STILL_MAX_G_OFF = 1.0  # m/s^2
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
+# forward's sign is taken on this many steps' votes at least: a recording that opens with shuffles
+# taken for a step had its 3 s of gait, and its sign from that one vote, at the first real step
+MIN_SIGN_VOTES = 3
 GAIT_UP_TAU = 10.0  # s
 FAST_UP_TAU = 1.5  # s: the gait posture over a few strides, for the slip check
 SF_TAU = 0.015  # s, smoothing of sf for walking peaks and the sign evidence
@@ -221,7 +224,8 @@ def _side_evidence(f, ring, fwd, up_stand, c, idx, since, stride, dt, run, setti
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _file_sign_votes(ring, ev, ev_step, tev_step, up_stand, tup_stand, idx, since, stride, dt, step_s, run_ic,
                      step_run, has_trunk):
-    """Vote on the sign of forward with the step that this IC (`since` s ago) closes.
+    """Vote on the sign of forward with the step that this IC (`since` s ago) closes; returns 1.0 if
+    it voted (a running step only when it held a flight), else 0.0.
 
     Walking: in the 0.1 s before the heel strikes, the pelvis accelerates forward (the forward
     acceleration peaks at initial contact: Zijlstra & Hof 2003); on 35 real walks 73-97 % of the
@@ -234,10 +238,13 @@ def _file_sign_votes(ring, ev, ev_step, tev_step, up_stand, tup_stand, idx, sinc
         if has_trunk:
             window_mean(ring, idx, S.R_TAX, since + 0.1, since, stride, dt, win)
             _file_horizontal(ev[2], win, tup_stand, step_s)
-    elif step_run:
+        return 1.0
+    if step_run:
         file_vote(ev[1], ev_step[0], ev_step[1], ev_step[2], step_s, AXIS_TAU)
         if has_trunk:
             file_vote(ev[3], tev_step[0], tev_step[1], tev_step[2], step_s, AXIS_TAU)
+        return 1.0
+    return 0.0
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -973,8 +980,9 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_MOVE] = 0.0 if f[S.LAST_IC_RUN] == 1.0 else f[S.FWD_READY]
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
-        _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand, st.tup_stand, idx, since,
-                         stride, dtn, interval, kind == KIND_RUN, step_run, has_trunk)
+        f[S.SIGN_VOTES] += _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand,
+                                            st.tup_stand, idx, since, stride, dtn, interval,
+                                            kind == KIND_RUN, step_run, has_trunk)
         _file_step_time(f, interval, p[S.P_KIND] != f[S.LAST_STEP_KIND])
         f[S.LAST_STEP_KIND] = p[S.P_KIND]
         if p[S.P_KIND] != KIND_RUN and f[S.STEP_HIST_K] >= 3.0:
@@ -1349,7 +1357,7 @@ def _update_alignment(st, c, t, has_trunk):
         if _reverses(f, S.TFLIP_SINCE, keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]), c):
             st.tfwd[:] = -st.tfwd
         solve_forward(st.tcov, st.ev[2], st.ev[3], st.tup_stand, st.tfwd, keep, c[S.C_FWD_RATIO])
-    if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S]:
+    if ratio > c[S.C_FWD_RATIO] and f[S.FWD_TIME] >= c[S.C_FWD_MIN_S] and f[S.SIGN_VOTES] >= MIN_SIGN_VOTES:
         f[S.FWD_READY] = 1.0
 
 

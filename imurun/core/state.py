@@ -97,6 +97,7 @@ SCALARS = (
     Slot("SIDE_AGREE", "EMA over walking ICs of whether the yaw rate and the pelvis-frame cues agree",
          init=1.0),
     Slot("FWD_TIME", "gait time accumulated into the forward estimate"),
+    Slot("SIGN_VOTES", "steps that have voted on the sign of forward"),
     Slot("AV_PREV", "previous vertical specific force (g), for crossings and slopes"),
     Slot("FLIGHT_TIME", "time spent below the flight threshold in the current swing"),
     Slot("LOADED_T", "last time sf was at or above 1 g (a flight starts no sooner than RING_S after)",
