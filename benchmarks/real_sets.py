@@ -245,6 +245,19 @@ def _started_mid_walk(tr: Trial) -> Trial:
                                bouts=bouts_from(tr.bouts, t0))
 
 
+def _uncalibrated_accelerometer(tr: Trial) -> Trial:
+    """As an accelerometer without a factory calibration gives it: 0.3, -0.2, 0.25 m/s^2 off
+    (20-30 mg; consumer MEMS parts are specified to +-20-80 mg) and 2 % over on the axes it has."""
+    offset = np.array([0.3, -0.2, 0.25]) * tr.acc.any(axis=0)
+    return dataclasses.replace(tr, acc=tr.acc * 1.02 + offset)
+
+
+def _uncalibrated_gyroscope(tr: Trial) -> Trial:
+    """As a gyroscope without a factory calibration gives it: 5, -3.75, 2.5 deg/s off (consumer MEMS
+    parts are specified to +-0.5-20 deg/s)."""
+    return dataclasses.replace(tr, gyr=tr.gyr + np.deg2rad([5.0, -3.75, 2.5]))
+
+
 def _without_gyroscope(tr: Trial) -> Trial:
     """As a belt accelerometer gives it: a file of t,ax,ay,az (the gyroscope NaN)."""
     return dataclasses.replace(tr, gyr=np.full_like(tr.gyr, np.nan))
@@ -263,12 +276,14 @@ CONDITIONS = {
     "dynamic acceleration x 0.7": lambda tr: _softer(tr, 0.7),
     "dynamic acceleration x 0.6": lambda tr: _softer(tr, 0.6),
     "sensor turned on the body": _turned,
+    "accelerometer 20-30 mg off, gain +2 %": _uncalibrated_accelerometer,
 }
 
 WALK_CONDITIONS = {
     "walked 1.4x slower (~75 spm)": _slowed,
     "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
+    "gyroscope 2.5-5 deg/s off": _uncalibrated_gyroscope,
     "right leg's loading x 0.5 (a limp)": _limping,
 }
 
