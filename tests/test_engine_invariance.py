@@ -168,3 +168,24 @@ def test_saturation_and_rate_change_are_counted():
     assert out.status.saturated_samples == 5
     assert out.status.rate_changes == 1
     assert out.status.activity == "still" and len(out.steps) == 0
+
+
+def test_re_designing_the_walking_low_pass_keeps_a_steady_signal_steady():
+    """The walking low-pass is re-designed whenever the walk's time scale moves. In transposed direct
+    form II its states are products of the old coefficients, so a steady 1 g read as a bump of its
+    own after a re-design; in direct form I the state is the signal's history (kernel.process_block)."""
+    from imurun.core import state as S
+    from imurun.core.kernel import _design_walk_lp
+
+    eng = Engine(100.0)
+    t = np.arange(0.0, 4.0, 0.01)
+    acc = np.tile([0.0, 0.0, 9.80665], (t.size, 1))
+    gyr = np.zeros((t.size, 3))
+    eng.process(t[:200], acc[:200], gyr[:200])
+    f = eng.state.f
+    assert f[S.WLP_Y] == pytest.approx(1.0, abs=1e-9)
+    for i, scale in ((200, 1.6), (201, 0.75)):
+        f[S.WALK_SCALE] = scale
+        _design_walk_lp(f, eng._c)
+        eng.process(t[i : i + 1], acc[i : i + 1], gyr[i : i + 1])
+        assert f[S.WLP_Y] == pytest.approx(1.0, abs=1e-9), scale
