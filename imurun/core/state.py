@@ -153,8 +153,9 @@ SCALARS = (
     Slot("SIDE_E", "parity-filtered evidence that the last IC was a right foot (> 0) or left (< 0)"),
     Slot("GRAV_N", "accelerometer only: samples averaged into GRAV_X..Z"),
     Slot("WLP_Y", "walking: sf low-passed at walk_lp_hz (g), whose maxima are the candidate steps"),
-    Slot("WLP_Y1 WLP_X1 WLP_X2", "... its last output and last two inputs: its biquad is in direct form I, "
-         "whose state is the signal's own history, so a re-design (WALK_SCALE moved) is no bump", 3),
+    Slot("WLP_Y1 WLP_X1 WLP_X2", "... its output before WLP_Y and its last two inputs: its biquad is in "
+         "direct form I, whose state is the signal's own history, so a re-design (WALK_SCALE moved) is no "
+         "bump", 3),
     Slot("WLP_B", "... its coefficients b0, b1, b2, a1, a2 (a0 = 1), at walk_lp_hz / WALK_SCALE", 5),
     Slot("WALK_SCALE", "walking's time scale: walk_ref_spm / the walking cadence (1 until known)",
          init=1.0),
