@@ -28,6 +28,7 @@ from realdata import (  # noqa: F401 - SHARED for callers
     slowed_down,
     slowed_reference,
     with_dynamic,
+    with_gyro_offset,
     with_one_leg_softer,
 )
 from scipy.signal import resample_poly
@@ -253,9 +254,8 @@ def _uncalibrated_accelerometer(tr: Trial) -> Trial:
 
 
 def _uncalibrated_gyroscope(tr: Trial) -> Trial:
-    """As a gyroscope without a factory calibration gives it: 5, -3.75, 2.5 deg/s off (consumer MEMS
-    parts are specified to +-0.5-20 deg/s)."""
-    return dataclasses.replace(tr, gyr=tr.gyr + np.deg2rad([5.0, -3.75, 2.5]))
+    """As a gyroscope without a factory calibration gives it (`with_gyro_offset`)."""
+    return dataclasses.replace(tr, gyr=with_gyro_offset(tr.gyr))
 
 
 def _without_gyroscope(tr: Trial) -> Trial:

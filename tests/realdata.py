@@ -124,6 +124,12 @@ def jittered_times(t: np.ndarray, rate: float, share: float, rng: np.random.Gene
     return np.maximum.accumulate(t + rng.uniform(-share, share, t.size) / rate)
 
 
+def with_gyro_offset(gyr: np.ndarray) -> np.ndarray:
+    """The rates as a gyroscope without a factory calibration gives them: 5, -3.75, 2.5 deg/s off
+    (consumer MEMS parts are specified to +-0.5-20 deg/s)."""
+    return gyr + np.deg2rad([5.0, -3.75, 2.5])
+
+
 def with_shorter_flights(
     t: np.ndarray, rate: float, truth: np.ndarray, cut: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
