@@ -189,3 +189,15 @@ def test_re_designing_the_walking_low_pass_keeps_a_steady_signal_steady():
         _design_walk_lp(f, eng._c)
         eng.process(t[i : i + 1], acc[i : i + 1], gyr[i : i + 1])
         assert f[S.WLP_Y] == pytest.approx(1.0, abs=1e-9), scale
+
+
+def test_the_cadence_median_is_numpys_to_the_bit():
+    """The bout cadence's median of the last step times is counted in place (no array per step):
+    the same value as np.median for every count it meets, ties and even counts included."""
+    from imurun.core.kernel import _median_of_few
+
+    rng = np.random.default_rng(0)
+    for n in range(1, 9):
+        for trial in range(100):
+            x = rng.choice([0.50, 0.52, 0.55], 12) if trial % 2 else rng.uniform(0.25, 1.5, 12)
+            assert _median_of_few(x, 3, n) == np.median(x[3 : 3 + n])
