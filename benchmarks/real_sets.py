@@ -13,12 +13,12 @@ import dataclasses
 import warnings
 import zlib
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 from realdata import (  # noqa: F401 - SHARED for callers
     DATASETS,
     SHARED,
+    at_rate,
     bouts_from,
     jittered_times,
     kept_after_loss,
@@ -31,7 +31,6 @@ from realdata import (  # noqa: F401 - SHARED for callers
     with_gyro_offset,
     with_one_leg_softer,
 )
-from scipy.signal import resample_poly
 from scipy.spatial.transform import Rotation
 
 from imurun.core.ahrs import G
@@ -181,10 +180,9 @@ FIGURE_HEADERS = ["method", "F1@100ms", "F1@50ms", "left/right", "bout cadence M
 
 
 def _resampled(tr: Trial, rate: float) -> Trial:
-    """As a sensor at `rate` would give it (polyphase anti-alias filter, not the tests' IIR)."""
-    up, down = Fraction(rate / tr.rate).limit_denominator(100).as_integer_ratio()
-    acc, gyr = (resample_poly(x, up, down, axis=0) for x in (tr.acc, tr.gyr))
-    return dataclasses.replace(tr, rate=rate, t=tr.t[0] + np.arange(len(acc)) / rate, acc=acc, gyr=gyr)
+    """As a sensor at `rate` would give it (`at_rate`)."""
+    t, acc, gyr = at_rate(tr.t, tr.acc, tr.gyr, tr.rate, rate)
+    return dataclasses.replace(tr, rate=rate, t=t, acc=acc, gyr=gyr)
 
 
 def _lossy(tr: Trial, share: float, burst: int) -> Trial:

@@ -118,6 +118,22 @@ def kept_after_loss(n: int, share: float, burst: int, rng: np.random.Generator) 
     return keep
 
 
+def at_rate(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, rate: float, new_rate: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(t, acc, gyr) as a sensor at `new_rate` would give them: a polyphase anti-alias filter (not
+    the IIR some tests use) that sees the first and last readings held beyond the recording's ends.
+    Padded with zeros (scipy's default), its first half second ramped up from 0 g, which a sensor
+    never does: HA_001's daily-life trial then found no standing calibration in its 3.4 s of
+    standing, and its axes 20-60 deg off."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    up, down = Fraction(new_rate / rate).limit_denominator(100).as_integer_ratio()
+    acc, gyr = (resample_poly(x, up, down, axis=0, padtype="edge") for x in (acc, gyr))
+    return t[0] + np.arange(len(acc)) / new_rate, acc, gyr
+
+
 def jittered_times(t: np.ndarray, rate: float, share: float, rng: np.random.Generator) -> np.ndarray:
     """The times a host clock would stamp on regular samples: each moved by up to +-`share` of the
     sample interval (uniform), kept increasing; the samples themselves are unchanged."""
