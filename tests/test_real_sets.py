@@ -470,14 +470,19 @@ def test_timestamps_jittered_by_a_host_clock_keep_the_steps(dataset, f1_ms, f1, 
         assert s["bouts"]["cadence_mae_spm"] <= 1.1
 
 
+def _daily_life_walk():
+    """(header, block) of HA_001's daily-life trial (Test11), which opens with 3.4 s of standing."""
+    from imurun.session.reader import read_session
+
+    (path,) = [p for p in skip_without_shared("mobgap") if "Test11" in p.stem]
+    return read_session(path)
+
+
 def test_another_rate_starts_where_the_recording_starts():
     """The benchmark's and these tests' other sensors at other rates (`at_rate`) hold the first
     readings beyond the recording's start: zero-padded, HA_001's daily-life trial read 0.5 g or less
     for its first samples and found no standing calibration at 50 Hz."""
-    from imurun.session.reader import read_session
-
-    (path,) = [p for p in skip_without_shared("mobgap") if "Test11" in p.stem]
-    header, block = read_session(path)
+    header, block = _daily_life_walk()
     for rate in (50.0, 64.0, 200.0):
         t, acc, gyr = at_rate(block.t, block.acc, block.gyr, header.sample_rate_hz, rate)
         assert abs(t[1] - t[0] - 1.0 / rate) < 1e-9
@@ -490,10 +495,8 @@ def test_a_sensor_at_50_hz_calibrates_on_the_stand_and_keeps_steps_and_sides():
     still calibrates, so up and forward are the 100 Hz run's. Measured: F1@100 0.927, left/right
     0.987 (as recorded 0.927 / 1.000); zero-padded at the start 0.915 / 0.973."""
     from imurun.core.engine import Engine
-    from imurun.session.reader import read_session
 
-    (path,) = [p for p in skip_without_shared("mobgap") if "Test11" in p.stem]
-    header, block = read_session(path)
+    header, block = _daily_life_walk()
     eng = Engine(50.0)
     eng.process(*at_rate(block.t[:400], block.acc[:400], block.gyr[:400], header.sample_rate_hz, 50.0))
     assert eng.status().calibration == "standing"
