@@ -9,7 +9,7 @@ are asserted where they are met.
 
 import numpy as np
 import pytest
-from realdata import REAL, REAL_TRIALS, kept_after_loss, with_dynamic, with_gyro_offset
+from realdata import REAL, REAL_TRIALS, at_rate, kept_after_loss, with_dynamic, with_gyro_offset
 from scipy.signal import decimate, resample_poly
 
 from imurun.core.engine import Engine
@@ -463,7 +463,7 @@ def test_real_walking_without_gyroscope_floor():
     # 0.925 with the step threshold relative to the sensor's own 1 g, 0.912 (one step) since the
     # walking constants scale with the walk's cadence (docs/engine.md)
     assert _f1(s, 100) >= 0.90
-    # 0.945 (1.000 with the gyroscope): the sideways acceleration in the middle of each step; 0.836
+    # 0.945 (0.987 with the gyroscope): the sideways acceleration in the middle of each step; 0.836
     # from the sway before each IC, which moved by a few steps with the forward axis
     assert s["side"]["accuracy"] >= 0.93
 
@@ -490,7 +490,8 @@ def test_real_walking_recordings_floor():
     # issue target 0.95: not met (0.927; 0.907 with the step threshold at an absolute 1.03 g,
     # which this sensor, reading 0.982 g at rest, put above faint steps; docs/engine.md)
     assert _f1(s, 100) >= 0.915
-    # issue target 0.97: met (1.000; 0.947 before the middle of each step joined the side evidence,
+    # issue target 0.97: met (0.987, one bout's first step; 1.000 before forward was held through
+    # turns; 0.947 before the middle of each step joined the side evidence,
     # 0.920 before the walking constants scaled with the walk's cadence)
     assert s["side"]["accuracy"] >= 0.97
     # issue target 3 spm: met (2.71; 3.59 before the walking constants scaled with the walk's
@@ -535,7 +536,8 @@ def test_forwards_sign_waits_for_steps_that_vote_on_it():
     """An accelerometer 0.3 m/s^2 off on one axis (30 mg: an uncalibrated one). HA_001's first short
     walk opens with shuffles that the engine takes for a step: its forward axis was established at
     the first real step, on that one vote, reversed, and every side of the walk with it (pooled
-    left/right 0.865). The sign now waits for three steps' votes: 0.973."""
+    left/right 0.865). The sign now waits for three steps' votes: 0.973 (0.974 with forward held
+    through turns)."""
     def offset(t, acc, gyr, rate):
         return t, acc + np.array([0.3, 0.0, 0.0]), gyr, rate
 
@@ -544,7 +546,7 @@ def test_forwards_sign_waits_for_steps_that_vote_on_it():
 
 def test_an_uncalibrated_gyroscope_keeps_steps_and_sides():
     """A gyroscope 5, -3.75, 2.5 deg/s off (`with_gyro_offset`, the benchmark's condition): the
-    engine learns the offset while the walker stands. HA_001: F1@100 0.927, left/right 1.000, as
+    engine learns the offset while the walker stands. HA_001: F1@100 0.927, left/right 0.987, as
     recorded."""
     def offset(t, acc, gyr, rate):
         return t, acc, with_gyro_offset(gyr), rate
@@ -565,8 +567,28 @@ def test_turns_do_not_reverse_forward_at_50_hz_through_another_anti_alias_filter
 
     s, engines = _real_as(at_50_hz, finish=False)
     assert not any("forward" in eng.status().flags for eng in engines)
-    # 0.987 (1.000 at 100 Hz; 0.920 before the middle of each step joined the side evidence)
+    # 0.987 (0.987 at 100 Hz; 0.920 before the middle of each step joined the side evidence)
     assert s["side"]["accuracy"] >= 0.96
+
+
+def test_turns_leave_pelvic_drop_where_a_sensor_at_another_rate_reads_it():
+    """HA_001's daily-life walk as sensors at 40-128 Hz give it: the same steps' pelvic drop and tilt
+    as at 100 Hz. The forward axis followed the statistics through the turns, whose steps (pivots,
+    side steps) fill them with other axes: it strayed 10-35 deg for a minute at 50 and 90 Hz, and
+    pelvic drop differed by a mean 1.93 deg per step over the rates (5.1 at 90 Hz), tilt 0.86. Held
+    through a turn and AXIS_TAU after: 1.28 (3.5 at 90 Hz) and 0.42."""
+    header, block = read_session(REAL / "HA_001_Test11_Trial1.csv")
+    ref = Engine(header.sample_rate_hz).process(block.t, block.acc, block.gyr).steps
+    drop, tilt = [], []
+    for rate in (40.0, 50.0, 55.0, 64.0, 80.0, 90.0, 128.0):
+        t, acc, gyr = at_rate(block.t, block.acc, block.gyr, header.sample_rate_hz, rate)
+        other = Engine(rate).process(t, acc, gyr).steps
+        j = np.abs(other["t"][:, None] - ref["t"][None, :]).argmin(axis=0)
+        same = (np.abs(other["t"][j] - ref["t"]) < 0.05) & (other["side"][j] == ref["side"])
+        assert same.mean() > 0.8  # (0.86-0.93: rows outside the bouts, rows moved to another peak)
+        drop.append(np.nanmean(np.abs(other["pelvic_drop_deg"][j] - ref["pelvic_drop_deg"])[same]))
+        tilt.append(np.nanmean(np.abs(other["tilt_deg"][j] - ref["tilt_deg"])[same]))
+    assert np.mean(drop) < 1.6 and np.mean(tilt) < 0.6
 
 
 @pytest.mark.parametrize(("loss", "burst", "f1_floor"), [(0.01, 1, 0.92), (0.02, 3, 0.90)])
@@ -583,7 +605,7 @@ def test_real_walking_with_packet_loss(loss, burst, f1_floor):
         return t[keep], acc[keep], gyr[keep], rate
 
     s, _ = _real_as(lossy)
-    # 0.921 / 0.921 (0.927 without loss); left/right 0.987 / 0.961 (1.000; 0.934 / 0.934 before the
+    # 0.933 / 0.933 (0.927 without loss); left/right 0.974 / 0.961 (0.987; 0.934 / 0.934 before the
     # middle of each step joined the side evidence)
     assert _f1(s, 100) >= f1_floor
     assert s["side"]["accuracy"] >= 0.95
@@ -706,7 +728,7 @@ def test_real_walking_with_a_gyro_bias():
     own 1 s mean."""
     s, _ = _real_as(lambda t, acc, gyr, rate: (t, acc, gyr + np.radians([2.0, -2.0, 2.0]), rate))
     assert _f1(s, 100) >= 0.92  # 0.927 (0.927 without the bias)
-    assert s["side"]["accuracy"] >= 0.97  # 1.000 (0.882 before the middle of each step joined)
+    assert s["side"]["accuracy"] >= 0.97  # 0.987 (0.882 before the middle of each step joined)
 
 
 def _ic_delays(rate_hz, t, acc, gyr, truth_t, tol_s=0.05):

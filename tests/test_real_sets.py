@@ -492,8 +492,9 @@ def test_another_rate_starts_where_the_recording_starts():
 
 def test_a_sensor_at_50_hz_calibrates_on_the_stand_and_keeps_steps_and_sides():
     """HA_001 as a 50 Hz sensor gives it (polyphase filter): the standing before its daily-life walk
-    still calibrates, so up and forward are the 100 Hz run's. Measured: F1@100 0.927, left/right
-    0.987 (as recorded 0.927 / 1.000); zero-padded at the start 0.915 / 0.973."""
+    still calibrates, so up and forward are the 100 Hz run's. Measured: F1@100 0.915, left/right
+    1.000 (as recorded 0.927 / 0.987); zero-padded at the start 0.915 / 0.973, with forward 20-60
+    deg off (0.927 / 0.987 before forward was held through turns: one turning step's row moved)."""
     from imurun.core.engine import Engine
 
     header, block = _daily_life_walk()
@@ -505,5 +506,5 @@ def test_a_sensor_at_50_hz_calibrates_on_the_stand_and_keeps_steps_and_sides():
         return *at_rate(t, acc, gyr, rate, 50.0), 50.0
 
     s = score(*pooled(_parts_as("mobgap", at_50_hz)))
-    assert _f1(s, 100) >= 0.92
+    assert _f1(s, 100) >= 0.91
     assert s["side"]["accuracy"] >= 0.98

@@ -43,6 +43,11 @@ STILL_MAX_G_OFF = 1.0  # m/s^2
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
+# An established forward axis stays put while the walk turns and for AXIS_TAU after (the statistics'
+# memory): a turn is a 1 s mean yaw rate above this. The pelvis' own rotation leaks through that
+# mean: simulated runs up to 0.15 rad/s, the real straight walks (HA_001 Test5) up to 0.43; the
+# voisard2023 U-turns reach 1.6-1.8, HA_001's daily-life turns 1.1 (99th percentile)
+TURN_RATE = 0.5  # rad/s
 # forward's sign is taken on this many steps' votes at least: a recording that opens with shuffles
 # taken for a step had its 3 s of gait, and its sign from that one vote, at the first real step
 MIN_SIGN_VOTES = 3
@@ -1373,6 +1378,15 @@ def _update_alignment(st, c, t, has_trunk):
         # the steps since have voted the sign down: the start (a weight shift, a stumble) misled it
         st.fwd[:] = -st.fwd
         f[S.N_FWD_FLIPS] += 1.0
+    yaw_rate = ((f[S.W_SLOW_X] - st.bias[0]) * st.up_stand[0] + (f[S.W_SLOW_Y] - st.bias[1]) * st.up_stand[1]
+                + (f[S.W_SLOW_Z] - st.bias[2]) * st.up_stand[2])
+    if abs(yaw_rate) > TURN_RATE:
+        f[S.TURN_T] = t
+    if keep and t - f[S.TURN_T] < AXIS_TAU:
+        # a turn's steps (pivots, side steps, the pull toward its centre) fill the statistics with
+        # other axes: followed, forward strayed 10-35 deg for a minute after HA_001's daily-life
+        # turns, at some sample rates and not others, and pelvic drop with it
+        return
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
     if has_trunk and f[S.TRUNK] == 1.0:
         if _reverses(f, S.TFLIP_SINCE, keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]), c):

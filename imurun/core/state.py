@@ -192,6 +192,7 @@ SCALARS = (
     Slot("LAST_IC_RUN", "1 when the last IC was a running landing (after a flight)"),
     Slot("LAST_STEP_KIND", "kind of the last step filed (0 walk, 1 run)"),
     Slot("FAST_UP", "the up vector during gait averaged over seconds (sensor frame): slip check", 3),
+    Slot("TURN_T", "the last IC at which the walk was turning (kernel.TURN_RATE), s", init=-math.inf),
     Slot("SLIP_T", "since when that posture has been beyond the slip threshold (NaN: it is not)",
          init=math.nan),
     Slot("SLIP_OFF", "standing up relative to the gait posture before a slip: along forward, left", 2),
