@@ -523,13 +523,16 @@ def test_a_rhythm_read_too_fast_at_a_bouts_start_takes_the_signals_step():
     activity trial opens with two extra ICs, read at 136 spm where the walk is ~95. Halving that
     rhythm gave 65 spm: the walking low-pass and threshold, scaled to it, lost the bout's last two
     faint steps (bout cadence MAE 4.45 spm, F1@100 0.908). The signal's own step time: 3.13, 0.928
-    (gravity here a 0.5 Hz low-pass; the benchmark follows it by the gyroscope: 3.13, 0.916)."""
+    (gravity here a 0.5 Hz low-pass; the benchmark follows it by the gyroscope: 3.13, 0.916); 3.12,
+    0.916 since a later still period may move the gyro bias by 1 deg/s at most (kernel.BIAS_MAX_STEP:
+    this walk's 22 s still period read 2.2 deg/s off its standing calibration and no longer
+    replaces it; one step's attitude differs)."""
     def harder(t, acc, gyr, rate):
         return t, with_dynamic(acc, rate, 1.2, 0.5), gyr, rate
 
     s = _real_as(harder)[0]
     assert s["bouts"]["cadence_mae_spm"] <= 3.3
-    assert _f1(s, 100) >= 0.92
+    assert _f1(s, 100) >= 0.91
 
 
 def test_forwards_sign_waits_for_steps_that_vote_on_it():

@@ -161,3 +161,35 @@ def test_stillness_returns_after_a_steady_turn():
         eng.process(t[k * n : (k + 1) * n], acc[k * n : (k + 1) * n], gyr[k * n : (k + 1) * n])
         still_for.append(eng.state.f[S.STILL_TIME])
     assert still_for[0] > 2.0 and still_for[1] == 0.0 and still_for[2] > 0.5, still_for  # 3.0, 0, 0.8
+
+
+def test_a_slow_tilt_after_the_standing_calibration_does_not_become_the_gyro_bias():
+    """A steady turn slower than the stillness limits passes for rest: its rate is steady, and |acc|
+    stays g. Once standing has given the bias, such a still period moving it by more than a drifting
+    gyro could (1 deg/s) is motion. Taken as bias, HA_001's daily-life walk stretched 1.1x learned
+    6.4 deg/s and its attitude drifted 40 deg in the next 8 s of gyro-only gait, losing a bout."""
+    from scipy.spatial.transform import Rotation
+
+    from imurun.core import state as S
+
+    rate, g = 100.0, 9.80665
+    bias = np.radians([0.3, -0.2, 0.1])
+    seg = {"stand": 3.0, "shake": 1.0, "tilt": 3.0, "hold": 2.0}
+    n = {k: int(v * rate) for k, v in seg.items()}
+    tilt_rate = np.radians(5.0)  # about x, under still_gyr_rad_s and far under STILL_MAX_BIAS
+    w = np.zeros((sum(n.values()), 3))
+    k0 = n["stand"]
+    w[k0 : k0 + n["shake"], 2] = np.radians(60.0) * np.sin(2 * np.pi * 2.0 * np.arange(n["shake"]) / rate)
+    k1 = k0 + n["shake"]
+    w[k1 : k1 + n["tilt"], 0] = tilt_rate
+    angle = np.concatenate([[0.0], np.cumsum(w[:-1, 0]) / rate])  # the tilt about x so far
+    acc = Rotation.from_rotvec(np.c_[angle, 0 * angle, 0 * angle]).inv().apply([0.0, 0.0, g])
+    t = np.arange(len(w)) / rate
+    eng = Engine(rate)
+    k2 = k1 + n["tilt"]
+    eng.process(t[:k2], acc[:k2], w[:k2] + bias)
+    assert eng.state.f[S.STILL_CAL_DONE] == 1.0  # the standing calibration happened and ended
+    assert eng.state.f[S.STILL_TIME] > 1.0  # the tilt passed for rest
+    eng.process(t[k2:], acc[k2:], w[k2:] + bias)
+    err = np.degrees(np.abs(eng.state.bias - bias)).max()
+    assert err < 0.2, np.degrees(eng.state.bias)  # 3.1 deg/s off when the tilt was taken as bias

@@ -40,6 +40,12 @@ STILL_MAX_BIAS = math.radians(10.0)
 # ... and so is the accelerometer's |a|, which reads g times its scale plus its bias: within this of
 # g (the voisard2023 sensors read 10.1 m/s^2 at rest, 0.3 from g where the stillness limit is 0.4)
 STILL_MAX_G_OFF = 1.0  # m/s^2
+# Once a standing calibration has given the gyro bias, a later still period may move it by this
+# much at most: a turn slow and steady enough to pass for rest reads on the gyro as a bias (HA_001's
+# daily-life walk stretched 1.1x took a 6.4 deg/s "bias" from one, and its next 8 s of gyro-only
+# gait drifted 40 deg and lost a bout). A gyro's bias drifts far slower; the real walks' closing
+# still periods read 0.3-2.0 deg/s (median 0.7) off their standing calibration's, motion mostly
+BIAS_MAX_STEP = math.radians(1.0)
 BIAS_SNAP_S = 0.25  # s between delayed bias snapshots
 TAU_CORR_STILL = 0.02  # s
 AXIS_TAU = 4.0  # s, forward-axis statistics
@@ -1332,10 +1338,17 @@ def _learn_bias(f, run, snap, bias, bias_t, t, w0, w1, w2, tw0, tw1, tw2):
                 snap[s, 0, k] = run[s, k]
         f[S.SNAP_T] = t
         f[S.SNAP_N] += 1.0
-        if f[S.SNAP_N] > S.BIAS_SNAPS and f[S.STILL_TIME] >= 1.0:
+        j = S.BIAS_SNAPS - 1  # the snapshot >= 0.5 s old
+        step2 = 0.0
+        for k in range(3):
+            step2 += (snap[0, j, k] - bias[k]) ** 2
+        # (a first standing calibration has no bias to keep to)
+        if f[S.SNAP_N] > S.BIAS_SNAPS and f[S.STILL_TIME] >= 1.0 and (
+            f[S.STILL_CAL_DONE] == 0.0 or step2 <= BIAS_MAX_STEP ** 2
+        ):
             for k in range(3):
-                bias[k] = snap[0, S.BIAS_SNAPS - 1, k]
-                bias_t[k] = snap[1, S.BIAS_SNAPS - 1, k]
+                bias[k] = snap[0, j, k]
+                bias_t[k] = snap[1, j, k]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
