@@ -278,6 +278,7 @@ CONDITIONS = {
 }
 
 WALK_CONDITIONS = {
+    "walked 1.2x slower (~90 spm)": lambda tr: _slowed(tr, 1.2),
     "walked 1.4x slower (~75 spm)": _slowed,
     "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
