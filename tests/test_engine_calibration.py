@@ -176,7 +176,7 @@ def test_a_slow_tilt_after_the_standing_calibration_does_not_become_the_gyro_bia
     bias = np.radians([0.3, -0.2, 0.1])
     seg = {"stand": 3.0, "shake": 1.0, "tilt": 3.0, "hold": 2.0}
     n = {k: int(v * rate) for k, v in seg.items()}
-    tilt_rate = np.radians(5.0)  # about x, under still_gyr_rad_s and far under STILL_MAX_BIAS
+    tilt_rate = np.radians(5.0)  # about x: steady, so its deviation from the 1 s mean fades; < STILL_MAX_BIAS
     w = np.zeros((sum(n.values()), 3))
     k0 = n["stand"]
     w[k0 : k0 + n["shake"], 2] = np.radians(60.0) * np.sin(2 * np.pi * 2.0 * np.arange(n["shake"]) / rate)
