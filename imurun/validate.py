@@ -18,8 +18,11 @@ from imurun.errors import InputError
 TOLERANCES_S = (0.05, 0.10)
 # Timing, side, cadence and metric errors are measured over the matches at this tolerance.
 PRIMARY_TOLERANCE_S = 0.10
-# Tolerances are inclusive; the slack absorbs float representation (1.05 - 1.00 > 0.05 in binary).
+# Tolerances are inclusive; the slack absorbs float representation (1.05 - 1.00 > 0.05 in binary),
+# which grows with the clock's size: Unix-time stamps (~1.7e9 s) are 2.4e-7 s apart, and a fixed
+# 1e-9 s scored their 50 ms edges differently from the same recording timed from 0.
 _SLACK_S = 1e-9
+_SLACK_ULPS = 16.0
 # A derived step time longer than this is a stop or a hole in the reference, not a step.
 MAX_STEP_TIME_S = 2.0
 # Bout cadence averages the steps of 0.2-2 s (300-30 spm): a doubled IC is not a step. Running
@@ -28,6 +31,19 @@ MIN_STEP_TIME_S = 0.2
 # No step is shorter than 0.15 s (sprinters reach ~300 spm): beyond this, one contact counted twice.
 MAX_CADENCE_SPM = 400.0
 _NOT_METRICS = ("t", "side", "activity")
+
+
+def _slack(*times) -> float:
+    """The tolerance slack for comparisons among these times: _SLACK_S or a few of their ulps."""
+    import numpy as np
+
+    big = 0.0
+    for t in times:
+        a = np.abs(np.asarray(t, dtype=float))
+        a = a[np.isfinite(a)]
+        if a.size:
+            big = max(big, float(a.max()))
+    return max(_SLACK_S, _SLACK_ULPS * float(np.spacing(big)))
 
 
 def match(det_t, truth_t, tol: float):
@@ -58,7 +74,7 @@ def match(det_t, truth_t, tol: float):
     starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
     cols = order[np.arange(rows.size) + starts]
     cost = np.abs(det_t[rows] - truth_t[cols])
-    keep = cost <= tol + _SLACK_S
+    keep = cost <= tol + _slack(det_t, truth_t)
     rows, cols, cost = rows[keep], cols[keep], cost[keep]
     if rows.size == 0:
         return none, none
@@ -96,7 +112,8 @@ def inside_bouts(t, bouts, tol: float):
         return np.ones(t.size, dtype=bool)
     start = np.asarray(bouts["t_start"], dtype=float)
     end = np.asarray(bouts["t_end"], dtype=float)
-    return ((t[:, None] >= start - tol - _SLACK_S) & (t[:, None] <= end + tol + _SLACK_S)).any(axis=1)
+    slack = _slack(t, start, end)
+    return ((t[:, None] >= start - tol - slack) & (t[:, None] <= end + tol + slack)).any(axis=1)
 
 
 def step_cadence(steps):
@@ -273,7 +290,8 @@ def _score_bouts(detected, bouts, tol: float) -> dict[str, Any]:
         t_end = t + 60.0 / cadence
     per_bout = []
     for start, end, ref in zip(bouts["t_start"], bouts["t_end"], bouts["cadence_spm"], strict=True):
-        lo, hi = start - tol - _SLACK_S, end + tol + _SLACK_S
+        slack = _slack(t, np.array([start, end]))
+        lo, hi = start - tol - slack, end + tol + slack
         inside = (t >= lo) & (t <= hi) & ~(t_end > hi)  # an unknown end (NaN) has no cadence
         values = cadence[inside & plausible]
         per_bout.append(

@@ -119,6 +119,23 @@ def test_tolerance_edges():
     assert r["timing"]["bias_ms"] == pytest.approx(50.0)
 
 
+@pytest.mark.parametrize("t0", [0.0, 1.7e9])
+def test_tolerance_edges_hold_on_a_unix_clock(t0):
+    """The same edges timed from 0 and in Unix time, as a file's decimals give them (stamps 2.4e-7 s
+    apart there): 1700000000.13 - 1700000000.08 reads 0.0500002, which a fixed 1e-9 s slack scored
+    as a miss at 50 ms."""
+    def stamps(x):
+        return np.array([float(f"{t0 + v:.3f}") for v in x])
+
+    truth = steps(stamps([0.08, 2.0, 3.0]))
+    detected = steps(stamps([0.13, 2.051, 3.049]))  # exactly 50 ms, 51 ms, 49 ms
+    bouts = np.array([(t0 + 0.08, t0 + 3.0, 60.0)],
+                     dtype=[("t_start", float), ("t_end", float), ("cadence_spm", float)])
+    r = score(detected, truth, bouts=bouts)
+    assert det(r, 50)["matched"] == 2
+    assert det(r, 100)["matched"] == 3
+
+
 def test_two_detections_near_one_truth_step():
     r = score(steps([0.98, 1.01], side="LL"), steps([1.0], side="L"))
     d = det(r, 50)
