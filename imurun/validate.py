@@ -289,8 +289,8 @@ def _score_bouts(detected, bouts, tol: float) -> dict[str, Any]:
     with np.errstate(divide="ignore", invalid="ignore"):
         t_end = t + 60.0 / cadence
     per_bout = []
+    slack = _slack(t, bouts["t_start"], bouts["t_end"])
     for start, end, ref in zip(bouts["t_start"], bouts["t_end"], bouts["cadence_spm"], strict=True):
-        slack = _slack(t, np.array([start, end]))
         lo, hi = start - tol - slack, end + tol + slack
         inside = (t >= lo) & (t <= hi) & ~(t_end > hi)  # an unknown end (NaN) has no cadence
         values = cadence[inside & plausible]
