@@ -251,9 +251,9 @@ def _uncalibrated_accelerometer(tr: Trial) -> Trial:
     return dataclasses.replace(tr, acc=tr.acc * 1.02 + offset)
 
 
-def _uncalibrated_gyroscope(tr: Trial) -> Trial:
+def _uncalibrated_gyroscope(tr: Trial, sign: float = 1.0) -> Trial:
     """As a gyroscope without a factory calibration gives it (`with_gyro_offset`)."""
-    return dataclasses.replace(tr, gyr=with_gyro_offset(tr.gyr))
+    return dataclasses.replace(tr, gyr=with_gyro_offset(tr.gyr, sign))
 
 
 def _without_gyroscope(tr: Trial) -> Trial:
@@ -283,6 +283,7 @@ WALK_CONDITIONS = {
     "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
     "gyroscope 2.5-5 deg/s off": _uncalibrated_gyroscope,
+    "gyroscope 2.5-5 deg/s off the other way": lambda tr: _uncalibrated_gyroscope(tr, -1.0),
     "right leg's loading x 0.5 (a limp)": _limping,
 }
 

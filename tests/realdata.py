@@ -140,10 +140,10 @@ def jittered_times(t: np.ndarray, rate: float, share: float, rng: np.random.Gene
     return np.maximum.accumulate(t + rng.uniform(-share, share, t.size) / rate)
 
 
-def with_gyro_offset(gyr: np.ndarray) -> np.ndarray:
-    """The rates as a gyroscope without a factory calibration gives them: 5, -3.75, 2.5 deg/s off
-    (consumer MEMS parts are specified to +-0.5-20 deg/s)."""
-    return gyr + np.deg2rad([5.0, -3.75, 2.5])
+def with_gyro_offset(gyr: np.ndarray, sign: float = 1.0) -> np.ndarray:
+    """The rates as a gyroscope without a factory calibration gives them: 5, -3.75, 2.5 deg/s off,
+    times `sign` (consumer MEMS parts are specified to +-0.5-20 deg/s, either way)."""
+    return gyr + sign * np.deg2rad([5.0, -3.75, 2.5])
 
 
 def with_shorter_flights(

@@ -547,16 +547,19 @@ def test_forwards_sign_waits_for_steps_that_vote_on_it():
     assert _real_as(offset)[0]["side"]["accuracy"] >= 0.96
 
 
-def test_an_uncalibrated_gyroscope_keeps_steps_and_sides():
-    """A gyroscope 5, -3.75, 2.5 deg/s off (`with_gyro_offset`, the benchmark's condition): the
-    engine learns the offset while the walker stands. HA_001: F1@100 0.927, left/right 0.987, as
-    recorded."""
+@pytest.mark.parametrize(("sign", "side_floor"), [(1.0, 0.98), (-1.0, 0.95)])
+def test_an_uncalibrated_gyroscope_keeps_steps_and_sides(sign, side_floor):
+    """A gyroscope 5, -3.75, 2.5 deg/s off, either way (`with_gyro_offset`, the benchmark's
+    conditions): the engine learns the offset while the walker stands. HA_001's lab walks never
+    stand still long enough: until a standing calibration, out of gait the accelerometer now holds
+    the attitude with the warm-up's gain, where gait's let the offset the other way tilt it ~20 deg
+    by the walk (left/right 0.868; now 0.961, 0.987 the first way)."""
     def offset(t, acc, gyr, rate):
-        return t, acc, with_gyro_offset(gyr), rate
+        return t, acc, with_gyro_offset(gyr, sign), rate
 
     s = _real_as(offset)[0]
     assert _f1(s, 100) >= 0.92
-    assert s["side"]["accuracy"] >= 0.98
+    assert s["side"]["accuracy"] >= side_floor
 
 
 def test_turns_do_not_reverse_forward_at_50_hz_through_another_anti_alias_filter():

@@ -713,7 +713,12 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         if still:
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
-        elif f[S.CAL_STATE] != 1.0 and f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S:
+        elif f[S.CAL_STATE] != 1.0 and (f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S or (
+                not ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP] and ti - f[S.MOVE_T] >= c[S.C_GYRO_ONLY_S])):
+            # no standing calibration: warming up, or out of gait and not still (standing,
+            # shifting): the accelerometer reads gravity, and with gait's gain a gyro bias never
+            # learned tilts the attitude by bias / kp_gait (HA_001's lab walks with their
+            # gyroscope -5, 3.75, -2.5 deg/s off: ~20 deg by the walk, sides 0.868)
             kp, ki, tau = 1.0, 0.0, 0.3
         elif ti - f[S.MOVE_T] < c[S.C_GYRO_ONLY_S]:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
