@@ -70,6 +70,7 @@ class EngineConfig:
     kp_gait: float = 0.2  # 1/s, in gait
     kp_roll_gait: float = 0.5  # 1/s, in gait about the forward axis once it is known (curves)
     ki: float = 0.01  # 1/s^2, gyro-bias integral gain in gait
+    ki_uncalibrated: float = 0.1  # 1/s^2, the same until a standing calibration gave the bias
     tau_corr_gait: float = 1.0  # s, earth-frame low-pass of the attitude error in gait
     still_gyr_rad_s: float = 0.08
     still_acc_ms2: float = 0.4

@@ -725,7 +725,12 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             # learned, so the gyro alone is better here
             kp, ki, tau = 0.0, 0.0, c[S.C_TAU_CORR_GAIT]
         else:
-            kp, ki, tau = c[S.C_KP_GAIT], c[S.C_KI], c[S.C_TAU_CORR_GAIT]
+            # without a standing calibration the bias is unknown, several deg/s on a cheap gyro:
+            # learned within a walk's first seconds (HA_001's lab walks 1.4x slower with their
+            # gyroscope 5, -3.75, 2.5 deg/s off, either way: left/right 0.909 / 0.896 -> 0.970,
+            # as without the offset)
+            ki = c[S.C_KI] if f[S.CAL_STATE] == 1.0 else c[S.C_KI_UNCAL]
+            kp, tau = c[S.C_KP_GAIT], c[S.C_TAU_CORR_GAIT]
             kr = c[S.C_KP_ROLL] - kp if f[S.FWD_READY] == 1.0 else 0.0
         g0, g1, g2 = _interval_rate(f, S.W_PREV, first, w0, w1, w2)
         if f[S.ACC_ONLY] == 1.0:

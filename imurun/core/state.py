@@ -213,6 +213,7 @@ SETTINGS = (
     Setting("C_KP_GAIT", "kp_gait"),
     Setting("C_KP_ROLL", "kp_roll_gait"),
     Setting("C_KI", "ki"),
+    Setting("C_KI_UNCAL", "ki_uncalibrated"),
     Setting("C_TAU_CORR_GAIT", "tau_corr_gait"),
     Setting("C_GYRO_ONLY_S", "gyro_only_s"),
     Setting("C_STILL_GYR", "still_gyr_rad_s"),
