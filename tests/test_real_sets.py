@@ -366,6 +366,7 @@ def test_a_slower_or_less_vigorous_walkers_sides_hold():
         return slowed_down(t, acc, gyr, rate, 1.4, 0.3)
 
     assert score(*pooled(_parts_as("mobgap", slowed, stretch=1.4)))["side"]["accuracy"] >= 0.93
+    assert score(*pooled(_parts_as("mobgap", _softer(0.8))))["side"]["accuracy"] >= 0.95
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
@@ -380,7 +381,6 @@ def test_a_slower_walk_learns_a_gyro_bias_it_never_stood_still_for(sign):
         return t, acc, with_gyro_offset(gyr, sign), rate
 
     assert score(*pooled(_parts_as("mobgap", slowed, stretch=1.4)))["side"]["accuracy"] >= 0.95
-    assert score(*pooled(_parts_as("mobgap", _softer(0.8))))["side"]["accuracy"] >= 0.95
 
 
 @pytest.mark.parametrize("dataset, f1, sides", [("voisard2023", 0.94, 0.98), ("mobgap", 0.92, 0.96)])

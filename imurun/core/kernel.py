@@ -718,7 +718,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             # no standing calibration: warming up, or out of gait and not still (standing,
             # shifting): the accelerometer reads gravity, and with gait's gain a gyro bias never
             # learned tilts the attitude by bias / kp_gait (HA_001's lab walks with their
-            # gyroscope -5, 3.75, -2.5 deg/s off: ~20 deg by the walk, sides 0.868)
+            # gyroscope -5, 3.75, -2.5 deg/s off: ~20 deg by the walk, sides 0.868 -> 0.961)
             kp, ki, tau = 1.0, 0.0, 0.3
         elif ti - f[S.MOVE_T] < c[S.C_GYRO_ONLY_S]:
             # setting off: seconds of forward acceleration would read as tilt; the bias was just
