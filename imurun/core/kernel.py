@@ -709,12 +709,17 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             f[S.ONE_G_N] += 1.0
 
         # --- attitude ------------------------------------------------------------------------
+        in_gait = (
+            not still
+            and math.isfinite(f[S.LAST_IC_T])
+            and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
+        )
         kr = 0.0  # the roll axis' extra gain: in gait only
         if still:
             _learn_bias(f, st.bias_run, st.bias_snap, st.bias, st.bias_t, ti, w0, w1, w2, tw0, tw1, tw2)
             kp, ki, tau = c[S.C_KP_STILL], 0.0, TAU_CORR_STILL
         elif f[S.CAL_STATE] != 1.0 and (f[S.N_SAMPLES] * f[S.DT_EMA] < WARMUP_S or (
-                not ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP] and ti - f[S.MOVE_T] >= c[S.C_GYRO_ONLY_S])):
+                not in_gait and ti - f[S.MOVE_T] >= c[S.C_GYRO_ONLY_S])):
             # no standing calibration: warming up, or out of gait and not still (standing,
             # shifting): the accelerometer reads gravity, and with gait's gain a gyro bias never
             # learned tilts the attitude by bias / kp_gait (HA_001's lab walks with their
@@ -810,11 +815,6 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
                 ring[j, S.R_TAX + k] = talin[k]
 
         # --- alignment statistics during gait ------------------------------------------------
-        in_gait = (
-            not still
-            and math.isfinite(f[S.LAST_IC_T])
-            and ti - f[S.LAST_IC_T] < c[S.C_MAX_STEP]
-        )
         if in_gait and f[S.RHYTHM] > 0.0:
             ax_a = dt / (AXIS_TAU + dt)
             ja = (idx - int(round(60.0 / (f[S.RHYTHM] * f[S.DT_EMA])))) & mask  # one step ago
@@ -1348,17 +1348,16 @@ def _learn_bias(f, run, snap, bias, bias_t, t, w0, w1, w2, tw0, tw1, tw2):
                 snap[s, 0, k] = run[s, k]
         f[S.SNAP_T] = t
         f[S.SNAP_N] += 1.0
-        j = S.BIAS_SNAPS - 1  # the snapshot >= 0.5 s old
-        step2 = 0.0
-        for k in range(3):
-            step2 += (snap[0, j, k] - bias[k]) ** 2
-        # (a first standing calibration has no bias to keep to)
-        if f[S.SNAP_N] > S.BIAS_SNAPS and f[S.STILL_TIME] >= 1.0 and (
-            f[S.STILL_CAL_DONE] == 0.0 or step2 <= BIAS_MAX_STEP ** 2
-        ):
+        if f[S.SNAP_N] > S.BIAS_SNAPS and f[S.STILL_TIME] >= 1.0:
+            j = S.BIAS_SNAPS - 1  # the snapshot >= 0.5 s old
+            step2 = 0.0
             for k in range(3):
-                bias[k] = snap[0, j, k]
-                bias_t[k] = snap[1, j, k]
+                step2 += (snap[0, j, k] - bias[k]) ** 2
+            # (a first standing calibration has no bias to keep to)
+            if f[S.STILL_CAL_DONE] == 0.0 or step2 <= BIAS_MAX_STEP ** 2:
+                for k in range(3):
+                    bias[k] = snap[0, j, k]
+                    bias_t[k] = snap[1, j, k]
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
