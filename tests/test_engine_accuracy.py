@@ -82,10 +82,14 @@ def test_running_scenarios_meet_the_targets(scenario, rate):
     assert m["braking_mps"]["rmse"] <= 0.05
 
 
-@pytest.mark.parametrize(("rate", "cadence_mae"), [(50.0, 2.5), (400.0, 0.2)])
+@pytest.mark.parametrize(("rate", "cadence_mae"), [(50.0, 2.5), (400.0, 0.3)])
 def test_running_at_the_ends_of_the_rate_range(rate, cadence_mae):
-    """50 Hz: one sample is ~6 % of a step, so per-step cadence is coarse: 2.18 spm (3.6 when the
-    landing's tangent was the one secant across the 0.5 g crossing). 400 Hz: 0.14 spm."""
+    """50 Hz: one sample is ~6 % of a step, so per-step cadence is coarse: 2.08 spm (3.6 when the
+    landing's tangent was the one secant across the 0.5 g crossing). 400 Hz: 0.28 spm. Both 2.17 /
+    0.14 while every landing's IC was its tangent's foot: the simulated landing rises from the
+    contact as a straight ramp, so that foot is exact here, and the norm's 1 g crossing that now
+    times steady landings adds its own scatter (on the real runner it removes 30 % of the per-step
+    cadence error: tests/test_real_sets.py)."""
     sim = simulate("easy-run", seed=1, rate_hz=rate, duration_s=150.0)
     s = score(_run(sim).steps, sim.steps)
     assert _f1(s, 50) >= 0.99 and s["timing"]["mae_ms"] <= 15.0 and s["side"]["accuracy"] >= 0.99

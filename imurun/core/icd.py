@@ -41,6 +41,16 @@ and-extrapolate variant of the sacral vertical-acceleration methods compared by 
 unseen: a flight sample before the gap arms the detector, and the IC is placed by the step rhythm
 (last IC + smoothed step time) within the gap, where the tangent would be guessed from two samples
 up to 130 ms apart.
+The step-to-step scatter of such ICs is the tangent's: on the real runner's smooth, filtered
+landings its foot scatters by 3.5 ms (SD about each clip's mean, against the force plate), while
+the norm of the specific force passes 1 g at a steadier point of the same rise (1.9 ms; the norm
+needs no up direction). So a landing's IC is the tangent's foot moved to that crossing less the
+crossing's mean lead over the foot (LAND_LEAD, an EMA over landings): the tangent keeps the mean
+timing, the crossing gives the step to step, when it is one clean rise out of a flight within
+LEAD_MAX_S of its usual lead (_on_norm_clock). Real running per-step cadence MAE 2.50 -> 1.77 spm.
+A simulated landing rises from its contact as a straight ramp, whose tangent's foot is exact, and
+the crossing adds its sampling scatter there (per-step 0.14 -> 0.28 spm at 400 Hz, 0.55 -> 0.71 at
+100 Hz, 2.17 -> 2.08 at 50 Hz).
 
 Walking: no flight. The sacral vertical acceleration rises steeply into a peak in the loading
 response just after heel strike (Zijlstra & Hof 2003; McCamley et al. 2012, Gait Posture 36:316).
@@ -78,6 +88,9 @@ import math
 from numba import njit
 
 from imurun.core.state import (
+    AN2_PREV,
+    AN_DOWN_T,
+    AN_UP_T,
     ARMED,
     AV_PREV,
     C_CROSS_SF,
@@ -96,7 +109,9 @@ from imurun.core.state import (
     FLIGHT_TIME,
     GAP_T,
     LAND_BACK,
+    LAND_FELL,
     LAND_IC,
+    LAND_LEAD,
     LAND_LOW,
     LAND_N,
     LAND_RISE_IC,
@@ -146,6 +161,14 @@ LAND_BACK_WIN_S = 0.15  # ... and this long while it is short of 1 g (a bump fal
 # tangent meets the flight level this long after the crossing (1.5 samples at 50 Hz) is a later
 # landing than the crossing's
 LAND_SEP_S = 0.03
+# A landing's IC is timed by the norm's 1 g crossing (_on_norm_clock) when the norm was under 1 g
+# this long before it (a flight, not a mount's ringing) and crossed no sooner than this before sf's
+# C_CROSS_SF crossing (the tangent's own reach back)
+NORM_QUIET_S = 0.05
+LEAD_ALPHA = 0.2  # EMA weight of each landing's lead in LAND_LEAD (~5 landings)
+# ... and only when its lead over the tangent's foot is this close to the mean: a crossing further
+# off is not on the same part of the rise
+LEAD_MAX_S = 0.010
 WALK_FALL_MIN_S = 0.03  # a walking peak is confirmed no sooner than this after it (impact ringing),
 WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after walk_confirm_s
 # A walking-detector stance at this rhythm or faster whose peak passes WALK_FAST_MAX_SF is a running
@@ -165,7 +188,23 @@ def _running(f, c, t):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def detect_ic(f, c, ring, idx, t, dt, sf, gap):
+def _on_norm_clock(f, t_tangent):
+    """A landing's IC, `t_tangent` (its tangent's foot) moved to the norm's 1 g crossing less the
+    landings' mean lead of the tangent (LAND_LEAD), when that crossing is one clean rise out of a
+    flight (NORM_QUIET_S under 1 g, no fall on the way) within LEAD_MAX_S of its usual place."""
+    t1 = f[AN_UP_T]
+    if not (t1 >= f[LAND_T] - NORM_QUIET_S and f[AN_DOWN_T] < t1 - NORM_QUIET_S) or f[LAND_FELL] == 1.0:
+        return t_tangent
+    lead = t1 - t_tangent
+    mean = f[LAND_LEAD]
+    f[LAND_LEAD] = lead if math.isnan(mean) else mean + LEAD_ALPHA * (lead - mean)
+    if not abs(lead - mean) <= LEAD_MAX_S:
+        return t_tangent
+    return t_tangent + lead - f[LAND_LEAD]
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def detect_ic(f, c, ring, idx, t, dt, sf, an2, gap):
     """Update detector state with one sample (sf, g, already in the ring at `idx`); `gap`: samples
     were lost just before this one (dt is then the time since the last sample).
 
@@ -178,6 +217,13 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[GAP_T] = t
     prev = f[AV_PREV]
     f[AV_PREV] = sf
+    an2_prev = f[AN2_PREV]
+    f[AN2_PREV] = an2
+    if an2_prev < 1.0 <= an2 and not gap:
+        a_prev, a = math.sqrt(an2_prev), math.sqrt(an2)
+        f[AN_UP_T] = t - dt * (a - 1.0) / (a - a_prev)
+    elif an2 < 1.0 <= an2_prev:
+        f[AN_DOWN_T] = t
     low = not f[LOADED_T] >= f[LAND_T]  # a watched landing's rise has not reached 1 g before now
     # flight phases arm the running detector
     if sf >= 1.0:
@@ -208,6 +254,8 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         # the whole watch gives the IC
         loaded = f[LOADED_T] >= f[LAND_T]  # the rise reached body weight
         if not gap:
+            if an2 < an2_prev and an2 < 1.0:
+                f[LAND_FELL] = 1.0
             if f[LAND_N] == 0.0:
                 f[LAND_S0] = max(f[LAND_S0], slope)
             if sf < lvl and not loaded:
@@ -235,11 +283,11 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
             # landing whose tangent meets the flight level LAND_SEP_S after it (a rise that reached
             # 1 g first was the landing: the simulated heel strike at 100 Hz, its ringing re-rise)
             if f[LAND_BACK] == 1.0 or (f[LAND_LOW] == 1.0 and f[LAND_IC] - f[LAND_T] > LAND_SEP_S):
-                return True, f[LAND_IC], KIND_RUN
-            return True, min(f[LAND_T], f[LAND_IC]), KIND_RUN
+                return True, _on_norm_clock(f, f[LAND_IC]), KIND_RUN
+            return True, _on_norm_clock(f, min(f[LAND_T], f[LAND_IC])), KIND_RUN
         if not (gap and f[LAND_BACK] == 1.0 and f[ARMED] == 1.0):
             t_cross = f[LAND_T] - max(0.0, min(lvl / f[LAND_S0], 0.05))
-            return True, min(f[LAND_T], max(t_cross, f[LAND_RISE_IC])), KIND_RUN
+            return True, _on_norm_clock(f, min(f[LAND_T], max(t_cross, f[LAND_RISE_IC]))), KIND_RUN
         # else a bump fell back into a flight and a gap hid the landing: placed below as any
     # a gap that starts in flight and ends in stance hid the landing (and maybe most of the flight)
     armed = f[ARMED] == 1.0 or (gap and prev < c[C_FLIGHT_SF])
@@ -254,7 +302,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, gap):
         f[LAND_SLOPE] = f[LAND_S0] = slope
         f[LAND_IC] = t - sf / slope
         f[LAND_RISE_IC] = -math.inf
-        f[LAND_N] = f[LAND_BACK] = 0.0
+        f[LAND_N] = f[LAND_BACK] = f[LAND_FELL] = 0.0
         f[LAND_LOW] = f[LAND_RISING] = 1.0
         if math.isfinite(t_walk):
             return True, t_walk, KIND_RUN

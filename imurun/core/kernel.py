@@ -844,7 +844,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _end_bout(st, c, idx)
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
-        found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, gap)
+        an2 = (a0 * a0 + a1 * a1 + a2 * a2) / (G * G)
+        found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, an2, gap)
         if found:  # (a call: the loop body stays small; ~3 ICs a second)
             _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk)
 
