@@ -253,7 +253,8 @@ def real_section(args) -> str:
              "the right leg's loading, x 1 in the left's, a cosine over the stride between); the runner at "
              "other paces (time x 0.9 or 1.2, its "
              "accelerations kept, the reference stretched alike: ~219 / ~164 spm; its flights scale with "
-             "the step, where a real slower runner's shorten):", "",
+             "the step, where a real slower runner's shorten), and with its landings softened or "
+             "hardened to match (time x 1.1 with the dynamic acceleration x 0.8, x 0.9 with x 1.2):", "",
              table(["dataset", "condition", "F1@100ms", "F1@50ms", "left/right", "bout cadence MAE spm",
                     "contact time RMSE (bias) ms"], robust_rows)]
     whys, counts = _by_reason(miss_rows, rs.DATASETS)
