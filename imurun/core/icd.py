@@ -189,9 +189,11 @@ def _running(f, c, t):
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _on_norm_clock(f, t_tangent):
-    """A landing's IC, `t_tangent` (its tangent's foot) moved to the norm's 1 g crossing less the
-    landings' mean lead of the tangent (LAND_LEAD), when that crossing is one clean rise out of a
-    flight (NORM_QUIET_S under 1 g, no fall on the way) within LEAD_MAX_S of its usual place."""
+    """A landing's IC: `t_tangent` (its tangent's foot) moved to the norm's 1 g crossing less that
+    crossing's mean lead over the foot (LAND_LEAD), when the crossing is one clean rise out of a
+    flight (NORM_QUIET_S under 1 g, no fall on the way) within LEAD_MAX_S of its usual lead. Not
+    clamped to the C_CROSS_SF crossing as the foot is: that crossing scatters too (real runner
+    per-step cadence 1.77 -> 1.83 spm with the clamp)."""
     t1 = f[AN_UP_T]
     if not (t1 >= f[LAND_T] - NORM_QUIET_S and f[AN_DOWN_T] < t1 - NORM_QUIET_S) or f[LAND_FELL] == 1.0:
         return t_tangent
