@@ -603,7 +603,8 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         ti = t[i]
         a0, a1, a2 = acc[i, 0], acc[i, 1], acc[i, 2]
         w0, w1, w2 = gyr[i, 0], gyr[i, 1], gyr[i, 2]
-        ok = math.isfinite(ti) and a0 * a0 + a1 * a1 + a2 * a2 < MAX_ACC2  # False for NaN, inf
+        acc2 = a0 * a0 + a1 * a1 + a2 * a2
+        ok = math.isfinite(ti) and acc2 < MAX_ACC2  # False for NaN, inf
         zero = w0 == 0.0 and w1 == 0.0 and w2 == 0.0
         if ok and w0 * w0 + w1 * w1 + w2 * w2 >= MAX_GYR2:
             ok = False  # an impossible rate (a NaN gyroscope is handled below: a sensor without one)
@@ -645,7 +646,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         # --- clock: gaps, rate ---------------------------------------------------------------
         nominal = f[S.DT_EMA]
         dt = 1.0 / c[S.C_RATE] if first else ti - f[S.T_PREV]
-        if f[S.LEVELLED] == 0.0 and a0 * a0 + a1 * a1 + a2 * a2 >= (LEVEL_MIN_G * G) ** 2:
+        if f[S.LEVELLED] == 0.0 and acc2 >= (LEVEL_MIN_G * G) ** 2:
             # a recording can start in a running flight, where the reading is near zero and its
             # direction noise: levelled on it, a 5 s clip lost its first three steps while the
             # filter converged
@@ -692,7 +693,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
         f[S.W_SLOW_Y] = _lp(aw, f[S.W_SLOW_Y], w1)
         f[S.W_SLOW_Z] = _lp(aw, f[S.W_SLOW_Z], w2)
         wn = math.sqrt((w0 - f[S.W_SLOW_X]) ** 2 + (w1 - f[S.W_SLOW_Y]) ** 2 + (w2 - f[S.W_SLOW_Z]) ** 2)
-        a_norm = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+        a_norm = math.sqrt(acc2)
         f[S.A_SLOW] = _lp(aw, f[S.A_SLOW], a_norm)
         an = abs(a_norm - f[S.A_SLOW])
         f[S.STILL_W] = _lp(al, f[S.STILL_W], wn) if not first else wn
@@ -844,8 +845,7 @@ def process_block(buf, c, t, acc, gyr, tacc, tgyr, steps_out, sig_out):
             _end_bout(st, c, idx)
         if sf < f[S.MIN_SF]:
             f[S.MIN_SF] = sf
-        an2 = (a0 * a0 + a1 * a1 + a2 * a2) / (G * G)
-        found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, an2, gap)
+        found, t_ic, kind = detect_ic(f, c, ring, idx, ti, dt, sf, acc2 / (G * G), gap)
         if found:  # (a call: the loop body stays small; ~3 ICs a second)
             _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk)
 
