@@ -289,6 +289,7 @@ WALK_CONDITIONS = {
 
 RUN_CONDITIONS = {
     "step times x 0.9 (a faster runner)": lambda tr: _paced(tr, 0.9),
+    "step times x 0.85 (up to 269 spm)": lambda tr: _paced(tr, 0.85),
     "step times x 1.2 (a slower runner)": lambda tr: _paced(tr, 1.2),
     # a real runner's landings soften as the pace slows, and harden as it quickens
     "step times x 1.1, dynamic acceleration x 0.8": lambda tr: _softer(_paced(tr, 1.1), 0.8),

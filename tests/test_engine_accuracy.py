@@ -274,6 +274,19 @@ def test_a_rows_step_time_is_the_interval_between_the_detectors_ics():
     assert np.median(np.abs(gap[~run])) < 0.02  # most marks sit near their ICs
 
 
+@pytest.mark.parametrize(("scenario", "seed"), [("easy-run", 2), ("fatigue", 1), ("fatigue", 3)])
+def test_a_runner_who_stops_dead_takes_no_short_last_step(scenario, seed):
+    """These simulated runs end in a stop into standing whose rise comes 0.20-0.21 s after the last
+    landing, at a 0.35 s step. A fixed shortest running step of 0.2 s took that rise for a landing:
+    the last row read a 0.20-0.21 s step (~290 spm). The shortest step follows the run's rhythm (0.22
+    s at this pace), and a rise that never reaches body weight is no landing."""
+    sim = simulate(scenario, seed=seed, rate_hz=200.0)
+    eng = Engine(sim.rate_hz)
+    steps = np.concatenate([eng.process(sim.t, sim.acc, sim.gyr).steps, eng.finish().steps])
+    step_time = steps["step_time_s"][steps["activity"] == "run"]
+    assert np.nanmin(step_time) >= 0.8 * np.nanmedian(step_time)
+
+
 @pytest.mark.parametrize("before_s", [0.12, 0.45])
 def test_a_weight_shift_before_the_first_step_is_not_its_contact(before_s):
     """Setting off from standing, a small rise of vertical force (0.1 g, as a weight shift onto the

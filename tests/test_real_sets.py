@@ -227,6 +227,20 @@ def test_a_faster_or_slower_runner_keeps_its_steps_timing_and_contact(k):
     assert s["metrics"]["contact_time_s"]["rmse"] <= 0.015
 
 
+@pytest.mark.parametrize(("k", "bout_spm"), [(0.85, 1.3), (1.4, 0.9)])
+def test_a_much_faster_or_slower_runner_keeps_every_step(k, bout_spm):
+    """The real runner at time x 0.85 (175-269 spm) and x 1.4 (106-164 spm, its flights stretched
+    with the step). At x 0.85 a fixed shortest running step of 0.22 s lost 6 of the 269 spm clip's
+    19 steps (F1@50 0.989, bout cadence 3.92 spm); it now follows the run's rhythm down to 0.2 s:
+    0.998, 1.13 spm. At x 1.4 the sacrum's wobble after a toe-off rose over the contact level more
+    than 0.15 s before the landing and was taken for it (0.992); a rise that never reaches body
+    weight is now no landing: 0.998, 0.68 spm."""
+    parts = _parts_as("alcantara2022", lambda t, acc, gyr, rate, _truth: (t * k, acc, gyr, rate / k), k)
+    s = score(*pooled(parts))
+    assert _f1(s, 50) >= 0.997
+    assert s["bouts"]["cadence_mae_spm"] <= bout_spm
+
+
 def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_timing():
     """The real runner's dynamic acceleration x 0.7: the sacrum dips to ~0.3-0.5 g, often too
     briefly for a flight phase, and the walking detector took those stances as walking steps with
@@ -304,6 +318,20 @@ def test_a_runner_whose_packets_are_lost_in_bursts_keeps_its_steps():
     s = score(*pooled(_parts_as("alcantara2022", lossy)))
     assert _f1(s, 50) >= 0.995
     assert s["bouts"]["cadence_mae_spm"] <= 1.1
+
+
+def test_a_runner_whose_samples_are_lost_keeps_its_step_to_step_timing():
+    """The real runner with 1 % of its samples lost one by one (timestamps kept). A lost sample on
+    a rise that had not reached body weight ended its watch, and the sacrum's wobble after a
+    toe-off could be emitted as the landing; the watch now goes on through the gap: per-step
+    cadence MAE 2.11 -> 1.83 spm (as recorded 1.77), F1@50 0.998 either way."""
+    def lossy(t, acc, gyr, rate, _truth):
+        keep = kept_after_loss(t.size, 0.01, 1, np.random.default_rng(7))
+        return t[keep], acc[keep], gyr[keep], rate
+
+    s = score(*pooled(_parts_as("alcantara2022", lossy)))
+    assert _f1(s, 50) >= 0.997
+    assert s["cadence"]["mae_spm"] <= 2.0
 
 
 def test_every_running_clip_keeps_its_first_and_last_step():

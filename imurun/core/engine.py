@@ -119,8 +119,9 @@ class EngineConfig:
     # walking: a step shorter than this share of the walk's recent step time is a second bump of
     # the same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)
     walk_min_step_ratio: float = 0.5
-    # 273 spm after a flight: uphill steps reach 250 spm; 0.18-0.2 s lets an impact bounce through
-    min_run_step_s: float = 0.22
+    # 300 spm after a flight, about the fastest human stepping; 0.18 s let a harder landing's swing
+    # bump through (the real runner, dynamic acceleration x 1.5), 0.22 s lost 269-286 spm clips' steps
+    min_run_step_s: float = 0.2
     max_step_s: float = 1.6  # 37.5 spm
     bout_end_wait_s: float = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
     weight_shift_ratio: float = 2.0  # a bout's second IC this much higher in loading: the first was a shift

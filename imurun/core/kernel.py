@@ -26,7 +26,7 @@ from imurun.core.alignment import (
     rotation_sensor_to_pelvis,
     solve_forward,
 )
-from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic
+from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic, shortest_run_step
 from imurun.core.metrics import N_M, compute_step
 from imurun.core.rhythm import doubled_step_s
 from imurun.core.state import FASTMATH
@@ -976,7 +976,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
             c[S.C_SHIFT_RATIO] if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
         # setting off: the first candidate was a weight shift, this higher loading peak the IC
         interval = np.inf
-    shortest = c[S.C_MIN_RUN_STEP] if kind == KIND_RUN else c[S.C_MIN_STEP]
+    shortest = shortest_run_step(f, c) if kind == KIND_RUN else c[S.C_MIN_STEP]
     if kind != KIND_RUN and f[S.LAST_STEP_KIND] != KIND_RUN and f[S.RHYTHM] > 0.0:
         # walking: nor is a step shorter than this share of the walk's step time (a second
         # loading bump in a turn or a shuffle read as a double cadence)
