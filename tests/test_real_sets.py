@@ -150,9 +150,10 @@ def test_a_belt_accelerometer_without_gyroscope_keeps_the_steps_and_flags_its_si
 
 def test_treadmill_running_from_a_sacral_accelerometer():
     """alcantara2022, two axes, no gyroscope, no sides. Targets F1@50 0.99, IC MAE 10 ms, cadence
-    1 spm, contact time RMSE 25 ms: measured 0.998, 5.0 ms, 0.97 spm per bout (1.77 per step; 2.50
+    1 spm, contact time RMSE 25 ms: measured 0.998, 4.8 ms, 0.96 spm per bout (1.63 per step; 2.50
     while each landing's IC was its tangent's foot, before the steadier 1 g crossing of the norm
-    timed them), 10 ms (5.7 ms and 1.02 spm while the IC was always
+    timed them; 1.77 while that crossing counted only within 10 ms of its usual lead), 9 ms (5.7 ms
+    and 1.02 spm while the IC was always
     the tangent at the 0.5 g crossing: a sacrum that rises slowly out of the flight and steepens
     below 1 g was read early; 0.979, 9.3 ms, 3.74 spm per step before a landing's rise was watched to its
     steepest: a slow bump out of the flight in these filtered signals put 5 ICs 60-70 ms early;
@@ -160,9 +161,9 @@ def test_treadmill_running_from_a_sacral_accelerometer():
     before the first landing)."""
     s = _score("alcantara2022")
     assert _f1(s, 50) >= 0.995
-    assert s["timing"]["mae_ms"] <= 5.4
+    assert s["timing"]["mae_ms"] <= 5.2
     assert s["bouts"]["cadence_mae_spm"] <= 1.0
-    assert s["cadence"]["mae_spm"] <= 1.9
+    assert s["cadence"]["mae_spm"] <= 1.75
     # 0.010 from the main fall's pass through 1.25 g (0.029 from the effective contact, 0.035 from
     # the final fall's tangent, 0.041 its crossing's)
     assert s["metrics"]["contact_time_s"]["rmse"] <= 0.012
