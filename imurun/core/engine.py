@@ -119,8 +119,8 @@ class EngineConfig:
     # walking: a step shorter than this share of the walk's recent step time is a second bump of
     # the same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)
     walk_min_step_ratio: float = 0.5
-    # 300 spm after a flight, about the fastest human stepping; 0.18 s let a harder landing's swing
-    # bump through (the real runner, dynamic acceleration x 1.5), 0.22 s lost 269-286 spm clips' steps
+    # the shortest running step, 300 spm (sprinters' fastest stepping is ~4.5-5 steps/s), at a run's
+    # rhythm that fast; up to 0.22 s at a slower one (icd.shortest_run_step)
     min_run_step_s: float = 0.2
     max_step_s: float = 1.6  # 37.5 spm
     bout_end_wait_s: float = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it

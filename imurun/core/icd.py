@@ -186,8 +186,8 @@ RUN_STANCE_SPM = 160.0
 END_STEP_TOL = 0.25  # a running stance at the stream's end is a step this close to the step time
 # A landing may follow the last IC by RUN_STEP_RATIO of the run's step time (RHYTHM), between
 # min_run_step_s (0.2 s, 300 spm; also before the rhythm is known) and RUN_BOUNCE_S (273 spm): the
-# real runner's 269-286 spm clips (its time x 0.85 / 0.8) step down to 0.19-0.2 s, and lost 6 of 19 /
-# 2 of 19 steps at 0.22 s; at a 0.35 s step, the rise of a simulated runner who stops dead into
+# real runner's fastest clip played at time x 0.85 (269 spm) steps down to 0.21 s and lost 6 of its
+# 19 steps at a fixed 0.22 s; at a 0.35 s step, the rise of a simulated runner who stops dead into
 # standing came 0.21 s after the last landing, and a harder landing's swing bump 0.18 s
 RUN_BOUNCE_S = 0.22
 RUN_STEP_RATIO = 0.8
