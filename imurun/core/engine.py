@@ -119,8 +119,9 @@ class EngineConfig:
     # walking: a step shorter than this share of the walk's recent step time is a second bump of
     # the same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)
     walk_min_step_ratio: float = 0.5
-    # the shortest running step, 300 spm (sprinters' fastest stepping is ~4.5-5 steps/s), at a run's
-    # rhythm that fast; up to 0.22 s at a slower one (icd.shortest_run_step)
+    # the shortest running step, 300 spm (the world's best 100 m sprinters average under 5 steps/s:
+    # Salo et al. 2011, Med Sci Sports Exerc 43:1055), at a run's rhythm that fast; up to 0.22 s at
+    # a slower one (icd.shortest_run_step)
     min_run_step_s: float = 0.2
     max_step_s: float = 1.6  # 37.5 spm
     bout_end_wait_s: float = 0.2  # beyond max_step_s: a walking IC is confirmed up to ~0.18 s after it
