@@ -299,7 +299,7 @@ def detect_ic(f, c, ring, idx, t, dt, sf, an2, gap):
             return found, t_ic, kind
         steepest = f[LAND_SLOPE]
         f[LAND_SLOPE] = math.nan
-        if not (loaded or gap or past):
+        if not (loaded or gap):
             return found, t_ic, kind  # no landing: a rise that never reached body weight
         if steepest >= LAND_BUMP * f[LAND_S0]:
             # the steepest tangent is the IC, but no later than the crossing, unless the crossing
