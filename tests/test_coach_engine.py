@@ -88,7 +88,9 @@ def test_a_loose_mount_losing_packets_at_50_hz_gets_only_the_start_reminder():
     """A running stance whose landing no flight armed is kept as a step (the walking detector's
     IC) only when no sample was lost since the last IC: across the loose mount's lost packets at
     50 Hz (seed 4) such an IC came 90 ms late, the tilt re-levelled from that phase read 6.5 deg
-    against a true 4.0, and the coach said "ease the arch" at 140 s."""
+    against a true 4.0, and the coach said "ease the arch" at 140 s. It said so again at 142.6 s
+    when a gap came after a step lost in an earlier one: the last two step times (1.5 strides) set
+    the re-levelling phase (tilt 3.4 deg high for 15 s); they now count only as a stride."""
     sim = simulate("loose-mount", seed=4, rate_hz=50.0)
     eng = Engine(sample_rate_hz=sim.rate_hz)
     sink = CoachSink(PROFILE, console=None)

@@ -199,6 +199,19 @@ def test_angles_hold_through_a_gap(gap_s):
         assert np.sqrt(np.mean(err**2)) <= 1.0, (name, np.round(err, 1))
 
 
+def test_a_gap_after_a_missed_step_relevels_from_a_whole_stride():
+    """The simulated loose mount at 50 Hz (seed 4) loses 180 ms at 136.37 s, with an IC in it that
+    is not found, and again at 137.49 s. The last two step times before the second gap made 1.5
+    strides, and re-levelling from that phase read the tilt 3.4 deg high for 15 s; two step times
+    that are not a stride are left to the median stride: 1.1 deg at most."""
+    sim = simulate("loose-mount", seed=4, rate_hz=50.0)
+    steps = _run(sim).steps
+    di, ti = match(steps["t"], sim.steps["t"], 0.05)
+    after = (sim.steps["t"][ti] > 137.4) & (sim.steps["t"][ti] < 152.0)
+    err = steps["tilt_deg"][di[after]] - sim.steps["tilt_deg"][ti[after]]
+    assert after.sum() >= 35 and np.abs(err).max() <= 1.5, np.round(err, 1)
+
+
 @pytest.mark.parametrize(("scenario", "seed"), [("easy-run", 2), ("fatigue", 8)])
 def test_short_gaps_leave_no_offset_behind(scenario, seed):
     """Ten 90 ms gaps at varied gait phases: the steps 1-10 s after each read as the same run

@@ -1066,20 +1066,24 @@ def _relevel_from_last_stride(st, t, t_before, up):
     is. For a gap shorter than a stride, the phase is the time since the last IC, taken in the
     stride that ended there (the last two step times), not in the bout's mean stride: a mount that
     rings after each IC varies fastest just there, and step times vary by a few % (simulated loose
-    mount at 400 Hz: drop / tilt RMSE 1.05 / 0.92 -> 0.74 / 0.48 deg). Across longer gaps the mean
-    stride carries the phase (one stride's time, repeated, drifts). Between ring samples the up
-    direction is interpolated. Gaps longer than max_gap_s end the bout but are re-levelled too:
+    mount at 400 Hz: drop / tilt RMSE 1.05 / 0.92 -> 0.74 / 0.48 deg), unless those two steps are
+    not a stride (25 % off the bout's median one: a step missed in an earlier gap made them 1.5
+    strides, and the simulated loose mount at 50 Hz, seed 4, read tilt 3.4 deg high for 15 s after
+    the next gap, 1.1 now). Across longer gaps the median stride carries the phase (one stride's
+    time, repeated, drifts; the step rhythm's EMA until three step times are known). Between ring
+    samples the up direction is interpolated. Gaps longer than max_gap_s end the bout but are re-levelled too:
     left to the accelerometer, a 0.4 s gap at 52 Hz read tilt 5 deg low for 6 s. Only when the gait
     repeated up to the gap (COS_RELEVEL_PERIODIC); returns whether it re-levelled.
     """
     f = st.f
     ring = st.ring
     mask = ring.shape[0] - 1
-    stride_s = 120.0 / f[S.RHYTHM]
     k_hist = int(f[S.STEP_HIST_K])
+    stride_s = 120.0 / (f[S.CADENCE] if k_hist >= 3 else f[S.RHYTHM])
     if k_hist >= 2:
         last = f[S.STEP_HIST + (k_hist - 1) % S.STEP_HIST_N] + f[S.STEP_HIST + (k_hist - 2) % S.STEP_HIST_N]
-        if t - t_before < last:  # within one stride; across more, the mean stride extrapolates better
+        # within one stride; across more, the mean stride extrapolates better
+        if t - t_before < last and abs(last / stride_s - 1.0) < 0.25:
             stride_s = last
     idx = int(f[S.N_SAMPLES])  # this sample's index (not yet written)
     j = (idx - 1) & mask  # the last sample before the gap
