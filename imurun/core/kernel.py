@@ -1082,7 +1082,7 @@ def _relevel_from_last_stride(st, t, t_before, up):
     stride_s = 120.0 / (f[S.CADENCE] if k_hist >= 3 else f[S.RHYTHM])
     if k_hist >= 2:
         last = f[S.STEP_HIST + (k_hist - 1) % S.STEP_HIST_N] + f[S.STEP_HIST + (k_hist - 2) % S.STEP_HIST_N]
-        # within one stride; across more, the mean stride extrapolates better
+        # within one stride; across more, the median stride extrapolates better
         if t - t_before < last and abs(last / stride_s - 1.0) < 0.25:
             stride_s = last
     idx = int(f[S.N_SAMPLES])  # this sample's index (not yet written)
