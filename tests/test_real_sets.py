@@ -193,6 +193,15 @@ def _softer(gain: float):
     return change
 
 
+def _paced(k: float):
+    """A `_parts_as` change: time x k, accelerations kept (a runner at 1 / k of the pace; pass
+    `stretch=k` for the reference)."""
+    def change(t, acc, gyr, rate, _truth):
+        return t * k, acc, gyr, rate / k
+
+    return change
+
+
 def test_a_runner_with_shorter_flights_keeps_its_steps():
     """The real runner's dynamic acceleration x 0.8 (gravity kept): the sacrum now dips to ~0.25 g
     between steps (0.4 g downhill), as a slower or softer runner's would. Such a dip disarmed the
@@ -220,7 +229,7 @@ def test_a_faster_or_slower_runner_keeps_its_steps_timing_and_contact(k):
     scale with the step, where a real slower runner's shorten: the 40 ms shorter flights below). Measured
     F1@50 0.998 / 0.998, IC MAE 4.5 / 6.0 ms, bout cadence 1.10 / 0.82 spm (the scorer's own floor
     scales with the cadence: 0.98 / 0.73), contact time RMSE 9 / 12 ms."""
-    parts = _parts_as("alcantara2022", lambda t, acc, gyr, rate, _truth: (t * k, acc, gyr, rate / k), k)
+    parts = _parts_as("alcantara2022", _paced(k), k)
     s = score(*pooled(parts))
     assert _f1(s, 50) >= 0.99
     assert s["timing"]["mae_ms"] <= 7.0
@@ -236,7 +245,7 @@ def test_a_much_faster_or_slower_runner_keeps_every_step(k, bout_spm):
     0.998, 1.13 spm. At x 1.4 the sacrum's wobble after a toe-off rose over the contact level more
     than 0.15 s before the landing and was taken for it (0.992); a rise that never reaches body
     weight is now no landing: 0.998, 0.68 spm."""
-    parts = _parts_as("alcantara2022", lambda t, acc, gyr, rate, _truth: (t * k, acc, gyr, rate / k), k)
+    parts = _parts_as("alcantara2022", _paced(k), k)
     s = score(*pooled(parts))
     assert _f1(s, 50) >= 0.997
     assert s["bouts"]["cadence_mae_spm"] <= bout_spm
