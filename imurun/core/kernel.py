@@ -511,7 +511,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_TO] = _toe_off(f, st.ring, c, f[S.LAST_IC_T], i0, idx_last) if run else np.nan
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
-    p[S.P_MOVE] = 0.0 if run else f[S.FWD_READY]
+    p[S.P_MOVE] = 0.0 if run else 1.0
     f[S.N_PENDING] = k + 1.0
     f[S.N_OPEN_END] += 1.0
     f[S.LAST_IC_IDX] = -1.0  # the next IC starts a new bout
@@ -912,8 +912,10 @@ def _row_time(f, ring, fwd, c, p):
     A candidate further from the loading IC must fall further: each C_WALK_FWD_TAU away costs one
     standard deviation of the forward signal over the stride before the step's close. Decided when
     the row is written, from the step's own samples, so that the fall is seen whole whatever the
-    detection's latency; only for steps that closed with forward established, as before (the held
-    first steps of a walk gain nothing from it on voisard2023 and lose HA_001 F1@50 0.76 -> 0.72).
+    detection's latency, also for the steps held until forward was established, but for a bout's
+    first IC: after standing the forward acceleration is the body setting off, not the heel
+    strike (the real walks' runs' first ICs: 25 / 9 ms MAE on the loading, 35 / 40 moved; voisard2023 s04's
+    held ICs 80-120 ms early on the loading, 10-30 moved; docs/engine.md).
     Real walks F1@100 / F1@50 at the highest peak 0.936 / 0.876, at the peak that falls most 0.951 /
     0.889 (voisard2023); HA_001 0.907 / 0.845 -> 0.907 / 0.762, whose reference sits a median 18 ms
     before this mark (docs/engine.md). A running IC (a landing) stays on its rise, even in a step
@@ -1020,7 +1022,7 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_TO] = _toe_off(f, st.ring, c, last_t, i_last, i_ic) if step_run else np.nan
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
-        p[S.P_MOVE] = 0.0 if f[S.LAST_IC_RUN] == 1.0 else f[S.FWD_READY]
+        p[S.P_MOVE] = 0.0 if f[S.LAST_IC_RUN] == 1.0 or f[S.STEP_HIST_K] == 0.0 else 1.0
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
         f[S.SIGN_VOTES] += _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand,

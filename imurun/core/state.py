@@ -290,7 +290,7 @@ PENDING = (
     Slot("P_T1", "next IC time (NaN: a bout's last step, whose metrics cover one typical step after its IC)"),
     Slot("P_TO", "toe-off time (NaN unknown)"),
     Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
-    Slot("P_MOVE", "1: a walking IC whose step closed with forward established (its row's IC may move: "
+    Slot("P_MOVE", "1: a walking IC but a bout's first (its row's IC may move once forward is established: "
                    "_row_time)"),
 )
 MAX_PENDING = 64
