@@ -914,8 +914,8 @@ def _row_time(f, ring, fwd, c, p):
     the row is written, from the step's own samples, so that the fall is seen whole whatever the
     detection's latency, also for the steps held until forward was established, but for a bout's
     first IC: after standing the forward acceleration is the body setting off, not the heel
-    strike (the real walks' runs' first ICs: 25 / 9 ms MAE on the loading, 35 / 40 moved; voisard2023 s04's
-    held ICs 80-120 ms early on the loading, 10-30 moved; docs/engine.md).
+    strike (the first ICs of the real walks' runs of steps: 25 / 9 ms MAE on the loading, 35 / 40
+    moved; voisard2023 s04's held ICs 80-120 ms early on the loading, 10-30 moved; docs/engine.md).
     Real walks F1@100 / F1@50 at the highest peak 0.936 / 0.876, at the peak that falls most 0.951 /
     0.889 (voisard2023); HA_001 0.907 / 0.845 -> 0.907 / 0.762, whose reference sits a median 18 ms
     before this mark (docs/engine.md). A running IC (a landing) stays on its rise, even in a step
