@@ -140,3 +140,26 @@ def test_the_kernels_run_as_plain_python_for_debugging_and_give_the_same_steps(t
     assert len(steps) >= 7
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), np.c_[steps["t"], steps["pelvic_drop_deg"]],
                                rtol=0, atol=1e-9)
+
+
+def test_a_held_step_is_emitted_before_the_samples_its_evidence_reads_leave_the_ring():
+    """A walk's first steps wait seconds for the forward axis, and then their sides and row times
+    read windows reaching up to a stride (2 max_step) before their ICs. With a ring too short to
+    wait that long (4 s asked, 5.12 s at 100 Hz), they are emitted as they are before those
+    samples are overwritten: with 64 samples of slack alone, the oldest's windows reached 689
+    samples back in a 512-sample ring."""
+    sim = simulate("intervals", seed=1, rate_hz=100.0, duration_s=90.0)
+    cfg = EngineConfig(ring_s=4.0)
+    eng = Engine(100.0, cfg)
+    cap = eng.state.ring.shape[0]
+    back = 2.0 * cfg.max_step_s * 100.0
+    n_steps, reach = 0, 0.0
+    for i in range(0, len(sim.t), 25):
+        n_steps += len(eng.process(sim.t[i:i + 25], sim.acc[i:i + 25], sim.gyr[i:i + 25]).steps)
+        f = eng.state.f
+        if f[S.N_PENDING] > 0:
+            reach = max(reach, f[S.N_SAMPLES] - 1 - eng.state.pend[0, S.P_I0] + back)
+    assert 0 < reach < cap
+    n_steps += len(eng.finish().steps)
+    whole = Engine(100.0)  # the default ring: the same steps, none lost to the early emission
+    assert n_steps == len(whole.process(sim.t, sim.acc, sim.gyr).steps) + len(whole.finish().steps)
