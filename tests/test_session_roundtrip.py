@@ -246,6 +246,11 @@ def test_accelerometer_only_session_round_trips_with_nan_gyro(tmp_path):
     assert not data.header.has_gyro and data.header.extra_columns == ("seq",)
     assert np.array_equal(data.block.acc, acc) and np.all(np.isnan(data.block.gyr))
     assert np.array_equal(data.extra["seq"], np.arange(5.0))
+    # its gyr_unit describes no column: a file written by hand without it reads the same
+    bare = tmp_path / "bare.csv"
+    bare.write_text(path.read_text().replace("# gyr_unit: rad/s\n", ""))
+    again = read_session_data(bare)
+    assert "gyr_unit" not in bare.read_text() and np.array_equal(again.block.acc, acc)
     header.columns = ("t", "ax", "ay", "az", "gx")
     assert "unknown column 'gx'" in header.problem()[1]
 

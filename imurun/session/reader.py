@@ -276,6 +276,9 @@ def _read_header(f: BinaryIO, path: str | Path) -> tuple[SessionHeader, int]:
         (values if key in KNOWN_KEYS else extra)[key] = value
 
     key_lines["columns"] = line
+    columns = tuple(c.strip() for c in text.split(","))
+    if "gyr_unit" not in values and not {"gx", "gy", "gz"} & set(columns):
+        values["gyr_unit"] = SessionHeader.gyr_unit  # an accelerometer-only file: it would describe no column
     for key in REQUIRED_KEYS:
         if key not in values:
             raise InputError(path, f"missing header key {key!r}", line)
@@ -289,7 +292,7 @@ def _read_header(f: BinaryIO, path: str | Path) -> tuple[SessionHeader, int]:
         sample_rate_hz=rate,
         acc_unit=values["acc_unit"],
         gyr_unit=values["gyr_unit"],
-        columns=tuple(c.strip() for c in text.split(",")),
+        columns=columns,
         extra=extra,
     )
     problem = header.problem()
