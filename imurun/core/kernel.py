@@ -553,8 +553,8 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     # step's side evidence and row time read up to a stride (2 max_step) before its IC; 64 samples
     # of slack
     oldest = st.pend[0, S.P_I0]
-    back = 2.0 * c[S.C_MAX_STEP] / f[S.DT_EMA] + 64.0
-    if not (ready or force or npend == S.MAX_PENDING or idx_now - oldest > cap - back):
+    if not (ready or force or npend == S.MAX_PENDING
+            or idx_now - oldest > cap - 2.0 * c[S.C_MAX_STEP] / f[S.DT_EMA] - 64.0):
         return n_out
     if not established and f[S.ACC_ONLY] == 1.0 and f[S.FWD_PROV] == 1.0:
         _sides_of_held_steps(st, c, True)  # on the provisional axis: their sides only alternated
