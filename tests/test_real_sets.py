@@ -301,10 +301,12 @@ def test_a_runner_whose_sacrum_stays_above_the_flight_level_keeps_its_steps_and_
     stance out of the flight level after a walking IC): 0.975, 1.42 spm. With the impact told from
     the active peak by a smaller dip on a landing's rise (ICs had been 50-80 ms late at the second
     crest): 0.985, 1.25 spm. With a running IC's row left on its rise (a step that never dipped
-    below the contact level had it moved to the forward acceleration's peak, as a walk's): 0.989."""
+    below the contact level had it moved to the forward acceleration's peak, as a walk's): 0.989.
+    With a clip's first stance decided again once its step closes at a running rhythm: 0.995,
+    1.08 spm."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.7))))
-    assert _f1(s, 50) >= 0.985
-    assert s["bouts"]["cadence_mae_spm"] <= 1.5
+    assert _f1(s, 50) >= 0.993
+    assert s["bouts"]["cadence_mae_spm"] <= 1.2
 
 
 def test_a_runner_whose_sacrum_stays_at_the_contact_level_keeps_its_timing():
@@ -313,11 +315,31 @@ def test_a_runner_whose_sacrum_stays_at_the_contact_level_keeps_its_timing():
     steps, the IC on the rise into the active peak: F1@50 0.889, IC MAE 15.0 ms, bout cadence
     3.11 spm. A stance at 160 spm or more whose peak passes 1.6 g is a landing, its IC on the rise
     into the impact: 0.969, 10.7 ms, 1.55 spm. With its row left on that rise (it moved to the
-    forward acceleration's peak, as a walking step's does): 0.975, 8.3 ms."""
+    forward acceleration's peak, as a walking step's does): 0.975, 8.3 ms. With a clip's first
+    stance decided again at its step's rhythm (below): 0.981, 7.8 ms, 1.44 spm (0.978, 7.9 ms,
+    1.54 spm before)."""
     s = score(*pooled(_parts_as("alcantara2022", _softer(0.6))))
-    assert _f1(s, 50) >= 0.97
-    assert s["timing"]["mae_ms"] <= 9.0
-    assert s["bouts"]["cadence_mae_spm"] <= 1.6
+    assert _f1(s, 50) >= 0.98
+    assert s["timing"]["mae_ms"] <= 8.0
+    assert s["bouts"]["cadence_mae_spm"] <= 1.5
+
+
+def test_a_softer_runners_clips_open_with_their_first_landing():
+    """The first reference IC of each of the 21 five-second clips, found within 50 ms, with the
+    runner's dynamic acceleration x 0.7. Before any step time the impact rule cannot tell a
+    landing from a walking stance, so a clip that opened on a stance the sacrum reached from above
+    the contact level took its first IC at the active peak's rise, 53 ms late: 18 clips. Its
+    stance is now decided again when its step closes into a landing at a running rhythm: 19. The
+    two left open on a rise (or with their first IC 0.01 s in) cannot be found (as recorded: 20 of
+    21). At x 0.6 the same 14 clips either way: two late first steps close into stances that are no
+    landings either (re-decided all the same, the runner x 0.6 at time x 1.2, ~165 spm, then
+    read its next steps as walking ones: F1@50 0.936 -> 0.924), and clip-opening dips below the
+    contact level too brief for a flight are not taken for one (a mount's ringing after an impact
+    just before the recording dips as briefly: the simulated run cut 30 ms after a landing)."""
+    hits = 0
+    for _end, steps, truth, _bouts in _parts_as("alcantara2022", _softer(0.7)):
+        hits += bool(len(steps)) and np.min(np.abs(steps["t"] - truth["t"][0])) <= 0.05
+    assert hits >= 19
 
 
 def test_a_slow_walk_read_at_twice_its_cadence_is_let_go():

@@ -38,7 +38,9 @@ reach the flight level (the simulated runs with their dynamic acceleration x 0.6
 0.99, their steps taken ~90 ms late as walking ones; the real runner x 0.7, whose 5 s clips opened
 with such walking steps: 0.950 -> 0.956, bout cadence 2.33 -> 1.86 spm). So is one at
 RUN_STANCE_SPM or faster whose peak passes WALK_FAST_MAX_SF, whatever its dip (the real runner x 0.6,
-dipping to 0.45-0.6 g: F1@50 0.889 -> 0.975, its row left on that rise). A threshold-
+dipping to 0.45-0.6 g: F1@50 0.889 -> 0.975, its row left on that rise). Before any step time
+that rule cannot apply, so the stance is decided again once its step closes, into a landing, at
+that rhythm (first_stance_at_rhythm: the real runner x 0.7, F1@50 0.992 -> 0.995). A threshold-
 and-extrapolate variant of the sacral vertical-acceleration methods compared by Kiernan et al. 2023
 (Sensors 23:5022; Auvinet et al. 2002, Lee et al. 2010); the toe-off is kernel._toe_off's. Emitted
 ~25-30 ms after the IC at 200 Hz. When packets are lost from flight into stance, the landing is
@@ -109,6 +111,8 @@ from imurun.core.state import (
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
     C_WALK_PEAK_SF,
+    CAND_WIN_IDX,
+    CAND_WIN_T0,
     FASTMATH,
     FLIGHT_TIME,
     GAP_T,
@@ -126,6 +130,8 @@ from imurun.core.state import (
     LAST_FLIGHT_T,
     LAST_IC_RUN,
     LAST_IC_T,
+    LAST_IC_WIN_IDX,
+    LAST_IC_WIN_T0,
     LOADED_T,
     ONE_G,
     ONE_G_N,
@@ -183,6 +189,10 @@ WALK_FAST_MAX_SF = 1.6  # and only if it is a walking-sized peak (g), else after
 # steps; without it F1@100 0.916 -> 0.914). It cannot tell a runner before the rhythm is known: the
 # real walks' stances peak at a median 1.66 g (99 % 2.15), the real runner x 0.5's from 1.76 g (1 %)
 RUN_STANCE_SPM = 160.0
+# ... and a first stance decided again by that rule moves by no more than this: the impact's rise
+# leads the active peak's by ~50 ms (the real runner x 0.6-0.7: 49-53 ms); an IC further back is
+# another stance's (a brisk walk begun mid-stride, voisard2023 s04: 0.2 s)
+IMPACT_LEAD_MAX_S = 0.1
 END_STEP_TOL = 0.25  # a running stance at the stream's end is a step this close to the step time
 # A landing may follow the last IC by RUN_STEP_RATIO of the run's step time (RHYTHM), between
 # min_run_step_s (0.2 s, 300 spm; also before the rhythm is known) and RUN_BOUNCE_S (273 spm): the
@@ -521,6 +531,25 @@ def _unloaded_since_start(ring, idx, level, duration, t_end):
 
 
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def first_stance_at_rhythm(f, c, ring, t_next):
+    """The last IC anew, as a landing's, when the walking rules placed it before any step time was
+    known (no impact rule then: LAST_IC_WIN_T0) and the step it opens closes at `t_next` at
+    RUN_STANCE_SPM or faster: its stance is read as it would have been with that rhythm. A 5 s
+    running clip that opens on a stance the sacrum reached from above the contact level had its
+    first IC at the active peak's rise, 50-70 ms late (the real runner with its dynamic
+    acceleration x 0.6-0.7). NaN when that changes nothing or would move it more than
+    IMPACT_LEAD_MAX_S; the last IC's window is used up."""
+    t0 = f[LAST_IC_WIN_T0]
+    f[LAST_IC_WIN_T0] = math.nan
+    if not (t0 == t0 and t_next - f[LAST_IC_T] <= 60.0 / RUN_STANCE_SPM):
+        return math.nan
+    t_rise, landing = _steepest_rise(ring, int(f[LAST_IC_WIN_IDX]), t0, c[C_CROSS_SF],
+                                     WALK_FAST_MAX_SF * f[ONE_G])
+    t_ic = t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
+    return t_ic if landing and 0.0 < f[LAST_IC_T] - t_ic <= IMPACT_LEAD_MAX_S else math.nan
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def _walk_peak_ic(f, c, ring, idx):
     """(IC, kind) of the walking peak at PEAK_T: the steepest loading rise before it. NaN when that
     rise may lie before the first sample (a recording that starts mid-stride, where the low-pass also
@@ -531,8 +560,10 @@ def _walk_peak_ic(f, c, ring, idx):
     early = idx < ring.shape[0] and t0 < ring[0, R_T]
     running = f[RHYTHM] >= RUN_MIN_SPM or f[RHYTHM] == 0.0
     impact = WALK_FAST_MAX_SF * f[ONE_G] if f[RHYTHM] >= RUN_STANCE_SPM else math.inf
-    t_rise, landing = _steepest_rise(ring, idx, ring[0, R_T] if early else t0,
-                                     c[C_CROSS_SF] if running else -math.inf, impact)
+    t_from = ring[0, R_T] if early else t0
+    t_rise, landing = _steepest_rise(ring, idx, t_from, c[C_CROSS_SF] if running else -math.inf, impact)
+    f[CAND_WIN_T0] = t_from if f[RHYTHM] == 0.0 and not landing else math.nan
+    f[CAND_WIN_IDX] = idx
     if early and not (landing and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
                                                         f[PEAK_T])):
         return math.nan, KIND_WALK

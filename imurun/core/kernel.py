@@ -26,7 +26,7 @@ from imurun.core.alignment import (
     rotation_sensor_to_pelvis,
     solve_forward,
 )
-from imurun.core.icd import KIND_RUN, detect_ic, last_walk_ic, shortest_run_step
+from imurun.core.icd import KIND_RUN, detect_ic, first_stance_at_rhythm, last_walk_ic, shortest_run_step
 from imurun.core.metrics import N_M, compute_step
 from imurun.core.rhythm import doubled_step_s
 from imurun.core.state import FASTMATH
@@ -989,6 +989,16 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     if interval < shortest:
         return  # too close to the previous IC: a second peak of the same contact
     in_bout = interval <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
+    # a first stance read before any step time, whose step closes here into a landing at a running
+    # rhythm, is a landing too (a soft runner's clip that opened above the contact level)
+    t_first = first_stance_at_rhythm(f, c, st.ring, t_ic) if in_bout and kind == KIND_RUN else np.nan
+    if t_first == t_first:
+        k_win = int(f[S.LAST_IC_WIN_IDX])
+        t_win = st.ring[k_win & (st.ring.shape[0] - 1), S.R_T]
+        f[S.LAST_IC_IDX] = k_win - int(round((t_win - t_first) / f[S.DT_EMA]))
+        f[S.LAST_IC_T] = last_t = t_first
+        f[S.LAST_IC_RUN] = 1.0
+        interval = t_ic - last_t
     stride = 2.0 * interval if in_bout else 2.0 * c[S.C_MAX_STEP]
     since = ti - t_ic
     dtn = f[S.DT_EMA]
@@ -1048,6 +1058,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     f[S.LAST_IC_T] = t_ic
     f[S.LAST_IC_SIDE] = side
     f[S.LAST_IC_IDX] = i_ic
+    f[S.LAST_IC_WIN_T0] = f[S.CAND_WIN_T0] if kind != KIND_RUN and f[S.CAND_WIN_IDX] == idx else np.nan
+    f[S.LAST_IC_WIN_IDX] = idx
     if f[S.CONT_T0] == f[S.CONT_T0]:  # (not NaN: a posture check waits for its stride)
         _continuity_ic(f, t_ic)
     f[S.LAST_IC_OPEN] = 1.0 if in_bout else 0.0
