@@ -280,6 +280,7 @@ CONDITIONS = {
 WALK_CONDITIONS = {
     "walked 1.2x slower (~90 spm)": lambda tr: _slowed(tr, 1.2),
     "walked 1.4x slower (~75 spm)": _slowed,
+    "walked 1.1x faster (~120 spm)": lambda tr: _slowed(tr, 1 / 1.1),
     "started mid-walk (no standing)": _started_mid_walk,
     "no gyroscope (a belt accelerometer)": _without_gyroscope,
     "gyroscope 2.5-5 deg/s off": _uncalibrated_gyroscope,
@@ -294,6 +295,8 @@ RUN_CONDITIONS = {
     # a real runner's landings soften as the pace slows, and harden as it quickens
     "step times x 1.1, dynamic acceleration x 0.8": lambda tr: _softer(_paced(tr, 1.1), 0.8),
     "step times x 0.9, dynamic acceleration x 1.2": lambda tr: _softer(_paced(tr, 0.9), 1.2),
+    # the pessimistic side: a slow runner with the sacrum never at the flight level
+    "step times x 1.2, dynamic acceleration x 0.6": lambda tr: _softer(_paced(tr, 1.2), 0.6),
 }
 
 
