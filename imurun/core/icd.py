@@ -111,7 +111,6 @@ from imurun.core.state import (
     C_WALK_IC_OFFSET,
     C_WALK_IC_WIN,
     C_WALK_PEAK_SF,
-    CAND_WIN_IDX,
     CAND_WIN_T0,
     FASTMATH,
     FLIGHT_TIME,
@@ -563,7 +562,6 @@ def _walk_peak_ic(f, c, ring, idx):
     t_from = ring[0, R_T] if early else t0
     t_rise, landing = _steepest_rise(ring, idx, t_from, c[C_CROSS_SF] if running else -math.inf, impact)
     f[CAND_WIN_T0] = t_from if f[RHYTHM] == 0.0 and not landing else math.nan
-    f[CAND_WIN_IDX] = idx
     if early and not (landing and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
                                                         f[PEAK_T])):
         return math.nan, KIND_WALK

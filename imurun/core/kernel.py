@@ -1058,7 +1058,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     f[S.LAST_IC_T] = t_ic
     f[S.LAST_IC_SIDE] = side
     f[S.LAST_IC_IDX] = i_ic
-    f[S.LAST_IC_WIN_T0] = f[S.CAND_WIN_T0] if kind != KIND_RUN and f[S.CAND_WIN_IDX] == idx else np.nan
+    # (a walking-kind IC is _walk_peak_ic's, decided at this very sample)
+    f[S.LAST_IC_WIN_T0] = f[S.CAND_WIN_T0] if kind != KIND_RUN else np.nan
     f[S.LAST_IC_WIN_IDX] = idx
     if f[S.CONT_T0] == f[S.CONT_T0]:  # (not NaN: a posture check waits for its stride)
         _continuity_ic(f, t_ic)

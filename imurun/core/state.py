@@ -113,10 +113,10 @@ SCALARS = (
          init=math.inf),
     Slot("CAND_WIN_T0", "walking: the IC search window's start of the stance just decided, when it was "
          "decided before any step time and no landing; else NaN", init=math.nan),
-    Slot("CAND_WIN_IDX", "... and the sample at which it was decided (the window's end)", init=-1.0),
     Slot("LAST_IC_WIN_T0", "... the same of the last IC, re-decided as a landing's when its step closes at "
          "a running rhythm (icd.first_stance_at_rhythm)", init=math.nan),
-    Slot("LAST_IC_WIN_IDX", init=-1.0),
+    Slot("LAST_IC_WIN_IDX", "... and the sample at which the last IC was found (its window's end)",
+         init=-1.0),
     Slot("PEAK_V", "walking: running maximum of the smoothed vertical signal since the last IC"),
     Slot("PEAK_T"),
     Slot("AV_LP", "smoothed vertical specific force for walking peaks (g)"),
