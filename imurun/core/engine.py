@@ -119,7 +119,7 @@ class EngineConfig:
     # walking: a step shorter than this share of the walk's recent step time, and than
     # kernel.WALK_BUMP_MAX_S, is a second bump of the same contact (turns, shuffles: ~200 spm steps
     # inside 110 spm walks)
-    walk_min_step_ratio: float = 0.6
+    walk_min_step_ratio: float = 0.5
     # the shortest running step, 300 spm (the world's best 100 m sprinters average under 5 steps/s:
     # Salo et al. 2011, Med Sci Sports Exerc 43:1055), at a run's rhythm that fast; up to 0.22 s at
     # a slower one (icd.shortest_run_step)
