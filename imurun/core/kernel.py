@@ -113,9 +113,10 @@ MAX_ACC2 = (100.0 * G) ** 2  # (m/s^2)^2
 CONT_MAX_DEG = 5.0  # a stride-mean posture change across a gap beyond this is real (a stop, a slip)
 # The walking step-ratio rule (walk_min_step_ratio) reaches no further than this after the last IC:
 # a contact's second loading bump comes 0.25-0.29 s after its IC in the real walks (~0.4 s slowed
-# to ~75 spm). Further, a rhythm seeded by weight shifts ~1.1 s apart before a walk dropped every
-# other real step, and the drops kept the rhythm slow (HA_001 at a ratio of 0.6: 4 of a 9-step
-# walk's steps lost, F1@100 0.927 -> 0.900, bout cadence MAE 2.7 -> 9.1 spm)
+# to ~75 spm). Further, a rhythm seeded by weight shifts ~1.1 s apart before a walk drops every
+# other real step, and the drops keep the rhythm slow: HA_001's 0.57-0.62 s steps passed the
+# shipped ratio by 0.01-0.05 s; at 0.6, 4 of a 9-step walk's steps were lost (F1@100 0.927 ->
+# 0.900, bout cadence MAE 2.7 -> 9.1 spm)
 WALK_BUMP_MAX_S = 0.4
 WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 spm at 105
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
@@ -991,7 +992,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     if kind != KIND_RUN and f[S.LAST_STEP_KIND] != KIND_RUN and f[S.LAST_IC_RUN] != 1.0 and f[S.RHYTHM] > 0.0:
         # walking: nor is a step shorter than this share of the walk's step time (a second
         # loading bump in a turn or a shuffle read as a double cadence). Not after a landing,
-        # whose rhythm may have counted a missed step (a soft runner's clip opening: 125 spm)
+        # whose rhythm may have counted a missed step (a soft runner's clip that opened with one
+        # read 125 spm, and its next step came 0.57 of that step time later)
         shortest = max(shortest, min(WALK_BUMP_MAX_S, c[S.C_WALK_MIN_RATIO] * 60.0 / f[S.RHYTHM]))
     if interval < shortest:
         return  # too close to the previous IC: a second peak of the same contact
