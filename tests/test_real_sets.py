@@ -393,9 +393,9 @@ def test_a_slow_walk_read_at_twice_its_cadence_is_let_go():
 
 def test_weight_shifts_before_a_walk_cannot_set_the_step_ratio_rule_against_its_steps():
     """HA_001's straight walks open with weight shifts ~1.1 s apart, read as steps (outside the
-    reference bout): the walk's rhythm starts at ~52 spm and its real 0.57-0.62 s steps came under
-    the step ratio rule (a step shorter than walk_min_step_ratio of the rhythm's is a second bump),
-    by 0.01-0.05 s at the shipped 0.5. At 0.6 every other step was dropped and each drop kept the
+    reference bout): the walk's rhythm starts at ~52 spm and its real 0.57-0.62 s steps passed the
+    step ratio rule (a step shorter than walk_min_step_ratio of the rhythm's is a second bump) by
+    only 0.01-0.05 s at the shipped 0.5. At 0.6 every other step was dropped and each drop kept the
     rhythm slow: F1@100 0.927 -> 0.900, bout cadence MAE 2.7 -> 9.1 spm. The rule now reaches no
     further than WALK_BUMP_MAX_S after an IC, so even a ratio of 0.8 keeps the walks: 0.909 / 2.58
     spm here, the dynamic acceleration x 1.2 (0.732 / 25.8 without that bound)."""
