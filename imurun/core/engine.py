@@ -116,10 +116,10 @@ class EngineConfig:
     # single support: away from that leg); without a gyroscope, a walk's only side evidence
     walk_side_mid: float = 1.0
     min_step_s: float = 0.25  # 240 spm, walking
-    # walking: a step shorter than this share of the walk's recent step time, and than
-    # kernel.WALK_BUMP_MAX_S, is a second bump of the same contact (turns, shuffles: ~200 spm steps
-    # inside 110 spm walks)
-    walk_min_step_ratio: float = 0.5
+    # walking: a step shorter than this share of the walk's median step time (at most half of its
+    # rhythm's before three step times), and than kernel.WALK_BUMP_MAX_S, is a second bump of the
+    # same contact (turns, shuffles: ~200 spm steps inside 110 spm walks)
+    walk_min_step_ratio: float = 0.6
     # the shortest running step, 300 spm (the world's best 100 m sprinters average under 5 steps/s:
     # Salo et al. 2011, Med Sci Sports Exerc 43:1055), at a run's rhythm that fast; up to 0.22 s at
     # a slower one (icd.shortest_run_step)

@@ -114,9 +114,9 @@ CONT_MAX_DEG = 5.0  # a stride-mean posture change across a gap beyond this is r
 # The walking step-ratio rule (walk_min_step_ratio) reaches no further than this after the last IC:
 # a contact's second loading bump comes 0.25-0.29 s after its IC in the real walks (~0.4 s slowed
 # to ~75 spm). Further, a rhythm seeded by weight shifts ~1.1 s apart before a walk drops every
-# other real step, and the drops keep the rhythm slow: HA_001's 0.57-0.62 s steps passed the
-# shipped ratio by 0.01-0.05 s; at 0.6, 4 of a 9-step walk's steps were lost (F1@100 0.927 ->
-# 0.900, bout cadence MAE 2.7 -> 9.1 spm)
+# other real step, and the drops keep the rhythm slow: HA_001's 0.57-0.62 s steps passed half of
+# it by 0.01-0.05 s; at 0.6 of it, 4 of a 9-step walk's steps were lost (F1@100 0.927 -> 0.900,
+# bout cadence MAE 2.7 -> 9.1 spm)
 WALK_BUMP_MAX_S = 0.4
 WALK_SCALE_MIN, WALK_SCALE_MAX = 0.75, 1.6  # walking's time scale: 140 .. 66 spm at 105
 LEVEL_MIN_G = 0.5  # the first attitude is levelled on the first reading this large (a flight's is ~0)
@@ -991,10 +991,17 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     shortest = shortest_run_step(f, c) if kind == KIND_RUN else c[S.C_MIN_STEP]
     if kind != KIND_RUN and f[S.LAST_STEP_KIND] != KIND_RUN and f[S.LAST_IC_RUN] != 1.0 and f[S.RHYTHM] > 0.0:
         # walking: nor is a step shorter than this share of the walk's step time (a second
-        # loading bump in a turn or a shuffle read as a double cadence). Not after a landing,
-        # whose rhythm may have counted a missed step (a soft runner's clip that opened with one
-        # read 125 spm, and its next step came 0.57 of that step time later)
-        shortest = max(shortest, min(WALK_BUMP_MAX_S, c[S.C_WALK_MIN_RATIO] * 60.0 / f[S.RHYTHM]))
+        # loading bump in a turn or a shuffle read as a double cadence). A share above half of a
+        # step time that one missed step doubles would drop the next true step, and the next: so
+        # it is taken of the median of the bout's last step times once there are three (one
+        # missed step does not move it), before that at most half of the rhythm's. Not after a
+        # landing, whose rhythm may have counted a missed step (a soft runner's clip that opened
+        # with one read 125 spm, and its next step came 0.57 of that step time later)
+        if f[S.STEP_HIST_K] >= 3.0:
+            ratio, step_s = c[S.C_WALK_MIN_RATIO], 60.0 / f[S.CADENCE]
+        else:
+            ratio, step_s = min(0.5, c[S.C_WALK_MIN_RATIO]), 60.0 / f[S.RHYTHM]
+        shortest = max(shortest, min(WALK_BUMP_MAX_S, ratio * step_s))
     if interval < shortest:
         return  # too close to the previous IC: a second peak of the same contact
     in_bout = interval <= c[S.C_MAX_STEP] and f[S.LAST_IC_IDX] >= 0.0
