@@ -411,8 +411,8 @@ def test_weight_shifts_before_a_walk_cannot_set_the_step_ratio_rule_against_its_
     only 0.01-0.05 s at half the rhythm's step time. At 0.6 of it every other step was dropped and
     each drop kept the rhythm slow: F1@100 0.927 -> 0.900, bout cadence MAE 2.7 -> 9.1 spm. The
     rule now reaches no further than WALK_BUMP_MAX_S after an IC, so even a ratio of 0.8 keeps the
-    walks: 0.909 / 2.58 spm here, the dynamic acceleration x 1.2 (0.732 / 25.8 without that
-    bound, against the rhythm)."""
+    walks: 0.909 / 2.58 spm here, the dynamic acceleration x 1.2 (0.865 / 10.9 without that
+    bound; 0.732 / 25.8 when the share was taken of the rhythm throughout)."""
     from imurun.core.engine import EngineConfig
 
     s = score(*pooled(_parts_as("mobgap", _softer(1.2), config=EngineConfig(walk_min_step_ratio=0.8))))

@@ -392,7 +392,8 @@ def last_walk_ic(f, c, ring, idx, t):
             and _walk_peak_fallen(f, c, f[WLP_Y]):
         return _walk_peak_ic(f, c, ring, idx)
     at_run_rhythm = f[RHYTHM] >= RUN_MIN_SPM
-    if f[PEAK_V] > 0.0 and (f[LAST_IC_RUN] == 1.0 or at_run_rhythm) and t - f[LAST_IC_T] < c[C_RUN_MODE_S]:
+    if f[PEAK_V] > 0.0 and (f[LAST_IC_RUN] == 1.0 or at_run_rhythm) and f[RHYTHM] > 0.0 \
+            and t - f[LAST_IC_T] < c[C_RUN_MODE_S]:
         # its rise is sought no sooner than the step's tolerance allows: the window before a peak
         # still rising at the end reaches back into the last stance, whose peak may be the higher
         step = 60.0 / f[RHYTHM]
@@ -536,6 +537,13 @@ def _unloaded_since_start(ring, idx, level, duration, t_end):
     return False
 
 
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _ic_of_rise(f, c, t_rise):
+    """A stance's IC from the time of its steepest loading rise (C_WALK_IC_OFFSET before it, in the
+    walk's own time scale)."""
+    return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
+
+
 @njit(cache=True, error_model="numpy", fastmath=FASTMATH)
 def first_stance_at_rhythm(f, c, ring, t_next):
     """The last IC anew, as a landing's, when the walking rules placed it before any step time was
@@ -551,7 +559,7 @@ def first_stance_at_rhythm(f, c, ring, t_next):
         return math.nan
     t_rise, landing = _steepest_rise(ring, int(f[LAST_IC_WIN_IDX]), t0, c[C_CROSS_SF],
                                      WALK_FAST_MAX_SF * f[ONE_G])
-    t_ic = t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE]
+    t_ic = _ic_of_rise(f, c, t_rise)
     return t_ic if landing and 0.0 < f[LAST_IC_T] - t_ic <= IMPACT_LEAD_MAX_S else math.nan
 
 
@@ -573,4 +581,4 @@ def _walk_peak_ic(f, c, ring, idx, t_min=-math.inf):
     if early and not (landing and _unloaded_since_start(ring, idx, c[C_CROSS_SF], c[C_MIN_FLIGHT],
                                                         f[PEAK_T])):
         return math.nan, KIND_WALK
-    return t_rise - c[C_WALK_IC_OFFSET] * f[WALK_SCALE], KIND_RUN if landing else KIND_WALK
+    return _ic_of_rise(f, c, t_rise), KIND_RUN if landing else KIND_WALK
