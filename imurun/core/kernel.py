@@ -21,6 +21,7 @@ from numba import njit
 from imurun.core import state as S
 from imurun.core.ahrs import G, init_from_acc, mahony_step, up_in_sensor
 from imurun.core.alignment import (
+    MAX_TURN,
     accumulate,
     file_vote,
     rotation_sensor_to_pelvis,
@@ -54,6 +55,10 @@ AXIS_TAU = 4.0  # s, forward-axis statistics
 # mean: simulated runs up to 0.15 rad/s, the real straight walks (HA_001 Test5) up to 0.43; the
 # voisard2023 U-turns reach 1.6-1.8, HA_001's daily-life turns 1.1 (99th percentile)
 TURN_RATE = 0.5  # rad/s
+# forward has reached the axis its statistics give when a solve turns it by less than half the most
+# it may turn (alignment.MAX_TURN): the slip check's forward reference waits for that
+COS_SETTLED = math.cos(0.5 * MAX_TURN)
+REF_FWD_FOLLOW_S = 2.0 * AXIS_TAU  # s of gait: by then the gait before weighs e^-2 in its statistics
 # forward's sign is taken on this many steps' votes at least: a recording that opens with shuffles
 # taken for a step had its 3 s of gait, and its sign from that one vote, at the first real step
 MIN_SIGN_VOTES = 3
@@ -1447,8 +1452,11 @@ def _update_alignment(st, c, t, has_trunk):
         # a turn's steps (pivots, side steps, the pull toward its centre) fill the statistics with
         # other axes: followed, forward strayed 10-35 deg for a minute after HA_001's daily-life
         # turns, at some sample rates and not others, and pelvic drop with it
+        f[S.FWD_SETTLED] = 0.0
         return
+    f0, f1, f2 = st.fwd[0], st.fwd[1], st.fwd[2]
     ratio = solve_forward(st.cov, st.ev[0], st.ev[1], st.up_stand, st.fwd, keep, c[S.C_FWD_RATIO])
+    f[S.FWD_SETTLED] = 1.0 if f0 * st.fwd[0] + f1 * st.fwd[1] + f2 * st.fwd[2] > COS_SETTLED else 0.0
     if has_trunk and f[S.TRUNK] == 1.0:
         if _reverses(f, S.TFLIP_SINCE, keep and _against(st.ev[2], st.ev[3], st.tfwd, c[S.C_FLIP_VOTE]), c):
             st.tfwd[:] = -st.tfwd
@@ -1580,8 +1588,17 @@ def _follow_posture(f, fwd, up_stand, tup_stand, c, t, has_trunk):
             f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = gu0, gu1, gu2  # posture reference
             ref_fwd[:] = 0.0
         else:
-            if f[S.FWD_READY] == 1.0 and _dot3(ref_fwd, ref_fwd) == 0.0:
-                ref_fwd[:] = fwd  # (0, 0, 0) until forward is established: no turn to see
+            taken = _dot3(ref_fwd, ref_fwd) > 0.0  # (0, 0, 0) until forward is established
+            if f[S.FWD_READY] == 1.0 and not (taken and f[S.REF_FWD_T] != f[S.REF_FWD_T]):
+                # the reference follows forward until a solve finds it at its axis (COS_SETTLED),
+                # for REF_FWD_FOLLOW_S of gait at most. Taken while forward still turned toward
+                # that axis, it read a walk's forward 14 deg off 3 s later: a slip (voisard2023 s05
+                # trial 1, after its U-turn)
+                if not taken:
+                    f[S.REF_FWD_T] = f[S.FWD_TIME]
+                ref_fwd[:] = fwd
+                if f[S.FWD_SETTLED] == 1.0 or f[S.FWD_TIME] - f[S.REF_FWD_T] >= REF_FWD_FOLLOW_S:
+                    f[S.REF_FWD_T] = np.nan
             fu = f[S.FAST_UP : S.FAST_UP + 3].copy()
             fu /= math.sqrt(_dot3(fu, fu))
             fu0, fu1, fu2 = fu[0], fu[1], fu[2]
@@ -1610,6 +1627,7 @@ def _follow_posture(f, fwd, up_stand, tup_stand, c, t, has_trunk):
                 _from_offsets(up_stand, fu, fwd, f[S.SLIP_OFF], f[S.SLIP_OFF + 1])
                 f[S.REF_UP], f[S.REF_UP + 1], f[S.REF_UP + 2] = fu0, fu1, fu2
                 ref_fwd[:] = fwd * f[S.FWD_READY]  # (0, 0, 0) while not established
+                f[S.REF_FWD_T] = f[S.FWD_TIME]
                 f[S.SLIP_T] = np.nan
 
 
