@@ -1589,7 +1589,8 @@ def _follow_posture(f, fwd, up_stand, tup_stand, c, t, has_trunk):
             ref_fwd[:] = 0.0
         else:
             taken = _dot3(ref_fwd, ref_fwd) > 0.0  # (0, 0, 0) until forward is established
-            if f[S.FWD_READY] == 1.0 and not (taken and f[S.REF_FWD_T] != f[S.REF_FWD_T]):
+            tracking = f[S.REF_FWD_T] == f[S.REF_FWD_T]  # (not NaN) it still follows forward
+            if f[S.FWD_READY] == 1.0 and (tracking or not taken):
                 # the reference follows forward until a solve finds it at its axis (COS_SETTLED),
                 # for REF_FWD_FOLLOW_S of gait at most. Taken while forward still turned toward
                 # that axis, it read a walk's forward 14 deg off 3 s later: a slip (voisard2023 s05
