@@ -20,7 +20,7 @@ def test_a_written_flag_reads_back_as_itself(kind):
 def test_written_flags_keep_the_summary_strings_and_only_notes_have_no_prefix():
     assert str(Flag(FlagKind.PROXY, "anterior pelvic tilt (no trunk sensor)")) == (
         "proxy: anterior pelvic tilt (no trunk sensor)")
-    note = "sensor moved 1x: re-levelled on gait"
+    note = "sensor slipped or posture changed 1x: re-levelled on gait"
     assert str(Flag(FlagKind.NOTE, note)) == note
     assert Flag.parse("lower confidence: x") == Flag(FlagKind.NOTE, "lower confidence: x")
 

@@ -312,7 +312,10 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
             NOTE, f"NaN for the {int(f[S.N_OPEN_END])} steps that ended a bout (no next IC: interval "
             "unknown)")
     if f[S.N_MOUNT] > 0:
-        flags["mount"] = Flag(NOTE, f"sensor moved {int(f[S.N_MOUNT])}x: re-levelled on gait")
+        # the gait posture moved in the sensor frame and stayed: a slipped sensor and a posture held
+        # for seconds look alike (HA_001's daily life: docs/engine.md, Known limits)
+        flags["mount"] = Flag(NOTE, f"sensor slipped or posture changed {int(f[S.N_MOUNT])}x: "
+                                    "re-levelled on gait")
     if f[S.N_FWD_FLIPS] > 0:
         flags["forward"] = Flag(NOTE, f"forward axis reversed {int(f[S.N_FWD_FLIPS])}x by the steps' votes: "
                                 "drop, tilt and braking of the steps before had the wrong sign")

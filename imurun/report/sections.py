@@ -393,7 +393,8 @@ def quality(session: Session) -> str:
         ["Invalid (NaN) samples", keyed("quality.nan_samples", q.get("nan_samples"), 0)],
         ["Saturated samples", keyed("quality.saturated_samples", q.get("saturated_samples"), 0)],
         ["Sample-rate changes", keyed("quality.rate_changes", q.get("rate_changes"), 0)],
-        ["Sensor moved (re-levelled)", keyed("quality.mount_changes", q.get("mount_changes"), 0)],
+        ["Sensor slipped or posture changed (re-levelled)",
+         keyed("quality.mount_changes", q.get("mount_changes"), 0)],
         ["Trunk sensor", keyed("quality.trunk_sensor", q.get("trunk_sensor"))],
     ]
     body = table(["", ""], rows, "quality")
