@@ -107,8 +107,11 @@ def test_a_walks_first_steps_take_the_forward_peak_but_its_first_ic_the_loading(
     """The steps held at a walk's start until the forward axis is known take the forward
     acceleration's peak as later ones do; a bout's first IC keeps the loading's (after standing the
     forward acceleration is the body setting off). The first six reference ICs of the 35 real
-    walks: the first 22.6 ms MAE, the next five 16.4; with no held step moved 19.0 / 19.6, with
-    every one moved 32.7 / 16.5 (voisard2023 s04's held ICs read 80-120 ms early on the loading)."""
+    walks: the first 25.2 ms MAE, the next five 16.5; with no held step moved 19.0 / 19.6, with
+    every one moved 32.7 / 16.5 (voisard2023 s04's held ICs read 80-120 ms early on the loading).
+    The first was 22.6 over 33 of them while a weight shift could replace another: s06_t4's and
+    s08_t2's first steps (13 and 85 ms off) were dropped then, and s04_t5's first step, which a
+    second shift now precedes, reads 50 ms off instead of 10 (it is no longer the bout's first)."""
     first, then = [], []
     for dataset in ("voisard2023", "mobgap"):
         for path in skip_without_shared(dataset):
@@ -120,8 +123,67 @@ def test_a_walks_first_steps_take_the_forward_peak_but_its_first_ic_the_loading(
             err = np.abs(steps["t"][di] - ref[ti]) * 1e3
             first += list(err[ti == 0])
             then += list(err[ti > 0])
-    assert np.mean(first) <= 25.0
+    assert len(first) == 35
+    assert np.mean(first) <= 26.0
     assert np.mean(then) <= 17.5
+
+
+def test_every_walks_first_step_is_found():
+    """A walk sets off with one weight shift onto the stance leg: a bout's second IC with a loading
+    peak twice as high replaces the first, and the IC that replaced it is not replaced in turn.
+    When it was, a faint first heel strike after a shift went too: the first reference IC of 3 of
+    the 40 reference bouts had no detection within 100 ms (HA_001 at 38.53 s, setting off in a
+    turn; voisard2023 s06_t4, s08_t2); now every one has."""
+    missed = []
+    for dataset in ("voisard2023", "mobgap"):
+        for path in skip_without_shared(dataset):
+            steps, _ = analyze(path)
+            truth = read_steps_csv(path.with_name(f"{path.stem}.steps.csv"))
+            for b in read_bouts_csv(path.with_name(f"{path.stem}.bouts.csv")):
+                ref = truth["t"][(truth["t"] >= b["t_start"] - 0.1) & (truth["t"] <= b["t_end"] + 0.1)]
+                if not (len(steps) and np.min(np.abs(steps["t"] - ref[0])) <= 0.1):
+                    missed.append((path.stem, float(ref[0])))
+    assert not missed
+
+
+def _first_sides(parts: list) -> tuple[int, int]:
+    """(right, matched): the sides of each bout's first detected step (after a row of unknown step
+    time, or the first row) that match a reference IC within 100 ms."""
+    right = n = 0
+    for _, steps, truth, _ in parts:
+        first = np.flatnonzero(np.r_[True, ~np.isfinite(steps["step_time_s"][:-1])])
+        di, ti = match(steps["t"], truth["t"], 0.1)
+        side_of = dict(zip(di.tolist(), truth["side"][ti], strict=True))
+        for i in first:
+            if i in side_of and np.isfinite(steps["step_time_s"][i]):
+                n += 1
+                right += steps["side"][i] == side_of[i]
+    return right, n
+
+
+def test_a_walks_first_step_is_the_other_foot_than_its_second():
+    """A walk's first step had only its own side evidence, read while setting off (often turning:
+    the yaw rate is the turn's). It now waits for the next step and takes the other foot than that
+    one's, decided with the evidence of three ICs; so do the first steps held for the forward axis.
+    voisard2023 begun mid-walk, whose first steps are held: right 32 of 32 (30 before). Over both
+    walking sets as recorded, begun mid-walk and 1.2x / 1.4x slower: 120 of 123 (0.976; 126 of 130
+    before a weight shift could no longer be replaced by another, which changed the bouts; with
+    that rule and without the wait, HA_001 1.2x / 1.4x slower read 4 of 5 / 5 of 7, now 5 / 6)."""
+    def mid_walk(t, acc, gyr, rate, truth):
+        keep = t >= mid_walk_start(truth)
+        return t[keep], acc[keep], gyr[keep], rate
+
+    def slower(k):
+        return lambda t, acc, gyr, rate, _truth: slowed_down(t, acc, gyr, rate, k, 0.3)
+
+    right, n = _first_sides(_parts_as("voisard2023", mid_walk))
+    assert n == 32 and right == 32
+    for dataset in ("voisard2023", "mobgap"):
+        for change, k in ((lambda t, acc, gyr, rate, _truth: (t, acc, gyr, rate), 1.0), (mid_walk, 1.0),
+                          (slower(1.2), 1.2), (slower(1.4), 1.4)):
+            r, m = _first_sides(_parts_as(dataset, change, stretch=k))
+            right, n = right + r, n + m
+    assert right - 32 >= 0.97 * (n - 32)
 
 
 def test_standing_before_the_walk_gives_few_steps():

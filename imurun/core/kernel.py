@@ -316,10 +316,12 @@ def _sides_of_held_steps(st, c, provisional=False):
     e = 0.0
     side = 0.0
     t_prev = np.nan
+    k_first = 0
     for k in range(n):
         run = pend[k, S.P_KIND] == KIND_RUN
         first = k == 0 or pend[k, S.P_I0] != pend[k - 1, S.P_I1]  # a chain of steps starts here
         if first:
+            k_first = k
             e = _held_ic_evidence(st, c, int(pend[k, S.P_I0]), pend[k, S.P_T], np.nan, 2.0 * c[S.C_MAX_STEP],
                                   run, provisional, True)
             t_prev = pend[k, S.P_T]
@@ -333,6 +335,8 @@ def _sides_of_held_steps(st, c, provisional=False):
         e = ev - SIDE_MEMORY * e
         side = _side_of(e, side)
         pend[k, S.P_SIDE] = 1.0 - side
+        if k == k_first + 1 and not run:  # a walk's first step: the other foot than its second's
+            pend[k_first, S.P_SIDE] = side
         t_prev = t1
     if n > 0 and pend[n - 1, S.P_I1] == f[S.LAST_IC_IDX]:  # the IC just found closed the last one
         f[S.SIDE_E] = e
@@ -568,6 +572,11 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     if not (ready or force or npend == S.MAX_PENDING
             or idx_now - oldest > cap - 2.0 * c[S.C_MAX_STEP] / f[S.DT_EMA] - 64.0):
         return n_out
+    # a walk's first step waits for the next one (P_HOLD), unless everything must go now
+    hold = 1 if (established and not force and npend < S.MAX_PENDING
+                 and st.pend[npend - 1, S.P_HOLD] == 1.0) else 0
+    if npend == hold:
+        return n_out
     if not established and f[S.ACC_ONLY] == 1.0 and f[S.FWD_PROV] == 1.0:
         _sides_of_held_steps(st, c, True)  # on the provisional axis: their sides only alternated
     rot = np.empty((3, 3))
@@ -575,7 +584,7 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
     trot = np.empty((3, 3))
     rotation_sensor_to_pelvis(st.tfwd, st.tup_stand, trot)
     angle_lp = c[S.C_ALP : S.C_ALP + 6]
-    for k in range(npend):
+    for k in range(npend - hold):
         row = steps_out[n_out]
         row[0] = _row_time(f, st.ring, st.fwd, c, st.pend[k]) if established else st.pend[k, S.P_T]
         row[1] = st.pend[k, S.P_SIDE]
@@ -584,8 +593,10 @@ def _flush(st, c, has_trunk, idx_now, force, steps_out, n_out):
         n_out += 1
         if not established:
             f[S.N_FORCED] += 1.0
-    f[S.N_PENDING] = 0.0
-    f[S.N_STEPS] += npend
+    if hold:
+        st.pend[0, :] = st.pend[npend - 1, :]
+    f[S.N_PENDING] = float(hold)
+    f[S.N_STEPS] += npend - hold
     return n_out
 
 
@@ -989,9 +1000,11 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
     f = st.f
     last_t = f[S.LAST_IC_T]
     interval = t_ic - last_t if math.isfinite(last_t) else np.inf
+    shifted = False
     if kind != KIND_RUN and f[S.WALK_PEAK] - 1.0 > (
             c[S.C_SHIFT_RATIO] if interval >= c[S.C_MIN_STEP] else 1.0) * (f[S.LAST_IC_PEAK] - 1.0):
         # setting off: the first candidate was a weight shift, this higher loading peak the IC
+        shifted = c[S.C_MIN_STEP] <= interval <= c[S.C_MAX_STEP]
         interval = np.inf
     shortest = shortest_run_step(f, c) if kind == KIND_RUN else c[S.C_MIN_STEP]
     if kind != KIND_RUN and f[S.LAST_STEP_KIND] != KIND_RUN and f[S.LAST_IC_RUN] != 1.0 and f[S.RHYTHM] > 0.0:
@@ -1057,6 +1070,13 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         p[S.P_I0] = f[S.LAST_IC_IDX]
         p[S.P_I1] = i_ic
         p[S.P_MOVE] = 0.0 if f[S.LAST_IC_RUN] == 1.0 or f[S.STEP_HIST_K] == 0.0 else 1.0
+        # a walk's first step had only its own side evidence (setting off, often turning): once
+        # forward is known it waits for the next step, and is the other foot than that one's
+        p[S.P_HOLD] = 1.0 if (f[S.STEP_HIST_K] == 0.0 and f[S.LAST_IC_RUN] != 1.0 and kind != KIND_RUN
+                              and f[S.FWD_READY] == 1.0) else 0.0
+        if k > 0 and st.pend[k - 1, S.P_HOLD] == 1.0 and st.pend[k - 1, S.P_T1] == last_t:
+            st.pend[k - 1, S.P_SIDE] = side
+            st.pend[k - 1, S.P_HOLD] = 0.0
         f[S.N_PENDING] = k + 1.0
         f[S.RUN_EVID] = _lp(RUN_EVID_ALPHA, f[S.RUN_EVID], 1.0 if step_run else 0.0)
         f[S.SIGN_VOTES] += _file_sign_votes(st.ring, st.ev, st.ev_step, st.tev_step, st.up_stand,
@@ -1086,7 +1106,8 @@ def _new_ic(st, c, idx, ti, t_ic, kind, sf, has_trunk):
         _continuity_ic(f, t_ic)
     f[S.LAST_IC_OPEN] = 1.0 if in_bout else 0.0
     f[S.LAST_IC_RUN] = 1.0 if kind == KIND_RUN else 0.0
-    f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout else np.inf
+    # a walk sets off with one weight shift: the IC that replaced it is not replaced in turn
+    f[S.LAST_IC_PEAK] = f[S.WALK_PEAK] if kind != KIND_RUN and not in_bout and not shifted else np.inf
     f[S.MIN_SF] = sf
     was_ready = f[S.FWD_READY] == 1.0
     _update_alignment(st, c, ti, has_trunk)

@@ -301,6 +301,8 @@ PENDING = (
     Slot("P_I0 P_I1", "absolute sample indices of this IC and of the next (or of the typical step's end)", 2),
     Slot("P_MOVE", "1: a walking IC but a bout's first (its row's IC may move once forward is established: "
                    "_row_time)"),
+    Slot("P_HOLD", "1: a walking bout's first step, held until the next one closes: its side is the "
+                   "other foot than that one's"),
 )
 MAX_PENDING = 64
 
