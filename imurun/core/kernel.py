@@ -528,6 +528,7 @@ def _end_bout(st, c, idx_last):
     p[S.P_I0] = i0
     p[S.P_I1] = max(i0 + 1, min(i0 + typical, idx_last))
     p[S.P_MOVE] = 0.0 if run else 1.0
+    p[S.P_HOLD] = 0.0
     f[S.N_PENDING] = k + 1.0
     f[S.N_OPEN_END] += 1.0
     f[S.LAST_IC_IDX] = -1.0  # the next IC starts a new bout
