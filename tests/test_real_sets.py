@@ -169,21 +169,13 @@ def test_a_walks_first_step_is_the_other_foot_than_its_second():
     walking sets as recorded, begun mid-walk and 1.2x / 1.4x slower: 120 of 123 (0.976; 126 of 130
     before a weight shift could no longer be replaced by another, which changed the bouts; with
     that rule and without the wait, HA_001 1.2x / 1.4x slower read 4 of 5 / 5 of 7, now 5 / 6)."""
-    def mid_walk(t, acc, gyr, rate, truth):
-        keep = t >= mid_walk_start(truth)
-        return t[keep], acc[keep], gyr[keep], rate
-
-    def slower(k):
-        return lambda t, acc, gyr, rate, _truth: slowed_down(t, acc, gyr, rate, k, 0.3)
-
-    right, n = _first_sides(_parts_as("voisard2023", mid_walk))
-    assert n == 32 and right == 32
-    for dataset in ("voisard2023", "mobgap"):
-        for change, k in ((lambda t, acc, gyr, rate, _truth: (t, acc, gyr, rate), 1.0), (mid_walk, 1.0),
-                          (slower(1.2), 1.2), (slower(1.4), 1.4)):
-            r, m = _first_sides(_parts_as(dataset, change, stretch=k))
-            right, n = right + r, n + m
-    assert right - 32 >= 0.97 * (n - 32)
+    sides = {(dataset, name): _first_sides(_parts_as(dataset, change, stretch=k))
+             for dataset in ("voisard2023", "mobgap")
+             for name, change, k in (("as recorded", _as_recorded, 1.0), ("mid-walk", _mid_walk, 1.0),
+                                     ("1.2x slower", _slower(1.2), 1.2), ("1.4x slower", _slower(1.4), 1.4))}
+    assert sides["voisard2023", "mid-walk"] == (32, 32)
+    right, n = np.sum(list(sides.values()), axis=0)
+    assert right >= 0.97 * n
 
 
 def test_standing_before_the_walk_gives_few_steps():
@@ -237,10 +229,7 @@ def test_a_slow_walk_keeps_its_steps():
     before, only the linear acceleration is weaker): 0.946 / 0.922, 3.43 spm."""
     k = 1.5
 
-    def slowed(t, acc, gyr, rate, _truth):
-        return slowed_down(t, acc, gyr, rate, k, 0.3)
-
-    det, truth, bouts = pooled(_parts_as("voisard2023", slowed, stretch=k))
+    det, truth, bouts = pooled(_parts_as("voisard2023", _slower(k), stretch=k))
     assert score(det, truth, bouts)["bouts"]["cadence_mae_spm"] <= 4.0
     tol = 0.1 * k
     det, truth = det[inside_bouts(det["t"], bouts, tol)], truth[inside_bouts(truth["t"], bouts, tol)]
@@ -303,7 +292,7 @@ def test_running_contact_time_holds_uphill_and_downhill():
     treadmill measures the force normal to its belt). From the main fall through 1.25 g: -3 to +6
     ms, RMSE 7-14 ms (+5 deg holds one clip whose ICs are ~20 ms early)."""
     stems = [path.stem for path in skip_without_shared("alcantara2022")]
-    parts = _parts_as("alcantara2022", lambda t, acc, gyr, rate, _truth: (t, acc, gyr, rate))
+    parts = _parts_as("alcantara2022", _as_recorded)
     for slope in ("m10deg", "m5deg", "p0deg", "p5deg", "p10deg"):
         mine = [p for p, stem in zip(parts, stems, strict=True) if stem.endswith(slope)]
         ct = score(*pooled(mine))["metrics"]["contact_time_s"]
@@ -317,6 +306,25 @@ def _softer(gain: float):
         return t, with_dynamic(acc, rate, gain, 0.5), gyr, rate
 
     return change
+
+
+def _slower(k: float):
+    """A `_parts_as` change: the walk k times slower (`slowed_down`, gravity below 0.3 Hz)."""
+    def change(t, acc, gyr, rate, _truth):
+        return slowed_down(t, acc, gyr, rate, k, 0.3)
+
+    return change
+
+
+def _as_recorded(t, acc, gyr, rate, _truth):
+    """A `_parts_as` change that changes nothing."""
+    return t, acc, gyr, rate
+
+
+def _mid_walk(t, acc, gyr, rate, truth):
+    """A `_parts_as` change: the recording from 2 s into the walk (`mid_walk_start`), no standing."""
+    keep = t >= mid_walk_start(truth)
+    return t[keep], acc[keep], gyr[keep], rate
 
 
 def _paced(k: float):
@@ -484,10 +492,7 @@ def test_a_slow_walk_read_at_twice_its_cadence_is_let_go():
     0.920 -> 0.924)."""
     k = 1.4
 
-    def slowed(t, acc, gyr, rate, _truth):
-        return slowed_down(t, acc, gyr, rate, k, 0.3)
-
-    s = score(*pooled(_parts_as("voisard2023", slowed, stretch=k)))
+    s = score(*pooled(_parts_as("voisard2023", _slower(k), stretch=k)))
     assert s["bouts"]["cadence_mae_spm"] <= 3.1
     assert _f1(s, 100) >= 0.91
 
@@ -587,10 +592,7 @@ def test_a_somewhat_slower_daily_life_walk_keeps_its_bouts(k):
     became the bias (6.4 deg/s at 1.1x); the 8 s of gyro-only gait after it drifted 40 deg and a
     bout of ten steps was lost. F1@100 0.853 / 0.840 then; 0.901 / 0.900 since a still period
     after the standing calibration may move the bias by 1 deg/s at most (0.927 as recorded)."""
-    def slowed(t, acc, gyr, rate, _truth):
-        return slowed_down(t, acc, gyr, rate, k, 0.3)
-
-    assert _f1(score(*pooled(_parts_as("mobgap", slowed, stretch=k))), 100) >= 0.89
+    assert _f1(score(*pooled(_parts_as("mobgap", _slower(k), stretch=k))), 100) >= 0.89
 
 
 def test_a_slower_or_less_vigorous_walkers_sides_hold():
@@ -600,10 +602,7 @@ def test_a_slower_or_less_vigorous_walkers_sides_hold():
     0.83-0.99. Left/right 0.879 / 0.931 with that window; with the roll rate's change across the IC
     (0.15 s after against 0.15 s before; after alone at a walk's first two ICs): 0.909 / 0.944;
     with the middle of each step: 0.939 / 0.958."""
-    def slowed(t, acc, gyr, rate, _truth):
-        return slowed_down(t, acc, gyr, rate, 1.4, 0.3)
-
-    assert score(*pooled(_parts_as("mobgap", slowed, stretch=1.4)))["side"]["accuracy"] >= 0.93
+    assert score(*pooled(_parts_as("mobgap", _slower(1.4), stretch=1.4)))["side"]["accuracy"] >= 0.93
     assert score(*pooled(_parts_as("mobgap", _softer(0.8))))["side"]["accuracy"] >= 0.95
 
 
@@ -644,11 +643,7 @@ def test_a_walk_recorded_from_mid_walk_keeps_its_steps_and_sides():
     cadence 3.36 spm (0.953 / 0.991 / 3.07 in the same windows of the whole trials): five bouts
     gain a step, in the U-turn, at the stop, and s02's two-bump loading read as two steps before
     the walk's step time is known."""
-    def mid_walk(t, acc, gyr, rate, truth):
-        keep = t >= mid_walk_start(truth)
-        return t[keep], acc[keep], gyr[keep], rate
-
-    s = score(*pooled(_parts_as("voisard2023", mid_walk)))
+    s = score(*pooled(_parts_as("voisard2023", _mid_walk)))
     assert _f1(s, 100) >= 0.94
     assert s["side"]["accuracy"] >= 0.98
     assert s["bouts"]["cadence_mae_spm"] <= 3.5
