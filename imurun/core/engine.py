@@ -112,9 +112,9 @@ class EngineConfig:
     walk_side_to_s: float = 0.05  # ... to this long after it
     walk_side_roll: float = 0.5  # walking sides: weight of the pelvic roll rate, beside the yaw rate
     walk_side_sway: float = 1.0  # ... and of the sideways sway before the IC
-    # ... and of the sideways acceleration in the middle of the step the IC closes (the other leg's
-    # single support: away from that leg); without a gyroscope, a walk's only side evidence
-    walk_side_mid: float = 1.0
+    # ... and of the mean sideways acceleration over the step the IC closes (away from the leg that
+    # opened it); without a gyroscope, a walk's only side evidence
+    walk_side_step: float = 1.0
     min_step_s: float = 0.25  # 240 spm, walking
     # walking: a step shorter than this share of the walk's median step time (at most half of its
     # rhythm's before three step times), and than kernel.WALK_BUMP_MAX_S, is a second bump of the
@@ -301,7 +301,7 @@ def _status(state_f: np.ndarray, cfg: EngineConfig) -> Status:
     if f[S.ACC_ONLY] == 1.0:
         flags["pelvic_drop_deg"] = flags["tilt_peak_deg"] = flags["rotation_range_deg"] = _NO_GYRO
         # a sensor without the sideways axis never gives sway evidence (kernel.SWAY_FLOOR)
-        no_sway = f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0 and f[S.MID_AMP] == 0.0
+        no_sway = f[S.FWD_READY] == 1.0 and f[S.SWAY_AMP] == 0.0 and f[S.STEP_SWAY_AMP] == 0.0
         flags["side"] = SIDES_ALTERNATE_ONLY if no_sway else _SIDE_NO_GYRO
         flags["tilt_deg"] = _TILT_NO_GYRO
     if f[S.ACC_ONLY] != 1.0 and f[S.SIDE_AGREE] < cfg.side_agree_min:
