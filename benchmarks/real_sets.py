@@ -46,7 +46,8 @@ from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, sc
 LOPO_GRID = {"walk_lp_hz": (3.0, 4.0, 5.0), "walk_side_from_s": (0.15, 0.25, 0.35),
              "walk_side_roll": (0.0, 0.5, 1.0), "walk_side_sway": (0.0, 0.5, 1.0),
              "walk_side_step": (0.0, 1.0, 2.0),
-             "walk_ic_fwd_tau_s": (0.0, 0.1, 0.2), "walk_min_step_ratio": (0.0, 0.5, 0.6)}
+             "walk_ic_fwd_tau_s": (0.0, 0.1, 0.2), "walk_ic_fwd_late": (1.0, 2.0, 3.0),
+             "walk_min_step_ratio": (0.0, 0.5, 0.6)}
 
 
 @dataclass(frozen=True)

@@ -74,12 +74,13 @@ def _f1(s: dict, ms: int) -> float:
 
 def test_ten_walkers_with_u_turns():
     """voisard2023, 10 adults, Xsens at L5. Targets F1@100 0.95, left/right 0.97, bout cadence 3 spm:
-    measured 0.959, 0.993, 2.35 spm (all met; docs/engine.md says where the misses are; bout
+    measured 0.961, 0.995, 2.33 spm (all met; docs/engine.md says where the misses are; bout
     cadence 3.63 before a walking step had to last half the walk's step time, 2.77 before 0.6 of
     its median step time). F1@100 / F1@50:
     0.927 / 0.839 with the loading's IC alone, 0.936 / 0.876 at the forward acceleration's highest
     peak near it, 0.951 / 0.889 at the one that falls most after it (0.950 / 0.887 with the step
-    threshold relative to the sensor's own 1 g). Left/right 0.982 -> 0.990 since the steps held
+    threshold relative to the sensor's own 1 g; 0.961 / 0.905 once a peak after the loading's IC
+    costs three times as much). Left/right 0.982 -> 0.990 since the steps held
     for the forward axis at a walk's start take their sides from roll and sway too, not from the
     yaw rate alone (s08's points the other way: its first steps were flipped); 0.992 with the roll
     rate's turn across the IC; 0.991 with the middle of each step (s05 1.000 -> 0.970, the worst
@@ -94,7 +95,7 @@ def test_ten_walkers_with_u_turns():
 @pytest.mark.parametrize("dataset", ["voisard2023", "mobgap"])
 def test_every_walker_keeps_steps_sides_and_cadence(dataset):
     """Per person, not just pooled: a pooled figure can hide one walker read at chance (the issue's
-    held-out walkers had trials at left/right 0.23-0.50). Measured F1@100 0.923-0.984 (s02 lowest,
+    held-out walkers had trials at left/right 0.23-0.50). Measured F1@100 0.908-0.980 (s02 lowest,
     HA_001 0.933), left/right 0.986-1.000 (0.980-1.000 from the middle 30-70 % of each step, not
     its whole), bout cadence MAE 0.92-4.39 spm (s08 highest)."""
     for who in sorted({person(path) for path in skip_without_shared(dataset)}):
@@ -240,10 +241,10 @@ def test_a_slow_walk_keeps_its_steps():
 
 def test_a_belt_accelerometer_without_gyroscope_keeps_the_steps_and_flags_its_sides():
     """The ten walkers with their gyroscope removed (a file of t,ax,ay,az): steps and cadence come
-    from acceleration alone (F1@100 0.952, bout cadence 2.31 spm; 0.959 / 2.33 with it). Sides
+    from acceleration alone (F1@100 0.955, bout cadence 2.31 spm; 0.961 / 2.33 with it). Sides
     come from each step's mean sideways acceleration, which mixes the pelvis' own with roll-tilted
-    gravity: right on 0.912 of the steps (0.903 from the middle 30-70 % of each step, 0.602 from
-    the sway before each IC), but on s06's on 0.39 and on s05's on 0.78 (s02's, s04's 0.40, 0.77
+    gravity: right on 0.910 of the steps (0.903 from the middle 30-70 % of each step, 0.602 from
+    the sway before each IC), but on s06's on 0.39 and on s05's on 0.76 (s02's, s04's 0.40, 0.77
     from the middle of the step; docs/engine.md), so every walk's status flags them as low
     confidence."""
     from imurun.core.engine import Engine
@@ -593,8 +594,25 @@ def test_a_somewhat_slower_daily_life_walk_keeps_its_bouts(k):
     moments between activities, some of them slow turns that pass for rest, whose mean gyro reading
     became the bias (6.4 deg/s at 1.1x); the 8 s of gyro-only gait after it drifted 40 deg and a
     bout of ten steps was lost. F1@100 0.853 / 0.840 then; 0.901 / 0.900 since a still period
-    after the standing calibration may move the bias by 1 deg/s at most (0.927 as recorded)."""
-    assert _f1(score(*pooled(_parts_as("mobgap", _slower(k), stretch=k))), 100) >= 0.89
+    after the standing calibration may move the bias by 1 deg/s at most (0.927 as recorded); 0.914
+    / 0.914 since a forward peak after the loading IC costs three times as much (0.933)."""
+    assert _f1(score(*pooled(_parts_as("mobgap", _slower(k), stretch=k))), 100) >= 0.9
+
+
+def test_a_forward_peak_after_the_loading_ic_is_the_less_likely_heel_strike():
+    """The heel strike comes before the vertical loading it causes: a forward-acceleration peak
+    after the loading's IC costs three times as much as one before it (walk_ic_fwd_late, picked
+    in every leave-one-person-out fold). HA_001 F1@50 0.800 -> 0.848 (IC bias +11 -> +2 ms), its
+    walk 1.2x slower F1@100 0.901 -> 0.914; with the same cost either side both fail here."""
+    import dataclasses
+
+    from imurun.core.engine import EngineConfig
+
+    s = score(*pooled(_parts_as("mobgap", _as_recorded)))
+    assert _f1(s, 50) >= 0.83
+    assert _f1(score(*pooled(_parts_as("mobgap", _slower(1.2), stretch=1.2))), 100) >= 0.91
+    same = dataclasses.replace(EngineConfig(), walk_ic_fwd_late=1.0)
+    assert _f1(score(*pooled(_parts_as("mobgap", _as_recorded, config=same))), 50) < 0.83
 
 
 def test_a_slower_or_less_vigorous_walkers_sides_hold():
@@ -614,12 +632,15 @@ def test_a_slower_walk_learns_a_gyro_bias_it_never_stood_still_for(sign):
     offset must be learned in gait. Walked 1.4x slower with the gyroscope 5, -3.75, 2.5 deg/s off,
     either way: with gait's bias integral (ki 0.01 /s^2) the attitude drifted and sides went wrong
     (left/right 0.909 / 0.896); with ki_uncalibrated (0.1 /s^2) until a standing calibration,
-    0.970 either way, as without the offset."""
+    0.970 either way, as without the offset. Since a forward peak after the loading IC costs three
+    times as much (walk_ic_fwd_late), 0.942 / 0.971: the same steps read the wrong side, but one of
+    them (Test5 Trial2's last, at 8.61 s) is now timed 10 ms from its reference, not 80 ms (112 ms
+    slowed), and so is scored."""
     def slowed(t, acc, gyr, rate, _truth):
         t, acc, gyr, rate = slowed_down(t, acc, gyr, rate, 1.4, 0.3)
         return t, acc, with_gyro_offset(gyr, sign), rate
 
-    assert score(*pooled(_parts_as("mobgap", slowed, stretch=1.4)))["side"]["accuracy"] >= 0.95
+    assert score(*pooled(_parts_as("mobgap", slowed, stretch=1.4)))["side"]["accuracy"] >= 0.94
 
 
 @pytest.mark.parametrize("dataset, f1, sides", [("voisard2023", 0.94, 0.98), ("mobgap", 0.92, 0.96)])
@@ -761,7 +782,10 @@ def test_a_sensor_at_50_hz_calibrates_on_the_stand_and_keeps_steps_and_sides():
     """HA_001 as a 50 Hz sensor gives it (polyphase filter): the standing before its daily-life walk
     still calibrates, so up and forward are the 100 Hz run's. Measured: F1@100 0.915, left/right
     1.000 (as recorded 0.927 / 0.987); zero-padded at the start 0.915 / 0.973, with forward 20-60
-    deg off (0.927 / 0.987 before forward was held through turns: one turning step's row moved)."""
+    deg off (0.927 / 0.987 before forward was held through turns: one turning step's row moved).
+    Since a forward peak after the loading IC costs three times as much (walk_ic_fwd_late), 0.927 /
+    0.974: the detection at 49.64 s now sits 20 ms from its reference (more than 100 ms before) and
+    is scored, with the side it had (R for an L, after the missed 49.09 s)."""
     from imurun.core.engine import Engine
 
     header, block = _daily_life_walk()
@@ -773,5 +797,5 @@ def test_a_sensor_at_50_hz_calibrates_on_the_stand_and_keeps_steps_and_sides():
         return *at_rate(t, acc, gyr, rate, 50.0), 50.0
 
     s = score(*pooled(_parts_as("mobgap", at_50_hz)))
-    assert _f1(s, 100) >= 0.91
-    assert s["side"]["accuracy"] >= 0.98
+    assert _f1(s, 100) >= 0.92
+    assert s["side"]["accuracy"] >= 0.97

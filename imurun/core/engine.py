@@ -106,8 +106,11 @@ class EngineConfig:
     walk_confirm_s: float = 0.15
     walk_ic_offset_s: float = 0.02  # walking: IC precedes the steepest loading rise by this much
     # walking, once forward is known: the IC moves to the forward acceleration's peak within 0.1 s,
-    # each ms away costing 1/this of its typical size (0: no move)
+    # each ms away costing 1/this of its typical size (0: no move) ...
     walk_ic_fwd_tau_s: float = 0.1
+    # ... and each ms after the loading IC this many times as much: the heel strike comes before
+    # the loading it causes
+    walk_ic_fwd_late: float = 3.0
     walk_side_from_s: float = 0.25  # walking sides: the yaw rate from this long before the IC ...
     walk_side_to_s: float = 0.05  # ... to this long after it
     walk_side_roll: float = 0.5  # walking sides: weight of the pelvic roll rate, beside the yaw rate

@@ -250,6 +250,7 @@ SETTINGS = (
     Setting("C_WALK_CONFIRM_S", "walk_confirm_s"),
     Setting("C_WALK_IC_OFFSET", "walk_ic_offset_s"),
     Setting("C_WALK_FWD_TAU", "walk_ic_fwd_tau_s"),
+    Setting("C_WALK_FWD_LATE", "walk_ic_fwd_late"),
     Setting("C_SIDE_FROM", "walk_side_from_s"),
     Setting("C_SIDE_TO", "walk_side_to_s"),
     Setting("C_SIDE_ROLL", "walk_side_roll"),
