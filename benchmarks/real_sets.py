@@ -10,6 +10,7 @@ reference knows them (alcantara2022 has one force signal for both feet).
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -42,12 +43,17 @@ from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score
 
 # Settings chosen on these recordings, and the values each was chosen from. The leave-one-person-
-# out check picks, for every walker, the combination that scores best on the OTHER walkers.
+# out check picks, for every walker, the combination that scores best on the OTHER walkers. Two
+# groups, each with the other's settings as shipped (jointly, 3^14 combinations would take hours):
+# the low-pass, side cues, forward-peak move and step ratio; and the peak detector's own settings.
 LOPO_GRID = {"walk_lp_hz": (3.0, 4.0, 5.0), "walk_side_from_s": (0.15, 0.25, 0.35),
              "walk_side_roll": (0.0, 0.5, 1.0), "walk_side_sway": (0.0, 0.5, 1.0),
              "walk_side_step": (0.0, 1.0, 2.0),
              "walk_ic_fwd_tau_s": (0.0, 0.1, 0.2), "walk_ic_fwd_late": (1.0, 2.0, 3.0),
              "walk_min_step_ratio": (0.0, 0.5, 0.6)}
+LOPO_DETECTOR_GRID = {"walk_peak_sf_g": (1.02, 1.03, 1.04), "walk_fall": (0.2, 0.3, 0.4),
+                      "walk_ic_window_s": (0.2, 0.25, 0.3), "walk_ic_offset_s": (0.0, 0.02, 0.04),
+                      "weight_shift_ratio": (1.5, 2.0, 3.0), "walk_ref_spm": (95.0, 105.0, 115.0)}
 
 
 @dataclass(frozen=True)
@@ -405,15 +411,25 @@ def extras(parts: list) -> list[tuple]:
     return out
 
 
-def lopo(walk_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
-    """Leave one person out over LOPO_GRID on the walking sets: per walker, the combination best on
-    the others (pooled F1@100 + the worst walker's left/right), scored on that walker. Returns rows
-    and a summary."""
+@dataclass(frozen=True)
+class Fold:
+    """One walker left out: the settings chosen on the others, and on that walker the counts (matched,
+    detected, reference ICs at 100 ms, sides right, compared) of those and of the shipped ones."""
+
+    person: str
+    chosen: dict[str, float]
+    held_out: np.ndarray
+    shipped: np.ndarray
+
+
+def lopo_folds(walk_trials: list[Trial], jobs: int, grid: dict[str, tuple[float, ...]]) -> list[Fold]:
+    """Leave one person out over `grid` on the walking sets: per walker, the combination best on
+    the others (pooled F1@100 + the worst walker's left/right), scored on that walker."""
     from concurrent.futures import ProcessPoolExecutor
     from itertools import product
 
-    keys = list(LOPO_GRID)
-    combos = list(product(*LOPO_GRID.values()))
+    keys = list(grid)
+    combos = list(product(*grid.values()))
     with ProcessPoolExecutor(jobs) as pool:
         results = list(pool.map(_counts, [(walk_trials, dict(zip(keys, c, strict=True))) for c in combos]))
     people = sorted({tr.person for tr in walk_trials})
@@ -424,26 +440,37 @@ def lopo(walk_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
         m, d, t = (sum(counts[p][i] for p in who) for i in range(3))
         return 2 * m / (d + t) + min(counts[p][3] / counts[p][4] for p in who if counts[p][4])
 
-    default = tuple(getattr(EngineConfig(), k) for k in keys)
-    rows, held = [], np.zeros(5)
+    shipped = results[combos.index(tuple(getattr(EngineConfig(), k) for k in keys))]
+    folds = []
     for p in people:
-        others = [q for q in people if q != p]
-        best = max(range(len(combos)), key=lambda i: objective(results[i], others))
-        c = results[best][p]
-        held += c
-        mine = results[combos.index(default)][p]
-        rows.append([p, ", ".join(f"{k}={v:g}" for k, v in zip(keys, combos[best], strict=True)),
-                     *_f1_side(c), *_f1_side(mine)])
-    tot = np.sum([results[combos.index(default)][p] for p in people], axis=0)
-    summary = (f"Leave-one-person-out, pooled over the {len(people)} walkers: F1@100 "
-               f"{2 * held[0] / (held[1] + held[2]):.3f}, left/right {held[3] / held[4]:.3f}; with the "
-               f"shipped settings ({', '.join(f'{k}={v:g}' for k, v in zip(keys, default, strict=True))}): "
-               f"F1@100 {2 * tot[0] / (tot[1] + tot[2]):.3f}, left/right {tot[3] / tot[4]:.3f}.")
+        best = max(range(len(combos)), key=lambda i: objective(results[i], [q for q in people if q != p]))
+        folds.append(Fold(p, dict(zip(keys, combos[best], strict=True)), results[best][p], shipped[p]))
+    return folds
+
+
+def f1_and_sides(counts: np.ndarray) -> tuple[float, float]:
+    """F1@100 and left/right of summed `Fold` counts."""
+    return 2 * counts[0] / (counts[1] + counts[2]), counts[3] / counts[4] if counts[4] else math.nan
+
+
+def lopo(walk_trials: list[Trial], jobs: int,
+         grid: dict[str, tuple[float, ...]]) -> tuple[list[list[str]], str]:
+    """`lopo_folds` as table rows and a summary line."""
+    folds = lopo_folds(walk_trials, jobs, grid)
+    rows = [[f.person, ", ".join(f"{k}={v:g}" for k, v in f.chosen.items()),
+             *_f1_side(f.held_out), *_f1_side(f.shipped)] for f in folds]
+    held = f1_and_sides(sum(f.held_out for f in folds))
+    tot = f1_and_sides(sum(f.shipped for f in folds))
+    default = ", ".join(f"{k}={getattr(EngineConfig(), k):g}" for k in grid)
+    summary = (f"Leave-one-person-out, pooled over the {len(folds)} walkers: F1@100 {held[0]:.3f}, "
+               f"left/right {held[1]:.3f}; with the shipped settings ({default}): F1@100 {tot[0]:.3f}, "
+               f"left/right {tot[1]:.3f}.")
     return rows, summary
 
 
 def _f1_side(c: np.ndarray) -> list[str]:
-    return [f"{2 * c[0] / (c[1] + c[2]):.3f}", f"{c[3] / c[4]:.3f}" if c[4] else "-"]
+    f1, sides = f1_and_sides(c)
+    return [f"{f1:.3f}", f"{sides:.3f}" if c[4] else "-"]
 
 
 def _counts(job) -> dict[str, np.ndarray]:
