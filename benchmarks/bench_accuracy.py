@@ -273,14 +273,13 @@ def real_section(args) -> str:
              table(["dataset", *whys], counts), "", "<details><summary>every unmatched detection</summary>",
              "", table(["dataset", "trial", "detection s", "side", "nearest reference IC ms", "why"],
                        extra_rows), "", "</details>"]
-    groups = ((rs.LOPO_GRID, "the peak detector's"), (rs.LOPO_DETECTOR_GRID, "the first group's"))
-    for grid, others in groups if walkers else ():
+    for group, grid in rs.LOPO_GROUPS.items() if walkers else ():
         rows, summary = rs.lopo(walkers, args.jobs, grid)
-        body += ["", "Leave one person out: for each walker, the settings of " + ", ".join(grid)
-                 + f" (with {others} as shipped) that score best (pooled F1@100 + the worst walker's "
-                 "left/right) on the other walkers, scored on that walker; beside it, the shipped "
-                 "settings on that walker. The running settings rest on one runner (alcantara2022 sub02): "
-                 "no person can be left out there.", "",
+        body += ["", f"Leave one person out, {group}: for each walker, the settings of " + ", ".join(grid)
+                 + " (the other groups' as shipped) that score best (pooled F1@100 + the worst walker's "
+                 "left/right; a tie keeps the shipped ones) on the other walkers, scored on that walker; "
+                 "beside it, the shipped settings on that walker. The running settings rest on one runner "
+                 "(alcantara2022 sub02): no person can be left out there.", "",
                  table(["left out", "chosen on the others", "F1@100ms", "left/right",
                         "F1@100ms shipped", "left/right shipped"], rows), "", summary]
     return "\n".join(body)

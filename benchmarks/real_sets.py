@@ -43,9 +43,10 @@ from imurun.session.truth import read_bouts_csv, read_steps_csv
 from imurun.validate import PRIMARY_TOLERANCE_S, inside_bouts, match, pooled, score
 
 # Settings chosen on these recordings, and the values each was chosen from. The leave-one-person-
-# out check picks, for every walker, the combination that scores best on the OTHER walkers. Two
-# groups, each with the other's settings as shipped (jointly, 3^14 combinations would take hours):
-# the low-pass, side cues, forward-peak move and step ratio; and the peak detector's own settings.
+# out check picks, for every walker, the combination that scores best on the OTHER walkers. Three
+# groups, each with the others' settings as shipped (jointly, 3^20 combinations would take years):
+# the low-pass, side cues, forward-peak move and step ratio; the peak detector's own settings; and
+# the forward axis' and attitude's.
 LOPO_GRID = {"walk_lp_hz": (3.0, 4.0, 5.0), "walk_side_from_s": (0.15, 0.25, 0.35),
              "walk_side_roll": (0.0, 0.5, 1.0), "walk_side_sway": (0.0, 0.5, 1.0),
              "walk_side_step": (0.0, 1.0, 2.0),
@@ -54,6 +55,12 @@ LOPO_GRID = {"walk_lp_hz": (3.0, 4.0, 5.0), "walk_side_from_s": (0.15, 0.25, 0.3
 LOPO_DETECTOR_GRID = {"walk_peak_sf_g": (1.02, 1.03, 1.04), "walk_fall": (0.2, 0.3, 0.4),
                       "walk_ic_window_s": (0.2, 0.25, 0.3), "walk_ic_offset_s": (0.0, 0.02, 0.04),
                       "weight_shift_ratio": (1.5, 2.0, 3.0), "walk_ref_spm": (95.0, 105.0, 115.0)}
+LOPO_ALIGNMENT_GRID = {"forward_min_s": (2.0, 3.0, 4.0), "forward_ratio": (1.1, 1.15, 1.3),
+                       "forward_flip_vote": (0.3, 0.5, 0.7), "kp_gait": (0.1, 0.2, 0.4),
+                       "kp_roll_gait": (0.25, 0.5, 1.0), "ki": (0.005, 0.01, 0.02)}
+LOPO_GROUPS = {"the low-pass, side cues, forward-peak move and step ratio": LOPO_GRID,
+               "the peak detector": LOPO_DETECTOR_GRID,
+               "the forward axis and the attitude": LOPO_ALIGNMENT_GRID}
 
 
 @dataclass(frozen=True)
@@ -440,10 +447,13 @@ def lopo_folds(walk_trials: list[Trial], jobs: int, grid: dict[str, tuple[float,
         m, d, t = (sum(counts[p][i] for p in who) for i in range(3))
         return 2 * m / (d + t) + min(counts[p][3] / counts[p][4] for p in who if counts[p][4])
 
-    shipped = results[combos.index(tuple(getattr(EngineConfig(), k) for k in keys))]
+    default = combos.index(tuple(getattr(EngineConfig(), k) for k in keys))
+    shipped = results[default]
     folds = []
     for p in people:
-        best = max(range(len(combos)), key=lambda i: objective(results[i], [q for q in people if q != p]))
+        others = [q for q in people if q != p]
+        # a tie keeps the shipped settings: nothing on the others says to move
+        best = max(range(len(combos)), key=lambda i: (objective(results[i], others), i == default))
         folds.append(Fold(p, dict(zip(keys, combos[best], strict=True)), results[best][p], shipped[p]))
     return folds
 

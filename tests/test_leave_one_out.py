@@ -1,6 +1,7 @@
 """Leave one person out on the real walks (benchmarks/real_sets.lopo_folds): walking settings chosen
 without a walker must hold for that walker, since the hold-out is other people. The peak detector's
-group runs here (729 combinations, ~30 s); the side-cue group (6561) only in bench_accuracy."""
+and the alignment's groups run here (729 combinations each, ~30 s); the side cues' (6561) only in
+bench_accuracy."""
 
 import sys
 from pathlib import Path
@@ -11,16 +12,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import real_sets as rs  # noqa: E402
 
 
-def test_the_peak_detectors_settings_chosen_without_a_walker_hold_for_that_walker():
+# held out F1@100 / left/right on 2026-12-08 (shipped settings 0.959 / 0.996): the peak detector
+# 0.956 / 0.994, its worst walker s02 0.901; the alignment 0.957 / 0.994, its worst s02 0.908
+@pytest.mark.parametrize("group", ["the peak detector", "the forward axis and the attitude"])
+def test_walking_settings_chosen_without_a_walker_hold_for_that_walker(group):
     walkers = rs.load("voisard2023") + rs.load("mobgap")
     if not walkers:
         pytest.skip(f"no real walking recordings in {rs.SHARED} (../shared/data/real beside the checkout)")
-    folds = rs.lopo_folds(walkers, 2, rs.LOPO_DETECTOR_GRID)
+    folds = rs.lopo_folds(walkers, 2, rs.LOPO_GROUPS[group])
     assert len(folds) == 11
     held_f1, held_sides = rs.f1_and_sides(sum(f.held_out for f in folds))
     shipped_f1, _ = rs.f1_and_sides(sum(f.shipped for f in folds))
-    # 0.956 / 0.994 held out, 0.959 / 0.996 with the shipped settings (2026-12-08)
     assert held_f1 >= 0.95 and held_sides >= 0.99
     assert held_f1 >= shipped_f1 - 0.01
     # no walker's steps depend on settings only the others would choose
-    assert min(rs.f1_and_sides(f.held_out)[0] for f in folds) >= 0.89  # s02 0.901
+    assert min(rs.f1_and_sides(f.held_out)[0] for f in folds) >= 0.89
