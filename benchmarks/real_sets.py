@@ -326,18 +326,22 @@ def robustness_rows(dataset: str, trials: list[Trial]) -> list[list[str]]:
     return rows
 
 
+def slope_of(tr: Trial) -> str:
+    """A treadmill clip's slope: the last part of its name (e.g. p10deg, m5deg)."""
+    return tr.name.rsplit("_", 1)[-1]
+
+
+def _degrees(slope: str) -> float:
+    """A `slope_of` name in degrees (m10deg: -10)."""
+    return float(slope.strip("mpdeg")) * (-1.0 if slope.startswith("m") else 1.0)
+
+
 def per_slope_rows(dataset: str, parts: list) -> list[list[str]]:
     """A treadmill set's clips grouped by slope (the last part of their names, e.g. p10deg):
     steps, F1@50, IC bias and MAE, contact time RMSE (bias)."""
-    def slope(tr: Trial) -> str:
-        return tr.name.rsplit("_", 1)[-1]
-
-    def degrees(name: str) -> float:  # m10deg: -10
-        return float(name.strip("mpdeg")) * (-1.0 if name.startswith("m") else 1.0)
-
     rows = []
-    for name in sorted({slope(tr) for tr, _ in parts}, key=degrees):
-        s = scored([(tr, d) for tr, d in parts if slope(tr) == name])
+    for name in sorted({slope_of(tr) for tr, _ in parts}, key=_degrees):
+        s = scored([(tr, d) for tr, d in parts if slope_of(tr) == name])
         row = figures_row(name, s, True)
         d50 = next(d for d in s["detection"] if d["tolerance_ms"] == 50)
         rows.append([dataset, name, d50["truth"], row[2], row[5], row[6], row[8]])
@@ -420,46 +424,52 @@ def extras(parts: list) -> list[tuple]:
 
 @dataclass(frozen=True)
 class Fold:
-    """One walker left out: the settings chosen on the others, and on that walker the counts (matched,
-    detected, reference ICs at 100 ms, sides right, compared) of those and of the shipped ones."""
+    """One group (a walker, a slope) left out: the settings chosen on the others, and on that group
+    the counts (`_walk_counts`, `_run_counts`) of those and of the shipped ones."""
 
-    person: str
+    left_out: str
     chosen: dict[str, float]
     held_out: np.ndarray
     shipped: np.ndarray
 
 
-def lopo_folds(walk_trials: list[Trial], jobs: int, grid: dict[str, tuple[float, ...]]) -> list[Fold]:
-    """Leave one person out over `grid` on the walking sets: per walker, the combination best on
-    the others (pooled F1@100 + the worst walker's left/right), scored on that walker."""
+def leave_one_out(trials: list[Trial], jobs: int, grid: dict[str, tuple[float, ...]], count,
+                  objective) -> list[Fold]:
+    """Per group that `count((trials, settings))` keys its counts by, the combination of `grid` that
+    `objective(counts, groups)` rates best on the other groups, scored on that group. A tie keeps the
+    shipped settings: nothing on the others says to move."""
     from concurrent.futures import ProcessPoolExecutor
     from itertools import product
 
     keys = list(grid)
     combos = list(product(*grid.values()))
     with ProcessPoolExecutor(jobs) as pool:
-        results = list(pool.map(_counts, [(walk_trials, dict(zip(keys, c, strict=True))) for c in combos]))
-    people = sorted({tr.person for tr in walk_trials})
-
-    def objective(counts, who):
-        # pooled F1 plus the worst walker's sides: a setting that fails one person loses to one
-        # slightly worse for all (the hold-out is other people)
-        m, d, t = (sum(counts[p][i] for p in who) for i in range(3))
-        return 2 * m / (d + t) + min(counts[p][3] / counts[p][4] for p in who if counts[p][4])
-
+        results = list(pool.map(count, [(trials, dict(zip(keys, c, strict=True))) for c in combos]))
     default = combos.index(tuple(getattr(EngineConfig(), k) for k in keys))
-    shipped = results[default]
+    groups = sorted(results[default])
     folds = []
-    for p in people:
-        others = [q for q in people if q != p]
-        # a tie keeps the shipped settings: nothing on the others says to move
+    for g in groups:
+        others = [q for q in groups if q != g]
         best = max(range(len(combos)), key=lambda i: (objective(results[i], others), i == default))
-        folds.append(Fold(p, dict(zip(keys, combos[best], strict=True)), results[best][p], shipped[p]))
+        chosen = dict(zip(keys, combos[best], strict=True))
+        folds.append(Fold(g, chosen, results[best][g], results[default][g]))
     return folds
 
 
+def lopo_folds(walk_trials: list[Trial], jobs: int, grid: dict[str, tuple[float, ...]]) -> list[Fold]:
+    """Leave one person out over `grid` on the walking sets, rated by pooled F1@100 plus the worst
+    walker's left/right: a setting that fails one person loses to one slightly worse for all (the
+    hold-out is other people)."""
+    return leave_one_out(walk_trials, jobs, grid, _walk_counts, _walk_objective)
+
+
+def _walk_objective(counts: dict[str, np.ndarray], who: list[str]) -> float:
+    m, d, t = (sum(counts[p][i] for p in who) for i in range(3))
+    return 2 * m / (d + t) + min(counts[p][3] / counts[p][4] for p in who if counts[p][4])
+
+
 def f1_and_sides(counts: np.ndarray) -> tuple[float, float]:
-    """F1@100 and left/right of summed `Fold` counts."""
+    """F1@100 and left/right of summed `_walk_counts`."""
     return 2 * counts[0] / (counts[1] + counts[2]), counts[3] / counts[4] if counts[4] else math.nan
 
 
@@ -467,15 +477,21 @@ def lopo(walk_trials: list[Trial], jobs: int,
          grid: dict[str, tuple[float, ...]]) -> tuple[list[list[str]], str]:
     """`lopo_folds` as table rows and a summary line."""
     folds = lopo_folds(walk_trials, jobs, grid)
-    rows = [[f.person, ", ".join(f"{k}={v:g}" for k, v in f.chosen.items()),
-             *_f1_side(f.held_out), *_f1_side(f.shipped)] for f in folds]
+    rows = [[f.left_out, _settings(f.chosen), *_f1_side(f.held_out), *_f1_side(f.shipped)] for f in folds]
     held = f1_and_sides(sum(f.held_out for f in folds))
     tot = f1_and_sides(sum(f.shipped for f in folds))
-    default = ", ".join(f"{k}={getattr(EngineConfig(), k):g}" for k in grid)
     summary = (f"Leave-one-person-out, pooled over the {len(folds)} walkers: F1@100 {held[0]:.3f}, "
-               f"left/right {held[1]:.3f}; with the shipped settings ({default}): F1@100 {tot[0]:.3f}, "
-               f"left/right {tot[1]:.3f}.")
+               f"left/right {held[1]:.3f}; with the shipped settings ({_shipped(grid)}): "
+               f"F1@100 {tot[0]:.3f}, left/right {tot[1]:.3f}.")
     return rows, summary
+
+
+def _settings(values: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v:g}" for k, v in values.items())
+
+
+def _shipped(grid: dict[str, tuple[float, ...]]) -> str:
+    return _settings({k: getattr(EngineConfig(), k) for k in grid})
 
 
 def _f1_side(c: np.ndarray) -> list[str]:
@@ -483,7 +499,7 @@ def _f1_side(c: np.ndarray) -> list[str]:
     return [f"{f1:.3f}", f"{sides:.3f}" if c[4] else "-"]
 
 
-def _counts(job) -> dict[str, np.ndarray]:
+def _walk_counts(job) -> dict[str, np.ndarray]:
     """Per person: matched, detected, reference ICs (at 100 ms, inside bouts), sides right, compared."""
     trials, overrides = job
     cfg = dataclasses.replace(EngineConfig(), **overrides)
@@ -496,6 +512,63 @@ def _counts(job) -> dict[str, np.ndarray]:
                       (side["accuracy"] or 0.0) * side["compared"], side["compared"]])
         out[tr.person] = out.get(tr.person, 0) + c
     return out
+
+
+# The running settings chosen on the one runner. No person can be left out there, but its slopes
+# can: each slope's clips read with the settings best on the other four (F1@50 less the contact
+# time RMSE in s: 10 ms weighs as 0.01 of F1, about three steps in its 327).
+RUN_LOSO_GRID = {"flight_sf_g": (0.3, 0.4, 0.5), "min_flight_s": (0.01, 0.02, 0.03),
+                 "run_mode_s": (0.5, 1.0, 1.5), "contact_sf_g": (0.4, 0.5, 0.6),
+                 "toe_off_min_s": (0.06, 0.08, 0.1), "min_run_step_s": (0.18, 0.2, 0.22)}
+
+
+def _run_counts(job) -> dict[str, np.ndarray]:
+    """Per slope: matched, detected, reference ICs (at 50 ms), the contact times' summed squared
+    error (s^2) and how many were compared."""
+    trials, overrides = job
+    cfg = dataclasses.replace(EngineConfig(), **overrides)
+    out: dict[str, np.ndarray] = {}
+    for tr in trials:
+        s = score(imurun(tr, cfg)[0], _no_sides(tr.truth), tr.bouts)
+        d = next(x for x in s["detection"] if x["tolerance_ms"] == 50)
+        contact = s["metrics"].get("contact_time_s") or {}
+        n, rmse = contact.get("compared") or 0, contact.get("rmse") or 0.0
+        c = np.array([d["matched"], d["detected"], d["truth"], n * rmse * rmse, n])
+        out[slope_of(tr)] = out.get(slope_of(tr), 0) + c
+    return out
+
+
+def _run_objective(counts: dict[str, np.ndarray], which: list[str]) -> float:
+    m, d, t, se, n = (sum(counts[g][i] for g in which) for i in range(5))
+    return 2 * m / (d + t) - math.sqrt(se / n)
+
+
+def f1_and_contact(counts: np.ndarray) -> tuple[float, float]:
+    """F1@50 and contact time RMSE (ms) of summed `_run_counts`."""
+    return 2 * counts[0] / (counts[1] + counts[2]), 1000.0 * math.sqrt(counts[3] / counts[4])
+
+
+def loso_folds(run_trials: list[Trial], jobs: int) -> list[Fold]:
+    """Leave one slope out over RUN_LOSO_GRID on the running set, downhill to uphill."""
+    return sorted(leave_one_out(run_trials, jobs, RUN_LOSO_GRID, _run_counts, _run_objective),
+                  key=lambda f: _degrees(f.left_out))
+
+
+def loso(run_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
+    """`loso_folds` as table rows and a summary line."""
+    folds = loso_folds(run_trials, jobs)
+
+    def cells(c):
+        f1, contact = f1_and_contact(c)
+        return [f"{f1:.3f}", f"{contact:.1f}"]
+
+    rows = [[f.left_out, _settings(f.chosen), *cells(f.held_out), *cells(f.shipped)] for f in folds]
+    held = f1_and_contact(sum(f.held_out for f in folds))
+    tot = f1_and_contact(sum(f.shipped for f in folds))
+    summary = (f"Leave-one-slope-out, pooled over the {len(folds)} slopes: F1@50 {held[0]:.3f}, contact "
+               f"time RMSE {held[1]:.1f} ms; with the shipped settings ({_shipped(RUN_LOSO_GRID)}): F1@50 "
+               f"{tot[0]:.3f}, contact time RMSE {tot[1]:.1f} ms.")
+    return rows, summary
 
 
 def available() -> bool:

@@ -1,7 +1,7 @@
 """Leave one person out on the real walks (benchmarks/real_sets.lopo_folds): walking settings chosen
 without a walker must hold for that walker, since the hold-out is other people. The peak detector's
-and the alignment's groups run here (729 combinations each, ~30 s); the side cues' (6561) only in
-bench_accuracy."""
+and the alignment's groups run here (729 combinations each, ~30 s), and the one runner's slopes left
+out alike; the side cues' group (6561 combinations) only in bench_accuracy."""
 
 import sys
 from pathlib import Path
@@ -27,3 +27,15 @@ def test_walking_settings_chosen_without_a_walker_hold_for_that_walker(group):
     assert held_f1 >= shipped_f1 - 0.01
     # no walker's steps depend on settings only the others would choose
     assert min(rs.f1_and_sides(f.held_out)[0] for f in folds) >= 0.89
+
+
+def test_running_settings_chosen_without_a_slope_hold_on_that_slope():
+    """One runner: no person can be left out, but its slopes (-10 to +10 deg) can."""
+    runs = rs.load("alcantara2022")
+    if not runs:
+        pytest.skip(f"no real running recordings in {rs.SHARED} (../shared/data/real beside the checkout)")
+    folds = rs.loso_folds(runs, 2)
+    assert len(folds) == 5
+    f1, contact_ms = rs.f1_and_contact(sum(f.held_out for f in folds))
+    # 0.998 and 9.6 ms held out, 0.998 and 9.4 ms shipped (2026-12-08); targets 0.99, 25 ms
+    assert f1 >= 0.99 and contact_ms <= 15.0
