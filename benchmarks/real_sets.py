@@ -476,13 +476,22 @@ def f1_and_sides(counts: np.ndarray) -> tuple[float, float]:
 def lopo(walk_trials: list[Trial], jobs: int,
          grid: dict[str, tuple[float, ...]]) -> tuple[list[list[str]], str]:
     """`lopo_folds` as table rows and a summary line."""
-    folds = lopo_folds(walk_trials, jobs, grid)
-    rows = [[f.left_out, _settings(f.chosen), *_f1_side(f.held_out), *_f1_side(f.shipped)] for f in folds]
-    held = f1_and_sides(sum(f.held_out for f in folds))
-    tot = f1_and_sides(sum(f.shipped for f in folds))
-    summary = (f"Leave-one-person-out, pooled over the {len(folds)} walkers: F1@100 {held[0]:.3f}, "
-               f"left/right {held[1]:.3f}; with the shipped settings ({_shipped(grid)}): "
-               f"F1@100 {tot[0]:.3f}, left/right {tot[1]:.3f}.")
+    return _fold_table(lopo_folds(walk_trials, jobs, grid), grid, "person", "walkers",
+                       ["F1@100", "left/right"], _f1_side)
+
+
+def _fold_table(folds: list[Fold], grid: dict[str, tuple[float, ...]], unit: str, units: str,
+                names: list[str], cells) -> tuple[list[list[str]], str]:
+    """`folds` as rows (left out, chosen settings, `cells(counts)` held out and shipped) and a
+    summary line of the pooled figures."""
+    rows = [[f.left_out, _settings(f.chosen), *cells(f.held_out), *cells(f.shipped)] for f in folds]
+
+    def pooled_figures(counts):
+        return ", ".join(f"{name} {cell}" for name, cell in zip(names, cells(counts), strict=True))
+
+    summary = (f"Leave-one-{unit}-out, pooled over the {len(folds)} {units}: "
+               f"{pooled_figures(sum(f.held_out for f in folds))}; with the shipped settings "
+               f"({_shipped(grid)}): {pooled_figures(sum(f.shipped for f in folds))}.")
     return rows, summary
 
 
@@ -556,19 +565,12 @@ def loso_folds(run_trials: list[Trial], jobs: int) -> list[Fold]:
 
 def loso(run_trials: list[Trial], jobs: int) -> tuple[list[list[str]], str]:
     """`loso_folds` as table rows and a summary line."""
-    folds = loso_folds(run_trials, jobs)
-
-    def cells(c):
-        f1, contact = f1_and_contact(c)
+    def cells(counts):
+        f1, contact = f1_and_contact(counts)
         return [f"{f1:.3f}", f"{contact:.1f}"]
 
-    rows = [[f.left_out, _settings(f.chosen), *cells(f.held_out), *cells(f.shipped)] for f in folds]
-    held = f1_and_contact(sum(f.held_out for f in folds))
-    tot = f1_and_contact(sum(f.shipped for f in folds))
-    summary = (f"Leave-one-slope-out, pooled over the {len(folds)} slopes: F1@50 {held[0]:.3f}, contact "
-               f"time RMSE {held[1]:.1f} ms; with the shipped settings ({_shipped(RUN_LOSO_GRID)}): F1@50 "
-               f"{tot[0]:.3f}, contact time RMSE {tot[1]:.1f} ms.")
-    return rows, summary
+    return _fold_table(loso_folds(run_trials, jobs), RUN_LOSO_GRID, "slope", "slopes",
+                       ["F1@50", "contact time RMSE (ms)"], cells)
 
 
 def available() -> bool:
