@@ -444,7 +444,9 @@ def leave_one_out(trials: list[Trial], jobs: int, grid: dict[str, tuple[float, .
     keys = list(grid)
     combos = list(product(*grid.values()))
     with ProcessPoolExecutor(jobs) as pool:
-        results = list(pool.map(count, [(trials, dict(zip(keys, c, strict=True))) for c in combos]))
+        # in chunks: pickle sends the trials (~6 MB) once per chunk, not once per combination
+        results = list(pool.map(count, [(trials, dict(zip(keys, c, strict=True))) for c in combos],
+                                chunksize=max(1, len(combos) // (8 * jobs))))
     default = combos.index(tuple(getattr(EngineConfig(), k) for k in keys))
     groups = sorted(results[default])
     folds = []
@@ -464,8 +466,8 @@ def lopo_folds(walk_trials: list[Trial], jobs: int, grid: dict[str, tuple[float,
 
 
 def _walk_objective(counts: dict[str, np.ndarray], who: list[str]) -> float:
-    m, d, t = (sum(counts[p][i] for p in who) for i in range(3))
-    return 2 * m / (d + t) + min(counts[p][3] / counts[p][4] for p in who if counts[p][4])
+    f1, _ = f1_and_sides(sum(counts[p] for p in who))
+    return f1 + min(f1_and_sides(counts[p])[1] for p in who if counts[p][4])
 
 
 def f1_and_sides(counts: np.ndarray) -> tuple[float, float]:
@@ -543,13 +545,14 @@ def _run_counts(job) -> dict[str, np.ndarray]:
         contact = s["metrics"].get("contact_time_s") or {}
         n, rmse = contact.get("compared") or 0, contact.get("rmse") or 0.0
         c = np.array([d["matched"], d["detected"], d["truth"], n * rmse * rmse, n])
-        out[slope_of(tr)] = out.get(slope_of(tr), 0) + c
+        slope = slope_of(tr)
+        out[slope] = out.get(slope, 0) + c
     return out
 
 
 def _run_objective(counts: dict[str, np.ndarray], which: list[str]) -> float:
-    m, d, t, se, n = (sum(counts[g][i] for g in which) for i in range(5))
-    return 2 * m / (d + t) - math.sqrt(se / n)
+    f1, contact_ms = f1_and_contact(sum(counts[g] for g in which))
+    return f1 - contact_ms / 1000.0
 
 
 def f1_and_contact(counts: np.ndarray) -> tuple[float, float]:
